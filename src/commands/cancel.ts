@@ -1,0 +1,21 @@
+import { GROUP } from '../keys.js';
+import { enter, type Context } from '../context.js';
+import { TaskNotFoundError, throwOnCode } from '../errors.js';
+import { validateTaskId } from '../validation.js';
+
+/**
+ * Cancels a waiting or running task. Returns true when this call cancelled it, false when it was cancelled
+ * already; a finished or failed task answers with its error.
+ */
+export async function cancel(ctx: Context, taskId: string): Promise<boolean> {
+  validateTaskId(taskId);
+  await enter(ctx);
+  // The script needs the queue's ready stream among its keys, so the queue is read first and checked there.
+  const queue = await ctx.redis.hget(ctx.keys.task(taskId), 'queue');
+  if (queue === null) throw new TaskNotFoundError(taskId);
+  const k = ctx.keys;
+  const code = Number(await ctx.scripts.cancel(k.events, k.running, k.task(taskId), k.ready(queue), taskId, GROUP, queue));
+  if (code === 0) return false;
+  throwOnCode(code, taskId);
+  return true;
+}

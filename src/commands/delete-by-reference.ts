@@ -1,0 +1,49 @@
+import { GROUP } from '../keys.js';
+import { enter, type Context } from '../context.js';
+import { validateReferences } from '../validation.js';
+import type { References } from '../types.js';
+
+const BATCH = 200;
+
+/**
+ * Deletes every task that carries all the given references (the seed's ON DELETE CASCADE), whatever its
+ * status. Each task goes in its own script call: its ready entry, running entry, reference sets and hash,
+ * with a `deleted` event in the log. Schedules carrying the references are removed too, once the scheduler
+ * keeps them (its index uses the same reference sets).
+ */
+export async function deleteByReference(ctx: Context, refs: References): Promise<{ tasks: number; schedules: number }> {
+  const valid = validateReferences(refs);
+  await enter(ctx);
+  const k = ctx.keys;
+  const refKeys = Object.entries(valid).map(([n, v]) => k.reference(n, v));
+  const ids = refKeys.length === 1 ? await ctx.redis.smembers(refKeys[0]!) : await ctx.redis.sinter(...refKeys);
+  let tasks = 0;
+  for (let i = 0; i < ids.length; i += BATCH) {
+    const batch = ids.slice(i, i + BATCH);
+    const state = await Promise.all(batch.map((id) => ctx.redis.hmget(k.task(id), 'queue', 'references')));
+    const pipeline = ctx.redis.pipeline() as unknown as Record<string, (...a: (string | number)[]) => unknown> & {
+      exec(): Promise<[Error | null, unknown][] | null>;
+    };
+    const isDelete: boolean[] = [];
+    batch.forEach((id, j) => {
+      const [queue, referencesJson] = state[j]!;
+      if (queue === null) {
+        // A set member whose task is gone: tidy the index.
+        for (const key of refKeys) {
+          (pipeline as unknown as { srem(k: string, m: string): void }).srem(key, id);
+          isDelete.push(false);
+        }
+        return;
+      }
+      const own = Object.entries(JSON.parse(referencesJson ?? '{}') as References).map(([n, v]) => k.reference(n, v));
+      const keys = [k.events, k.running, k.task(id), k.ready(queue!), ...own];
+      pipeline.tl_delete!(keys.length, ...keys, id, GROUP, queue!);
+      isDelete.push(true);
+    });
+    ((await pipeline.exec()) ?? []).forEach(([err, deleted], j) => {
+      if (err) throw err;
+      if (isDelete[j] && deleted === 1) tasks++;
+    });
+  }
+  return { tasks, schedules: 0 };
+}

@@ -1,0 +1,88 @@
+import { randomUUID } from 'node:crypto';
+import { CONSUMER, GROUP } from '../keys.js';
+import type { Context } from '../context.js';
+import type { StreamEntry } from '../projections/decode.js';
+
+/** Tasks handled per step of a recovery pass. */
+const BATCH = 100;
+
+export interface RecoveryReport {
+  /** Stalled running tasks put back to waiting. */
+  requeued: number;
+  /** Stalled running tasks failed because they had used all their attempts. */
+  failed: number;
+  /** Entries claimed but never started (their reader died), given back to their queue. */
+  redelivered: number;
+}
+
+type ScriptPipeline = Record<string, (...a: (string | number)[]) => unknown> & { exec(): Promise<[Error | null, unknown][] | null> };
+
+/**
+ * One recovery pass. Runs in every instance, but a short lock lets only one instance do a pass at a time;
+ * and the scripts re-check everything themselves, so even two overlapping passes never do a thing twice.
+ */
+export async function recover(ctx: Context, intervalMs: number): Promise<RecoveryReport | null> {
+  const token = randomUUID();
+  const locked = await ctx.redis.set(ctx.keys.recoveryLock, token, 'PX', Math.max(100, intervalMs), 'NX');
+  if (locked !== 'OK') return null;
+  const report: RecoveryReport = { requeued: 0, failed: 0, redelivered: 0 };
+  await recoverStalled(ctx, report);
+  await recoverUndelivered(ctx, report);
+  return report;
+}
+
+async function recoverStalled(ctx: Context, report: RecoveryReport): Promise<void> {
+  const k = ctx.keys;
+  for (;;) {
+    const [seconds, micros] = (await ctx.redis.time()) as [string | number, string | number];
+    const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    const ids = await ctx.redis.zrangebyscore(k.running, '-inf', now, 'LIMIT', 0, BATCH);
+    if (ids.length === 0) return;
+    const queues = await Promise.all(ids.map((id) => ctx.redis.hmget(k.task(id), 'queue', 'attempt', 'maxAttempts')));
+    const pipeline = ctx.redis.pipeline() as unknown as ScriptPipeline;
+    const acted: { willFail: boolean }[] = [];
+    ids.forEach((id, i) => {
+      const [queue, attempt, maxAttempts] = queues[i]!;
+      if (queue === null) {
+        // The hash is gone (deleted): only the index entry is left.
+        (pipeline as unknown as { zrem(k: string, m: string): void }).zrem(k.running, id);
+        acted.push({ willFail: false });
+        return;
+      }
+      pipeline.tl_requeue!(k.events, k.running, k.task(id), k.ready(queue!), id, GROUP, 'stalled', '');
+      acted.push({ willFail: Number(attempt) >= Number(maxAttempts) });
+    });
+    const results = (await pipeline.exec()) ?? [];
+    let progressed = false;
+    results.forEach(([err, code], i) => {
+      if (err || Number(code) !== 1) return;
+      progressed = true;
+      if (acted[i]!.willFail) report.failed++;
+      else report.requeued++;
+    });
+    if (!progressed || ids.length < BATCH) return;
+  }
+}
+
+async function recoverUndelivered(ctx: Context, report: RecoveryReport): Promise<void> {
+  const k = ctx.keys;
+  const queues = await ctx.redis.smembers(k.queues);
+  for (const queue of queues) {
+    let cursor = '0-0';
+    do {
+      const reply = (await ctx.redis.xautoclaim(k.ready(queue), GROUP, CONSUMER, ctx.deliveryTimeoutMs, cursor, 'COUNT', BATCH)) as [
+        string,
+        (StreamEntry | null)[],
+      ];
+      cursor = reply[0];
+      const entries = reply[1].filter((e): e is StreamEntry => e !== null && Array.isArray(e[1]));
+      if (entries.length === 0) continue;
+      const pipeline = ctx.redis.pipeline() as unknown as ScriptPipeline;
+      for (const [entryId, fields] of entries) {
+        const taskId = fields[1]!;
+        pipeline.tl_redeliver!(k.events, k.task(taskId), k.ready(queue), taskId, entryId, GROUP, 'undelivered');
+      }
+      for (const [err, moved] of (await pipeline.exec()) ?? []) if (!err && Number(moved) === 1) report.redelivered++;
+    } while (cursor !== '0-0');
+  }
+}

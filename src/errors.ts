@@ -1,0 +1,151 @@
+/**
+ * Every error taskledger throws is a TaskLedgerError with a stable `code`.
+ * Codes are part of the public contract: docs/errors.md lists each one, and a test keeps the two in step.
+ */
+export class TaskLedgerError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+export class TaskCancelledError extends TaskLedgerError {
+  constructor(taskId: string) {
+    super('ERR_TASK_CANCELLED', `task ${taskId} has been cancelled`);
+  }
+}
+
+export class TaskFinishedError extends TaskLedgerError {
+  constructor(taskId: string) {
+    super('ERR_TASK_FINISHED', `task ${taskId} has finished`);
+  }
+}
+
+export class TaskNotRunningError extends TaskLedgerError {
+  constructor(taskId: string) {
+    super('ERR_TASK_NOT_RUNNING', `task ${taskId} is not running (it is waiting to be dequeued)`);
+  }
+}
+
+export class TaskNotFoundError extends TaskLedgerError {
+  constructor(taskId: string) {
+    super('ERR_TASK_NOT_FOUND', `task ${taskId} not found`);
+  }
+}
+
+export class TaskFailedError extends TaskLedgerError {
+  constructor(taskId: string) {
+    super('ERR_TASK_FAILED', `task ${taskId} has failed`);
+  }
+}
+
+/** The task was taken from this worker (stalled, re-queued and started again): its writes are fenced off. */
+export class LeaseLostError extends TaskLedgerError {
+  constructor(taskId: string, heldAttempt: number) {
+    super('ERR_TASK_LEASE_LOST', `task ${taskId}: attempt ${heldAttempt} no longer holds the task (it was re-queued and started again)`);
+  }
+}
+
+export class QueueNotSpecifiedError extends TaskLedgerError {
+  constructor() {
+    super('ERR_QUEUE_NOT_SPECIFIED', 'task queue name cannot be blank');
+  }
+}
+
+export class TypeNotSpecifiedError extends TaskLedgerError {
+  constructor() {
+    super('ERR_TYPE_NOT_SPECIFIED', 'task type cannot be blank');
+  }
+}
+
+export class NotScheduledError extends TaskLedgerError {
+  constructor(what: string) {
+    super('ERR_NOT_SCHEDULED', `task not currently scheduled: ${what}`);
+  }
+}
+
+export class ValidationError extends TaskLedgerError {
+  constructor(message: string) {
+    super('ERR_VALIDATION', message);
+  }
+}
+
+/** The namespace was written by a newer taskledger whose stored format this version cannot read. */
+export class FormatVersionError extends TaskLedgerError {
+  constructor(namespace: string, found: number, supported: number) {
+    super(
+      'ERR_FORMAT_VERSION',
+      `namespace "${namespace}" uses storage format ${found}, but this taskledger supports up to ${supported}; upgrade taskledger`,
+    );
+  }
+}
+
+export class RedisUnavailableError extends TaskLedgerError {
+  constructor(message: string, cause?: unknown) {
+    super('ERR_REDIS_UNAVAILABLE', message, { cause });
+  }
+}
+
+/** dequeue() or events() was stopped by its AbortSignal. */
+export class AbortError extends TaskLedgerError {
+  constructor(message = 'the operation was aborted') {
+    super('ERR_ABORTED', message);
+  }
+}
+
+/** The queue was closed while the call was in progress, or used after close(). */
+export class QueueClosedError extends TaskLedgerError {
+  constructor() {
+    super('ERR_QUEUE_CLOSED', 'the task queue is closed');
+  }
+}
+
+/** A script answered with something this version does not understand: a bug, never a user error. */
+export class InternalError extends TaskLedgerError {
+  constructor(message: string) {
+    super('ERR_INTERNAL', message);
+  }
+}
+
+/**
+ * Status codes returned by the Lua transition scripts (src/lua/includes/codes.lua), mapped to error classes
+ * here and nowhere else.
+ */
+export const LuaCode = {
+  OK: 1,
+  NOT_FOUND: -1,
+  NOT_RUNNING: -2,
+  CANCELLED: -3,
+  FINISHED: -4,
+  FAILED: -5,
+  LEASE_LOST: -6,
+} as const;
+
+export function errorFromCode(code: number, taskId: string, heldAttempt?: number): TaskLedgerError | null {
+  switch (code) {
+    case LuaCode.OK:
+      return null;
+    case LuaCode.NOT_FOUND:
+      return new TaskNotFoundError(taskId);
+    case LuaCode.NOT_RUNNING:
+      return new TaskNotRunningError(taskId);
+    case LuaCode.CANCELLED:
+      return new TaskCancelledError(taskId);
+    case LuaCode.FINISHED:
+      return new TaskFinishedError(taskId);
+    case LuaCode.FAILED:
+      return new TaskFailedError(taskId);
+    case LuaCode.LEASE_LOST:
+      return new LeaseLostError(taskId, heldAttempt ?? 0);
+    default:
+      return new InternalError(`unexpected script status ${code} for task ${taskId}`);
+  }
+}
+
+/** Throws the error a Lua status code stands for. */
+export function throwOnCode(code: number, taskId: string, heldAttempt?: number): void {
+  const err = errorFromCode(code, taskId, heldAttempt);
+  if (err) throw err;
+}

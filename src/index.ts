@@ -1,0 +1,32 @@
+export { TaskQueue } from './task-queue.js';
+export type { TaskQueueOptions } from './task-queue.js';
+export type { DequeueOptions } from './commands/dequeue.js';
+export type { LeaseOptions } from './commands/lease.js';
+export type { RecoveryReport } from './commands/recover.js';
+export type { EventsOptions } from './projections/events.js';
+export type { VerifyReport } from './projections/verify.js';
+export type { RebuildReport } from './projections/rebuild.js';
+export { foldEvent, foldAll } from './projections/fold.js';
+export type { ProjectionHash, RawEvent } from './projections/fold.js';
+export { FOLD_RULES } from './projections/fold-rules.js';
+export { FORMAT_VERSION } from './connection.js';
+export {
+  TaskLedgerError,
+  TaskCancelledError,
+  TaskFinishedError,
+  TaskNotRunningError,
+  TaskNotFoundError,
+  TaskFailedError,
+  LeaseLostError,
+  QueueNotSpecifiedError,
+  TypeNotSpecifiedError,
+  NotScheduledError,
+  ValidationError,
+  FormatVersionError,
+  RedisUnavailableError,
+  AbortError,
+  QueueClosedError,
+  InternalError,
+} from './errors.js';
+export { TASK_STATUSES } from './types.js';
+export type { JsonValue, References, Task, TaskStatus, TaskEvent, TaskEventType, EnqueueRequest } from './types.js';

@@ -1,0 +1,50 @@
+/**
+ * The key layout. Every key of a namespace carries the hash tag `{namespace}`, so every Lua call touches
+ * keys of one hash slot and runs unchanged on Redis Cluster. A task id alone names its keys: no lookup.
+ * docs/architecture.md describes each key.
+ */
+export interface Keys {
+  readonly namespace: string;
+  /** Hash: format version and other namespace metadata. */
+  readonly meta: string;
+  /** Stream: the event log, every transition of every task. */
+  readonly events: string;
+  /** Set: every queue name that has seen an enqueue. */
+  readonly queues: string;
+  /** Sorted set: running task ids scored by heartbeat deadline (ms, Redis clock). */
+  readonly running: string;
+  /** String: short lock that lets one instance at a time run a recovery pass. */
+  readonly recoveryLock: string;
+  /** Hash: the projection of one task. */
+  task(id: string): string;
+  /** Stream: ready entries of one queue, read through the consumer group. */
+  ready(queue: string): string;
+  /** Set: ids of tasks (and later schedules) that carry one reference. */
+  reference(name: string, value: string | number | boolean): string;
+  /** Prefix shared by all task hashes, for SCAN. */
+  readonly taskPrefix: string;
+}
+
+/** The consumer group every ready stream is read through. */
+export const GROUP = 'workers';
+/**
+ * One consumer name for all readers. Pending entries are recovered by idle time, never by consumer, so
+ * per-process consumer names would only pile up in every group for ever.
+ */
+export const CONSUMER = 'taskledger';
+
+export function keysFor(namespace: string): Keys {
+  const tag = `{${namespace}}`;
+  return {
+    namespace,
+    meta: `${tag}:meta`,
+    events: `${tag}:events`,
+    queues: `${tag}:queues`,
+    running: `${tag}:running`,
+    recoveryLock: `${tag}:recovery-lock`,
+    taskPrefix: `${tag}:task:`,
+    task: (id) => `${tag}:task:${id}`,
+    ready: (queue) => `${tag}:ready:${queue}`,
+    reference: (name, value) => `${tag}:ref:${encodeURIComponent(name)}=${JSON.stringify(value)}`,
+  };
+}

@@ -1,0 +1,32 @@
+--[[
+  Deletes a task whatever its status (the seed's ON DELETE CASCADE): its ready entry, its place in the
+  running set and in its reference sets go, and a `deleted` event drops its hash. The log keeps its history.
+
+  KEYS[1] events stream
+  KEYS[2] running set
+  KEYS[3] task hash
+  KEYS[4] ready stream of the task's queue
+  KEYS[5..] the task's reference sets
+
+  ARGV[1] task id
+  ARGV[2] consumer group name
+  ARGV[3] the task's queue, as the client read it (checked, so KEYS[4] is the right stream)
+
+  Returns 1 when the task was deleted, 0 when it did not exist.
+]]
+--@include codes
+--@include fold
+--@include emit
+--@include ready
+
+local taskId = ARGV[1]
+local state = redis.call('HMGET', KEYS[3], 'status', 'readyId', 'queue')
+if not state[1] then return 0 end
+if state[3] ~= ARGV[3] then return redis.error_reply('ERR task ' .. taskId .. ' queue mismatch') end
+if state[2] then drop_ready(KEYS[4], ARGV[2], state[2]) end
+redis.call('ZREM', KEYS[2], taskId)
+for i = 5, #KEYS do
+  redis.call('SREM', KEYS[i], taskId)
+end
+emit(KEYS[1], KEYS[3], taskId, 'deleted', {})
+return 1

@@ -1,0 +1,27 @@
+--[[
+  Marks a running task failed (a `failed` event), optionally with final progress, and takes it out of the
+  running set. Refused unless the task is running and held by the caller's attempt.
+
+  KEYS[1] events stream
+  KEYS[2] running set
+  KEYS[3] task hash
+
+  ARGV[1] task id
+  ARGV[2] attempt the caller holds, or '' when the caller holds no lease
+  ARGV[3] '1' when ARGV[4] carries progress (JSON), else '0'
+  ARGV[4] progress
+
+  Returns OK or a status code (includes/codes.lua).
+]]
+--@include codes
+--@include fold
+--@include emit
+--@include check
+
+local code = check_running(KEYS[3], ARGV[2])
+if code ~= OK then return code end
+local fields = {}
+if ARGV[3] == '1' then fields = { 'progress', ARGV[4] } end
+emit(KEYS[1], KEYS[3], ARGV[1], 'failed', fields)
+redis.call('ZREM', KEYS[2], ARGV[1])
+return OK

@@ -1,0 +1,11 @@
+-- Status codes every transition script returns; src/errors.ts maps them to error classes (LuaCode).
+local OK = 1
+local NOT_FOUND = -1
+local NOT_RUNNING = -2
+local CANCELLED = -3
+local FINISHED = -4
+local FAILED = -5
+local LEASE_LOST = -6
+
+-- The error code for a task that is not in the status a transition needs.
+local STATUS_CODE = { waiting = NOT_RUNNING, cancelled = CANCELLED, finished = FINISHED, failed = FAILED }

@@ -1,0 +1,44 @@
+--[[
+  Puts a running task back to waiting: either because it stalled (no heartbeat before its deadline, checked
+  here against the Redis clock) or because its holder released it. A new ready entry goes to the tail of
+  its queue and a `requeued` event records why. A stalled task that has used all its attempts is failed
+  instead, with the reason in its progress.
+
+  KEYS[1] events stream
+  KEYS[2] running set
+  KEYS[3] task hash
+  KEYS[4] ready stream of the task's queue
+
+  ARGV[1] task id
+  ARGV[2] consumer group name
+  ARGV[3] 'stalled' or 'released'
+  ARGV[4] attempt the caller holds ('released' only), else ''
+
+  Returns OK, 0 when there was nothing to do (not stalled), or a status code (includes/codes.lua).
+]]
+--@include codes
+--@include fold
+--@include emit
+--@include check
+--@include ready
+
+local taskId, group, reason = ARGV[1], ARGV[2], ARGV[3]
+local code = check_running(KEYS[3], ARGV[4])
+if code ~= OK then return code end
+local state = redis.call('HMGET', KEYS[3], 'attempt', 'maxAttempts', 'progress')
+if reason == 'stalled' then
+  local deadline = redis.call('ZSCORE', KEYS[2], taskId)
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  if deadline and tonumber(deadline) > now then return 0 end
+end
+redis.call('ZREM', KEYS[2], taskId)
+if reason == 'stalled' and tonumber(state[1]) >= tonumber(state[2]) then
+  local progress = '{"error":"stalled: no heartbeat before the deadline on attempt ' .. state[1] ..
+    ' of ' .. state[2] .. '","lastProgress":' .. (state[3] or 'null') .. '}'
+  emit(KEYS[1], KEYS[3], taskId, 'failed', { 'progress', progress })
+  return OK
+end
+local readyId = push_ready(KEYS[4], group, taskId)
+emit(KEYS[1], KEYS[3], taskId, 'requeued', { 'readyId', readyId, 'reason', reason })
+return OK

@@ -1,0 +1,66 @@
+--[[
+  Rebuild of one task's projection from a fold of the log (src/projections/rebuild.ts). Writes the whole
+  hash and its index entries in one step. If the task has moved on since the fold was read (its hash
+  names a newer last event), the live projection is newer than the fold and is left alone.
+
+  KEYS[1] events stream
+  KEYS[2] running set
+  KEYS[3] task hash
+  KEYS[4] ready stream of the task's queue ('' is not allowed: pass the folded or live queue's stream)
+  KEYS[5..] reference sets to add the task to ('put') or remove it from ('absent')
+
+  ARGV[1] task id
+  ARGV[2] consumer group name
+  ARGV[3] heartbeat TTL in ms (deadline of a running task = its last heartbeat + TTL)
+  ARGV[4] id of the last folded event of this task ('0-0' when none)
+  ARGV[5] 'put' (then ARGV[6..] are field/value pairs of the folded hash) or 'absent'
+
+  Returns 1 when written, 0 when skipped because the live projection is newer.
+]]
+--@include codes
+--@include fold
+--@include emit
+--@include ready
+
+local function id_after(a, b)
+  local ams, aseq = string.match(a, '^(%d+)-(%d+)$')
+  local bms, bseq = string.match(b, '^(%d+)-(%d+)$')
+  ams, bms = tonumber(ams), tonumber(bms)
+  if ams ~= bms then return ams > bms end
+  return tonumber(aseq) > tonumber(bseq)
+end
+
+local taskId, group, ttl, lastFolded, mode = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
+local live = redis.call('HMGET', KEYS[3], 'events', 'status', 'readyId')
+if live[1] then
+  local liveLast = string.match(live[1], '(%S+)$')
+  if liveLast and string.match(liveLast, '^%d+-%d+$') and id_after(liveLast, lastFolded) then return 0 end
+end
+
+if mode == 'absent' then
+  if live[2] == 'waiting' and live[3] then drop_ready(KEYS[4], group, live[3]) end
+  redis.call('ZREM', KEYS[2], taskId)
+  for i = 5, #KEYS do redis.call('SREM', KEYS[i], taskId) end
+  redis.call('DEL', KEYS[3])
+  return 1
+end
+
+redis.call('DEL', KEYS[3])
+local fields = {}
+for i = 6, #ARGV, 2 do fields[ARGV[i]] = ARGV[i + 1] end
+redis.call('HSET', KEYS[3], unpack(ARGV, 6))
+for i = 5, #KEYS do redis.call('SADD', KEYS[i], taskId) end
+if fields.status == 'running' then
+  redis.call('ZADD', KEYS[2], tonumber(fields.heartbeatAt) + ttl, taskId)
+else
+  redis.call('ZREM', KEYS[2], taskId)
+end
+-- A waiting task whose ready entry is gone could never be delivered: give it a new one.
+if fields.status == 'waiting' then
+  local rid = fields.readyId
+  if not rid or #redis.call('XRANGE', KEYS[4], rid, rid) == 0 then
+    local readyId = push_ready(KEYS[4], group, taskId)
+    emit(KEYS[1], KEYS[3], taskId, 'requeued', { 'readyId', readyId, 'reason', 'rebuild' })
+  end
+end
+return 1

@@ -1,0 +1,50 @@
+import { EVENT_FIELD, INT_FIELDS, JSON_FIELDS, TASK_FIELD } from './fold-rules.js';
+import { streamIdMs, type ProjectionHash, type RawEvent } from './fold.js';
+import type { JsonValue, References, Task, TaskEvent, TaskEventType, TaskStatus } from '../types.js';
+
+/** A stream entry as ioredis returns it: [id, [field, value, ...]]. */
+export type StreamEntry = [id: string, fields: string[]];
+
+export function pairsToObject(pairs: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < pairs.length; i += 2) out[pairs[i]!] = pairs[i + 1]!;
+  return out;
+}
+
+export function entryToRawEvent([id, pairs]: StreamEntry): RawEvent {
+  const fields = pairsToObject(pairs);
+  const type = fields[EVENT_FIELD] ?? '';
+  const taskId = fields[TASK_FIELD] ?? '';
+  delete fields[EVENT_FIELD];
+  delete fields[TASK_FIELD];
+  return { id, type, taskId, fields };
+}
+
+export function rawEventToTaskEvent(raw: RawEvent): TaskEvent {
+  const data: Record<string, JsonValue> = {};
+  for (const [k, v] of Object.entries(raw.fields)) {
+    data[k] = JSON_FIELDS.has(k) ? (JSON.parse(v) as JsonValue) : INT_FIELDS.has(k) ? Number(v) : v;
+  }
+  return { id: raw.id, taskId: raw.taskId, type: raw.type as TaskEventType, at: new Date(Number(streamIdMs(raw.id))), data };
+}
+
+const date = (ms: string | undefined) => (ms === undefined ? null : new Date(Number(ms)));
+
+export function hashToTask(id: string, h: ProjectionHash): Task {
+  return {
+    id,
+    queue: h.queue ?? '',
+    type: h.type ?? '',
+    spec: JSON.parse(h.spec ?? 'null') as JsonValue,
+    status: h.status as TaskStatus,
+    progress: h.progress === undefined ? null : (JSON.parse(h.progress) as JsonValue),
+    references: JSON.parse(h.references ?? '{}') as References,
+    attempt: Number(h.attempt ?? 0),
+    maxAttempts: Number(h.maxAttempts ?? 0),
+    createdAt: new Date(Number(h.createdAt)),
+    updatedAt: new Date(Number(h.updatedAt)),
+    startedAt: date(h.startedAt),
+    finishedAt: date(h.finishedAt),
+    lastHeartbeatAt: date(h.heartbeatAt),
+  };
+}

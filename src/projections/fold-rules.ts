@@ -1,0 +1,100 @@
+import type { TaskEventType } from '../types.js';
+
+/**
+ * The fold: how each event changes a task's hash. This table is the single definition. The TypeScript fold
+ * (fold.ts) interprets it, and the Lua scripts get it as a generated Lua table (scripts.ts) that
+ * includes/fold.lua interprets, so the live projection and a rebuild from the log cannot drift apart.
+ *
+ * A source is `$name` (the event's field `name`; when the event has no such field the hash field is left
+ * as it is), `@at` (the event time in ms, from its stream id), or a literal string.
+ * Every event also sets `updatedAt` to its time and appends its id to `events`.
+ */
+export interface FoldRule {
+  set: ReadonlyArray<readonly [field: string, source: string]>;
+  del: readonly string[];
+  /** The event removes the projection (the log keeps the history). */
+  drop?: true;
+}
+
+export const FOLD_RULES: Readonly<Record<TaskEventType, FoldRule>> = {
+  enqueued: {
+    set: [
+      ['status', 'waiting'],
+      ['queue', '$queue'],
+      ['type', '$type'],
+      ['spec', '$spec'],
+      ['references', '$references'],
+      ['maxAttempts', '$maxAttempts'],
+      ['attempt', '0'],
+      ['readyId', '$readyId'],
+      ['createdAt', '@at'],
+    ],
+    del: [],
+  },
+  started: {
+    set: [
+      ['status', 'running'],
+      ['attempt', '$attempt'],
+      ['startedAt', '@at'],
+      ['heartbeatAt', '@at'],
+    ],
+    del: ['readyId'],
+  },
+  progress: {
+    set: [
+      ['progress', '$progress'],
+      ['heartbeatAt', '@at'],
+    ],
+    del: [],
+  },
+  finished: {
+    set: [
+      ['status', 'finished'],
+      ['progress', '$progress'],
+      ['finishedAt', '@at'],
+    ],
+    del: [],
+  },
+  failed: {
+    set: [
+      ['status', 'failed'],
+      ['progress', '$progress'],
+      ['finishedAt', '@at'],
+    ],
+    del: ['readyId'],
+  },
+  cancelled: {
+    set: [
+      ['status', 'cancelled'],
+      ['finishedAt', '@at'],
+    ],
+    del: ['readyId'],
+  },
+  requeued: {
+    set: [
+      ['status', 'waiting'],
+      ['readyId', '$readyId'],
+    ],
+    del: [],
+  },
+  deleted: { set: [], del: [], drop: true },
+};
+
+/** Event fields that hold JSON text (decoded in TaskEvent.data); the rest are plain strings. */
+export const JSON_FIELDS: ReadonlySet<string> = new Set(['spec', 'progress', 'references']);
+/** Event fields that hold integers. */
+export const INT_FIELDS: ReadonlySet<string> = new Set(['attempt', 'maxAttempts']);
+/** Stream fields every event has: the event type and the task id. */
+export const EVENT_FIELD = 'event';
+export const TASK_FIELD = 'task';
+
+/** Renders the rules as a Lua table literal for includes/fold.lua. */
+export function foldRulesAsLua(): string {
+  const q = (s: string) => JSON.stringify(s); // a JSON string literal is a valid Lua string literal for these ASCII names
+  const rules = Object.entries(FOLD_RULES).map(([type, rule]) => {
+    const set = rule.set.map(([f, src]) => `{${q(f)},${q(src)}}`).join(',');
+    const del = rule.del.map(q).join(',');
+    return `[${q(type)}]={set={${set}},del={${del}},drop=${rule.drop ? 'true' : 'false'}}`;
+  });
+  return `local FOLD_RULES={${rules.join(',')}}\n`;
+}

@@ -1,0 +1,60 @@
+import { GROUP } from '../keys.js';
+import { enter, type Context } from '../context.js';
+import type { References } from '../types.js';
+import { foldLog } from './verify.js';
+import { lastFoldedId, readHashes, scanTaskIds } from './read.js';
+import type { ProjectionHash } from './fold.js';
+
+const BATCH = 200;
+
+export interface RebuildReport {
+  /** Task projections written from the log (and stray hashes removed). */
+  tasks: number;
+  /** Events folded. */
+  events: number;
+}
+
+/**
+ * Rewrites every task hash and its index entries from a fold of the log (restore.lua, one call per task).
+ * A task whose live hash already names a newer event than the fold saw has moved on and is left alone, so
+ * rebuild is safe while workers run. A stray hash the log does not know is removed.
+ */
+export async function rebuild(ctx: Context): Promise<RebuildReport> {
+  await enter(ctx);
+  const { folded, end, events } = await foldLog(ctx);
+  const strays = (await scanTaskIds(ctx)).filter((id) => !folded.has(id));
+  const strayHashes = await readHashes(ctx, strays);
+  const k = ctx.keys;
+  const calls: (string | number)[][] = [];
+  for (const [id, hash] of folded) {
+    const keys = [k.events, k.running, k.task(id), k.ready(hash.queue ?? ''), ...refKeys(ctx, hash)];
+    calls.push([keys.length, ...keys, id, GROUP, ctx.heartbeatTtlMs, lastFoldedId(hash) ?? end, 'put', ...Object.entries(hash).flat()]);
+  }
+  for (const [id, hash] of strayHashes) {
+    if (!hash) continue;
+    const keys = [k.events, k.running, k.task(id), k.ready(hash.queue ?? ''), ...refKeys(ctx, hash)];
+    calls.push([keys.length, ...keys, id, GROUP, ctx.heartbeatTtlMs, end, 'absent']);
+  }
+  let tasks = 0;
+  for (let i = 0; i < calls.length; i += BATCH) {
+    const pipeline = ctx.redis.pipeline() as unknown as Record<string, (...a: (string | number)[]) => unknown> & {
+      exec(): Promise<[Error | null, unknown][] | null>;
+    };
+    for (const args of calls.slice(i, i + BATCH)) pipeline.tl_restore!(...args);
+    for (const [err, wrote] of (await pipeline.exec()) ?? []) {
+      if (err) throw err;
+      if (Number(wrote) === 1) tasks++;
+    }
+  }
+  return { tasks, events };
+}
+
+function refKeys(ctx: Context, hash: ProjectionHash): string[] {
+  let refs: References = {};
+  try {
+    refs = JSON.parse(hash.references ?? '{}') as References;
+  } catch {
+    // A damaged field in a stray hash: nothing to tidy by it.
+  }
+  return Object.entries(refs).map(([n, v]) => ctx.keys.reference(n, v));
+}

@@ -1,0 +1,61 @@
+import { enter, type Context } from '../context.js';
+import { foldAll, type ProjectionHash } from './fold.js';
+import { compareIds, lastEventId, lastFoldedId, readHashes, readLog, scanTaskIds } from './read.js';
+
+export interface VerifyReport {
+  /** Tasks compared. */
+  tasks: number;
+  /** One line per difference between the live projection and the fold of the log. */
+  mismatches: string[];
+}
+
+/**
+ * Folds the whole log and compares the result with every live task hash, and the running index with the
+ * running tasks. Reads the log up to a fixed last id, so tasks that change while it runs are not reported.
+ */
+export async function verify(ctx: Context): Promise<VerifyReport> {
+  await enter(ctx);
+  const { folded, end } = await foldLog(ctx);
+  const liveIds = await scanTaskIds(ctx);
+  const ids = [...new Set([...folded.keys(), ...liveIds])];
+  const live = await readHashes(ctx, ids);
+  const running = new Set(await ctx.redis.zrange(ctx.keys.running, 0, -1));
+  const mismatches: string[] = [];
+  let tasks = 0;
+  for (const id of ids) {
+    const l = live.get(id) ?? null;
+    const liveLast = lastFoldedId(l);
+    if (liveLast && compareIds(liveLast, end) > 0) continue; // moved on after our read of the log
+    tasks++;
+    mismatches.push(...compareProjection(id, folded.get(id) ?? null, l));
+    const isRunning = (folded.get(id) ?? null)?.status === 'running';
+    if (isRunning !== running.has(id)) mismatches.push(`${id}: running index ${running.has(id) ? 'has' : 'lacks'} a ${folded.get(id)?.status ?? 'missing'} task`);
+  }
+  return { tasks, mismatches };
+}
+
+export async function foldLog(ctx: Context): Promise<{ folded: Map<string, ProjectionHash>; end: string; events: number }> {
+  const end = await lastEventId(ctx);
+  const folded = new Map<string, ProjectionHash>();
+  let events = 0;
+  if (end !== '0-0') {
+    for await (const page of readLog(ctx, '-', end)) {
+      foldAll(page, folded);
+      events += page.length;
+    }
+  }
+  return { folded, end, events };
+}
+
+export function compareProjection(id: string, expected: ProjectionHash | null, actual: ProjectionHash | null): string[] {
+  if (expected === null && actual === null) return [];
+  if (expected === null) return [`${id}: live hash exists but the log has no such task (or deleted it)`];
+  if (actual === null) return [`${id}: missing live hash (the log has it as ${expected.status})`];
+  const out: string[] = [];
+  for (const field of new Set([...Object.keys(expected), ...Object.keys(actual)])) {
+    if (expected[field] !== actual[field]) {
+      out.push(`${id}: ${field} is ${JSON.stringify(actual[field] ?? null)} live but ${JSON.stringify(expected[field] ?? null)} in the log`);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,92 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import type { Cluster, Redis } from 'ioredis';
+import { foldRulesAsLua } from './projections/fold-rules.js';
+
+const LUA_DIR = new URL('./lua/', import.meta.url);
+
+/**
+ * Loads a script and expands its `--@include name` lines with src/lua/includes/name.lua. The fold include
+ * is preceded by the fold rules generated from fold-rules.ts.
+ */
+export function loadScript(file: string): string {
+  const source = readFileSync(new URL(file, LUA_DIR), 'utf8');
+  return source.replace(/^--@include (\w+)\s*$/gm, (_, name: string) => {
+    const body = readFileSync(new URL(`includes/${name}.lua`, LUA_DIR), 'utf8');
+    return name === 'fold' ? foldRulesAsLua() + body : body;
+  });
+}
+
+/** `finish-3.lua` -> `finish` with 3 keys; `enqueue.lua` -> variable keys (the caller passes numkeys). */
+function parseName(file: string): { name: string; numberOfKeys?: number } {
+  const m = /^([a-z-]+?)(?:-(\d+))?\.lua$/.exec(file);
+  if (!m) throw new Error(`bad script file name ${file}`);
+  const name = `tl_${m[1]!.replace(/-/g, '_')}`;
+  return m[2] === undefined ? { name } : { name, numberOfKeys: Number(m[2]) };
+}
+
+export const SCRIPT_FILES: readonly string[] = readdirSync(LUA_DIR).filter((f) => f.endsWith('.lua'));
+
+type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
+
+/** Scripts by name, as ioredis commands (EVALSHA with EVAL on NOSCRIPT, handled by ioredis). */
+export interface Scripts {
+  enqueue: ScriptFn;
+  claim: ScriptFn;
+  start: ScriptFn;
+  heartbeat: ScriptFn;
+  finish: ScriptFn;
+  fail: ScriptFn;
+  cancel: ScriptFn;
+  requeue: ScriptFn;
+  redeliver: ScriptFn;
+  delete: ScriptFn;
+  history: ScriptFn;
+  restore: ScriptFn;
+}
+
+const sources = new Map<string, { lua: string; numberOfKeys?: number }>();
+for (const file of SCRIPT_FILES) {
+  const { name, numberOfKeys } = parseName(file);
+  sources.set(name, numberOfKeys === undefined ? { lua: loadScript(file) } : { lua: loadScript(file), numberOfKeys });
+}
+
+/** Defines every script on a connection (once per connection) and returns them by short name. */
+export function defineScripts(redis: Redis | Cluster): Scripts {
+  const target = redis as unknown as Record<string, ScriptFn>;
+  for (const [name, def] of sources) {
+    if (typeof target[name] !== 'function') redis.defineCommand(name, def);
+  }
+  const get = (short: string): ScriptFn => {
+    const fn = target[`tl_${short}`];
+    if (!fn) throw new Error(`script ${short} is not defined`);
+    return fn.bind(redis);
+  };
+  return {
+    enqueue: get('enqueue'),
+    claim: get('claim'),
+    start: get('start'),
+    heartbeat: get('heartbeat'),
+    finish: get('finish'),
+    fail: get('fail'),
+    cancel: get('cancel'),
+    requeue: get('requeue'),
+    redeliver: get('redeliver'),
+    delete: get('delete'),
+    history: get('history'),
+    restore: get('restore'),
+  };
+}
+
+/** Scripts on a pipeline: same names, queued instead of sent. */
+export function pipelineScripts(pipeline: unknown): Pick<Scripts, 'enqueue' | 'start' | 'requeue' | 'redeliver' | 'restore' | 'delete'> {
+  const p = pipeline as Record<string, ScriptFn>;
+  const get = (short: string): ScriptFn => p[`tl_${short}`]!.bind(pipeline);
+  return {
+    enqueue: get('enqueue'),
+    start: get('start'),
+    requeue: get('requeue'),
+    redeliver: get('redeliver'),
+    restore: get('restore'),
+    delete: get('delete'),
+  };
+}

@@ -1,0 +1,182 @@
+import { ValidationError } from './errors.js';
+import { keysFor } from './keys.js';
+import { ensureFormat, openConnection, type Connection, type ConnectionOption } from './connection.js';
+import { BlockingPool, type Context } from './context.js';
+import { defineScripts } from './scripts.js';
+import { NAMESPACE_PATTERN } from './validation.js';
+import { enqueueMany } from './commands/enqueue.js';
+import { dequeue, type DequeueOptions } from './commands/dequeue.js';
+import { heartbeat } from './commands/heartbeat.js';
+import { finish } from './commands/finish.js';
+import { fail } from './commands/fail.js';
+import { cancel } from './commands/cancel.js';
+import { release } from './commands/release.js';
+import { recover, type RecoveryReport } from './commands/recover.js';
+import { deleteByReference } from './commands/delete-by-reference.js';
+import type { LeaseOptions } from './commands/lease.js';
+import { get } from './projections/get.js';
+import { history } from './projections/history.js';
+import { events, type EventsOptions } from './projections/events.js';
+import { verify, type VerifyReport } from './projections/verify.js';
+import { rebuild, type RebuildReport } from './projections/rebuild.js';
+import type { EnqueueRequest, JsonValue, References, Task, TaskEvent } from './types.js';
+
+export interface TaskQueueOptions {
+  /** A Redis URL, or an ioredis Redis or Cluster the caller owns. Default: REDIS_URL or redis://127.0.0.1:6379. */
+  connection?: ConnectionOption;
+  /** Prefix (and hash tag) of every key. Default 'taskledger'. */
+  namespace?: string;
+  /** A running task with no heartbeat for this long is stalled and re-queued. Default 30000. */
+  heartbeatTtlMs?: number;
+  /** Starts a task gets before a stall fails it (per task at enqueue, else this). Default 3. */
+  maxAttempts?: number;
+  /** How long the first round trip may take before RedisUnavailableError. Default 5000. */
+  connectTimeoutMs?: number;
+  /** How often this instance looks for stalled and undelivered tasks; 0 turns recovery off. Default min(ttl/2, 5000). */
+  recoveryIntervalMs?: number;
+  /** A claimed entry not started within this long was lost by its reader and is given back. Default 10000. */
+  deliveryTimeoutMs?: number;
+}
+
+const positiveInt = (value: number | undefined, fallback: number, what: string, min = 1): number => {
+  const v = value ?? fallback;
+  if (!Number.isInteger(v) || v < min) throw new ValidationError(`${what} must be an integer >= ${min}, got ${String(value)}`);
+  return v;
+};
+
+/**
+ * The queue: Queuer and Dequeuer of the Go original, on Redis Streams. Every transition is one Lua call that
+ * checks the task's status, appends an event to the log and folds it into the task's hash.
+ */
+export class TaskQueue {
+  readonly namespace: string;
+  private readonly ctx: Context;
+  private readonly owned: boolean;
+  private recoveryTimer: NodeJS.Timeout | undefined;
+  private recovering: Promise<unknown> = Promise.resolve();
+
+  constructor(options: TaskQueueOptions = {}) {
+    const namespace = options.namespace ?? 'taskledger';
+    if (!NAMESPACE_PATTERN.test(namespace)) {
+      throw new ValidationError(`namespace "${namespace}" must be 1 to 64 letters, digits, '_', '.' or '-'`);
+    }
+    const heartbeatTtlMs = positiveInt(options.heartbeatTtlMs, 30_000, 'heartbeatTtlMs', 100);
+    const connectTimeoutMs = positiveInt(options.connectTimeoutMs, 5000, 'connectTimeoutMs');
+    const recoveryIntervalMs = positiveInt(options.recoveryIntervalMs, Math.min(Math.floor(heartbeatTtlMs / 2), 5000), 'recoveryIntervalMs', 0);
+    const { redis, owned } = openConnection(options.connection, connectTimeoutMs);
+    this.namespace = namespace;
+    this.owned = owned;
+    const keys = keysFor(namespace);
+    this.ctx = {
+      redis,
+      keys,
+      scripts: defineScripts(redis),
+      heartbeatTtlMs,
+      maxAttempts: positiveInt(options.maxAttempts, 3, 'maxAttempts'),
+      deliveryTimeoutMs: positiveInt(options.deliveryTimeoutMs, 10_000, 'deliveryTimeoutMs'),
+      leases: new Map(),
+      blocking: new BlockingPool(redis),
+      ready: ensureFormat(redis, keys, connectTimeoutMs),
+      closed: false,
+      rotation: 0,
+    };
+    // Awaited by every command; this only keeps an early failure from being reported as unhandled.
+    this.ctx.ready.catch(() => {});
+    if (recoveryIntervalMs > 0) {
+      this.recoveryTimer = setInterval(() => {
+        this.recovering = this.recoverNow().catch(() => {});
+      }, recoveryIntervalMs);
+      this.recoveryTimer.unref();
+    }
+    this.recoveryIntervalMs = recoveryIntervalMs;
+  }
+
+  private readonly recoveryIntervalMs: number;
+
+  /** The connection commands go through (for metrics, diagnostics, tests). */
+  get redis(): Connection {
+    return this.ctx.redis;
+  }
+
+  enqueue(request: EnqueueRequest): Promise<string> {
+    return enqueueMany(this.ctx, [request]).then((ids) => ids[0]!);
+  }
+
+  /** Validates every request first, then stores them all in one round trip. */
+  enqueueMany(requests: readonly EnqueueRequest[]): Promise<string[]> {
+    return enqueueMany(this.ctx, requests);
+  }
+
+  dequeue(queues?: readonly string[], options?: DequeueOptions): Promise<Task> {
+    return dequeue(this.ctx, queues, options);
+  }
+
+  heartbeat(taskId: string, progress?: JsonValue, options?: LeaseOptions): Promise<void> {
+    return heartbeat(this.ctx, taskId, progress, options);
+  }
+
+  finish(taskId: string, progress?: JsonValue, options?: LeaseOptions): Promise<void> {
+    return finish(this.ctx, taskId, progress, options);
+  }
+
+  fail(taskId: string, progress?: JsonValue, options?: LeaseOptions): Promise<void> {
+    return fail(this.ctx, taskId, progress, options);
+  }
+
+  /** Puts a running task this instance holds back to waiting (for a worker shutting down). */
+  release(taskId: string, options?: LeaseOptions): Promise<void> {
+    return release(this.ctx, taskId, options);
+  }
+
+  /** True when this call cancelled the task, false when it was cancelled already. */
+  cancel(taskId: string): Promise<boolean> {
+    return cancel(this.ctx, taskId);
+  }
+
+  get(taskId: string): Promise<Task | null> {
+    return get(this.ctx, taskId);
+  }
+
+  history(taskId: string): Promise<TaskEvent[]> {
+    return history(this.ctx, taskId);
+  }
+
+  events(options?: EventsOptions): AsyncGenerator<TaskEvent> {
+    return events(this.ctx, options);
+  }
+
+  verify(): Promise<VerifyReport> {
+    return verify(this.ctx);
+  }
+
+  rebuild(): Promise<RebuildReport> {
+    return rebuild(this.ctx);
+  }
+
+  deleteByReference(refs: References): Promise<{ tasks: number; schedules: number }> {
+    return deleteByReference(this.ctx, refs);
+  }
+
+  /** Runs one recovery pass now (it also runs on a timer); null when another instance holds the pass. */
+  recover(): Promise<RecoveryReport | null> {
+    return recover(this.ctx, this.recoveryIntervalMs || 1000);
+  }
+
+  private async recoverNow(): Promise<void> {
+    if (this.ctx.closed) return;
+    await this.ctx.ready;
+    await recover(this.ctx, this.recoveryIntervalMs);
+  }
+
+  /** Stops recovery, ends blocked reads and closes the connections this queue opened. */
+  async close(): Promise<void> {
+    if (this.ctx.closed) return;
+    this.ctx.closed = true;
+    clearInterval(this.recoveryTimer);
+    this.ctx.blocking.closeAll();
+    await this.recovering;
+    if (this.owned) {
+      await this.ctx.redis.quit().catch(() => this.ctx.redis.disconnect());
+    }
+  }
+}

@@ -1,0 +1,55 @@
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/** Flat map of names to values that tie a task to other entities (the seed's References). */
+export type References = Record<string, string | number | boolean>;
+
+export type TaskStatus = 'waiting' | 'running' | 'cancelled' | 'finished' | 'failed';
+
+export const TASK_STATUSES: readonly TaskStatus[] = ['waiting', 'running', 'cancelled', 'finished', 'failed'];
+
+export interface Task<Spec extends JsonValue = JsonValue> {
+  id: string;
+  queue: string;
+  type: string;
+  spec: Spec;
+  status: TaskStatus;
+  progress: JsonValue;
+  references: References;
+  /** Number of times the task has been started; also the fencing token of the current holder. */
+  attempt: number;
+  maxAttempts: number;
+  createdAt: Date;
+  updatedAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  lastHeartbeatAt: Date | null;
+}
+
+export type TaskEventType =
+  | 'enqueued'
+  | 'started'
+  | 'progress'
+  | 'finished'
+  | 'failed'
+  | 'cancelled'
+  | 'requeued'
+  | 'deleted';
+
+export interface TaskEvent {
+  /** The event's stream id: its position in the log. */
+  id: string;
+  taskId: string;
+  type: TaskEventType;
+  /** Redis time of the transition (the stream id's milliseconds). */
+  at: Date;
+  data: Record<string, JsonValue>;
+}
+
+export interface EnqueueRequest<Spec extends JsonValue = JsonValue> {
+  queue: string;
+  type: string;
+  spec?: Spec;
+  references?: References;
+  /** Starts allowed before a stalled task is failed; defaults to the queue's maxAttempts. */
+  maxAttempts?: number;
+}

@@ -1,0 +1,138 @@
+import { z } from 'zod';
+import { QueueNotSpecifiedError, TypeNotSpecifiedError, ValidationError } from './errors.js';
+import type { EnqueueRequest, JsonValue, References } from './types.js';
+
+export const MAX_NAME_LENGTH = 256;
+export const MAX_REFERENCE_VALUE_LENGTH = 1024;
+
+// Control characters break terminals, logs and key names; names never need them.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+const name = (what: string) =>
+  z
+    .string({ error: `${what} must be a string` })
+    .max(MAX_NAME_LENGTH, { error: `${what} is longer than ${MAX_NAME_LENGTH} characters` })
+    .refine((s) => !CONTROL.test(s), { error: `${what} holds a control character` });
+
+const referenceValue = z.union(
+  [
+    z.string().max(MAX_REFERENCE_VALUE_LENGTH, { error: `is longer than ${MAX_REFERENCE_VALUE_LENGTH} characters` }),
+    z.number().refine(Number.isFinite, { error: 'is not a finite number' }),
+    z.boolean(),
+  ],
+  { error: 'must be a string, a number or a boolean (references are flat)' },
+);
+
+const referencesSchema = z.record(name('a reference name').min(1, { error: 'a reference name is blank' }), referenceValue, {
+  error: 'references must be an object of names to strings, numbers or booleans',
+});
+
+const requestSchema = z.object({
+  queue: name('queue'),
+  type: name('type'),
+  references: referencesSchema.optional(),
+  maxAttempts: z.number().int({ error: 'maxAttempts must be an integer' }).min(1, { error: 'maxAttempts must be at least 1' }).optional(),
+});
+
+function zodMessage(err: z.ZodError): string {
+  return err.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
+}
+
+/**
+ * Serialises a value as JSON, refusing anything JSON would silently change or drop: undefined, functions,
+ * symbols, BigInt, NaN and Infinity, Dates and other class instances, cycles. The message names the path.
+ */
+export function toJsonText(value: unknown, what: string): string {
+  const seen = new Set<object>();
+  const check = (v: unknown, path: string): void => {
+    switch (typeof v) {
+      case 'string':
+      case 'boolean':
+        return;
+      case 'number':
+        if (!Number.isFinite(v)) throw new ValidationError(`${what}${path} is ${v}, which JSON cannot hold`);
+        return;
+      case 'object': {
+        if (v === null) return;
+        if (seen.has(v)) throw new ValidationError(`${what}${path} is circular: JSON cannot hold it`);
+        const proto = Object.getPrototypeOf(v);
+        if (Array.isArray(v)) {
+          seen.add(v);
+          v.forEach((item, i) => check(item, `${path}[${i}]`));
+        } else if (proto === Object.prototype || proto === null) {
+          seen.add(v);
+          for (const [k, item] of Object.entries(v)) check(item, `${path}.${k}`);
+        } else {
+          const kind = (v as object).constructor?.name ?? 'object';
+          throw new ValidationError(`${what}${path} is a ${kind}, not a plain JSON value`);
+        }
+        seen.delete(v);
+        return;
+      }
+      default:
+        throw new ValidationError(`${what}${path} is a ${typeof v}, which JSON cannot hold`);
+    }
+  };
+  check(value, '');
+  return JSON.stringify(value);
+}
+
+export interface ValidRequest {
+  queue: string;
+  type: string;
+  specJson: string;
+  references: References;
+  referencesJson: string;
+  maxAttempts: number | undefined;
+}
+
+const isBlank = (v: unknown) => v === undefined || v === null || (typeof v === 'string' && v.trim() === '');
+
+/** Checks an enqueue request at the boundary. Blank queue is reported first, then blank type. */
+export function validateRequest(req: EnqueueRequest, index?: number): ValidRequest {
+  if (typeof req !== 'object' || req === null) throw new ValidationError('an enqueue request must be an object');
+  if (isBlank(req.queue)) throw new QueueNotSpecifiedError();
+  if (isBlank(req.type)) throw new TypeNotSpecifiedError();
+  const parsed = requestSchema.safeParse(req);
+  const where = index === undefined ? '' : `request ${index}: `;
+  if (!parsed.success) throw new ValidationError(`${where}${zodMessage(parsed.error)}`);
+  const references = parsed.data.references ?? {};
+  return {
+    queue: parsed.data.queue,
+    type: parsed.data.type,
+    specJson: toJsonText(req.spec === undefined ? null : req.spec, `${where}spec`),
+    references,
+    referencesJson: JSON.stringify(references),
+    maxAttempts: parsed.data.maxAttempts,
+  };
+}
+
+/** Checks a progress value (optional: undefined means "no new progress"). */
+export function progressText(progress: JsonValue | undefined): string | undefined {
+  return progress === undefined ? undefined : toJsonText(progress, 'progress');
+}
+
+export function validateReferences(refs: unknown): References {
+  const parsed = referencesSchema.safeParse(refs);
+  if (!parsed.success) throw new ValidationError(zodMessage(parsed.error));
+  if (Object.keys(parsed.data).length === 0) throw new ValidationError('references must name at least one reference');
+  return parsed.data;
+}
+
+export function validateTaskId(id: unknown): string {
+  if (typeof id !== 'string' || id.trim() === '') throw new ValidationError('a task id must be a non-blank string');
+  if (id.length > MAX_NAME_LENGTH || CONTROL.test(id)) throw new ValidationError(`"${id.slice(0, 40)}" is not a task id`);
+  return id;
+}
+
+export const NAMESPACE_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+
+export function validateQueueNames(queues: readonly string[]): string[] {
+  return queues.map((q) => {
+    if (isBlank(q)) throw new QueueNotSpecifiedError();
+    const parsed = name('queue').safeParse(q);
+    if (!parsed.success) throw new ValidationError(zodMessage(parsed.error));
+    return parsed.data;
+  });
+}

@@ -1,0 +1,53 @@
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { Redis } from 'ioredis';
+import { TaskQueue, type TaskQueueOptions } from '../../src/index.js';
+import { namespace, startRedis, type StartOptions, type TestRedis } from './redis.js';
+
+/**
+ * One redis-server per test file; queues made through `queue()` are closed after each test, and the test
+ * fails if a queue leaves a connection open behind it.
+ */
+export function useRedis(options: StartOptions = {}) {
+  let server: TestRedis | undefined;
+  const open: TaskQueue[] = [];
+  const clients: Redis[] = [];
+  const state = {
+    get url(): string {
+      if (!server) throw new Error('redis not started');
+      return server.url;
+    },
+    get server(): TestRedis {
+      if (!server) throw new Error('redis not started');
+      return server;
+    },
+    queue(opts: TaskQueueOptions = {}): TaskQueue {
+      const q = new TaskQueue({ connection: state.url, namespace: namespace(), recoveryIntervalMs: 0, ...opts });
+      open.push(q);
+      return q;
+    },
+    /** A raw client for looking at keys. */
+    raw(): Redis {
+      const r = new Redis(state.url);
+      clients.push(r);
+      return r;
+    },
+  };
+  beforeAll(async () => {
+    server = await startRedis(options);
+  });
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((q) => q.close()));
+  });
+  afterAll(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.quit().catch(() => c.disconnect())));
+    await server?.stop();
+  });
+  return state;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Keys of one namespace (its hash tag). */
+export async function namespaceKeys(raw: Redis, ns: string): Promise<string[]> {
+  return (await raw.keys(`{${ns}}:*`)).sort();
+}

@@ -1,0 +1,140 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+
+/**
+ * Test Redis, never a mock: REDIS_URL when set, else a redis-server of our own on a free loopback port
+ * (temp dir, killed at the end), else a testcontainers Redis where a Docker engine answers. With none of
+ * these the tests fail, saying how to get one.
+ */
+export interface TestRedis {
+  url: string;
+  /** True when this process started the server (and so can kill and restart it). */
+  owned: boolean;
+  stop(): Promise<void>;
+  /** SIGKILL the server (owned servers only). */
+  kill(): Promise<void>;
+  /** Start it again on the same port and dir (owned servers only). */
+  restart(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** appendonly yes with this fsync policy. */
+  appendfsync?: 'always' | 'everysec';
+  /** Ignore REDIS_URL: the test needs a server it can kill. */
+  own?: boolean;
+}
+
+export const NO_REDIS_MESSAGE =
+  'taskledger tests need a real Redis (>= 6.2). Install one (Debian/Ubuntu: sudo apt-get install redis-server; ' +
+  'macOS: brew install redis) so that `redis-server` is on PATH, or set REDIS_URL=redis://host:port, ' +
+  'or run a Docker engine so testcontainers can start one.';
+
+export function hasRedisBinary(): boolean {
+  return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
+    });
+  });
+}
+
+export async function waitForPing(url: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 500 });
+    probe.on('error', () => {});
+    try {
+      await probe.connect();
+      if ((await probe.ping()) === 'PONG') {
+        // Loading an AOF answers LOADING until done.
+        probe.disconnect();
+        return;
+      }
+    } catch {
+      // not up yet
+    }
+    probe.disconnect();
+    if (Date.now() > deadline) throw new Error(`redis at ${url} did not come up within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export async function startRedis(options: StartOptions = {}): Promise<TestRedis> {
+  if (process.env.REDIS_URL && !options.own) {
+    const url = process.env.REDIS_URL;
+    await waitForPing(url, 5000).catch((err: Error) => {
+      throw new Error(`REDIS_URL=${url} does not answer (${err.message}). ${NO_REDIS_MESSAGE}`);
+    });
+    const refuse = async () => {
+      throw new Error('this test needs a redis-server it started itself');
+    };
+    return { url, owned: false, stop: async () => {}, kill: refuse, restart: refuse };
+  }
+  if (hasRedisBinary()) return startOwnServer(options);
+  if (!options.appendfsync && (await dockerAvailable())) return startContainer();
+  throw new Error(NO_REDIS_MESSAGE);
+}
+
+async function startOwnServer(options: StartOptions): Promise<TestRedis> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'taskledger-redis-'));
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--daemonize', 'no', '--loglevel', 'warning'];
+  if (options.appendfsync) args.push('--appendonly', 'yes', '--appendfsync', options.appendfsync);
+  else args.push('--appendonly', 'no');
+  const url = `redis://127.0.0.1:${port}`;
+  let child: ChildProcess | undefined;
+  const launch = async () => {
+    child = spawn('redis-server', args, { stdio: 'ignore' });
+    await waitForPing(url);
+  };
+  const killChild = async (signal: NodeJS.Signals) => {
+    const c = child;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      c.once('exit', () => resolve());
+      c.kill(signal);
+    });
+  };
+  await launch();
+  return {
+    url,
+    owned: true,
+    stop: async () => {
+      await killChild('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    },
+    kill: () => killChild('SIGKILL'),
+    restart: launch,
+  };
+}
+
+async function dockerAvailable(): Promise<boolean> {
+  return spawnSync('docker', ['info'], { stdio: 'ignore', timeout: 5000 }).status === 0;
+}
+
+async function startContainer(): Promise<TestRedis> {
+  const { RedisContainer } = await import('@testcontainers/redis');
+  const container = await new RedisContainer('redis:7').start();
+  const url = container.getConnectionUrl();
+  const refuse = async () => {
+    throw new Error('this test needs a redis-server binary');
+  };
+  return { url, owned: true, stop: async () => void (await container.stop()), kill: refuse, restart: refuse };
+}
+
+let counter = 0;
+/** A fresh namespace per test, so tests sharing a server never see each other's keys. */
+export function namespace(): string {
+  return `t${process.pid}-${Date.now().toString(36)}-${counter++}`;
+}
