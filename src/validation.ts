@@ -71,7 +71,7 @@ export function toJsonText(value: unknown, what: string): string {
         return;
       }
       default:
-        throw new ValidationError(`${what}${path} is a ${typeof v}, which JSON cannot hold`);
+        throw new ValidationError(`${what}${path} is ${v === undefined ? 'undefined' : `a ${typeof v}`}, which JSON cannot hold`);
     }
   };
   check(value, '');

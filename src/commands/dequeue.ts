@@ -1,4 +1,4 @@
-import { AbortError } from '../errors.js';
+import { AbortError, QueueClosedError } from '../errors.js';
 import { GROUP } from '../keys.js';
 import { enter, type Context } from '../context.js';
 import { validateQueueNames } from '../validation.js';
@@ -35,9 +35,10 @@ export async function dequeue(ctx: Context, queues: readonly string[] | undefine
     takeOne(ctx, named, signal).then(
       async (task) => {
         signal?.removeEventListener('abort', onAbort);
-        if (!done && task) {
+        if (!done) {
           done = true;
-          resolve(task);
+          if (task) resolve(task);
+          else reject(ctx.closed ? new QueueClosedError() : new AbortError());
         } else if (task) {
           await release(ctx, task.id).catch(() => {});
         }

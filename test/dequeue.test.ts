@@ -1,0 +1,139 @@
+import { describe, expect, it } from 'vitest';
+import { AbortError, QueueClosedError, TaskQueue } from '../src/index.js';
+import { sleep, useRedis } from './helpers/fixture.js';
+import { namespace } from './helpers/redis.js';
+
+const r = useRedis();
+
+describe('dequeue', () => {
+  it('returns the oldest waiting task first, already running', async () => {
+    const q = r.queue();
+    const ids = await q.enqueueMany(Array.from({ length: 20 }, (_, i) => ({ queue: 'q', type: 't', spec: { i } })));
+    for (const id of ids) {
+      const task = await q.dequeue(['q']);
+      expect(task.id).toBe(id);
+      expect(task.status).toBe('running');
+      expect(task.attempt).toBe(1);
+      expect(task.startedAt).toBeInstanceOf(Date);
+      expect(task.lastHeartbeatAt).toEqual(task.startedAt);
+      expect(await q.get(id)).toEqual(task);
+    }
+  });
+
+  it('serves several queues fairly, and any queue when none are named', async () => {
+    const q = r.queue();
+    await q.enqueueMany(Array.from({ length: 30 }, () => ({ queue: 'busy', type: 't' })));
+    await q.enqueueMany(Array.from({ length: 3 }, () => ({ queue: 'quiet', type: 't' })));
+    const firstSix: string[] = [];
+    for (let i = 0; i < 6; i++) firstSix.push((await q.dequeue(['busy', 'quiet'])).queue);
+    // The quiet queue is not starved behind 30 busy tasks: it gets every other turn.
+    expect(firstSix.filter((x) => x === 'quiet')).toHaveLength(3);
+    await q.enqueue({ queue: 'other', type: 't' });
+    const seen = new Set<string>();
+    for (let i = 0; i < 25; i++) seen.add((await q.dequeue()).queue);
+    expect(seen).toEqual(new Set(['busy', 'other']));
+  });
+
+  it('blocks until work arrives, in a queue that did not exist yet', async () => {
+    const q = r.queue();
+    const producer = r.queue({ namespace: q.namespace });
+    const pending = q.dequeue(['later']);
+    const anyPending = q.dequeue();
+    await sleep(300);
+    const id1 = await producer.enqueue({ queue: 'later', type: 't' });
+    const id2 = await producer.enqueue({ queue: 'later', type: 't' });
+    const got = await Promise.all([pending, anyPending]);
+    expect(new Set(got.map((t) => t.id))).toEqual(new Set([id1, id2]));
+  });
+
+  it('rejects with AbortError at once when its signal aborts, and takes nothing afterwards', async () => {
+    const q = r.queue();
+    const ctrl = new AbortController();
+    const pending = q.dequeue(['q'], { signal: ctrl.signal });
+    await sleep(100);
+    ctrl.abort();
+    const err = await pending.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AbortError);
+    expect((err as AbortError).code).toBe('ERR_ABORTED');
+    const id = await q.enqueue({ queue: 'q', type: 't' });
+    await sleep(100);
+    expect((await q.get(id))?.status).toBe('waiting');
+    // An already aborted signal rejects without touching Redis.
+    await expect(q.dequeue(['q'], { signal: AbortSignal.abort() })).rejects.toBeInstanceOf(AbortError);
+    expect((await q.dequeue(['q'])).id).toBe(id);
+  });
+
+  it('gives back tasks taken by a dequeue whose signal aborted mid-way', async () => {
+    const q = r.queue();
+    const ids = await q.enqueueMany(Array.from({ length: 200 }, () => ({ queue: 'q', type: 't' })));
+    const taken: string[] = [];
+    const aborted: Promise<unknown>[] = [];
+    for (let i = 0; i < 200; i++) {
+      const ctrl = new AbortController();
+      const p = q.dequeue(['q'], { signal: ctrl.signal }).then((t) => taken.push(t.id), () => undefined);
+      // Abort at varied points: before the claim, between claim and start, after start.
+      setTimeout(() => ctrl.abort(), i % 4);
+      aborted.push(p);
+    }
+    await Promise.all(aborted);
+    await sleep(300); // let give-backs of late aborts land
+    const tasks = await Promise.all(ids.map((id) => q.get(id)));
+    const running = tasks.filter((t) => t?.status === 'running').map((t) => t!.id);
+    expect(running.sort()).toEqual([...taken].sort());
+    const waiting = tasks.filter((t) => t?.status === 'waiting').length;
+    expect(waiting + running.length).toBe(200);
+    // Every waiting task can still be dequeued exactly once.
+    const rest = new Set<string>();
+    for (let i = 0; i < waiting; i++) rest.add((await q.dequeue(['q'])).id);
+    expect(rest.size).toBe(waiting);
+    expect((await q.verify()).mismatches).toEqual([]);
+  });
+
+  it('hands each of 2,000 tasks to exactly one of 8 concurrent clients', async () => {
+    const ns = namespace();
+    const producer = r.queue({ namespace: ns });
+    const ids = await producer.enqueueMany(
+      Array.from({ length: 2000 }, (_, i) => ({ queue: i % 2 ? 'a' : 'b', type: 't', spec: { i } })),
+    );
+    const clients = Array.from({ length: 8 }, () => r.queue({ namespace: ns }));
+    const received: string[][] = clients.map(() => []);
+    let remaining = ids.length;
+    await Promise.all(
+      clients.map(async (c, n) => {
+        while (remaining > 0) {
+          const ctrl = new AbortController();
+          const timer = setTimeout(() => ctrl.abort(), 2000);
+          const task = await c.dequeue(['a', 'b'], { signal: ctrl.signal }).catch((e: unknown) => {
+            if (e instanceof AbortError) return null;
+            throw e;
+          });
+          clearTimeout(timer);
+          if (!task) break;
+          remaining--;
+          received[n]!.push(task.id);
+          await c.finish(task.id);
+        }
+      }),
+    );
+    const all = received.flat();
+    expect(all).toHaveLength(2000);
+    expect(new Set(all)).toEqual(new Set(ids));
+    expect(received.every((list) => list.length > 0)).toBe(true);
+    const v = await producer.verify();
+    expect(v).toEqual({ tasks: 2000, mismatches: [] });
+  });
+
+  it('close() ends a blocked dequeue and leaves no connection behind', async () => {
+    const raw = r.raw();
+    const before = Number((await raw.info('clients')).match(/connected_clients:(\d+)/)![1]);
+    const q = new TaskQueue({ connection: r.url, namespace: namespace(), recoveryIntervalMs: 0 });
+    const pending = q.dequeue(['q']).catch((e: unknown) => e);
+    await sleep(100);
+    await q.close();
+    const result = await pending;
+    expect(result).toBeInstanceOf(QueueClosedError);
+    await sleep(100);
+    const after = Number((await raw.info('clients')).match(/connected_clients:(\d+)/)![1]);
+    expect(after).toBe(before);
+  });
+});

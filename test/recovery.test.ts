@@ -1,0 +1,137 @@
+import { describe, expect, it } from 'vitest';
+import { LeaseLostError, TaskNotRunningError } from '../src/index.js';
+import { sleep, useRedis } from './helpers/fixture.js';
+import { namespace } from './helpers/redis.js';
+
+const r = useRedis();
+const TTL = 200;
+
+describe('stalled tasks', () => {
+  it('are re-queued with a requeued event, then started as the next attempt', async () => {
+    const q = r.queue({ heartbeatTtlMs: TTL });
+    const id = await q.enqueue({ queue: 'q', type: 't' });
+    await q.dequeue(['q']);
+    expect(await q.recover()).toEqual({ requeued: 0, failed: 0, redelivered: 0 }); // not stalled yet
+    await sleep(TTL + 50);
+    await r.raw().del(`{${q.namespace}}:recovery-lock`);
+    expect(await q.recover()).toEqual({ requeued: 1, failed: 0, redelivered: 0 });
+    const t = await q.get(id);
+    expect(t?.status).toBe('waiting');
+    const again = await q.dequeue(['q']);
+    expect(again.id).toBe(id);
+    expect(again.attempt).toBe(2);
+    const types = (await q.history(id)).map((e) => [e.type, e.data.reason ?? null]);
+    expect(types).toEqual([
+      ['enqueued', null],
+      ['started', null],
+      ['requeued', 'stalled'],
+      ['started', null],
+    ]);
+  });
+
+  it('fail after maxAttempts with the reason in their progress', async () => {
+    const q = r.queue({ heartbeatTtlMs: TTL, maxAttempts: 2 });
+    const id = await q.enqueue({ queue: 'q', type: 't' });
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      const t = await q.dequeue(['q']);
+      expect(t.attempt).toBe(attempt);
+      await q.heartbeat(id, { step: attempt });
+      await sleep(TTL + 50);
+      await r.raw().del(`{${q.namespace}}:recovery-lock`);
+      await q.recover();
+    }
+    const t = await q.get(id);
+    expect(t?.status).toBe('failed');
+    expect(t?.progress).toEqual({ error: 'stalled: no heartbeat before the deadline on attempt 2 of 2', lastProgress: { step: 2 } });
+    expect((await q.verify()).mismatches).toEqual([]);
+  });
+
+  it('a heartbeat in time keeps the task', async () => {
+    const q = r.queue({ heartbeatTtlMs: 400 });
+    const id = await q.enqueue({ queue: 'q', type: 't' });
+    await q.dequeue(['q']);
+    for (let i = 0; i < 4; i++) {
+      await sleep(150);
+      await q.heartbeat(id);
+      await r.raw().del(`{${q.namespace}}:recovery-lock`);
+      await q.recover();
+    }
+    expect((await q.get(id))?.status).toBe('running');
+  });
+
+  it('a stale worker is fenced off: it cannot write over the new holder', async () => {
+    const ns = namespace();
+    const stale = r.queue({ namespace: ns, heartbeatTtlMs: TTL });
+    const fresh = r.queue({ namespace: ns, heartbeatTtlMs: TTL });
+    const id = await stale.enqueue({ queue: 'q', type: 't' });
+    await stale.dequeue(['q']);
+    await sleep(TTL + 50);
+    await fresh.recover();
+    // Re-queued but not yet started again: the stale holder sees a waiting task.
+    await expect(stale.heartbeat(id, { stale: 1 })).rejects.toBeInstanceOf(TaskNotRunningError);
+    const t2 = await fresh.dequeue(['q']);
+    expect(t2.attempt).toBe(2);
+    for (const op of ['heartbeat', 'finish', 'fail'] as const) {
+      // The stale instance forgot its lease on the refusal above; it still holds attempt 1 explicitly.
+      const err = await stale[op](id, { stale: true }, { attempt: 1 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(LeaseLostError);
+      expect((err as LeaseLostError).code).toBe('ERR_TASK_LEASE_LOST');
+    }
+    const mid = await fresh.get(id);
+    expect(mid?.status).toBe('running');
+    expect(mid?.progress).toBeNull();
+    await fresh.finish(id, { by: 'fresh' });
+    expect((await fresh.get(id))?.progress).toEqual({ by: 'fresh' });
+  });
+
+  it('the stale instance keeps its lease and is refused without being told the attempt', async () => {
+    const ns = namespace();
+    const stale = r.queue({ namespace: ns, heartbeatTtlMs: TTL });
+    const fresh = r.queue({ namespace: ns, heartbeatTtlMs: TTL });
+    const id = await stale.enqueue({ queue: 'q', type: 't' });
+    await stale.dequeue(['q']);
+    await sleep(TTL + 50);
+    await fresh.recover();
+    await fresh.dequeue(['q']);
+    await expect(stale.finish(id, { stale: true })).rejects.toBeInstanceOf(LeaseLostError);
+    expect((await fresh.get(id))?.status).toBe('running');
+  });
+
+  it('many instances recovering at once re-queue each stalled task exactly once', async () => {
+    const ns = namespace();
+    const producer = r.queue({ namespace: ns, heartbeatTtlMs: TTL });
+    const ids = await producer.enqueueMany(Array.from({ length: 50 }, () => ({ queue: 'q', type: 't' })));
+    for (let i = 0; i < 50; i++) await producer.dequeue(['q']);
+    await sleep(TTL + 50);
+    const instances = Array.from({ length: 5 }, () => r.queue({ namespace: ns, heartbeatTtlMs: TTL, recoveryIntervalMs: 20 }));
+    await sleep(300);
+    expect(instances).toHaveLength(5);
+    for (const id of ids) {
+      const requeues = (await producer.history(id)).filter((e) => e.type === 'requeued');
+      expect(requeues).toHaveLength(1);
+    }
+    expect((await producer.verify()).mismatches).toEqual([]);
+  });
+});
+
+describe('undelivered entries', () => {
+  it('an entry read but never started (its reader died) goes back to the queue', async () => {
+    const q = r.queue({ deliveryTimeoutMs: 100 });
+    const id = await q.enqueue({ queue: 'q', type: 't' });
+    // A reader that claimed the entry through the group and died before starting the task.
+    const raw = r.raw();
+    const read = await raw.xreadgroup('GROUP', 'workers', 'taskledger', 'COUNT', 1, 'STREAMS', `{${q.namespace}}:ready:q`, '>');
+    expect(read).not.toBeNull();
+    const ctrl = new AbortController();
+    setTimeout(() => ctrl.abort(), 200);
+    await expect(q.dequeue(['q'], { signal: ctrl.signal })).rejects.toMatchObject({ code: 'ERR_ABORTED' });
+    await r.raw().del(`{${q.namespace}}:recovery-lock`);
+    expect(await q.recover()).toEqual({ requeued: 0, failed: 0, redelivered: 1 });
+    const t = await q.dequeue(['q']);
+    expect(t.id).toBe(id);
+    expect(t.attempt).toBe(1);
+    const reasons = (await q.history(id)).map((e) => e.data.reason).filter(Boolean);
+    expect(reasons).toEqual(['undelivered']);
+    expect((await q.verify()).mismatches).toEqual([]);
+  });
+});

@@ -1,0 +1,143 @@
+import { describe, expect, it } from 'vitest';
+import {
+  QueueNotSpecifiedError,
+  TaskQueue,
+  TypeNotSpecifiedError,
+  ValidationError,
+  RedisUnavailableError,
+  FormatVersionError,
+  TaskNotFoundError,
+  type EnqueueRequest,
+} from '../src/index.js';
+import { namespaceKeys, useRedis } from './helpers/fixture.js';
+import { freePort } from './helpers/redis.js';
+
+const r = useRedis();
+
+/** Runs the call, expects the error class and a message matching `message`, then checks nothing was stored. */
+async function rejectsAndStoresNothing(q: TaskQueue, call: () => Promise<unknown>, cls: new (...a: never[]) => Error, message?: RegExp) {
+  const before = await namespaceKeys(r.raw(), q.namespace);
+  const err = await call().then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(cls);
+  if (message) expect((err as Error).message).toMatch(message);
+  const after = await namespaceKeys(r.raw(), q.namespace);
+  expect(after).toEqual(before);
+  expect(await r.raw().xlen(`{${q.namespace}}:events`)).toBe(0);
+}
+
+describe('enqueue validation', () => {
+  it('reports a blank queue first, then a blank type', async () => {
+    const q = r.queue();
+    await q.get('warm-up-id'); // creates the meta key, so "nothing stored" compares like with like
+    await rejectsAndStoresNothing(q, () => q.enqueue({ queue: '', type: '' }), QueueNotSpecifiedError);
+    await rejectsAndStoresNothing(q, () => q.enqueue({ queue: '   ', type: 't' }), QueueNotSpecifiedError);
+    await rejectsAndStoresNothing(q, () => q.enqueue({ queue: 'q', type: '' }), TypeNotSpecifiedError);
+    await rejectsAndStoresNothing(q, () => q.enqueue({ queue: 'q' } as EnqueueRequest), TypeNotSpecifiedError);
+    expect(new QueueNotSpecifiedError().code).toBe('ERR_QUEUE_NOT_SPECIFIED');
+    expect(new TypeNotSpecifiedError().code).toBe('ERR_TYPE_NOT_SPECIFIED');
+  });
+
+  it('refuses specs JSON cannot hold, naming the path', async () => {
+    const q = r.queue();
+    await q.get('warm-up-id');
+    const circular: Record<string, unknown> = { a: 1 };
+    circular.self = circular;
+    const cases: [unknown, RegExp][] = [
+      [{ n: 10n }, /spec\.n is a bigint/],
+      [circular, /spec\.self is circular/],
+      [{ f: () => 1 }, /spec\.f is a function/],
+      [{ list: [1, undefined] }, /spec\.list\[1\] is undefined/],
+      [{ when: new Date() }, /spec\.when is a Date/],
+      [{ x: Number.NaN }, /spec\.x is NaN/],
+      [{ x: Infinity }, /spec\.x is Infinity/],
+      [new Map(), /spec is a Map/],
+    ];
+    for (const [spec, message] of cases) {
+      await rejectsAndStoresNothing(q, () => q.enqueue({ queue: 'q', type: 't', spec: spec as never }), ValidationError, message);
+    }
+  });
+
+  it('refuses long names, control characters and references that are not flat', async () => {
+    const q = r.queue();
+    await q.get('warm-up-id');
+    await rejectsAndStoresNothing(q, () => q.enqueue({ queue: 'q'.repeat(257), type: 't' }), ValidationError, /queue is longer than 256/);
+    await rejectsAndStoresNothing(q, () => q.enqueue({ queue: 'q', type: 'a\nb' }), ValidationError, /type holds a control character/);
+    await rejectsAndStoresNothing(
+      q,
+      () => q.enqueue({ queue: 'q', type: 't', references: { nested: { a: 1 } } as never }),
+      ValidationError,
+      /references\.nested: must be a string, a number or a boolean/,
+    );
+    await rejectsAndStoresNothing(q, () => q.enqueue({ queue: 'q', type: 't', references: [1] as never }), ValidationError, /references/);
+    await rejectsAndStoresNothing(q, () => q.enqueue({ queue: 'q', type: 't', maxAttempts: 0 }), ValidationError, /maxAttempts must be at least 1/);
+  });
+
+  it('stores nothing of a batch when one request is bad', async () => {
+    const q = r.queue();
+    await q.get('warm-up-id');
+    await rejectsAndStoresNothing(
+      q,
+      () => q.enqueueMany([{ queue: 'q', type: 't' }, { queue: 'q', type: 't', spec: { bad: 1n } as never }]),
+      ValidationError,
+      /request 1: spec\.bad is a bigint/,
+    );
+  });
+
+  it('accepts every JSON value and round-trips it exactly', async () => {
+    const q = r.queue();
+    const specs = [null, 0, -1.5, 1e300, 'text ✓', true, [], {}, { a: [1, { b: null }], 'ü': '\u0001' }, [[[]]]];
+    for (const spec of specs) {
+      const id = await q.enqueue({ queue: 'q', type: 't', spec, references: { n: 5, s: 'x', b: false } });
+      const task = await q.get(id);
+      expect(task?.spec).toEqual(spec);
+      expect(task?.references).toEqual({ n: 5, s: 'x', b: false });
+    }
+  });
+
+  it('refuses bad task ids and unknown ids with clear errors', async () => {
+    const q = r.queue();
+    await expect(q.heartbeat('')).rejects.toBeInstanceOf(ValidationError);
+    await expect(q.finish('nope')).rejects.toBeInstanceOf(TaskNotFoundError);
+    await expect(q.cancel('nope')).rejects.toBeInstanceOf(TaskNotFoundError);
+    expect(await q.get('nope')).toBeNull();
+    expect(await q.history('nope')).toEqual([]);
+  });
+
+  it('refuses a bad namespace and bad options at construction', () => {
+    expect(() => new TaskQueue({ namespace: 'a b' })).toThrow(ValidationError);
+    expect(() => new TaskQueue({ namespace: '' })).toThrow(ValidationError);
+    expect(() => new TaskQueue({ connection: r.url, heartbeatTtlMs: 5 })).toThrow(/heartbeatTtlMs must be an integer >= 100/);
+  });
+});
+
+describe('connection and format', () => {
+  it('reports an unreachable Redis within the connect timeout, not a hang', async () => {
+    const port = await freePort();
+    const q = new TaskQueue({ connection: `redis://127.0.0.1:${port}`, connectTimeoutMs: 1000, recoveryIntervalMs: 0 });
+    const started = Date.now();
+    const err = await q.enqueue({ queue: 'q', type: 't' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RedisUnavailableError);
+    expect((err as Error).message).toMatch(new RegExp(`127\\.0\\.0\\.1:${port}`));
+    expect(Date.now() - started).toBeLessThan(10_000);
+    await q.close();
+  });
+
+  it('refuses a namespace written by a newer format', async () => {
+    const q1 = r.queue();
+    await r.raw().hset(`{${q1.namespace}}:meta`, 'format', '999');
+    const err = await q1.enqueue({ queue: 'q', type: 't' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FormatVersionError);
+    expect((err as FormatVersionError).code).toBe('ERR_FORMAT_VERSION');
+    expect((err as Error).message).toMatch(/format 999/);
+    expect(await r.raw().xlen(`{${q1.namespace}}:events`)).toBe(0);
+  });
+
+  it('records the format version on first use', async () => {
+    const q = r.queue();
+    await q.enqueue({ queue: 'q', type: 't' });
+    expect(await r.raw().hget(`{${q.namespace}}:meta`, 'format')).toBe('1');
+  });
+});
