@@ -39,8 +39,8 @@ export interface Context {
   readonly heartbeatTtlMs: number;
   readonly maxAttempts: number;
   readonly deliveryTimeoutMs: number;
-  /** Attempt this instance holds for each task it started: its fencing token. */
-  readonly leases: Map<string, number>;
+  /** Lease (fencing token) this instance holds for each task it started. */
+  readonly leases: Map<string, string>;
   readonly blocking: BlockingPool;
   /** Resolves once the format version is checked; every command awaits it. */
   ready: Promise<void>;

@@ -43,8 +43,8 @@ export class TaskFailedError extends TaskLedgerError {
 
 /** The task was taken from this worker (stalled, re-queued and started again): its writes are fenced off. */
 export class LeaseLostError extends TaskLedgerError {
-  constructor(taskId: string, heldAttempt: number) {
-    super('ERR_TASK_LEASE_LOST', `task ${taskId}: attempt ${heldAttempt} no longer holds the task (it was re-queued and started again)`);
+  constructor(taskId: string) {
+    super('ERR_TASK_LEASE_LOST', `task ${taskId} is no longer held by this caller's lease (it stalled, was re-queued and started again)`);
   }
 }
 
@@ -123,7 +123,7 @@ export const LuaCode = {
   LEASE_LOST: -6,
 } as const;
 
-export function errorFromCode(code: number, taskId: string, heldAttempt?: number): TaskLedgerError | null {
+export function errorFromCode(code: number, taskId: string): TaskLedgerError | null {
   switch (code) {
     case LuaCode.OK:
       return null;
@@ -138,14 +138,14 @@ export function errorFromCode(code: number, taskId: string, heldAttempt?: number
     case LuaCode.FAILED:
       return new TaskFailedError(taskId);
     case LuaCode.LEASE_LOST:
-      return new LeaseLostError(taskId, heldAttempt ?? 0);
+      return new LeaseLostError(taskId);
     default:
       return new InternalError(`unexpected script status ${code} for task ${taskId}`);
   }
 }
 
 /** Throws the error a Lua status code stands for. */
-export function throwOnCode(code: number, taskId: string, heldAttempt?: number): void {
-  const err = errorFromCode(code, taskId, heldAttempt);
+export function throwOnCode(code: number, taskId: string): void {
+  const err = errorFromCode(code, taskId);
   if (err) throw err;
 }

@@ -15,8 +15,13 @@ export interface Task<Spec extends JsonValue = JsonValue> {
   status: TaskStatus;
   progress: JsonValue;
   references: References;
-  /** Number of times the task has been started; also the fencing token of the current holder. */
+  /** Number of times the task has been started. */
   attempt: number;
+  /**
+   * The current holder's fencing token (the id of the `started` event that gave it the task), or null for a
+   * task never started. heartbeat/finish/fail with an older lease are refused with LeaseLostError.
+   */
+  lease: string | null;
   maxAttempts: number;
   createdAt: Date;
   updatedAt: Date;

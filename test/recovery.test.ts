@@ -64,16 +64,20 @@ describe('stalled tasks', () => {
     const stale = r.queue({ namespace: ns, heartbeatTtlMs: TTL });
     const fresh = r.queue({ namespace: ns, heartbeatTtlMs: TTL });
     const id = await stale.enqueue({ queue: 'q', type: 't' });
-    await stale.dequeue(['q']);
+    const t1 = await stale.dequeue(['q']);
     await sleep(TTL + 50);
     await fresh.recover();
     // Re-queued but not yet started again: the stale holder sees a waiting task.
     await expect(stale.heartbeat(id, { stale: 1 })).rejects.toBeInstanceOf(TaskNotRunningError);
     const t2 = await fresh.dequeue(['q']);
     expect(t2.attempt).toBe(2);
+    expect(t2.lease).not.toBe(t1.lease);
     for (const op of ['heartbeat', 'finish', 'fail'] as const) {
-      // The stale instance forgot its lease on the refusal above; it still holds attempt 1 explicitly.
-      const err = await stale[op](id, { stale: true }, { attempt: 1 }).catch((e: unknown) => e);
+      // Without naming its lease (the instance remembers it, even after the refusal above)...
+      const err = await stale[op](id, { stale: true }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(LeaseLostError);
+      // ...and naming it.
+      await expect(stale[op](id, { stale: true }, { lease: t1.lease! })).rejects.toBeInstanceOf(LeaseLostError);
       expect(err).toBeInstanceOf(LeaseLostError);
       expect((err as LeaseLostError).code).toBe('ERR_TASK_LEASE_LOST');
     }
@@ -95,6 +99,20 @@ describe('stalled tasks', () => {
     await fresh.dequeue(['q']);
     await expect(stale.finish(id, { stale: true })).rejects.toBeInstanceOf(LeaseLostError);
     expect((await fresh.get(id))?.status).toBe('running');
+  });
+
+  it('two holders in one process: the stale one is fenced by its own lease, the new one is not disturbed', async () => {
+    const q = r.queue({ heartbeatTtlMs: TTL });
+    const id = await q.enqueue({ queue: 'q', type: 't' });
+    const first = await q.dequeue(['q']);
+    await sleep(TTL + 50);
+    await q.recover();
+    const second = await q.dequeue(['q']);
+    expect(second.id).toBe(id);
+    await expect(q.finish(id, { by: 'first' }, { lease: first.lease! })).rejects.toBeInstanceOf(LeaseLostError);
+    await q.heartbeat(id, { by: 'second' }, { lease: second.lease! });
+    await q.finish(id, { by: 'second' }); // the instance's remembered lease is the second holder's
+    expect((await q.get(id))?.progress).toEqual({ by: 'second' });
   });
 
   it('many instances recovering at once re-queue each stalled task exactly once', async () => {

@@ -8,6 +8,7 @@ import {
   FormatVersionError,
   TaskNotFoundError,
   type EnqueueRequest,
+  type JsonValue,
 } from '../src/index.js';
 import { namespaceKeys, useRedis } from './helpers/fixture.js';
 import { freePort } from './helpers/redis.js';
@@ -88,7 +89,7 @@ describe('enqueue validation', () => {
 
   it('accepts every JSON value and round-trips it exactly', async () => {
     const q = r.queue();
-    const specs = [null, 0, -1.5, 1e300, 'text ✓', true, [], {}, { a: [1, { b: null }], 'ü': '\u0001' }, [[[]]]];
+    const specs: JsonValue[] = [null, 0, -1.5, 1e300, 'text ✓', true, [], {}, { a: [1, { b: null }], 'ü': '\u0001' }, [[[]]]];
     for (const spec of specs) {
       const id = await q.enqueue({ queue: 'q', type: 't', spec, references: { n: 5, s: 'x', b: false } });
       const task = await q.get(id);

@@ -1,14 +1,14 @@
 import { enter, type Context } from '../context.js';
 import { progressText, validateTaskId } from '../validation.js';
 import type { JsonValue } from '../types.js';
-import { heldAttempt, settle, type LeaseOptions } from './lease.js';
+import { heldLease, settle, type LeaseOptions } from './lease.js';
 
 /** Marks a running task finished, with optional final progress; refused unless it is running and still ours. */
 export async function finish(ctx: Context, taskId: string, progress?: JsonValue, options?: LeaseOptions): Promise<void> {
   validateTaskId(taskId);
   const text = progressText(progress);
   await enter(ctx);
-  const held = heldAttempt(ctx, taskId, options);
+  const held = heldLease(ctx, taskId, options);
   const code = Number(
     await ctx.scripts.finish(ctx.keys.events, ctx.keys.running, ctx.keys.task(taskId), taskId, held, text === undefined ? '0' : '1', text ?? ''),
   );

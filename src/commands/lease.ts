@@ -3,24 +3,33 @@ import type { Context } from '../context.js';
 
 export interface LeaseOptions {
   /**
-   * The attempt the caller holds. Defaults to the attempt this TaskQueue started the task with; a task this
-   * instance did not start is written without a fence (any process may report on any task, as in the Go
-   * original).
+   * The lease the caller holds: `task.lease` of the task dequeue() returned. Defaults to the lease this
+   * TaskQueue last started the task with. Pass it explicitly when two holders in one process may hold the
+   * same task (the worker does). A task this instance never started is written without a fence: any
+   * process may report on any task, as in the Go original.
    */
-  attempt?: number;
+  lease?: string;
 }
 
-/** The fencing token to send: the held attempt, or '' for none. */
-export function heldAttempt(ctx: Context, taskId: string, options?: LeaseOptions): string {
-  const held = options?.attempt ?? ctx.leases.get(taskId);
-  return held === undefined ? '' : String(held);
+/** Leases remembered per TaskQueue; the oldest are forgotten past this many. */
+const MAX_LEASES = 100_000;
+
+export function rememberLease(ctx: Context, taskId: string, lease: string): void {
+  ctx.leases.delete(taskId);
+  ctx.leases.set(taskId, lease);
+  if (ctx.leases.size > MAX_LEASES) ctx.leases.delete(ctx.leases.keys().next().value!);
+}
+
+/** The fencing token to send: the held lease, or '' for none. */
+export function heldLease(ctx: Context, taskId: string, options?: LeaseOptions): string {
+  return options?.lease ?? ctx.leases.get(taskId) ?? '';
 }
 
 /**
- * Interprets a guarded script's answer: forgets the lease when the task is no longer ours (or is done),
- * then throws the error the code stands for.
+ * Interprets a guarded script's answer. A lease is forgotten only when its own holder ends the task: after
+ * a refusal it is kept, so later calls of the same stale holder stay fenced off.
  */
 export function settle(ctx: Context, taskId: string, code: number, held: string, done: boolean): void {
-  if (code !== LuaCode.OK || done) ctx.leases.delete(taskId);
-  throwOnCode(code, taskId, held === '' ? undefined : Number(held));
+  if (code === LuaCode.OK && done && ctx.leases.get(taskId) === held) ctx.leases.delete(taskId);
+  throwOnCode(code, taskId);
 }

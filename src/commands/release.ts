@@ -2,7 +2,7 @@ import { GROUP } from '../keys.js';
 import { enter, type Context } from '../context.js';
 import { TaskNotFoundError } from '../errors.js';
 import { validateTaskId } from '../validation.js';
-import { heldAttempt, settle, type LeaseOptions } from './lease.js';
+import { heldLease, settle, type LeaseOptions } from './lease.js';
 
 /** Gives a running task back to its queue (a `requeued` event, reason "released"); refused unless ours. */
 export async function release(ctx: Context, taskId: string, options?: LeaseOptions): Promise<void> {
@@ -10,7 +10,7 @@ export async function release(ctx: Context, taskId: string, options?: LeaseOptio
   await enter(ctx);
   const queue = await ctx.redis.hget(ctx.keys.task(taskId), 'queue');
   if (queue === null) throw new TaskNotFoundError(taskId);
-  const held = heldAttempt(ctx, taskId, options);
+  const held = heldLease(ctx, taskId, options);
   const k = ctx.keys;
   const code = Number(await ctx.scripts.requeue(k.events, k.running, k.task(taskId), k.ready(queue), taskId, GROUP, 'released', held));
   settle(ctx, taskId, code, held, true);

@@ -3,10 +3,11 @@ import { pairsToObject, hashToTask } from '../projections/decode.js';
 import type { Context } from '../context.js';
 import type { Task } from '../types.js';
 import type { Claimed } from './claim.js';
+import { rememberLease } from './lease.js';
 
 /**
  * Starts claimed tasks in one script call. Entries whose task moved on meanwhile are dropped, so the result
- * may be shorter than the input. This instance keeps each started task's attempt as its lease.
+ * may be shorter than the input. This instance remembers each started task's lease.
  */
 export async function start(ctx: Context, claimed: readonly Claimed[]): Promise<Task[]> {
   if (claimed.length === 0) return [];
@@ -21,7 +22,7 @@ export async function start(ctx: Context, claimed: readonly Claimed[]): Promise<
   reply.forEach((hash, i) => {
     if (hash === 0) return;
     const task = hashToTask(claimed[i]!.taskId, pairsToObject(hash));
-    ctx.leases.set(task.id, task.attempt);
+    rememberLease(ctx, task.id, task.lease!);
     tasks.push(task);
   });
   return tasks;

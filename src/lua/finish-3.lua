@@ -7,7 +7,7 @@
   KEYS[3] task hash
 
   ARGV[1] task id
-  ARGV[2] attempt the caller holds, or '' when the caller holds no lease
+  ARGV[2] lease the caller holds (its `started` event id), or '' when it holds none
   ARGV[3] '1' when ARGV[4] carries progress (JSON), else '0'
   ARGV[4] progress
 

@@ -12,7 +12,7 @@
   ARGV[1] task id
   ARGV[2] consumer group name
   ARGV[3] 'stalled' or 'released'
-  ARGV[4] attempt the caller holds ('released' only), else ''
+  ARGV[4] lease the caller holds ('released' only), else ''
 
   Returns OK, 0 when there was nothing to do (not stalled), or a status code (includes/codes.lua).
 ]]
@@ -24,7 +24,11 @@
 
 local taskId, group, reason = ARGV[1], ARGV[2], ARGV[3]
 local code = check_running(KEYS[3], ARGV[4])
-if code ~= OK then return code end
+if code ~= OK then
+  -- Only a running task belongs in the running set; drop a stray entry (index hygiene, not task state).
+  if code ~= LEASE_LOST then redis.call('ZREM', KEYS[2], taskId) end
+  return code
+end
 local state = redis.call('HMGET', KEYS[3], 'attempt', 'maxAttempts', 'progress')
 if reason == 'stalled' then
   local deadline = redis.call('ZSCORE', KEYS[2], taskId)

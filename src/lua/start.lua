@@ -12,6 +12,8 @@
   ARGV[2] heartbeat TTL in ms
   then for each task: task id, entry id
 
+  The started event's id becomes the task's lease: the holder's fencing token.
+
   Returns, per task, the started task's hash as a flat field/value list, or 0 when it was not started.
 ]]
 --@include codes

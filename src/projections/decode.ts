@@ -41,6 +41,7 @@ export function hashToTask(id: string, h: ProjectionHash): Task {
     references: JSON.parse(h.references ?? '{}') as References,
     attempt: Number(h.attempt ?? 0),
     maxAttempts: Number(h.maxAttempts ?? 0),
+    lease: h.lease ?? null,
     createdAt: new Date(Number(h.createdAt)),
     updatedAt: new Date(Number(h.updatedAt)),
     startedAt: date(h.startedAt),

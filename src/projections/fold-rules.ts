@@ -6,7 +6,7 @@ import type { TaskEventType } from '../types.js';
  * includes/fold.lua interprets, so the live projection and a rebuild from the log cannot drift apart.
  *
  * A source is `$name` (the event's field `name`; when the event has no such field the hash field is left
- * as it is), `@at` (the event time in ms, from its stream id), or a literal string.
+ * as it is), `@at` (the event time in ms, from its stream id), `@id` (the event id itself), or a literal.
  * Every event also sets `updatedAt` to its time and appends its id to `events`.
  */
 export interface FoldRule {
@@ -37,6 +37,7 @@ export const FOLD_RULES: Readonly<Record<TaskEventType, FoldRule>> = {
       ['attempt', '$attempt'],
       ['startedAt', '@at'],
       ['heartbeatAt', '@at'],
+      ['lease', '@id'],
     ],
     del: ['readyId'],
   },

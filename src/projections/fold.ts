@@ -31,6 +31,7 @@ export function foldEvent(current: ProjectionHash | null, event: RawEvent): Proj
   for (const [field, src] of rule.set) {
     let value: string | undefined;
     if (src === '@at') value = at;
+    else if (src === '@id') value = event.id;
     else if (src.startsWith('$')) value = event.fields[src.slice(1)];
     else value = src;
     if (value !== undefined) next[field] = value;

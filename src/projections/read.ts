@@ -77,3 +77,10 @@ export function compareIds(a: string, b: string): number {
   if (aseq !== bseq) return (aseq ?? 0n) < (bseq ?? 0n) ? -1 : 1;
   return 0;
 }
+
+/** Ids of tasks with events after `end`: they moved on while a verify or rebuild was reading. */
+export async function touchedSince(ctx: Context, end: string): Promise<Set<string>> {
+  const touched = new Set<string>();
+  for await (const page of readLog(ctx, end === '0-0' ? '-' : `(${end}`)) for (const e of page) touched.add(e.taskId);
+  return touched;
+}

@@ -2,7 +2,7 @@ import { GROUP } from '../keys.js';
 import { enter, type Context } from '../context.js';
 import type { References } from '../types.js';
 import { foldLog } from './verify.js';
-import { lastFoldedId, readHashes, scanTaskIds } from './read.js';
+import { lastFoldedId, readHashes, scanTaskIds, touchedSince } from './read.js';
 import type { ProjectionHash } from './fold.js';
 
 const BATCH = 200;
@@ -24,14 +24,17 @@ export async function rebuild(ctx: Context): Promise<RebuildReport> {
   const { folded, end, events } = await foldLog(ctx);
   const strays = (await scanTaskIds(ctx)).filter((id) => !folded.has(id));
   const strayHashes = await readHashes(ctx, strays);
+  // Tasks with events after the fold's end moved on (a deleted one has no hash to say so): leave them be.
+  const moved = await touchedSince(ctx, end);
   const k = ctx.keys;
   const calls: (string | number)[][] = [];
   for (const [id, hash] of folded) {
+    if (moved.has(id)) continue;
     const keys = [k.events, k.running, k.task(id), k.ready(hash.queue ?? ''), ...refKeys(ctx, hash)];
     calls.push([keys.length, ...keys, id, GROUP, ctx.heartbeatTtlMs, lastFoldedId(hash) ?? end, 'put', ...Object.entries(hash).flat()]);
   }
   for (const [id, hash] of strayHashes) {
-    if (!hash) continue;
+    if (!hash || moved.has(id)) continue;
     const keys = [k.events, k.running, k.task(id), k.ready(hash.queue ?? ''), ...refKeys(ctx, hash)];
     calls.push([keys.length, ...keys, id, GROUP, ctx.heartbeatTtlMs, end, 'absent']);
   }

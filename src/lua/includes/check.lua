@@ -1,7 +1,9 @@
 -- The guard of every worker-side transition: the task must exist, be running, and (when the caller holds a
--- lease) still be held by the caller's attempt. Returns OK or the status code to answer with.
-local function check_running(taskKey, heldAttempt)
-  local state = redis.call('HMGET', taskKey, 'status', 'attempt')
+-- lease) still be held by the caller's lease: the id of the `started` event that gave it the task, unique
+-- even if Redis lost its last writes and handed the same attempt number out again.
+-- Returns OK or the status code to answer with.
+local function check_running(taskKey, heldLease)
+  local state = redis.call('HMGET', taskKey, 'status', 'lease')
   local status = state[1]
   if not status then
     return NOT_FOUND
@@ -9,7 +11,7 @@ local function check_running(taskKey, heldAttempt)
   if status ~= 'running' then
     return STATUS_CODE[status] or NOT_RUNNING
   end
-  if heldAttempt ~= '' and heldAttempt ~= state[2] then
+  if heldLease ~= '' and heldLease ~= state[2] then
     return LEASE_LOST
   end
   return OK

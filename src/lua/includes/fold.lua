@@ -13,6 +13,8 @@ local function fold_apply(taskKey, eventId, eventType, fields)
     local value
     if src == '@at' then
       value = at
+    elseif src == '@id' then
+      value = eventId
     elseif string.sub(src, 1, 1) == '$' then
       value = fields[string.sub(src, 2)]
     else
