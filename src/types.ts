@@ -51,6 +51,11 @@ export interface TaskEvent {
 }
 
 export interface EnqueueRequest<Spec extends JsonValue = JsonValue> {
+  /**
+   * The task id; default a new ULID. Enqueueing an id that exists stores nothing and returns the id, so a
+   * caller that retries after a timeout with the same id never creates a duplicate.
+   */
+  id?: string;
   queue: string;
   type: string;
   spec?: Spec;

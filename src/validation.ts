@@ -29,6 +29,7 @@ const referencesSchema = z.record(name('a reference name').min(1, { error: 'a re
 });
 
 const requestSchema = z.object({
+  id: name('id').refine((s) => s.trim() !== '', { error: 'id is blank' }).optional(),
   queue: name('queue'),
   type: name('type'),
   references: referencesSchema.optional(),
@@ -79,6 +80,7 @@ export function toJsonText(value: unknown, what: string): string {
 }
 
 export interface ValidRequest {
+  id: string | undefined;
   queue: string;
   type: string;
   specJson: string;
@@ -99,6 +101,7 @@ export function validateRequest(req: EnqueueRequest, index?: number): ValidReque
   if (!parsed.success) throw new ValidationError(`${where}${zodMessage(parsed.error)}`);
   const references = parsed.data.references ?? {};
   return {
+    id: parsed.data.id,
     queue: parsed.data.queue,
     type: parsed.data.type,
     specJson: toJsonText(req.spec === undefined ? null : req.spec, `${where}spec`),

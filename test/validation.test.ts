@@ -142,3 +142,16 @@ describe('connection and format', () => {
     expect(await r.raw().hget(`{${q.namespace}}:meta`, 'format')).toBe('1');
   });
 });
+
+describe('caller-chosen ids', () => {
+  it('make a retried enqueue idempotent', async () => {
+    const q = r.queue();
+    const id = await q.enqueue({ id: 'order-42', queue: 'q', type: 't', spec: { v: 1 } });
+    expect(id).toBe('order-42');
+    expect(await q.enqueue({ id: 'order-42', queue: 'q', type: 't', spec: { v: 2 } })).toBe('order-42');
+    expect((await q.get('order-42'))?.spec).toEqual({ v: 1 });
+    expect(await q.history('order-42')).toHaveLength(1);
+    expect(await r.raw().xlen(`{${q.namespace}}:ready:q`)).toBe(1);
+    await expect(q.enqueue({ id: ' ', queue: 'q', type: 't' })).rejects.toBeInstanceOf(ValidationError);
+  });
+});

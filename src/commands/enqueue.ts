@@ -8,13 +8,14 @@ import type { EnqueueRequest } from '../types.js';
 const CHUNK = 500;
 
 /**
- * Enqueues tasks in one round trip per batch (a pipeline of script calls of up to CHUNK tasks each). Every
- * request is validated before anything is sent, so a bad request stores nothing of the batch.
+ * Enqueues tasks in one round trip per batch (a pipeline of script calls of up to CHUNK tasks each, each
+ * call atomic). Every request is validated before anything is sent, so a bad request stores nothing of the
+ * batch. Ids are made here, so a call retried with the same ids (EnqueueRequest.id) is idempotent.
  */
 export async function enqueueMany(ctx: Context, requests: readonly EnqueueRequest[]): Promise<string[]> {
   const valid = requests.map((r, i) => validateRequest(r, requests.length > 1 ? i : undefined));
   await enter(ctx);
-  const ids = valid.map(() => ulid());
+  const ids = valid.map((v) => v.id ?? ulid());
   if (valid.length === 0) return ids;
   const pipeline = ctx.redis.pipeline();
   for (let start = 0; start < valid.length; start += CHUNK) {

@@ -40,27 +40,28 @@ async function recoverStalled(ctx: Context, report: RecoveryReport): Promise<voi
     if (ids.length === 0) return;
     const queues = await Promise.all(ids.map((id) => ctx.redis.hmget(k.task(id), 'queue', 'attempt', 'maxAttempts')));
     const pipeline = ctx.redis.pipeline() as unknown as ScriptPipeline;
-    const acted: { willFail: boolean }[] = [];
+    const acted: ('requeue' | 'fail' | 'tidy')[] = [];
     ids.forEach((id, i) => {
       const [queue, attempt, maxAttempts] = queues[i]!;
       if (queue === null) {
         // The hash is gone (deleted): only the index entry is left.
         (pipeline as unknown as { zrem(k: string, m: string): void }).zrem(k.running, id);
-        acted.push({ willFail: false });
+        acted.push('tidy');
         return;
       }
       pipeline.tl_requeue!(k.events, k.running, k.task(id), k.ready(queue!), id, GROUP, 'stalled', '');
-      acted.push({ willFail: Number(attempt) >= Number(maxAttempts) });
+      acted.push(Number(attempt) >= Number(maxAttempts) ? 'fail' : 'requeue');
     });
     const results = (await pipeline.exec()) ?? [];
-    let progressed = false;
+    let stuck = 0;
     results.forEach(([err, code], i) => {
-      if (err || Number(code) !== 1) return;
-      progressed = true;
-      if (acted[i]!.willFail) report.failed++;
-      else report.requeued++;
+      // requeue-4 answers 0 only for a task whose deadline moved after our read: it is alive, not stuck.
+      if (err) stuck++;
+      else if (Number(code) === 1 && acted[i] === 'fail') report.failed++;
+      else if (Number(code) === 1 && acted[i] === 'requeue') report.requeued++;
     });
-    if (!progressed || ids.length < BATCH) return;
+    // Every other answer removed the id from the running set, so the next read makes progress.
+    if (stuck === ids.length || ids.length < BATCH) return;
   }
 }
 
@@ -70,10 +71,13 @@ async function recoverUndelivered(ctx: Context, report: RecoveryReport): Promise
   for (const queue of queues) {
     let cursor = '0-0';
     do {
-      const reply = (await ctx.redis.xautoclaim(k.ready(queue), GROUP, CONSUMER, ctx.deliveryTimeoutMs, cursor, 'COUNT', BATCH)) as [
-        string,
-        (StreamEntry | null)[],
-      ];
+      let reply: [string, (StreamEntry | null)[]];
+      try {
+        reply = (await ctx.redis.xautoclaim(k.ready(queue), GROUP, CONSUMER, ctx.deliveryTimeoutMs, cursor, 'COUNT', BATCH)) as typeof reply;
+      } catch {
+        // One broken stream (say its group was destroyed by hand) must not stop recovery of the others.
+        break;
+      }
       cursor = reply[0];
       const entries = reply[1].filter((e): e is StreamEntry => e !== null && Array.isArray(e[1]));
       if (entries.length === 0) continue;

@@ -6,8 +6,9 @@
   KEYS[1] events stream
   KEYS[2] running set
   KEYS[3] task hash
-  KEYS[4] ready stream of the task's queue ('' is not allowed: pass the folded or live queue's stream)
-  KEYS[5..] reference sets to add the task to ('put') or remove it from ('absent')
+  KEYS[4] ready stream of the task's queue
+  KEYS[5] queues set (the task's queue is added back to it)
+  KEYS[6..] reference sets to add the task to ('put') or remove it from ('absent')
 
   ARGV[1] task id
   ARGV[2] consumer group name
@@ -40,7 +41,7 @@ end
 if mode == 'absent' then
   if live[2] == 'waiting' and live[3] then drop_ready(KEYS[4], group, live[3]) end
   redis.call('ZREM', KEYS[2], taskId)
-  for i = 5, #KEYS do redis.call('SREM', KEYS[i], taskId) end
+  for i = 6, #KEYS do redis.call('SREM', KEYS[i], taskId) end
   redis.call('DEL', KEYS[3])
   return 1
 end
@@ -49,7 +50,8 @@ redis.call('DEL', KEYS[3])
 local fields = {}
 for i = 6, #ARGV, 2 do fields[ARGV[i]] = ARGV[i + 1] end
 redis.call('HSET', KEYS[3], unpack(ARGV, 6))
-for i = 5, #KEYS do redis.call('SADD', KEYS[i], taskId) end
+for i = 6, #KEYS do redis.call('SADD', KEYS[i], taskId) end
+redis.call('SADD', KEYS[5], fields.queue)
 if fields.status == 'running' then
   redis.call('ZADD', KEYS[2], tonumber(fields.heartbeatAt) + ttl, taskId)
 else
