@@ -1,0 +1,50 @@
+// Records a log fixture for test/fold-replay.test.ts: runs a workload touching every event type against a
+// Redis (REDIS_URL), then writes the raw log and the projections it produced. Run once per format version;
+// the committed fixture then proves that later code folds the old log the same way.
+//   REDIS_URL=redis://127.0.0.1:6379 node scripts/record-history.mjs test/fixtures/history-v1
+import { writeFileSync } from 'node:fs';
+import { Redis } from 'ioredis';
+import { TaskQueue } from '../dist/index.js';
+
+const out = process.argv[2];
+const ns = `record-${Date.now()}`;
+const q = new TaskQueue({ namespace: ns, heartbeatTtlMs: 200, recoveryIntervalMs: 0 });
+const raw = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+const [a, b, c, d, e] = await q.enqueueMany([
+  { queue: 'images', type: 'resize', spec: { url: 'https://example.com/a.png', width: 640 }, references: { account: 7 } },
+  { queue: 'images', type: 'resize', spec: { url: 'b.png', width: 1e21, tags: [] }, references: { account: 7, album: 'x' } },
+  { queue: 'mail', type: 'send', spec: { to: 'ü@example.com', body: 'line\nbreak "quoted"' } },
+  { queue: 'mail', type: 'send', spec: null, maxAttempts: 1 },
+  { queue: 'mail', type: 'send', spec: [1, 2.5, -0, { deep: { deeper: true } }] },
+]);
+await q.dequeue(['images']); // a
+await q.heartbeat(a, { pct: 10 });
+await q.heartbeat(a);
+await q.finish(a, { pct: 100, out: 'a-640.png' });
+await q.dequeue(['images']); // b
+await q.release(b);
+await q.dequeue(['images']); // b again
+await sleep(250);
+await q.recover(); // b stalls: requeued
+await q.dequeue(['mail']); // c
+await q.fail(c, { error: 'smtp 550' });
+await q.dequeue(['mail']); // d, maxAttempts 1
+await sleep(250);
+await raw.del(`{${ns}}:recovery-lock`);
+await q.recover(); // d stalls on its last attempt: failed
+await q.cancel(e);
+await q.deleteByReference({ album: 'x' }); // b deleted
+
+const entries = await raw.xrange(`{${ns}}:events`, '-', '+');
+writeFileSync(`${out}.events.ndjson`, entries.map(([id, fields]) => JSON.stringify({ id, fields })).join('\n') + '\n');
+const projections = {};
+for (const id of [a, b, c, d, e]) {
+  const h = await raw.hgetall(`{${ns}}:task:${id}`);
+  projections[id] = Object.keys(h).length ? Object.fromEntries(Object.entries(h).sort()) : null;
+}
+writeFileSync(`${out}.projections.json`, JSON.stringify(projections, null, 2) + '\n');
+console.log(`recorded ${entries.length} events of ${Object.keys(projections).length} tasks to ${out}.*`);
+await q.close();
+raw.disconnect();

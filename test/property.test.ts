@@ -1,0 +1,95 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { Task } from '../src/index.js';
+import { useRedis } from './helpers/fixture.js';
+
+const r = useRedis();
+
+/** One operation of a random run; task and progress choices are indices into what exists at that point. */
+const op = fc.oneof(
+  fc.record({ kind: fc.constant('enqueue' as const), queue: fc.constantFrom('a', 'b'), ref: fc.integer({ min: 0, max: 2 }), spec: fc.jsonValue({ maxDepth: 2 }) }),
+  fc.record({ kind: fc.constant('enqueueMany' as const), n: fc.integer({ min: 1, max: 4 }) }),
+  fc.record({ kind: fc.constant('dequeue' as const), queue: fc.constantFrom('a', 'b', null) }),
+  fc.record({ kind: fc.constantFrom('heartbeat' as const, 'finish' as const, 'fail' as const), pick: fc.nat(), progress: fc.option(fc.jsonValue({ maxDepth: 2 })) }),
+  fc.record({ kind: fc.constantFrom('cancel' as const, 'release' as const, 'stall' as const), pick: fc.nat() }),
+  fc.record({ kind: fc.constant('deleteByReference' as const), ref: fc.integer({ min: 0, max: 2 }) }),
+);
+
+describe('random operation sequences', () => {
+  it('keep verify() clean, and rebuild() reproduces every task exactly', async () => {
+    const seen = new Set<string>();
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { minLength: 5, maxLength: 40 }), async (ops) => {
+        const q = r.queue({ heartbeatTtlMs: 60_000, maxAttempts: 2 });
+        const raw = r.raw();
+        const ns = q.namespace;
+        const ids: string[] = [];
+        const pick = (n: number) => ids[n % Math.max(ids.length, 1)];
+        for (const o of ops) {
+          // Refusals (a finished task cannot be cancelled, ...) are part of the run: only their effect matters.
+          const ignore = () => undefined;
+          switch (o.kind) {
+            case 'enqueue':
+              ids.push(await q.enqueue({ queue: o.queue, type: 't', spec: o.spec as never, references: { ref: o.ref } }));
+              break;
+            case 'enqueueMany':
+              ids.push(...(await q.enqueueMany(Array.from({ length: o.n }, (_, i) => ({ queue: i % 2 ? 'a' : 'b', type: 'm', references: { ref: i % 3 } })))));
+              break;
+            case 'dequeue':
+              await q.dequeue(o.queue ? [o.queue] : undefined, { signal: AbortSignal.timeout(30) }).catch(ignore);
+              break;
+            case 'heartbeat':
+            case 'finish':
+            case 'fail': {
+              const id = pick(o.pick);
+              if (id) await q[o.kind](id, o.progress === null ? undefined : (o.progress as never)).catch(ignore);
+              break;
+            }
+            case 'cancel':
+            case 'release': {
+              const id = pick(o.pick);
+              if (id) await q[o.kind](id).catch(ignore);
+              break;
+            }
+            case 'stall': {
+              // Time passing without a heartbeat: the deadline moves into the past, then a recovery pass.
+              const id = pick(o.pick);
+              if (id && (await raw.zscore(`{${ns}}:running`, id)) !== null) {
+                await raw.zadd(`{${ns}}:running`, 0, id);
+                await raw.del(`{${ns}}:recovery-lock`);
+                await q.recover();
+              }
+              break;
+            }
+            case 'deleteByReference':
+              await q.deleteByReference({ ref: o.ref });
+              break;
+          }
+        }
+        for await (const e of q.events()) seen.add(e.data.reason ? `${e.type}:${String(e.data.reason)}` : e.type);
+        const v = await q.verify();
+        expect(v.mismatches).toEqual([]);
+        const snapshot = async () => {
+          const all = await Promise.all(ids.map((id) => q.get(id)));
+          return { tasks: all, running: (await raw.zrange(`{${ns}}:running`, 0, -1)).sort() };
+        };
+        const before = await snapshot();
+        const taskKeys = await raw.keys(`{${ns}}:task:*`);
+        if (taskKeys.length) await raw.del(...taskKeys);
+        await raw.del(`{${ns}}:running`);
+        await q.rebuild();
+        const after = await snapshot();
+        expect(after).toEqual(before);
+        expect((await q.verify()).mismatches).toEqual([]);
+        const live = before.tasks.filter((t): t is Task => t !== null);
+        expect(v.tasks).toBe(live.length);
+        await q.close();
+      }),
+      { numRuns: 100, seed: Number(process.env.FC_SEED ?? 20261127) },
+    );
+    // The runs exercised every transition, so the property speaks about all of them.
+    expect([...seen].sort()).toEqual(
+      ['cancelled', 'deleted', 'enqueued', 'failed', 'finished', 'progress', 'requeued:released', 'requeued:stalled', 'started'].sort(),
+    );
+  }, 120_000);
+});
