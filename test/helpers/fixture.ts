@@ -40,6 +40,17 @@ export function useRedis(options: StartOptions = {}) {
   });
   afterAll(async () => {
     await Promise.all(clients.splice(0).map((c) => c.quit().catch(() => c.disconnect())));
+    if (server?.owned) {
+      // Nothing leaked: every queue the tests made has closed all its connections (blocking ones too).
+      const probe = new Redis(server.url);
+      await new Promise((res) => setTimeout(res, 100));
+      const list = (await probe.client('LIST')) as string;
+      await probe.quit();
+      const others = list.trim().split('\n').filter((line) => !/ cmd=client\|list /.test(line));
+      await server.stop();
+      if (others.length > 0) throw new Error(`connections left open after the tests:\n${others.join('\n')}`);
+      return;
+    }
     await server?.stop();
   });
   return state;
