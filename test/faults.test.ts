@@ -120,7 +120,10 @@ describe('dropped connections', () => {
     const ns = namespace();
     const producer = r.queue({ namespace: ns, heartbeatTtlMs: 300 });
     const ids = await producer.enqueueMany(Array.from({ length: 600 }, (_, i) => ({ queue: 'q', type: 't', spec: { i } })));
-    const workers = Array.from({ length: 4 }, () => r.queue({ namespace: ns, heartbeatTtlMs: 300, recoveryIntervalMs: 100 }));
+    // A claim or start whose reply died with its connection comes back through recovery: keep those timers short.
+    const workers = Array.from({ length: 4 }, () =>
+      r.queue({ namespace: ns, heartbeatTtlMs: 300, recoveryIntervalMs: 100, deliveryTimeoutMs: 300 }),
+    );
     const finishedBy = new Map<string, number>();
     let stop = false;
     const run = async (w: TaskQueue) => {
@@ -137,13 +140,19 @@ describe('dropped connections', () => {
       await sleep(100);
       await raw.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
     }
-    for (let i = 0; i < 100 && finishedBy.size < ids.length; i++) await sleep(100);
+    const allFinished = async () => (await Promise.all(ids.map(async (id) => (await producer.get(id))?.status))).every((s) => s === 'finished');
+    for (let i = 0; i < 150 && !(await allFinished()); i++) await sleep(100);
     stop = true;
     await Promise.all(loops);
-    expect(finishedBy.size).toBe(ids.length);
+    expect(await allFinished()).toBe(true);
+    // A finish whose reply was lost with its connection is applied but not acknowledged, so the log is the
+    // judge: every task finished exactly once, and no acknowledged finish was applied twice.
+    for (const id of ids) {
+      const finishes = (await producer.history(id)).filter((e) => e.type === 'finished');
+      expect(finishes, id).toHaveLength(1);
+    }
+    expect(finishedBy.size).toBeGreaterThan(ids.length * 0.9);
     expect([...finishedBy.values()].every((n) => n === 1)).toBe(true);
-    const statuses = await Promise.all(ids.map(async (id) => (await producer.get(id))?.status));
-    expect(statuses.every((s) => s === 'finished')).toBe(true);
     expect((await producer.verify()).mismatches).toEqual([]);
   });
 });
