@@ -2,6 +2,7 @@ export { TaskQueue } from './task-queue.js';
 export type { TaskQueueOptions } from './task-queue.js';
 export type { DequeueOptions } from './commands/dequeue.js';
 export type { LeaseOptions } from './commands/lease.js';
+export type { RetryLaterOptions } from './commands/retry-later.js';
 export type { RecoveryReport } from './commands/recover.js';
 export type { EventsOptions } from './projections/events.js';
 export type { VerifyReport } from './projections/verify.js';
@@ -29,4 +30,4 @@ export {
   InternalError,
 } from './errors.js';
 export { TASK_STATUSES } from './types.js';
-export type { JsonValue, References, Task, TaskStatus, TaskEvent, TaskEventType, EnqueueRequest } from './types.js';
+export type { JsonValue, References, Task, TaskStatus, TaskEvent, TaskEventType, EnqueueRequest, BackoffOptions } from './types.js';

@@ -19,6 +19,8 @@ export interface Keys {
   task(id: string): string;
   /** Stream: ready entries of one queue, read through the consumer group. */
   ready(queue: string): string;
+  /** Sorted set: waiting tasks of one queue not due yet (delayed or retrying), scored by due time (ms). */
+  delayed(queue: string): string;
   /** Set: ids of tasks (and later schedules) that carry one reference. */
   reference(name: string, value: string | number | boolean): string;
   /** Prefix shared by all task hashes, for SCAN. */
@@ -45,6 +47,7 @@ export function keysFor(namespace: string): Keys {
     taskPrefix: `${tag}:task:`,
     task: (id) => `${tag}:task:${id}`,
     ready: (queue) => `${tag}:ready:${queue}`,
+    delayed: (queue) => `${tag}:delayed:${queue}`,
     reference: (name, value) => `${tag}:ref:${encodeURIComponent(name)}=${JSON.stringify(value)}`,
   };
 }

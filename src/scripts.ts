@@ -39,6 +39,8 @@ export interface Scripts {
   cancel: ScriptFn;
   requeue: ScriptFn;
   redeliver: ScriptFn;
+  promote: ScriptFn;
+  retry: ScriptFn;
   delete: ScriptFn;
   history: ScriptFn;
   restore: ScriptFn;
@@ -71,6 +73,8 @@ export function defineScripts(redis: Redis | Cluster): Scripts {
     cancel: get('cancel'),
     requeue: get('requeue'),
     redeliver: get('redeliver'),
+    promote: get('promote'),
+    retry: get('retry'),
     delete: get('delete'),
     history: get('history'),
     restore: get('restore'),

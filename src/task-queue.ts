@@ -11,6 +11,7 @@ import { finish } from './commands/finish.js';
 import { fail } from './commands/fail.js';
 import { cancel } from './commands/cancel.js';
 import { release } from './commands/release.js';
+import { retryLater, type RetryLaterOptions } from './commands/retry-later.js';
 import { recover, type RecoveryReport } from './commands/recover.js';
 import { deleteByReference } from './commands/delete-by-reference.js';
 import type { LeaseOptions } from './commands/lease.js';
@@ -126,6 +127,11 @@ export class TaskQueue {
   /** Puts a running task this instance holds back to waiting (for a worker shutting down). */
   release(taskId: string, options?: LeaseOptions): Promise<void> {
     return release(this.ctx, taskId, options);
+  }
+
+  /** Puts a running task whose attempt failed back to waiting, due after a delay (a `retrying` event). */
+  retryLater(taskId: string, options: RetryLaterOptions): Promise<void> {
+    return retryLater(this.ctx, taskId, options);
   }
 
   /** True when this call cancelled the task, false when it was cancelled already. */

@@ -23,6 +23,12 @@ export interface Task<Spec extends JsonValue = JsonValue> {
    */
   lease: string | null;
   maxAttempts: number;
+  /** When a waiting task is delayed (or waits to retry): the time it becomes due. */
+  runAt: Date | null;
+  /** Retry backoff when the task opted into retries of handler errors, else null. */
+  backoff: BackoffOptions | null;
+  /** Handler deadline in ms for this task, or null. */
+  timeoutMs: number | null;
   createdAt: Date;
   updatedAt: Date;
   startedAt: Date | null;
@@ -38,6 +44,8 @@ export type TaskEventType =
   | 'failed'
   | 'cancelled'
   | 'requeued'
+  | 'retrying'
+  | 'promoted'
   | 'deleted';
 
 export interface TaskEvent {
@@ -60,6 +68,28 @@ export interface EnqueueRequest<Spec extends JsonValue = JsonValue> {
   type: string;
   spec?: Spec;
   references?: References;
-  /** Starts allowed before a stalled task is failed; defaults to the queue's maxAttempts. */
+  /**
+   * Starts allowed in all. Defaults to the queue's maxAttempts, which only bounds stalls (a worker that died).
+   * Giving it here, or giving `backoff`, also opts the task into retries of handler errors.
+   */
   maxAttempts?: number;
+  /** Retry delays after handler errors (opts into retries). Default when retries are on: exponential from 1 s. */
+  backoff?: BackoffOptions;
+  /** Not delivered before this many ms from now (Redis clock). */
+  delayMs?: number;
+  /** Not delivered before this time. */
+  runAt?: Date | number;
+  /** Handler deadline for this task in ms; past it the worker aborts the handler and fails (or retries) it. */
+  timeoutMs?: number;
+}
+
+export interface BackoffOptions {
+  /** 'exponential' (default): delayMs * 2^(attempt - 1); 'fixed': delayMs every time. */
+  type?: 'exponential' | 'fixed';
+  /** Base delay in ms. Default 1000. */
+  delayMs?: number;
+  /** Upper bound of one delay in ms. Default 1 hour. */
+  maxDelayMs?: number;
+  /** Random spread as a fraction of the delay: 0.25 means +/- 25%. Default 0.25. */
+  jitter?: number;
 }

@@ -15,6 +15,14 @@ const name = (what: string) =>
     .max(MAX_NAME_LENGTH, { error: `${what} is longer than ${MAX_NAME_LENGTH} characters` })
     .refine((s) => !CONTROL.test(s), { error: `${what} holds a control character` });
 
+function msSchema(what: string) {
+  return z
+    .number({ error: `${what} must be a number of milliseconds` })
+    .int({ error: `${what} must be a whole number of milliseconds` })
+    .min(0, { error: `${what} must not be negative` })
+    .max(10 * 365 * 24 * 3600 * 1000, { error: `${what} is more than ten years` });
+}
+
 const referenceValue = z.union(
   [
     z.string().max(MAX_REFERENCE_VALUE_LENGTH, { error: `is longer than ${MAX_REFERENCE_VALUE_LENGTH} characters` }),
@@ -34,6 +42,23 @@ const requestSchema = z.object({
   type: name('type'),
   references: referencesSchema.optional(),
   maxAttempts: z.number().int({ error: 'maxAttempts must be an integer' }).min(1, { error: 'maxAttempts must be at least 1' }).optional(),
+  backoff: z
+    .strictObject(
+      {
+        type: z.enum(['exponential', 'fixed'], { error: "backoff.type must be 'exponential' or 'fixed'" }).optional(),
+        delayMs: msSchema('backoff.delayMs').optional(),
+        maxDelayMs: msSchema('backoff.maxDelayMs').optional(),
+        jitter: z.number({ error: 'backoff.jitter must be a number' }).min(0).max(1, { error: 'backoff.jitter must be between 0 and 1' }).optional(),
+      },
+      { error: 'backoff must be an object with type, delayMs, maxDelayMs and jitter' },
+    )
+    .optional(),
+  delayMs: msSchema('delayMs').optional(),
+  runAt: z
+    .union([z.date(), z.number()], { error: 'runAt must be a Date or a time in ms' })
+    .refine((v) => Number.isFinite(typeof v === 'number' ? v : v.getTime()), { error: 'runAt is not a valid time' })
+    .optional(),
+  timeoutMs: msSchema('timeoutMs').refine((v) => v > 0, { error: 'timeoutMs must be positive' }).optional(),
 });
 
 function zodMessage(err: z.ZodError): string {
@@ -87,6 +112,11 @@ export interface ValidRequest {
   references: References;
   referencesJson: string;
   maxAttempts: number | undefined;
+  delayMs: number | undefined;
+  runAt: number | undefined;
+  /** JSON of the retry backoff when the task opted into retries, else undefined. */
+  backoffJson: string | undefined;
+  timeoutMs: number | undefined;
 }
 
 const isBlank = (v: unknown) => v === undefined || v === null || (typeof v === 'string' && v.trim() === '');
@@ -96,6 +126,7 @@ export function validateRequest(req: EnqueueRequest, index?: number): ValidReque
   if (typeof req !== 'object' || req === null) throw new ValidationError('an enqueue request must be an object');
   if (isBlank(req.queue)) throw new QueueNotSpecifiedError();
   if (isBlank(req.type)) throw new TypeNotSpecifiedError();
+  if (req.delayMs !== undefined && req.runAt !== undefined) throw new ValidationError('give either delayMs or runAt, not both');
   const parsed = requestSchema.safeParse(req);
   const where = index === undefined ? '' : `request ${index}: `;
   if (!parsed.success) throw new ValidationError(`${where}${zodMessage(parsed.error)}`);
@@ -108,6 +139,11 @@ export function validateRequest(req: EnqueueRequest, index?: number): ValidReque
     references,
     referencesJson: JSON.stringify(references),
     maxAttempts: parsed.data.maxAttempts,
+    delayMs: parsed.data.delayMs,
+    runAt: parsed.data.runAt === undefined ? undefined : Number(parsed.data.runAt),
+    backoffJson:
+      parsed.data.backoff !== undefined || parsed.data.maxAttempts !== undefined ? JSON.stringify(parsed.data.backoff ?? {}) : undefined,
+    timeoutMs: parsed.data.timeoutMs,
   };
 }
 

@@ -7,22 +7,52 @@ export interface Claimed {
   taskId: string;
 }
 
-export type ClaimResult = { claimed: Claimed[] } | { claimed: []; lastIds: string[]; queues: string[] };
+export interface Due {
+  queue: string;
+  taskId: string;
+}
+
+export type ClaimResult =
+  | { kind: 'claimed'; claimed: Claimed[] }
+  | { kind: 'due'; due: Due[] }
+  | {
+      kind: 'empty';
+      /** Queues in the order of lastIds. */
+      queues: string[];
+      lastIds: string[];
+      /** Milliseconds until the next delayed task is due (Redis clock), or null when none is delayed. */
+      nextDueInMs: number | null;
+    };
 
 /**
  * Takes up to `count` ready entries from the queues through the consumer group, starting at a rotating
- * queue so that no queue starves the others. When nothing is ready, returns each stream's last id for a
- * blocking wait (wait-ready.ts).
+ * queue so that no queue starves the others. Due delayed tasks are reported first (promote them, then
+ * claim again). When nothing is ready, returns what a blocking wait needs (wait-ready.ts).
  */
 export async function claim(ctx: Context, queues: readonly string[], count: number): Promise<ClaimResult> {
   const shift = ctx.rotation++ % queues.length;
   const order = [...queues.slice(shift), ...queues.slice(0, shift)];
-  const keys = order.map((q) => ctx.keys.ready(q));
+  const keys = [...order.map((q) => ctx.keys.ready(q)), ...order.map((q) => ctx.keys.delayed(q))];
   const reply = (await ctx.scripts.claim(keys.length, ...keys, GROUP, CONSUMER, count)) as (string | number)[];
-  if (reply[0] === 0) return { claimed: [], lastIds: reply.slice(1).map(String), queues: order };
-  const claimed: Claimed[] = [];
-  for (let i = 1; i + 2 < reply.length; i += 3) {
-    claimed.push({ queue: order[Number(reply[i]) - 1]!, entryId: String(reply[i + 1]), taskId: String(reply[i + 2]) });
+  const queueAt = (i: string | number) => order[Number(i) - 1]!;
+  if (reply[0] === 1) {
+    const claimed: Claimed[] = [];
+    for (let i = 1; i + 2 < reply.length; i += 3) {
+      claimed.push({ queue: queueAt(reply[i]!), entryId: String(reply[i + 1]), taskId: String(reply[i + 2]) });
+    }
+    return { kind: 'claimed', claimed };
   }
-  return { claimed };
+  if (reply[0] === 2) {
+    const due: Due[] = [];
+    for (let i = 1; i + 1 < reply.length; i += 2) due.push({ queue: queueAt(reply[i]!), taskId: String(reply[i + 1]) });
+    return { kind: 'due', due };
+  }
+  const nextDue = Number(reply[order.length + 1]);
+  const now = Number(reply[order.length + 2]);
+  return {
+    kind: 'empty',
+    queues: order,
+    lastIds: reply.slice(1, order.length + 1).map(String),
+    nextDueInMs: nextDue < 0 ? null : Math.max(0, nextDue - now),
+  };
 }

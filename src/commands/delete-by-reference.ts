@@ -36,7 +36,7 @@ export async function deleteByReference(ctx: Context, refs: References): Promise
         return;
       }
       const own = Object.entries(JSON.parse(referencesJson ?? '{}') as References).map(([n, v]) => k.reference(n, v));
-      const keys = [k.events, k.running, k.task(id), k.ready(queue!), ...own];
+      const keys = [k.events, k.running, k.task(id), k.ready(queue!), k.delayed(queue!), ...own];
       pipeline.tl_delete!(keys.length, ...keys, id, GROUP, queue!);
       isDelete.push(true);
     });

@@ -6,6 +6,7 @@ import type { Task } from '../types.js';
 import { claim, type Claimed } from './claim.js';
 import { start } from './start.js';
 import { waitReady } from './wait-ready.js';
+import { promote } from './promote.js';
 import { release } from './release.js';
 
 /** Longest single blocking wait; also how often "any queue" looks for queues that appeared meanwhile. */
@@ -63,7 +64,11 @@ async function takeOne(ctx: Context, named: readonly string[] | undefined, signa
       continue;
     }
     const result = await claim(ctx, queues, 1);
-    if (result.claimed.length > 0) {
+    if (result.kind === 'due') {
+      await promote(ctx, result.due);
+      continue;
+    }
+    if (result.kind === 'claimed') {
       if (signal?.aborted || ctx.closed) {
         await giveBack(ctx, result.claimed);
         return null;
@@ -72,9 +77,8 @@ async function takeOne(ctx: Context, named: readonly string[] | undefined, signa
       if (task) return task;
       continue;
     }
-    if ('lastIds' in result) {
-      await waitReady(ctx, result.queues.map((q) => ctx.keys.ready(q)), result.lastIds, BLOCK_MS, signal);
-    }
+    const timeout = Math.max(1, Math.min(BLOCK_MS, result.nextDueInMs ?? BLOCK_MS));
+    await waitReady(ctx, result.queues.map((q) => ctx.keys.ready(q)), result.lastIds, timeout, signal);
   }
 }
 

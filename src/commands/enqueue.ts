@@ -33,8 +33,10 @@ function scriptArgs(ctx: Context, batch: ValidRequest[], ids: string[]): { keys:
   const args: (string | number)[] = [GROUP, batch.length];
   batch.forEach((r, i) => {
     const refs = Object.entries(r.references);
-    keys.push(k.task(ids[i]!), k.ready(r.queue), ...refs.map(([n, v]) => k.reference(n, v)));
-    args.push(ids[i]!, r.queue, r.type, r.specJson, r.referencesJson, r.maxAttempts ?? ctx.maxAttempts, refs.length);
+    keys.push(k.task(ids[i]!), k.ready(r.queue), k.delayed(r.queue), ...refs.map(([n, v]) => k.reference(n, v)));
+    const opt = (v: string | number | undefined) => (v === undefined ? '' : v);
+    args.push(ids[i]!, r.queue, r.type, r.specJson, r.referencesJson, r.maxAttempts ?? ctx.maxAttempts);
+    args.push(opt(r.delayMs), opt(r.runAt), opt(r.backoffJson), opt(r.timeoutMs), refs.length);
   });
   return { keys, args };
 }

@@ -1,20 +1,38 @@
 --[[
   Takes up to `count` new entries from the given ready streams through the consumer group, visiting the
-  streams in the order given (the client rotates it for fairness). Only ready streams are touched: the
-  tasks are started by start.lua, whose keys the client can name once it knows the task ids. An entry
-  claimed here and never started (its client died) is found idle in the group's pending list by recovery.
+  streams in the order given (the client rotates it for fairness). Tasks are started by start.lua, whose
+  keys the client can name once it knows the task ids; an entry claimed here and never started (its client
+  died) is found idle in the group's pending list by recovery.
 
-  KEYS    the ready streams, in visiting order
+  Before claiming, it looks for delayed tasks that are due (Redis clock): those are returned first, for the
+  client to promote (promote.lua needs their task hashes among its keys) before it claims again.
+
+  KEYS    the n ready streams in visiting order, then the n delayed sets of the same queues
   ARGV[1] consumer group name
   ARGV[2] consumer name
   ARGV[3] count
 
-  Returns {1, streamIndex, entryId, taskId, ...} when entries were claimed, or
-          {0, lastId1, lastId2, ...}: each stream's last generated id, to block on with XREAD from there.
+  Returns {1, queueIndex, entryId, taskId, ...} when entries were claimed,
+          {2, queueIndex, taskId, ...} when delayed tasks are due, or
+          {0, lastId1, ..., lastIdN, nextDue, now}: each stream's last generated id, to block on with XREAD
+          from there, the earliest due time of a delayed task in ms (-1 when none) and the Redis time.
 ]]
 local group, consumer = ARGV[1], ARGV[2]
 local wanted = tonumber(ARGV[3])
-local share = math.ceil(wanted / #KEYS)
+local n = #KEYS / 2
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+
+local due = { 2 }
+for i = 1, n do
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[n + i], '-inf', now, 'LIMIT', 0, wanted)) do
+    due[#due + 1] = i
+    due[#due + 1] = id
+  end
+end
+if #due > 1 then return due end
+
+local share = math.ceil(wanted / n)
 local out = { 1 }
 local got = 0
 
@@ -22,21 +40,20 @@ local function take(i, limit)
   local reply = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', limit, 'STREAMS', KEYS[i], '>')
   if not reply then return end
   for _, entry in ipairs(reply[1][2]) do
-    local fields = entry[2]
     out[#out + 1] = i
     out[#out + 1] = entry[1]
-    out[#out + 1] = fields[2]
+    out[#out + 1] = entry[2][2]
     got = got + 1
   end
 end
 
 local exists = {}
-for i = 1, #KEYS do
+for i = 1, n do
   exists[i] = redis.call('EXISTS', KEYS[i]) == 1
 end
 -- First pass: a fair share from each stream; second pass: fill up from whichever still has entries.
 for pass = 1, 2 do
-  for i = 1, #KEYS do
+  for i = 1, n do
     if got >= wanted then break end
     if exists[i] then
       take(i, pass == 1 and math.min(share, wanted - got) or (wanted - got))
@@ -47,7 +64,7 @@ end
 if got > 0 then return out end
 
 local last = { 0 }
-for i = 1, #KEYS do
+for i = 1, n do
   local id = '0-0'
   if exists[i] then
     local info = redis.call('XINFO', 'STREAM', KEYS[i])
@@ -57,4 +74,11 @@ for i = 1, #KEYS do
   end
   last[#last + 1] = id
 end
+local nextDue = -1
+for i = 1, n do
+  local first = redis.call('ZRANGE', KEYS[n + i], 0, 0, 'WITHSCORES')
+  if first[2] and (nextDue < 0 or tonumber(first[2]) < nextDue) then nextDue = tonumber(first[2]) end
+end
+last[#last + 1] = nextDue
+last[#last + 1] = now
 return last

@@ -1,12 +1,13 @@
 --[[
   Deletes a task whatever its status (the seed's ON DELETE CASCADE): its ready entry, its place in the
-  running set and in its reference sets go, and a `deleted` event drops its hash. The log keeps its history.
+  running or delayed set and in its reference sets go, and a `deleted` event drops its hash. The log keeps its history.
 
   KEYS[1] events stream
   KEYS[2] running set
   KEYS[3] task hash
   KEYS[4] ready stream of the task's queue
-  KEYS[5..] the task's reference sets
+  KEYS[5] delayed set of the task's queue
+  KEYS[6..] the task's reference sets
 
   ARGV[1] task id
   ARGV[2] consumer group name
@@ -25,7 +26,8 @@ if not state[1] then return 0 end
 if state[3] ~= ARGV[3] then return redis.error_reply('ERR task ' .. taskId .. ' queue mismatch') end
 if state[2] then drop_ready(KEYS[4], ARGV[2], state[2]) end
 redis.call('ZREM', KEYS[2], taskId)
-for i = 5, #KEYS do
+redis.call('ZREM', KEYS[5], taskId)
+for i = 6, #KEYS do
   redis.call('SREM', KEYS[i], taskId)
 end
 emit(KEYS[1], KEYS[3], taskId, 'deleted', {})

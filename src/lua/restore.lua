@@ -7,8 +7,9 @@
   KEYS[2] running set
   KEYS[3] task hash
   KEYS[4] ready stream of the task's queue
-  KEYS[5] queues set (the task's queue is added back to it)
-  KEYS[6..] reference sets to add the task to ('put') or remove it from ('absent')
+  KEYS[5] delayed set of the task's queue
+  KEYS[6] queues set (the task's queue is added back to it)
+  KEYS[7..] reference sets to add the task to ('put') or remove it from ('absent')
 
   ARGV[1] task id
   ARGV[2] consumer group name
@@ -41,7 +42,8 @@ end
 if mode == 'absent' then
   if live[2] == 'waiting' and live[3] then drop_ready(KEYS[4], group, live[3]) end
   redis.call('ZREM', KEYS[2], taskId)
-  for i = 6, #KEYS do redis.call('SREM', KEYS[i], taskId) end
+  redis.call('ZREM', KEYS[5], taskId)
+  for i = 7, #KEYS do redis.call('SREM', KEYS[i], taskId) end
   redis.call('DEL', KEYS[3])
   return 1
 end
@@ -50,13 +52,19 @@ redis.call('DEL', KEYS[3])
 local fields = {}
 for i = 6, #ARGV, 2 do fields[ARGV[i]] = ARGV[i + 1] end
 redis.call('HSET', KEYS[3], unpack(ARGV, 6))
-for i = 6, #KEYS do redis.call('SADD', KEYS[i], taskId) end
-redis.call('SADD', KEYS[5], fields.queue)
+for i = 7, #KEYS do redis.call('SADD', KEYS[i], taskId) end
+redis.call('SADD', KEYS[6], fields.queue)
 if fields.status == 'running' then
   redis.call('ZADD', KEYS[2], tonumber(fields.heartbeatAt) + ttl, taskId)
 else
   redis.call('ZREM', KEYS[2], taskId)
 end
+-- A task not yet due waits in the delayed set; any other task must not be there.
+if fields.status == 'waiting' and fields.runAt then
+  redis.call('ZADD', KEYS[5], tonumber(fields.runAt), taskId)
+  return 1
+end
+redis.call('ZREM', KEYS[5], taskId)
 -- A waiting task whose ready entry is gone could never be delivered: give it a new one.
 if fields.status == 'waiting' then
   local rid = fields.readyId

@@ -1,6 +1,6 @@
 import { EVENT_FIELD, INT_FIELDS, JSON_FIELDS, TASK_FIELD } from './fold-rules.js';
 import { streamIdMs, type ProjectionHash, type RawEvent } from './fold.js';
-import type { JsonValue, References, Task, TaskEvent, TaskEventType, TaskStatus } from '../types.js';
+import type { BackoffOptions, JsonValue, References, Task, TaskEvent, TaskEventType, TaskStatus } from '../types.js';
 
 /** A stream entry as ioredis returns it: [id, [field, value, ...]]. */
 export type StreamEntry = [id: string, fields: string[]];
@@ -42,6 +42,9 @@ export function hashToTask(id: string, h: ProjectionHash): Task {
     attempt: Number(h.attempt ?? 0),
     maxAttempts: Number(h.maxAttempts ?? 0),
     lease: h.lease ?? null,
+    runAt: date(h.runAt),
+    backoff: h.backoff === undefined ? null : (JSON.parse(h.backoff) as BackoffOptions),
+    timeoutMs: h.timeoutMs === undefined ? null : Number(h.timeoutMs),
     createdAt: new Date(Number(h.createdAt)),
     updatedAt: new Date(Number(h.updatedAt)),
     startedAt: date(h.startedAt),

@@ -27,6 +27,9 @@ export const FOLD_RULES: Readonly<Record<TaskEventType, FoldRule>> = {
       ['maxAttempts', '$maxAttempts'],
       ['attempt', '0'],
       ['readyId', '$readyId'],
+      ['runAt', '$runAt'],
+      ['backoff', '$backoff'],
+      ['timeoutMs', '$timeoutMs'],
       ['createdAt', '@at'],
     ],
     del: [],
@@ -78,13 +81,25 @@ export const FOLD_RULES: Readonly<Record<TaskEventType, FoldRule>> = {
     ],
     del: [],
   },
+  retrying: {
+    set: [
+      ['status', 'waiting'],
+      ['progress', '$progress'],
+      ['runAt', '$runAt'],
+    ],
+    del: [],
+  },
+  promoted: {
+    set: [['readyId', '$readyId']],
+    del: ['runAt'],
+  },
   deleted: { set: [], del: [], drop: true },
 };
 
 /** Event fields that hold JSON text (decoded in TaskEvent.data); the rest are plain strings. */
-export const JSON_FIELDS: ReadonlySet<string> = new Set(['spec', 'progress', 'references']);
+export const JSON_FIELDS: ReadonlySet<string> = new Set(['spec', 'progress', 'references', 'backoff']);
 /** Event fields that hold integers. */
-export const INT_FIELDS: ReadonlySet<string> = new Set(['attempt', 'maxAttempts']);
+export const INT_FIELDS: ReadonlySet<string> = new Set(['attempt', 'maxAttempts', 'runAt', 'timeoutMs']);
 /** Stream fields every event has: the event type and the task id. */
 export const EVENT_FIELD = 'event';
 export const TASK_FIELD = 'task';

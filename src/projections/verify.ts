@@ -10,8 +10,8 @@ export interface VerifyReport {
 }
 
 /**
- * Folds the whole log and compares the result with every live task hash, and the running index with the
- * running tasks. Reads the log up to a fixed last id; tasks with events after it changed while verify ran and are left out.
+ * Folds the whole log and compares the result with every live task hash, and the running and delayed
+ * indexes with the running and not-yet-due tasks. Reads the log up to a fixed last id; tasks with events after it changed while verify ran and are left out.
  */
 export async function verify(ctx: Context): Promise<VerifyReport> {
   await enter(ctx);
@@ -20,6 +20,10 @@ export async function verify(ctx: Context): Promise<VerifyReport> {
   const ids = [...new Set([...folded.keys(), ...liveIds])];
   const live = await readHashes(ctx, ids);
   const running = new Set(await ctx.redis.zrange(ctx.keys.running, 0, -1));
+  const delayed = new Set<string>();
+  for (const queue of await ctx.redis.smembers(ctx.keys.queues)) {
+    for (const id of await ctx.redis.zrange(ctx.keys.delayed(queue), 0, -1)) delayed.add(id);
+  }
   // Read after the projections: anything that moved on while we read is left out, not reported.
   const moved = await touchedSince(ctx, end);
   const mismatches: string[] = [];
@@ -29,8 +33,11 @@ export async function verify(ctx: Context): Promise<VerifyReport> {
     const l = live.get(id) ?? null;
     tasks++;
     mismatches.push(...compareProjection(id, folded.get(id) ?? null, l));
-    const isRunning = (folded.get(id) ?? null)?.status === 'running';
-    if (isRunning !== running.has(id)) mismatches.push(`${id}: running index ${running.has(id) ? 'has' : 'lacks'} a ${folded.get(id)?.status ?? 'missing'} task`);
+    const f = folded.get(id) ?? null;
+    const isRunning = f?.status === 'running';
+    if (isRunning !== running.has(id)) mismatches.push(`${id}: running index ${running.has(id) ? 'has' : 'lacks'} a ${f?.status ?? 'missing'} task`);
+    const isDelayed = f?.status === 'waiting' && f.runAt !== undefined;
+    if (isDelayed !== delayed.has(id)) mismatches.push(`${id}: delayed index ${delayed.has(id) ? 'has' : 'lacks'} the task`);
   }
   return { tasks, mismatches };
 }

@@ -1,5 +1,6 @@
 --[[
-  Cancels a task. A waiting task loses its ready entry and is never delivered; a running task leaves the
+  Cancels a task. A waiting task loses its ready entry (or its place in the delayed set) and is never
+  delivered; a running task leaves the
   running set, and its worker's next heartbeat, finish or fail is refused with CANCELLED. Cancelling a
   cancelled task changes nothing.
 
@@ -7,6 +8,7 @@
   KEYS[2] running set
   KEYS[3] task hash
   KEYS[4] ready stream of the task's queue
+  KEYS[5] delayed set of the task's queue
 
   ARGV[1] task id
   ARGV[2] consumer group name
@@ -25,8 +27,9 @@ if not status then return NOT_FOUND end
 if status == 'cancelled' then return 0 end
 if status == 'finished' or status == 'failed' then return STATUS_CODE[status] end
 if state[3] ~= ARGV[3] then return redis.error_reply('ERR task ' .. ARGV[1] .. ' queue mismatch') end
-if status == 'waiting' and state[2] then
-  drop_ready(KEYS[4], ARGV[2], state[2])
+if status == 'waiting' then
+  if state[2] then drop_ready(KEYS[4], ARGV[2], state[2]) end
+  redis.call('ZREM', KEYS[5], ARGV[1])
 end
 redis.call('ZREM', KEYS[2], ARGV[1])
 emit(KEYS[1], KEYS[3], ARGV[1], 'cancelled', {})

@@ -1,0 +1,32 @@
+--[[
+  A running task whose handler failed goes back to waiting, due again after a backoff delay: a `retrying`
+  event with the error, and a place in its queue's delayed set. Refused unless the task is running and
+  held by the caller's lease.
+
+  KEYS[1] events stream
+  KEYS[2] running set
+  KEYS[3] task hash
+  KEYS[4] delayed set of the task's queue
+
+  ARGV[1] task id
+  ARGV[2] lease the caller holds, or ''
+  ARGV[3] delay in ms before the task is due again (from the Redis clock)
+  ARGV[4] the error message
+  ARGV[5] progress (JSON) to record with it
+
+  Returns OK or a status code (includes/codes.lua).
+]]
+--@include codes
+--@include fold
+--@include emit
+--@include check
+
+local taskId = ARGV[1]
+local code = check_running(KEYS[3], ARGV[2])
+if code ~= OK then return code end
+local t = redis.call('TIME')
+local runAt = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[3])
+redis.call('ZREM', KEYS[2], taskId)
+redis.call('ZADD', KEYS[4], runAt, taskId)
+emit(KEYS[1], KEYS[3], taskId, 'retrying', { 'error', ARGV[4], 'progress', ARGV[5], 'runAt', string.format('%d', runAt) })
+return OK

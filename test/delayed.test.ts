@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import { ValidationError } from '../src/index.js';
+import { sleep, useRedis } from './helpers/fixture.js';
+
+const r = useRedis();
+
+describe('delayed tasks', () => {
+  it('stay waiting and are not delivered before their time, then within 100 ms of it', async () => {
+    const q = r.queue();
+    const id = await q.enqueue({ queue: 'q', type: 't', delayMs: 600 });
+    const t = await q.get(id);
+    expect(t?.status).toBe('waiting');
+    expect(t?.runAt).toBeInstanceOf(Date);
+    const due = t!.runAt!.getTime();
+    const early = await q.dequeue(['q'], { signal: AbortSignal.timeout(300) }).catch((e: Error) => e);
+    expect(early).toMatchObject({ code: 'ERR_ABORTED' });
+    const task = await q.dequeue(['q']); // blocks until due, without polling
+    const [sec, micro] = (await r.raw().time()) as [string, string];
+    const redisNow = Number(sec) * 1000 + Math.floor(Number(micro) / 1000);
+    expect(task.id).toBe(id);
+    expect(task.startedAt!.getTime()).toBeGreaterThanOrEqual(due);
+    // Latency from due time to start (Redis clock on both sides); a property of the design, checked loosely.
+    expect(task.startedAt!.getTime() - due).toBeLessThan(100);
+    expect(redisNow).toBeGreaterThanOrEqual(due);
+    expect((await q.history(id)).map((e) => e.type)).toEqual(['enqueued', 'promoted', 'started']);
+    expect((await q.verify()).mismatches).toEqual([]);
+  });
+
+  it('accept runAt as a Date; one in the past is ready at once', async () => {
+    const q = r.queue();
+    const past = await q.enqueue({ queue: 'q', type: 't', runAt: new Date(Date.now() - 1000) });
+    expect((await q.get(past))?.runAt).toBeNull();
+    expect((await q.dequeue(['q'])).id).toBe(past);
+    const later = await q.enqueue({ queue: 'q', type: 't', runAt: Date.now() + 60_000 });
+    expect((await q.get(later))?.runAt).toBeInstanceOf(Date);
+    await expect(q.enqueue({ queue: 'q', type: 't', delayMs: -1 })).rejects.toBeInstanceOf(ValidationError);
+    await expect(q.enqueue({ queue: 'q', type: 't', delayMs: 1, runAt: 5 })).rejects.toThrow(/either delayMs or runAt/);
+    await expect(q.enqueue({ queue: 'q', type: 't', backoff: { type: 'linear' } as never })).rejects.toThrow(/backoff.type/);
+  });
+
+  it('can be cancelled or deleted while delayed, and are rebuilt into the delayed index', async () => {
+    const q = r.queue();
+    const a = await q.enqueue({ queue: 'q', type: 't', delayMs: 60_000 });
+    const b = await q.enqueue({ queue: 'q', type: 't', delayMs: 60_000, references: { gone: true } });
+    const c = await q.enqueue({ queue: 'q', type: 't', delayMs: 60_000 });
+    expect(await q.cancel(a)).toBe(true);
+    expect(await q.deleteByReference({ gone: true })).toMatchObject({ tasks: 1 });
+    const raw = r.raw();
+    expect(await raw.zrange(`{${q.namespace}}:delayed:q`, 0, -1)).toEqual([c]);
+    await raw.del(`{${q.namespace}}:delayed:q`);
+    expect((await q.verify()).mismatches).toEqual([`${c}: delayed index lacks the task`]);
+    await q.rebuild();
+    expect(await raw.zrange(`{${q.namespace}}:delayed:q`, 0, -1)).toEqual([c]);
+    expect((await q.verify()).mismatches).toEqual([]);
+    expect(b).toBeTruthy();
+  });
+
+  it('many promoters racing promote each due task once', async () => {
+    const q = r.queue();
+    const ids = await q.enqueueMany(Array.from({ length: 50 }, () => ({ queue: 'q', type: 't', delayMs: 200 })));
+    await sleep(250);
+    const clients = Array.from({ length: 6 }, () => r.queue({ namespace: q.namespace }));
+    const got = (
+      await Promise.all(
+        clients.map(async (c) => {
+          const mine: string[] = [];
+          for (;;) {
+            const t = await c.dequeue(['q'], { signal: AbortSignal.timeout(300) }).catch(() => null);
+            if (!t) return mine;
+            mine.push(t.id);
+          }
+        }),
+      )
+    ).flat();
+    expect(got.sort()).toEqual([...ids].sort());
+    for (const id of ids) expect((await q.history(id)).filter((e) => e.type === 'promoted')).toHaveLength(1);
+  });
+});
+
+describe('retryLater', () => {
+  it('puts a running task back as delayed with the error in a retrying event, fenced by the lease', async () => {
+    const q = r.queue();
+    const id = await q.enqueue({ queue: 'q', type: 't', maxAttempts: 3 });
+    expect((await q.get(id))?.backoff).toEqual({});
+    const t1 = await q.dequeue(['q']);
+    await q.retryLater(id, { delayMs: 150, error: 'boom', progress: { error: 'boom', step: 1 }, lease: t1.lease! });
+    const waiting = await q.get(id);
+    expect(waiting?.status).toBe('waiting');
+    expect(waiting?.progress).toEqual({ error: 'boom', step: 1 });
+    await expect(q.retryLater(id, { delayMs: 1, error: 'late', lease: t1.lease! })).rejects.toMatchObject({ code: 'ERR_TASK_NOT_RUNNING' });
+    const t2 = await q.dequeue(['q']);
+    expect(t2.attempt).toBe(2);
+    const h = await q.history(id);
+    expect(h.map((e) => e.type)).toEqual(['enqueued', 'started', 'retrying', 'promoted', 'started']);
+    expect(h[2]!.data).toMatchObject({ error: 'boom', progress: { error: 'boom', step: 1 } });
+    expect((await q.verify()).mismatches).toEqual([]);
+  });
+});
