@@ -2,6 +2,7 @@ import { duplicateConnection, type Connection } from './connection.js';
 import { QueueClosedError } from './errors.js';
 import type { Keys } from './keys.js';
 import type { Scripts } from './scripts.js';
+import type { TaskDefinition } from './task-definition.js';
 
 /** Pool of connections for blocking reads (XREAD BLOCK freezes its connection), made on demand. */
 export class BlockingPool {
@@ -45,6 +46,8 @@ export interface Context {
   /** Resolves once the format version is checked; every command awaits it. */
   ready: Promise<void>;
   closed: boolean;
+  /** Task types declared with a schema: enqueue checks their specs. */
+  readonly definitions: ReadonlyMap<string, TaskDefinition>;
   /** Rotates the order in which queues are read, for fairness between them. */
   rotation: number;
 }

@@ -102,6 +102,34 @@ export class QueueClosedError extends TaskLedgerError {
   }
 }
 
+/** Thrown by a handler to fail its task at once, without the retries it would otherwise get. */
+export class UnrecoverableError extends TaskLedgerError {
+  constructor(message: string) {
+    super('ERR_UNRECOVERABLE', message);
+  }
+}
+
+/** A handler ran past its deadline (the reason its signal aborts with). */
+export class TaskTimeoutError extends TaskLedgerError {
+  constructor(taskId: string, timeoutMs: number) {
+    super('ERR_TASK_TIMEOUT', `task ${taskId} timed out after ${timeoutMs} ms`);
+  }
+}
+
+/** The worker has no handler for the task's type; the task fails with this reason. */
+export class NoHandlerError extends TaskLedgerError {
+  constructor(type: string) {
+    super('ERR_NO_HANDLER', `no handler for task type "${type}"`);
+  }
+}
+
+/** The worker closed before the handler ended (the reason its signal aborts with); the task went back to waiting. */
+export class WorkerClosedError extends TaskLedgerError {
+  constructor(taskId: string) {
+    super('ERR_WORKER_CLOSED', `the worker closed before task ${taskId} ended; the task was released back to its queue`);
+  }
+}
+
 /** A script answered with something this version does not understand: a bug, never a user error. */
 export class InternalError extends TaskLedgerError {
   constructor(message: string) {

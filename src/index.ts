@@ -1,4 +1,10 @@
 export { TaskQueue } from './task-queue.js';
+export { Worker, withError } from './worker.js';
+export type { WorkerOptions, WorkerState, TaskHandler, TaskContext } from './worker.js';
+export type { WorkerEvents } from './worker-events.js';
+export { defineTask } from './task-definition.js';
+export type { TaskDefinition } from './task-definition.js';
+export { backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
 export type { TaskQueueOptions } from './task-queue.js';
 export type { DequeueOptions } from './commands/dequeue.js';
 export type { LeaseOptions } from './commands/lease.js';
@@ -28,6 +34,10 @@ export {
   AbortError,
   QueueClosedError,
   InternalError,
+  UnrecoverableError,
+  TaskTimeoutError,
+  NoHandlerError,
+  WorkerClosedError,
 } from './errors.js';
 export { TASK_STATUSES } from './types.js';
 export type { JsonValue, References, Task, TaskStatus, TaskEvent, TaskEventType, EnqueueRequest, BackoffOptions } from './types.js';

@@ -1,11 +1,12 @@
 import { ValidationError } from './errors.js';
 import { keysFor } from './keys.js';
 import { ensureFormat, openConnection, type Connection, type ConnectionOption } from './connection.js';
-import { BlockingPool, type Context } from './context.js';
+import { BlockingPool, enter, type Context } from './context.js';
+import type { TaskDefinition } from './task-definition.js';
 import { defineScripts } from './scripts.js';
 import { NAMESPACE_PATTERN } from './validation.js';
 import { enqueueMany } from './commands/enqueue.js';
-import { dequeue, type DequeueOptions } from './commands/dequeue.js';
+import { dequeue, takeBatch, type DequeueOptions } from './commands/dequeue.js';
 import { heartbeat } from './commands/heartbeat.js';
 import { finish } from './commands/finish.js';
 import { fail } from './commands/fail.js';
@@ -31,6 +32,8 @@ export interface TaskQueueOptions {
   heartbeatTtlMs?: number;
   /** Starts a task gets before a stall fails it (per task at enqueue, else this). Default 3. */
   maxAttempts?: number;
+  /** Task types declared with defineTask(): enqueue checks their specs against the schema. */
+  tasks?: readonly TaskDefinition[];
   /** How long the first round trip may take before RedisUnavailableError. Default 5000. */
   connectTimeoutMs?: number;
   /** How often this instance looks for stalled and undelivered tasks; 0 turns recovery off. Default min(ttl/2, 5000). */
@@ -76,6 +79,7 @@ export class TaskQueue {
       maxAttempts: positiveInt(options.maxAttempts, 3, 'maxAttempts'),
       deliveryTimeoutMs: positiveInt(options.deliveryTimeoutMs, 10_000, 'deliveryTimeoutMs'),
       leases: new Map(),
+      definitions: new Map((options.tasks ?? []).map((d) => [d.type, d])),
       blocking: new BlockingPool(redis),
       ready: ensureFormat(redis, keys, connectTimeoutMs),
       closed: false,
@@ -93,6 +97,23 @@ export class TaskQueue {
   }
 
   private readonly recoveryIntervalMs: number;
+
+  get heartbeatTtlMs(): number {
+    return this.ctx.heartbeatTtlMs;
+  }
+
+  /** The declared definition of a task type, if any. */
+  definition(type: string): TaskDefinition | undefined {
+    return this.ctx.definitions.get(type);
+  }
+
+  /**
+   * One round of taking up to `count` tasks for a worker: started tasks, or [] after a bounded wait.
+   * @internal The Worker's feed; use dequeue() to take one task.
+   */
+  takeBatch(queues: readonly string[] | undefined, count: number, signal?: AbortSignal): Promise<Task[]> {
+    return enter(this.ctx).then(() => takeBatch(this.ctx, queues, count, signal));
+  }
 
   /** The connection commands go through (for metrics, diagnostics, tests). */
   get redis(): Connection {

@@ -15,7 +15,7 @@ describe('delayed tasks', () => {
     const early = await q.dequeue(['q'], { signal: AbortSignal.timeout(300) }).catch((e: Error) => e);
     expect(early).toMatchObject({ code: 'ERR_ABORTED' });
     const task = await q.dequeue(['q']); // blocks until due, without polling
-    const [sec, micro] = (await r.raw().time()) as [string, string];
+    const [sec, micro] = await r.raw().time();
     const redisNow = Number(sec) * 1000 + Math.floor(Number(micro) / 1000);
     expect(task.id).toBe(id);
     expect(task.startedAt!.getTime()).toBeGreaterThanOrEqual(due);

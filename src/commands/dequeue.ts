@@ -58,28 +58,40 @@ export async function dequeue(ctx: Context, queues: readonly string[] | undefine
 async function takeOne(ctx: Context, named: readonly string[] | undefined, signal?: AbortSignal): Promise<Task | null> {
   for (;;) {
     if (signal?.aborted || ctx.closed) return null;
-    const queues = named ?? (await ctx.redis.smembers(ctx.keys.queues));
-    if (queues.length === 0) {
-      await sleep(Math.min(BLOCK_MS, 250), signal);
-      continue;
-    }
-    const result = await claim(ctx, queues, 1);
-    if (result.kind === 'due') {
-      await promote(ctx, result.due);
-      continue;
-    }
-    if (result.kind === 'claimed') {
-      if (signal?.aborted || ctx.closed) {
-        await giveBack(ctx, result.claimed);
-        return null;
-      }
-      const [task] = await start(ctx, result.claimed);
-      if (task) return task;
-      continue;
-    }
-    const timeout = Math.max(1, Math.min(BLOCK_MS, result.nextDueInMs ?? BLOCK_MS));
-    await waitReady(ctx, result.queues.map((q) => ctx.keys.ready(q)), result.lastIds, timeout, signal);
+    const [task] = await takeBatch(ctx, named, 1, signal);
+    if (task) return task;
   }
+}
+
+/**
+ * One round of taking up to `count` tasks (any queue when `named` is undefined): due delayed tasks are
+ * promoted, ready ones claimed and started in one script call each. When nothing is ready it waits on a
+ * pooled connection until an entry arrives, the next delayed task is due, BLOCK_MS passes or the signal
+ * aborts, and returns [] so the caller can look again. The worker feeds all its slots through this.
+ */
+export async function takeBatch(ctx: Context, named: readonly string[] | undefined, count: number, signal?: AbortSignal): Promise<Task[]> {
+  if (signal?.aborted || ctx.closed) return [];
+  const queues = named ?? (await ctx.redis.smembers(ctx.keys.queues));
+  if (queues.length === 0) {
+    await sleep(Math.min(BLOCK_MS, 250), signal);
+    return [];
+  }
+  let result = await claim(ctx, queues, count);
+  if (result.kind === 'due') {
+    await promote(ctx, result.due);
+    result = await claim(ctx, queues, count);
+    if (result.kind === 'due') return [];
+  }
+  if (result.kind === 'claimed') {
+    if (signal?.aborted || ctx.closed) {
+      await giveBack(ctx, result.claimed);
+      return [];
+    }
+    return start(ctx, result.claimed);
+  }
+  const timeout = Math.max(1, Math.min(BLOCK_MS, result.nextDueInMs ?? BLOCK_MS));
+  await waitReady(ctx, result.queues.map((q) => ctx.keys.ready(q)), result.lastIds, timeout, signal);
+  return [];
 }
 
 /** Hands claimed-but-unstarted entries back to their queues (recovery would, later). */

@@ -13,7 +13,11 @@ const CHUNK = 500;
  * batch. Ids are made here, so a call retried with the same ids (EnqueueRequest.id) is idempotent.
  */
 export async function enqueueMany(ctx: Context, requests: readonly EnqueueRequest[]): Promise<string[]> {
-  const valid = requests.map((r, i) => validateRequest(r, requests.length > 1 ? i : undefined));
+  const valid = requests.map((r, i) => {
+    const v = validateRequest(r, requests.length > 1 ? i : undefined);
+    ctx.definitions.get(v.type)?.parse(r.spec);
+    return v;
+  });
   await enter(ctx);
   const ids = valid.map((v) => v.id ?? ulid());
   if (valid.length === 0) return ids;

@@ -1,0 +1,50 @@
+import type { z } from 'zod';
+import { UnrecoverableError, ValidationError } from './errors.js';
+import type { EnqueueRequest, JsonValue, Task } from './types.js';
+import type { TaskHandler, TaskContext } from './worker.js';
+
+/**
+ * A task type declared with a zod schema for its spec. Registered on a TaskQueue (`tasks` option), enqueue
+ * refuses a bad spec with ValidationError; its `handler()` gives the handler a typed, validated spec.
+ */
+export interface TaskDefinition<Schema extends z.ZodType = z.ZodType> {
+  readonly type: string;
+  readonly schema: Schema;
+  /** Handler deadline in ms for tasks of this type (a task's own timeoutMs wins). */
+  readonly timeoutMs: number | undefined;
+  /** Checks a spec; throws ValidationError naming each problem. */
+  parse(spec: unknown): z.output<Schema>;
+  /** An enqueue request for this type, its spec checked now. */
+  request(req: Omit<EnqueueRequest, 'type' | 'spec'> & { spec: z.input<Schema> }): EnqueueRequest;
+  /** Wraps a typed handler: the spec it sees has passed the schema; a bad one fails the task at once. */
+  handler(fn: (task: Task<z.output<Schema> & JsonValue>, ctx: TaskContext) => Promise<JsonValue | void>): TaskHandler;
+}
+
+export function defineTask<Schema extends z.ZodType>(type: string, schema: Schema, options: { timeoutMs?: number } = {}): TaskDefinition<Schema> {
+  if (type.trim() === '') throw new ValidationError('a task definition needs a type');
+  const parse = (spec: unknown): z.output<Schema> => {
+    const result = schema.safeParse(spec);
+    if (result.success) return result.data;
+    const detail = result.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
+    throw new ValidationError(`spec for task type "${type}": ${detail}`);
+  };
+  return {
+    type,
+    schema,
+    timeoutMs: options.timeoutMs,
+    parse,
+    request: (req) => {
+      parse(req.spec);
+      return { ...req, type, spec: req.spec as JsonValue };
+    },
+    handler: (fn) => async (task, ctx) => {
+      let spec: z.output<Schema>;
+      try {
+        spec = parse(task.spec);
+      } catch (err) {
+        throw new UnrecoverableError((err as Error).message);
+      }
+      return fn({ ...task, spec } as Task<z.output<Schema> & JsonValue>, ctx);
+    },
+  };
+}

@@ -1,0 +1,326 @@
+import { backoffDelay } from './backoff.js';
+import {
+  NoHandlerError,
+  TaskLedgerError,
+  TaskTimeoutError,
+  UnrecoverableError,
+  ValidationError,
+  WorkerClosedError,
+} from './errors.js';
+import { SafeEmitter, type WorkerEvents } from './worker-events.js';
+import { toJsonText, validateQueueNames } from './validation.js';
+import type { TaskQueue } from './task-queue.js';
+import type { BackoffOptions, JsonValue, Task } from './types.js';
+
+export interface TaskContext {
+  /** Aborts when the task is cancelled, its lease is lost, its deadline passes, or the worker closes. */
+  signal: AbortSignal;
+  /** Records progress: sent at most once per progressThrottleMs, and the last value is never lost. */
+  progress(progress: JsonValue): Promise<void>;
+}
+
+export type TaskHandler = (task: Task, ctx: TaskContext) => Promise<JsonValue | void>;
+
+export interface WorkerOptions {
+  /** Queues to take tasks from; default any queue. */
+  queues?: string[];
+  /** Handlers running at once. Default 1. */
+  concurrency?: number;
+  /** How often a running task's heartbeat is sent. Default a third of the queue's heartbeatTtlMs. */
+  heartbeatIntervalMs?: number;
+  /** Least time between two progress writes of one task. Default min(1000, heartbeatIntervalMs). */
+  progressThrottleMs?: number;
+  /** Handler deadline in ms per task type (a task's own timeoutMs wins). Off by default. */
+  timeouts?: Record<string, number>;
+  /**
+   * Retries for tasks that did not opt in at enqueue. Off by default: a handler error fails the task at
+   * once, as in the Go original and BullMQ.
+   */
+  retry?: { maxAttempts: number; backoff?: BackoffOptions };
+  /** How long close() lets running handlers end before aborting them and releasing their tasks. Default 30 s. */
+  closeTimeoutMs?: number;
+}
+
+export interface WorkerState {
+  concurrency: number;
+  /** Slots in use: handlers that have not settled yet, including those below. */
+  busy: number;
+  /** Handlers still running for a task the worker no longer holds (timed out, cancelled, lost, released). */
+  stuck: number;
+  /** Tasks the worker holds and heartbeats. */
+  running: number;
+  closing: boolean;
+}
+
+interface Running {
+  task: Task;
+  lease: string;
+  controller: AbortController;
+  /** Latest progress the handler reported. */
+  latest: JsonValue;
+  /** The latest progress has not been written yet. */
+  dirty: boolean;
+  lastSentAt: number;
+  flushing: Promise<void> | undefined;
+  /** Writes for this task, in order. */
+  writes: Promise<unknown>;
+  /** The task is no longer this worker's to write: finished, failed, lost, timed out or released. */
+  done: boolean;
+  settled: Promise<void>;
+}
+
+/**
+ * Runs handlers for tasks of a TaskQueue: one reader feeds all slots with batched claims, one timer sends
+ * every running task's heartbeat, and each task's writes are fenced by its own lease.
+ */
+export class Worker extends SafeEmitter<WorkerEvents> {
+  private readonly queues: string[] | undefined;
+  private readonly concurrency: number;
+  private readonly heartbeatIntervalMs: number;
+  private readonly progressThrottleMs: number;
+  private readonly closeTimeoutMs: number;
+  private readonly running = new Map<string, Running>();
+  private readonly reader = new AbortController();
+  private loop: Promise<void> | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private slotWaiters: (() => void)[] = [];
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    private readonly queue: TaskQueue,
+    private readonly handlers: Record<string, TaskHandler> | TaskHandler,
+    private readonly options: WorkerOptions = {},
+  ) {
+    super();
+    const int = (v: number | undefined, fallback: number, what: string, min: number) => {
+      const n = v ?? fallback;
+      if (!Number.isInteger(n) || n < min) throw new ValidationError(`${what} must be an integer >= ${min}, got ${String(v)}`);
+      return n;
+    };
+    this.queues = options.queues && options.queues.length > 0 ? validateQueueNames(options.queues) : undefined;
+    this.concurrency = int(options.concurrency, 1, 'concurrency', 1);
+    this.heartbeatIntervalMs = int(options.heartbeatIntervalMs, Math.max(10, Math.floor(queue.heartbeatTtlMs / 3)), 'heartbeatIntervalMs', 10);
+    if (this.heartbeatIntervalMs >= queue.heartbeatTtlMs) {
+      throw new ValidationError(`heartbeatIntervalMs (${this.heartbeatIntervalMs}) must be well under the queue's heartbeatTtlMs (${queue.heartbeatTtlMs})`);
+    }
+    this.progressThrottleMs = int(options.progressThrottleMs, Math.min(1000, this.heartbeatIntervalMs), 'progressThrottleMs', 0);
+    this.closeTimeoutMs = int(options.closeTimeoutMs, 30_000, 'closeTimeoutMs', 0);
+    if (options.retry) int(options.retry.maxAttempts, 1, 'retry.maxAttempts', 1);
+  }
+
+  /** Starts taking tasks. */
+  start(): this {
+    if (this.loop || this.closing) return this;
+    this.heartbeatTimer = setInterval(() => this.heartbeatAll(), this.heartbeatIntervalMs);
+    this.loop = this.readLoop();
+    return this;
+  }
+
+  state(): WorkerState {
+    let held = 0;
+    for (const r of this.running.values()) if (!r.done) held++;
+    return { concurrency: this.concurrency, busy: this.running.size, stuck: this.running.size - held, running: held, closing: !!this.closing };
+  }
+
+  /**
+   * Stops taking tasks and lets running handlers end. Past `timeoutMs` (default the closeTimeoutMs option)
+   * their signals abort and their tasks are released back to waiting; close() then resolves without
+   * waiting for handlers that ignore their signal (their tasks are no longer theirs to write).
+   */
+  close(options: { timeoutMs?: number } = {}): Promise<void> {
+    this.closing ??= this.shutdown(options.timeoutMs ?? this.closeTimeoutMs);
+    return this.closing;
+  }
+
+  private async shutdown(timeoutMs: number): Promise<void> {
+    this.reader.abort();
+    this.wakeSlots();
+    await this.loop;
+    const all = Promise.all([...this.running.values()].map((r) => r.settled));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([all, new Promise((res) => (timer = setTimeout(res, timeoutMs)))]);
+    clearTimeout(timer);
+    const releases: Promise<unknown>[] = [];
+    for (const r of this.running.values()) {
+      if (r.done) continue;
+      r.done = true;
+      r.controller.abort(new WorkerClosedError(r.task.id));
+      releases.push(this.write(r, () => this.queue.release(r.task.id, { lease: r.lease })).catch((err) => this.emit('error', err)));
+    }
+    await Promise.all(releases);
+    clearInterval(this.heartbeatTimer);
+    this.emit('closed');
+  }
+
+  private async readLoop(): Promise<void> {
+    const signal = this.reader.signal;
+    while (!signal.aborted) {
+      const free = this.concurrency - this.running.size;
+      if (free <= 0) {
+        await new Promise<void>((res) => this.slotWaiters.push(res));
+        continue;
+      }
+      try {
+        const tasks = await this.queue.takeBatch(this.queues, free, signal);
+        for (const task of tasks) this.run(task);
+      } catch (err) {
+        if (signal.aborted) break;
+        this.emit('error', err);
+        await new Promise((res) => setTimeout(res, 1000).unref());
+      }
+    }
+  }
+
+  private wakeSlots(): void {
+    const waiters = this.slotWaiters;
+    this.slotWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private run(task: Task): void {
+    let settle!: () => void;
+    const r: Running = {
+      task,
+      lease: task.lease!,
+      controller: new AbortController(),
+      latest: task.progress,
+      dirty: false,
+      lastSentAt: 0,
+      flushing: undefined,
+      writes: Promise.resolve(),
+      done: false,
+      settled: new Promise<void>((res) => (settle = res)),
+    };
+    this.running.set(task.id, r);
+    this.emit('task:started', task);
+    this.execute(r)
+      .catch((err) => this.emit('error', err))
+      .finally(() => {
+        // A pending progress timer is left to fire: it finds the task done and resolves its waiters.
+        this.running.delete(task.id);
+        settle();
+        this.wakeSlots();
+      });
+  }
+
+  private async execute(r: Running): Promise<void> {
+    const { task } = r;
+    const handler = typeof this.handlers === 'function' ? this.handlers : this.handlers[task.type];
+    if (!handler) {
+      await this.failed(r, new NoHandlerError(task.type), false);
+      return;
+    }
+    const timeoutMs = task.timeoutMs ?? this.options.timeouts?.[task.type] ?? this.queue.definition(task.type)?.timeoutMs;
+    let deadline: NodeJS.Timeout | undefined;
+    if (timeoutMs !== undefined) {
+      deadline = setTimeout(() => {
+        if (r.done) return;
+        const err = new TaskTimeoutError(task.id, timeoutMs);
+        r.controller.abort(err);
+        this.emit('task:timeout', task, err);
+        // The slot stays busy until the handler settles, but the task's outcome is written now.
+        void this.failed(r, err, true);
+      }, timeoutMs);
+    }
+    const ctx: TaskContext = { signal: r.controller.signal, progress: (p) => this.progress(r, p) };
+    try {
+      const result = await handler(task, ctx);
+      if (r.done) return;
+      const final = result === undefined ? (r.dirty ? r.latest : undefined) : result;
+      if (final !== undefined) toJsonText(final, 'the handler result');
+      r.done = true;
+      await this.write(r, () => this.queue.finish(task.id, final, { lease: r.lease }));
+      this.emit('task:finished', task, final ?? null);
+    } catch (err) {
+      if (r.done) return;
+      await this.failed(r, err instanceof Error ? err : new Error(String(err)), !(err instanceof UnrecoverableError));
+    } finally {
+      clearTimeout(deadline);
+    }
+  }
+
+  /** Ends an attempt that failed: a retry when the task has attempts left and retries are on, else a fail. */
+  private async failed(r: Running, error: Error, retriable: boolean): Promise<void> {
+    if (r.done) return;
+    r.done = true;
+    const { task } = r;
+    const progress = withError(error.message, r.latest);
+    const retry = task.backoff ? { maxAttempts: task.maxAttempts, backoff: task.backoff } : this.options.retry;
+    try {
+      if (retriable && retry && task.attempt < retry.maxAttempts) {
+        const delayMs = backoffDelay(retry.backoff, task.attempt);
+        await this.write(r, () => this.queue.retryLater(task.id, { delayMs, error: error.message, progress, lease: r.lease }));
+        this.emit('task:retrying', task, error, delayMs);
+      } else {
+        await this.write(r, () => this.queue.fail(task.id, progress, { lease: r.lease }));
+        this.emit('task:failed', task, error);
+      }
+    } catch (err) {
+      this.lost(r, err);
+    }
+  }
+
+  private progress(r: Running, progress: JsonValue): Promise<void> {
+    toJsonText(progress, 'progress');
+    if (r.done) return Promise.resolve();
+    r.latest = progress;
+    r.dirty = true;
+    this.emit('task:progress', r.task, progress);
+    const wait = r.lastSentAt + this.progressThrottleMs - Date.now();
+    if (wait <= 0) return this.flush(r);
+    r.flushing ??= new Promise<void>((res) => {
+      setTimeout(() => {
+        r.flushing = undefined;
+        this.flush(r).then(res, res);
+      }, wait);
+    });
+    return r.flushing;
+  }
+
+  /** Sends a heartbeat carrying the latest progress if it has not been written yet. */
+  private flush(r: Running): Promise<void> {
+    if (r.done) return Promise.resolve();
+    const progress = r.dirty ? r.latest : undefined;
+    r.dirty = false;
+    r.lastSentAt = Date.now();
+    return this.write(r, () => this.queue.heartbeat(r.task.id, progress, { lease: r.lease })).catch((err) => this.lost(r, err));
+  }
+
+  private heartbeatAll(): void {
+    for (const r of this.running.values()) {
+      if (!r.done && !r.flushing) void this.flush(r);
+    }
+  }
+
+  /** Runs a write after the task's earlier writes, so a final write never overtakes a heartbeat. */
+  private write<T>(r: Running, fn: () => Promise<T>): Promise<T> {
+    const next = r.writes.then(fn, fn);
+    r.writes = next.catch(() => undefined);
+    return next;
+  }
+
+  /**
+   * A write was refused. A refusal from Redis (cancelled, lease lost, ...) means the task is no longer this
+   * worker's: its signal aborts and nothing more is written. Anything else (Redis unreachable) is reported
+   * and the next heartbeat tries again.
+   */
+  private lost(r: Running, err: unknown): void {
+    if (err instanceof TaskLedgerError && err.code !== 'ERR_VALIDATION' && err.code !== 'ERR_REDIS_UNAVAILABLE') {
+      const first = !r.controller.signal.aborted;
+      r.done = true;
+      r.controller.abort(err);
+      if (first) this.emit('task:lost', r.task, err);
+      return;
+    }
+    this.emit('error', err);
+  }
+}
+
+/** `{ error, ...lastProgress }` as the Go original's worker merges errors into progress. */
+export function withError(message: string, last: JsonValue): JsonValue {
+  if (last !== null && typeof last === 'object' && !Array.isArray(last)) {
+    const { error: _previous, ...rest } = last;
+    return { error: message, ...rest };
+  }
+  return last === null ? { error: message } : { error: message, progress: last };
+}

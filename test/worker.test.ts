@@ -1,0 +1,321 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import {
+  TaskCancelledError,
+  TaskTimeoutError,
+  UnrecoverableError,
+  ValidationError,
+  Worker,
+  WorkerClosedError,
+  defineTask,
+  type Task,
+  type TaskQueue,
+} from '../src/index.js';
+import { sleep, useRedis } from './helpers/fixture.js';
+
+const r = useRedis();
+const workers: Worker[] = [];
+function worker(...args: ConstructorParameters<typeof Worker>): Worker {
+  const w = new Worker(...args);
+  workers.push(w);
+  return w.start();
+}
+async function closeAll() {
+  await Promise.all(workers.splice(0).map((w) => w.close({ timeoutMs: 200 })));
+}
+/** Resolves with the first event's arguments. */
+function next<A extends unknown[]>(w: Worker, event: Parameters<Worker['once']>[0]): Promise<A> {
+  return new Promise((res) => w.once(event, ((...args: A) => res(args)) as never));
+}
+async function until(check: () => Promise<boolean> | boolean, ms = 5000) {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await sleep(10);
+  }
+}
+const status = async (q: TaskQueue, id: string) => (await q.get(id))?.status;
+
+describe('Worker', () => {
+  it('runs at most `concurrency` handlers at once, fed by one reader', async () => {
+    const q = r.queue();
+    const ids = await q.enqueueMany(Array.from({ length: 40 }, (_, i) => ({ queue: 'q', type: 't', spec: { i } })));
+    let now = 0;
+    let peak = 0;
+    const w = worker(q, async () => {
+      now++;
+      peak = Math.max(peak, now);
+      await sleep(15);
+      now--;
+      return 'ok';
+    }, { queues: ['q'], concurrency: 4 });
+    await until(async () => (await Promise.all(ids.map((id) => status(q, id)))).every((s) => s === 'finished'));
+    expect(peak).toBe(4);
+    expect(w.state()).toMatchObject({ concurrency: 4, busy: 0 });
+    // One command connection and one blocking connection, however high the concurrency.
+    const clients = ((await r.raw().client('LIST')) as string).trim().split('\n');
+    expect(clients.length).toBe(3); // those two and the raw client asking
+    await closeAll();
+  });
+
+  it('makes progress visible while running; the return value becomes the final progress', async () => {
+    const q = r.queue();
+    const id = await q.enqueue({ queue: 'q', type: 't' });
+    let release!: () => void;
+    const gate = new Promise<void>((res) => (release = res));
+    worker(q, async (_task, ctx) => {
+      await ctx.progress({ pct: 50 });
+      await gate;
+      return { pct: 100, out: 'done' };
+    }, { queues: ['q'] });
+    await until(async () => JSON.stringify((await q.get(id))?.progress) === '{"pct":50}');
+    expect(await status(q, id)).toBe('running');
+    release();
+    await until(async () => (await status(q, id)) === 'finished');
+    expect((await q.get(id))?.progress).toEqual({ pct: 100, out: 'done' });
+    await closeAll();
+  });
+
+  it('throttles progress writes and never loses the last value', async () => {
+    const q = r.queue();
+    const id = await q.enqueue({ queue: 'q', type: 't' });
+    worker(q, async (_t, ctx) => {
+      for (let i = 1; i <= 200; i++) void ctx.progress({ i });
+      await sleep(50);
+    }, { queues: ['q'], progressThrottleMs: 1000 });
+    await until(async () => (await status(q, id)) === 'finished');
+    expect((await q.get(id))?.progress).toEqual({ i: 200 });
+    const writes = (await q.history(id)).filter((e) => e.type === 'progress');
+    expect(writes.length).toBeLessThanOrEqual(2);
+    await closeAll();
+  });
+
+  it('by default fails a task at once on a handler error, merging the error into the last progress', async () => {
+    const q = r.queue();
+    const id = await q.enqueue({ queue: 'q', type: 't' });
+    const w = worker(q, async (_t, ctx) => {
+      await ctx.progress({ step: 3, error: 'older' });
+      throw new Error('disk full');
+    }, { queues: ['q'] });
+    const [task, err] = await next<[Task, Error]>(w, 'task:failed');
+    expect(task.id).toBe(id);
+    expect(err.message).toBe('disk full');
+    expect(await q.get(id)).toMatchObject({ status: 'failed', progress: { error: 'disk full', step: 3 }, attempt: 1 });
+    await closeAll();
+  });
+
+  it('retries with growing delays, then fails with every attempt’s error in the history', async () => {
+    const q = r.queue();
+    const id = await q.enqueue({ queue: 'q', type: 't', maxAttempts: 3, backoff: { delayMs: 100, jitter: 0 } });
+    const delays: number[] = [];
+    const w = worker(q, async (task) => {
+      throw new Error(`boom ${task.attempt}`);
+    }, { queues: ['q'] });
+    w.on('task:retrying', (_t, _e, delayMs) => delays.push(delayMs));
+    await next(w, 'task:failed');
+    expect(delays).toEqual([100, 200]);
+    const h = await q.history(id);
+    expect(h.map((e) => e.type)).toEqual(['enqueued', 'started', 'retrying', 'promoted', 'started', 'retrying', 'promoted', 'started', 'failed']);
+    const errors = h.filter((e) => e.type === 'retrying').map((e) => e.data.error);
+    expect(errors).toEqual(['boom 1', 'boom 2']);
+    expect(h.at(-1)!.data.progress).toEqual({ error: 'boom 3' });
+    // The delays were honoured: each start comes at least its delay after the retrying event.
+    const at = (i: number) => h[i]!.at.getTime();
+    expect(at(4) - at(2)).toBeGreaterThanOrEqual(100);
+    expect(at(7) - at(5)).toBeGreaterThanOrEqual(200);
+    expect((await q.verify()).mismatches).toEqual([]);
+    await closeAll();
+  });
+
+  it('fails at once on UnrecoverableError even with retries left; retries by the worker default otherwise', async () => {
+    const q = r.queue();
+    const fatal = await q.enqueue({ queue: 'q', type: 'fatal' });
+    const flaky = await q.enqueue({ queue: 'q', type: 'flaky' });
+    worker(
+      q,
+      {
+        fatal: async () => {
+          throw new UnrecoverableError('bad input');
+        },
+        flaky: async (task) => {
+          if (task.attempt < 2) throw new Error('try again');
+          return 'ok';
+        },
+      },
+      { queues: ['q'], retry: { maxAttempts: 5, backoff: { delayMs: 10 } } },
+    );
+    await until(async () => (await status(q, fatal)) === 'failed' && (await status(q, flaky)) === 'finished');
+    expect((await q.get(fatal))?.attempt).toBe(1);
+    expect((await q.get(fatal))?.progress).toEqual({ error: 'bad input' });
+    expect((await q.get(flaky))?.attempt).toBe(2);
+    await closeAll();
+  });
+
+  it('fails a task whose type has no handler, with a clear reason', async () => {
+    const q = r.queue();
+    const id = await q.enqueue({ queue: 'q', type: 'unknown-type' });
+    worker(q, { known: async () => 'x' }, { queues: ['q'] });
+    await until(async () => (await status(q, id)) === 'failed');
+    expect((await q.get(id))?.progress).toEqual({ error: 'no handler for task type "unknown-type"' });
+    await closeAll();
+  });
+
+  it('aborts ctx.signal within one heartbeat interval of a cancel, and writes nothing afterwards', async () => {
+    const q = r.queue({ heartbeatTtlMs: 3000 });
+    const id = await q.enqueue({ queue: 'q', type: 't' });
+    let abortedAt = 0;
+    let reason: unknown;
+    const w = worker(q, async (_t, ctx) => {
+      await new Promise<void>((res) => ctx.signal.addEventListener('abort', () => res()));
+      abortedAt = Date.now();
+      reason = ctx.signal.reason;
+      await ctx.progress({ after: 'cancel' }); // ignored: the task is no longer this worker's
+      return 'late result';
+    }, { queues: ['q'], heartbeatIntervalMs: 100 });
+    await until(async () => (await status(q, id)) === 'running');
+    const lost = next<[Task, Error]>(w, 'task:lost');
+    const cancelledAt = Date.now();
+    await q.cancel(id);
+    await lost;
+    await until(() => abortedAt > 0);
+    expect(reason).toBeInstanceOf(TaskCancelledError);
+    expect(abortedAt - cancelledAt).toBeLessThanOrEqual(100 + 50);
+    await sleep(250);
+    const h = await q.history(id);
+    expect(h.at(-1)!.type).toBe('cancelled');
+    expect(await q.get(id)).toMatchObject({ status: 'cancelled', progress: null });
+    await closeAll();
+  });
+
+  it('aborts ctx.signal when its lease is lost to another worker, and leaves the new holder alone', async () => {
+    const q = r.queue({ heartbeatTtlMs: 1000 });
+    const id = await q.enqueue({ queue: 'q', type: 't' });
+    let reason: unknown;
+    const w = worker(q, async (_t, ctx) => {
+      await new Promise<void>((res) => ctx.signal.addEventListener('abort', () => res()));
+      reason = ctx.signal.reason;
+      throw new Error('stopped');
+    }, { queues: ['q'], heartbeatIntervalMs: 50 });
+    await until(async () => (await status(q, id)) === 'running');
+    // The task is taken away: its deadline passes (as if the worker had frozen), recovery re-queues it and
+    // another process starts it.
+    const other = r.queue({ namespace: q.namespace, heartbeatTtlMs: 1000 });
+    await r.raw().zadd(`{${q.namespace}}:running`, 0, id);
+    await other.recover();
+    const taken = await other.dequeue(['q']);
+    expect(taken.attempt).toBe(2);
+    await next(w, 'task:lost');
+    expect((reason as { code?: string }).code).toMatch(/ERR_TASK_LEASE_LOST|ERR_TASK_NOT_RUNNING/);
+    await sleep(150);
+    await other.finish(id, { by: 'other' });
+    expect(await q.get(id)).toMatchObject({ status: 'finished', progress: { by: 'other' } });
+    await closeAll();
+  });
+
+  it('a handler deadline aborts the signal and fails the task; the slot stays busy until the handler settles', async () => {
+    const q = r.queue();
+    const id = await q.enqueue({ queue: 'q', type: 'slow', timeoutMs: 100 });
+    let finishHandler!: () => void;
+    let reason: unknown;
+    const w = worker(q, async (_t, ctx) => {
+      ctx.signal.addEventListener('abort', () => (reason = ctx.signal.reason));
+      await new Promise<void>((res) => (finishHandler = res)); // ignores its signal
+    }, { queues: ['q'], concurrency: 1 });
+    await next(w, 'task:timeout');
+    await until(async () => (await status(q, id)) === 'failed');
+    expect(reason).toBeInstanceOf(TaskTimeoutError);
+    expect((await q.get(id))?.progress).toEqual({ error: `task ${id} timed out after 100 ms` });
+    expect(w.state()).toMatchObject({ busy: 1, stuck: 1, running: 0 });
+    const second = await q.enqueue({ queue: 'q', type: 'slow' });
+    await sleep(150);
+    expect(await status(q, second)).toBe('waiting'); // the only slot is still held by the stuck handler
+    finishHandler();
+    await until(async () => (await status(q, second)) === 'running');
+    expect(w.state().stuck).toBe(0);
+    finishHandler();
+    await closeAll();
+  });
+
+  it('close() waits for running handlers to end', async () => {
+    const q = r.queue();
+    const id = await q.enqueue({ queue: 'q', type: 't' });
+    const w = worker(q, async () => {
+      await sleep(300);
+      return 'done';
+    }, { queues: ['q'] });
+    await until(async () => (await status(q, id)) === 'running');
+    await w.close();
+    expect(await status(q, id)).toBe('finished');
+    const later = await q.enqueue({ queue: 'q', type: 't' });
+    await sleep(200);
+    expect(await status(q, later)).toBe('waiting'); // a closed worker takes nothing more
+  });
+
+  it('close() past its deadline aborts handlers and releases their tasks back to waiting', async () => {
+    const q = r.queue();
+    const id = await q.enqueue({ queue: 'q', type: 't' });
+    let reason: unknown;
+    const w = worker(q, async (_t, ctx) => {
+      ctx.signal.addEventListener('abort', () => (reason = ctx.signal.reason));
+      await sleep(2000); // ignores its signal
+    }, { queues: ['q'] });
+    await until(async () => (await status(q, id)) === 'running');
+    const started = Date.now();
+    await w.close({ timeoutMs: 100 });
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(reason).toBeInstanceOf(WorkerClosedError);
+    const t = await q.get(id);
+    expect(t?.status).toBe('waiting');
+    expect((await q.history(id)).at(-1)!.data.reason).toBe('released');
+  });
+
+  it('survives listeners that throw', async () => {
+    const q = r.queue();
+    const ids = await q.enqueueMany([{ queue: 'q', type: 't' }, { queue: 'q', type: 't' }]);
+    const reported: unknown[] = [];
+    const w = worker(q, async () => 'ok', { queues: ['q'] });
+    w.on('task:started', () => {
+      throw new Error('listener bug');
+    });
+    w.on('task:finished', async () => {
+      throw new Error('async listener bug');
+    });
+    w.on('error', (err) => {
+      reported.push(err);
+      throw new Error('even the error listener throws');
+    });
+    await until(async () => (await Promise.all(ids.map((id) => status(q, id)))).every((s) => s === 'finished'));
+    await until(() => reported.length >= 4);
+    expect(reported.map((e) => (e as Error).message).sort()).toEqual(['async listener bug', 'async listener bug', 'listener bug', 'listener bug']);
+    await closeAll();
+  });
+});
+
+describe('typed task definitions', () => {
+  const resize = defineTask('resize', z.object({ url: z.string().url(), width: z.number().int().positive() }), { timeoutMs: 5000 });
+
+  it('enqueue refuses a bad spec; the handler gets a typed, validated spec', async () => {
+    const q = r.queue({ tasks: [resize] });
+    await expect(q.enqueue({ queue: 'img', type: 'resize', spec: { url: 'nope', width: -1 } })).rejects.toThrow(
+      /spec for task type "resize": url: .*; width: /,
+    );
+    expect(() => resize.request({ queue: 'img', spec: { url: 'x', width: 1 } })).toThrow(ValidationError);
+    const id = await q.enqueue(resize.request({ queue: 'img', spec: { url: 'https://e.com/a.png', width: 64 } }));
+    const seen: number[] = [];
+    worker(q, { resize: resize.handler(async (task) => void seen.push(task.spec.width)) }, { queues: ['img'] });
+    await until(async () => (await status(q, id)) === 'finished');
+    expect(seen).toEqual([64]);
+    await closeAll();
+  });
+
+  it('a bad spec that reached Redis another way fails the task at once', async () => {
+    const plain = r.queue();
+    const id = await plain.enqueue({ queue: 'img', type: 'resize', spec: { url: 42 }, maxAttempts: 5 });
+    const q = r.queue({ namespace: plain.namespace, tasks: [resize] });
+    worker(q, { resize: resize.handler(async () => 'never') }, { queues: ['img'] });
+    await until(async () => (await status(q, id)) === 'failed');
+    expect((await q.get(id))?.attempt).toBe(1);
+    expect(JSON.stringify((await q.get(id))?.progress)).toMatch(/spec for task type \\"resize\\"/);
+    await closeAll();
+  });
+});
