@@ -1,8 +1,14 @@
-import { ulid } from 'ulid';
+import { monotonicFactory } from 'ulid';
 import { GROUP } from '../keys.js';
 import { enter, type Context } from '../context.js';
 import { validateRequest, type ValidRequest } from '../validation.js';
 import type { EnqueueRequest } from '../types.js';
+
+/**
+ * Monotonic ULIDs: ids made in the same millisecond still sort in creation order, and after the first the
+ * random part is incremented instead of drawn again (a fresh draw per id cost ~70 µs).
+ */
+const ulid = monotonicFactory();
 
 /** Tasks per enqueue script call: bounds how long one call holds Redis. */
 const CHUNK = 500;
