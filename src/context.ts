@@ -1,5 +1,5 @@
 import { duplicateConnection, type Connection } from './connection.js';
-import { QueueClosedError } from './errors.js';
+import { QueueClosedError, RedisUnavailableError } from './errors.js';
 import type { Keys } from './keys.js';
 import type { Scripts } from './scripts.js';
 import type { TaskDefinition } from './task-definition.js';
@@ -43,8 +43,10 @@ export interface Context {
   /** Lease (fencing token) this instance holds for each task it started. */
   readonly leases: Map<string, string>;
   readonly blocking: BlockingPool;
-  /** Resolves once the format version is checked; every command awaits it. */
-  ready: Promise<void>;
+  /** Checks the format version (the first round trip); every command awaits it through enter(). */
+  readonly init: () => Promise<void>;
+  /** The successful or pending check; cleared when Redis was unreachable, so the next command tries again. */
+  ready: Promise<void> | null;
   closed: boolean;
   /** Task types declared with a schema: enqueue checks their specs. */
   readonly definitions: ReadonlyMap<string, TaskDefinition>;
@@ -54,5 +56,13 @@ export interface Context {
 
 export async function enter(ctx: Context): Promise<void> {
   if (ctx.closed) throw new QueueClosedError();
+  if (!ctx.ready) {
+    const attempt = ctx.init();
+    ctx.ready = attempt;
+    attempt.catch((err: unknown) => {
+      // An unreachable Redis is not final: the next command checks again. A newer format is final.
+      if (err instanceof RedisUnavailableError && ctx.ready === attempt) ctx.ready = null;
+    });
+  }
   await ctx.ready;
 }

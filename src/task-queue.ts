@@ -81,12 +81,13 @@ export class TaskQueue {
       leases: new Map(),
       definitions: new Map((options.tasks ?? []).map((d) => [d.type, d])),
       blocking: new BlockingPool(redis),
-      ready: ensureFormat(redis, keys, connectTimeoutMs),
+      init: () => ensureFormat(redis, keys, connectTimeoutMs),
+      ready: null,
       closed: false,
       rotation: 0,
     };
-    // Awaited by every command; this only keeps an early failure from being reported as unhandled.
-    this.ctx.ready.catch(() => {});
+    // The first round trip starts now; every command awaits it (and an unreachable Redis is tried again).
+    enter(this.ctx).catch(() => {});
     if (recoveryIntervalMs > 0) {
       this.recoveryTimer = setInterval(() => {
         this.recovering = this.recoverNow().catch(() => {});
@@ -191,7 +192,7 @@ export class TaskQueue {
 
   private async recoverNow(): Promise<void> {
     if (this.ctx.closed) return;
-    await this.ctx.ready;
+    await enter(this.ctx);
     await recover(this.ctx, this.recoveryIntervalMs);
   }
 

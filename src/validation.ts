@@ -36,23 +36,29 @@ const referencesSchema = z.record(name('a reference name').min(1, { error: 'a re
   error: 'references must be an object of names to strings, numbers or booleans',
 });
 
+const backoffSchema = z.strictObject(
+  {
+    type: z.enum(['exponential', 'fixed'], { error: "backoff.type must be 'exponential' or 'fixed'" }).optional(),
+    delayMs: msSchema('backoff.delayMs').optional(),
+    maxDelayMs: msSchema('backoff.maxDelayMs').optional(),
+    jitter: z.number({ error: 'backoff.jitter must be a number' }).min(0).max(1, { error: 'backoff.jitter must be between 0 and 1' }).optional(),
+  },
+  { error: 'backoff must be an object with type, delayMs, maxDelayMs and jitter' },
+);
+
+/** Checks backoff options (the worker's default retry uses the same rules as enqueue). */
+export function validateBackoff(backoff: unknown): void {
+  const parsed = backoffSchema.safeParse(backoff);
+  if (!parsed.success) throw new ValidationError(zodMessage(parsed.error));
+}
+
 const requestSchema = z.object({
   id: name('id').refine((s) => s.trim() !== '', { error: 'id is blank' }).optional(),
   queue: name('queue'),
   type: name('type'),
   references: referencesSchema.optional(),
   maxAttempts: z.number().int({ error: 'maxAttempts must be an integer' }).min(1, { error: 'maxAttempts must be at least 1' }).optional(),
-  backoff: z
-    .strictObject(
-      {
-        type: z.enum(['exponential', 'fixed'], { error: "backoff.type must be 'exponential' or 'fixed'" }).optional(),
-        delayMs: msSchema('backoff.delayMs').optional(),
-        maxDelayMs: msSchema('backoff.maxDelayMs').optional(),
-        jitter: z.number({ error: 'backoff.jitter must be a number' }).min(0).max(1, { error: 'backoff.jitter must be between 0 and 1' }).optional(),
-      },
-      { error: 'backoff must be an object with type, delayMs, maxDelayMs and jitter' },
-    )
-    .optional(),
+  backoff: backoffSchema.optional(),
   delayMs: msSchema('delayMs').optional(),
   runAt: z
     .union([z.date(), z.number()], { error: 'runAt must be a Date or a time in ms' })

@@ -3,12 +3,11 @@ import {
   NoHandlerError,
   TaskLedgerError,
   TaskTimeoutError,
-  UnrecoverableError,
   ValidationError,
   WorkerClosedError,
 } from './errors.js';
 import { SafeEmitter, type WorkerEvents } from './worker-events.js';
-import { toJsonText, validateQueueNames } from './validation.js';
+import { toJsonText, validateBackoff, validateQueueNames } from './validation.js';
 import type { TaskQueue } from './task-queue.js';
 import type { BackoffOptions, JsonValue, Task } from './types.js';
 
@@ -66,8 +65,17 @@ interface Running {
   writes: Promise<unknown>;
   /** The task is no longer this worker's to write: finished, failed, lost, timed out or released. */
   done: boolean;
+  /** The write that ended the attempt (finish, fail, retry or release), once it started. */
+  final: Promise<void> | undefined;
   settled: Promise<void>;
 }
+
+/** Attempts at a final write that failed for a reason other than a refusal (Redis unreachable). */
+const FINAL_WRITE_TRIES = 10;
+const FINAL_WRITE_PAUSE_MS = 500;
+
+const isRefusal = (err: unknown): err is TaskLedgerError =>
+  err instanceof TaskLedgerError && err.code !== 'ERR_VALIDATION' && err.code !== 'ERR_REDIS_UNAVAILABLE' && err.code !== 'ERR_QUEUE_CLOSED';
 
 /**
  * Runs handlers for tasks of a TaskQueue: one reader feeds all slots with batched claims, one timer sends
@@ -79,6 +87,7 @@ export class Worker extends SafeEmitter<WorkerEvents> {
   private readonly heartbeatIntervalMs: number;
   private readonly progressThrottleMs: number;
   private readonly closeTimeoutMs: number;
+  /** By lease, not task id: one task can be held twice (a stuck attempt and a new one). */
   private readonly running = new Map<string, Running>();
   private readonly reader = new AbortController();
   private loop: Promise<void> | undefined;
@@ -92,20 +101,26 @@ export class Worker extends SafeEmitter<WorkerEvents> {
     private readonly options: WorkerOptions = {},
   ) {
     super();
-    const int = (v: number | undefined, fallback: number, what: string, min: number) => {
+    const int = (v: number | undefined, fallback: number, what: string, min: number, max = Infinity) => {
       const n = v ?? fallback;
-      if (!Number.isInteger(n) || n < min) throw new ValidationError(`${what} must be an integer >= ${min}, got ${String(v)}`);
+      if (!Number.isInteger(n) || n < min || n > max) {
+        throw new ValidationError(`${what} must be an integer from ${min}${max < Infinity ? ` to ${max}` : ' up'}, got ${String(v)}`);
+      }
       return n;
     };
     this.queues = options.queues && options.queues.length > 0 ? validateQueueNames(options.queues) : undefined;
     this.concurrency = int(options.concurrency, 1, 'concurrency', 1);
-    this.heartbeatIntervalMs = int(options.heartbeatIntervalMs, Math.max(10, Math.floor(queue.heartbeatTtlMs / 3)), 'heartbeatIntervalMs', 10);
-    if (this.heartbeatIntervalMs >= queue.heartbeatTtlMs) {
-      throw new ValidationError(`heartbeatIntervalMs (${this.heartbeatIntervalMs}) must be well under the queue's heartbeatTtlMs (${queue.heartbeatTtlMs})`);
-    }
-    this.progressThrottleMs = int(options.progressThrottleMs, Math.min(1000, this.heartbeatIntervalMs), 'progressThrottleMs', 0);
+    const ttl = queue.heartbeatTtlMs;
+    // Well under the TTL: a heartbeat may be late by a round trip or a busy event loop.
+    this.heartbeatIntervalMs = int(options.heartbeatIntervalMs, Math.max(10, Math.floor(ttl / 3)), 'heartbeatIntervalMs', 10, Math.floor(ttl / 2));
+    // Throttled progress rides on heartbeats, so it may never hold one back for longer than an interval.
+    this.progressThrottleMs = int(options.progressThrottleMs, Math.min(1000, this.heartbeatIntervalMs), 'progressThrottleMs', 0, this.heartbeatIntervalMs);
     this.closeTimeoutMs = int(options.closeTimeoutMs, 30_000, 'closeTimeoutMs', 0);
-    if (options.retry) int(options.retry.maxAttempts, 1, 'retry.maxAttempts', 1);
+    if (options.retry) {
+      int(options.retry.maxAttempts, 1, 'retry.maxAttempts', 1);
+      if (options.retry.backoff !== undefined) validateBackoff(options.retry.backoff);
+    }
+    for (const [type, ms] of Object.entries(options.timeouts ?? {})) int(ms, 1, `timeouts.${type}`, 1);
   }
 
   /** Starts taking tasks. */
@@ -124,8 +139,9 @@ export class Worker extends SafeEmitter<WorkerEvents> {
 
   /**
    * Stops taking tasks and lets running handlers end. Past `timeoutMs` (default the closeTimeoutMs option)
-   * their signals abort and their tasks are released back to waiting; close() then resolves without
-   * waiting for handlers that ignore their signal (their tasks are no longer theirs to write).
+   * their signals abort and their tasks are released back to waiting; close() then resolves once every
+   * final write has landed, without waiting for handlers that ignore their signal (their tasks are no
+   * longer theirs to write).
    */
   close(options: { timeoutMs?: number } = {}): Promise<void> {
     this.closing ??= this.shutdown(options.timeoutMs ?? this.closeTimeoutMs);
@@ -133,21 +149,23 @@ export class Worker extends SafeEmitter<WorkerEvents> {
   }
 
   private async shutdown(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const until = (p: Promise<unknown>) => {
+      let timer: NodeJS.Timeout | undefined;
+      const left = Math.max(0, deadline - Date.now());
+      return Promise.race([p, new Promise((res) => (timer = setTimeout(res, left)))]).finally(() => clearTimeout(timer));
+    };
     this.reader.abort();
     this.wakeSlots();
-    await this.loop;
-    const all = Promise.all([...this.running.values()].map((r) => r.settled));
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([all, new Promise((res) => (timer = setTimeout(res, timeoutMs)))]);
-    clearTimeout(timer);
-    const releases: Promise<unknown>[] = [];
+    await until(this.loop ?? Promise.resolve());
+    await until(Promise.all([...this.running.values()].map((r) => r.settled)));
     for (const r of this.running.values()) {
       if (r.done) continue;
       r.done = true;
       r.controller.abort(new WorkerClosedError(r.task.id));
-      releases.push(this.write(r, () => this.queue.release(r.task.id, { lease: r.lease })).catch((err) => this.emit('error', err)));
+      r.final = this.finalWrite(r, 'release', () => this.queue.release(r.task.id, { lease: r.lease }), () => undefined);
     }
-    await Promise.all(releases);
+    await Promise.all([...this.running.values()].map((r) => r.final));
     clearInterval(this.heartbeatTimer);
     this.emit('closed');
   }
@@ -164,9 +182,9 @@ export class Worker extends SafeEmitter<WorkerEvents> {
         const tasks = await this.queue.takeBatch(this.queues, free, signal);
         for (const task of tasks) this.run(task);
       } catch (err) {
-        if (signal.aborted) break;
+        if (signal.aborted || (err instanceof TaskLedgerError && err.code === 'ERR_QUEUE_CLOSED')) break;
         this.emit('error', err);
-        await new Promise((res) => setTimeout(res, 1000).unref());
+        await pause(1000, signal);
       }
     }
   }
@@ -189,15 +207,17 @@ export class Worker extends SafeEmitter<WorkerEvents> {
       flushing: undefined,
       writes: Promise.resolve(),
       done: false,
+      final: undefined,
       settled: new Promise<void>((res) => (settle = res)),
     };
-    this.running.set(task.id, r);
+    this.running.set(r.lease, r);
     this.emit('task:started', task);
     this.execute(r)
       .catch((err) => this.emit('error', err))
+      // The slot is held until the handler has settled and the attempt's outcome is written.
+      .then(() => r.final)
       .finally(() => {
-        // A pending progress timer is left to fire: it finds the task done and resolves its waiters.
-        this.running.delete(task.id);
+        this.running.delete(r.lease);
         settle();
         this.wakeSlots();
       });
@@ -207,7 +227,7 @@ export class Worker extends SafeEmitter<WorkerEvents> {
     const { task } = r;
     const handler = typeof this.handlers === 'function' ? this.handlers : this.handlers[task.type];
     if (!handler) {
-      await this.failed(r, new NoHandlerError(task.type), false);
+      this.failed(r, new NoHandlerError(task.type), false);
       return;
     }
     const timeoutMs = task.timeoutMs ?? this.options.timeouts?.[task.type] ?? this.queue.definition(task.type)?.timeoutMs;
@@ -218,8 +238,8 @@ export class Worker extends SafeEmitter<WorkerEvents> {
         const err = new TaskTimeoutError(task.id, timeoutMs);
         r.controller.abort(err);
         this.emit('task:timeout', task, err);
-        // The slot stays busy until the handler settles, but the task's outcome is written now.
-        void this.failed(r, err, true);
+        // The outcome is written now; the slot stays busy until the handler settles.
+        this.failed(r, err, true);
       }, timeoutMs);
     }
     const ctx: TaskContext = { signal: r.controller.signal, progress: (p) => this.progress(r, p) };
@@ -227,36 +247,62 @@ export class Worker extends SafeEmitter<WorkerEvents> {
       const result = await handler(task, ctx);
       if (r.done) return;
       const final = result === undefined ? (r.dirty ? r.latest : undefined) : result;
-      if (final !== undefined) toJsonText(final, 'the handler result');
+      try {
+        if (final !== undefined) toJsonText(final, 'the handler result');
+      } catch (err) {
+        this.failed(r, err as Error, false);
+        return;
+      }
       r.done = true;
-      await this.write(r, () => this.queue.finish(task.id, final, { lease: r.lease }));
-      this.emit('task:finished', task, final ?? null);
+      r.final = this.finalWrite(r, 'finish', () => this.queue.finish(task.id, final, { lease: r.lease }), () =>
+        this.emit('task:finished', task, final ?? null),
+      );
     } catch (err) {
       if (r.done) return;
-      await this.failed(r, err instanceof Error ? err : new Error(String(err)), !(err instanceof UnrecoverableError));
+      const error = err instanceof Error ? err : new Error(String(err));
+      // By code, not class: a second copy of the package in node_modules must not turn it retriable.
+      this.failed(r, error, (err as { code?: unknown } | null)?.code !== 'ERR_UNRECOVERABLE');
     } finally {
       clearTimeout(deadline);
     }
   }
 
   /** Ends an attempt that failed: a retry when the task has attempts left and retries are on, else a fail. */
-  private async failed(r: Running, error: Error, retriable: boolean): Promise<void> {
+  private failed(r: Running, error: Error, retriable: boolean): void {
     if (r.done) return;
     r.done = true;
     const { task } = r;
     const progress = withError(error.message, r.latest);
     const retry = task.backoff ? { maxAttempts: task.maxAttempts, backoff: task.backoff } : this.options.retry;
-    try {
-      if (retriable && retry && task.attempt < retry.maxAttempts) {
-        const delayMs = backoffDelay(retry.backoff, task.attempt);
-        await this.write(r, () => this.queue.retryLater(task.id, { delayMs, error: error.message, progress, lease: r.lease }));
-        this.emit('task:retrying', task, error, delayMs);
-      } else {
-        await this.write(r, () => this.queue.fail(task.id, progress, { lease: r.lease }));
-        this.emit('task:failed', task, error);
+    if (retriable && retry && task.attempt < retry.maxAttempts) {
+      const delayMs = backoffDelay(retry.backoff, task.attempt);
+      r.final = this.finalWrite(r, 'retry', () => this.queue.retryLater(task.id, { delayMs, error: error.message, progress, lease: r.lease }), () =>
+        this.emit('task:retrying', task, error, delayMs),
+      );
+    } else {
+      r.final = this.finalWrite(r, 'fail', () => this.queue.fail(task.id, progress, { lease: r.lease }), () => this.emit('task:failed', task, error));
+    }
+  }
+
+  /**
+   * The write that ends an attempt, after the task's earlier writes. A refusal means the task is no longer
+   * ours (task:lost). Any other failure (Redis unreachable) is tried again a few times, then reported: the
+   * task is still fenced and its stall will bring it back.
+   */
+  private async finalWrite(r: Running, what: string, fn: () => Promise<unknown>, onDone: () => void): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.write(r, fn);
+        onDone();
+        return;
+      } catch (err) {
+        if (isRefusal(err)) return this.lost(r, err);
+        if (attempt >= FINAL_WRITE_TRIES || (err instanceof TaskLedgerError && err.code === 'ERR_QUEUE_CLOSED')) {
+          this.emit('error', new Error(`task ${r.task.id}: could not ${what} (${(err as Error).message}); the task will stall and be recovered`, { cause: err }));
+          return;
+        }
+        await pause(FINAL_WRITE_PAUSE_MS);
       }
-    } catch (err) {
-      this.lost(r, err);
     }
   }
 
@@ -283,7 +329,13 @@ export class Worker extends SafeEmitter<WorkerEvents> {
     const progress = r.dirty ? r.latest : undefined;
     r.dirty = false;
     r.lastSentAt = Date.now();
-    return this.write(r, () => this.queue.heartbeat(r.task.id, progress, { lease: r.lease })).catch((err) => this.lost(r, err));
+    return this.write(r, () => this.queue.heartbeat(r.task.id, progress, { lease: r.lease })).then(
+      () => undefined,
+      (err: unknown) => {
+        if (isRefusal(err)) this.lost(r, err);
+        else this.emit('error', err); // the next heartbeat tries again
+      },
+    );
   }
 
   private heartbeatAll(): void {
@@ -299,21 +351,25 @@ export class Worker extends SafeEmitter<WorkerEvents> {
     return next;
   }
 
-  /**
-   * A write was refused. A refusal from Redis (cancelled, lease lost, ...) means the task is no longer this
-   * worker's: its signal aborts and nothing more is written. Anything else (Redis unreachable) is reported
-   * and the next heartbeat tries again.
-   */
-  private lost(r: Running, err: unknown): void {
-    if (err instanceof TaskLedgerError && err.code !== 'ERR_VALIDATION' && err.code !== 'ERR_REDIS_UNAVAILABLE') {
-      const first = !r.controller.signal.aborted;
-      r.done = true;
-      r.controller.abort(err);
-      if (first) this.emit('task:lost', r.task, err);
-      return;
-    }
-    this.emit('error', err);
+  /** The task is no longer this worker's (cancelled, lease lost, ...): its signal aborts, nothing more is written. */
+  private lost(r: Running, err: TaskLedgerError): void {
+    const first = !r.controller.signal.aborted;
+    r.done = true;
+    r.controller.abort(err);
+    if (first) this.emit('task:lost', r.task, err);
   }
+}
+
+function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
 /** `{ error, ...lastProgress }` as the Go original's worker merges errors into progress. */

@@ -11,7 +11,7 @@ import {
   type JsonValue,
 } from '../src/index.js';
 import { namespaceKeys, useRedis } from './helpers/fixture.js';
-import { freePort } from './helpers/redis.js';
+import { freePort, startRedis } from './helpers/redis.js';
 
 const r = useRedis();
 
@@ -124,6 +124,20 @@ describe('connection and format', () => {
     expect((err as Error).message).toMatch(new RegExp(`127\\.0\\.0\\.1:${port}`));
     expect(Date.now() - started).toBeLessThan(10_000);
     await q.close();
+  });
+
+  it('tries again once an unreachable Redis comes up', async () => {
+    const port = await freePort();
+    const q = new TaskQueue({ connection: `redis://127.0.0.1:${port}`, connectTimeoutMs: 500, recoveryIntervalMs: 0 });
+    await expect(q.enqueue({ queue: 'q', type: 't' })).rejects.toBeInstanceOf(RedisUnavailableError);
+    const server = await startRedis({ own: true, port });
+    try {
+      const id = await q.enqueue({ queue: 'q', type: 't' });
+      expect((await q.get(id))?.status).toBe('waiting');
+    } finally {
+      await q.close();
+      await server.stop();
+    }
   });
 
   it('refuses a namespace written by a newer format', async () => {

@@ -236,6 +236,69 @@ describe('Worker', () => {
     await closeAll();
   });
 
+  it('holds one task twice without confusing the two: a stuck attempt and its retry', async () => {
+    const q = r.queue();
+    const id = await q.enqueue({ queue: 'q', type: 't', maxAttempts: 3, backoff: { delayMs: 0, jitter: 0 }, timeoutMs: 100 });
+    let unblock!: () => void;
+    const stuck = new Promise<void>((res) => (unblock = res));
+    let peak = 0;
+    const w = worker(q, async (task) => {
+      peak = Math.max(peak, w.state().busy);
+      if (task.attempt === 1) await stuck; // ignores its signal, holds its slot
+      return { attempt: task.attempt };
+    }, { queues: ['q'], concurrency: 2, heartbeatIntervalMs: 50 });
+    await until(async () => (await status(q, id)) === 'finished');
+    expect((await q.get(id))?.progress).toEqual({ attempt: 2 });
+    expect(w.state()).toMatchObject({ busy: 1, stuck: 1 });
+    expect(peak).toBe(2);
+    unblock();
+    await until(() => w.state().busy === 0);
+    await sleep(100);
+    // Nothing of the stuck attempt was written after its timeout: no progress of attempt 1, no second finish.
+    const h = await q.history(id);
+    expect(h.filter((e) => e.type !== 'progress').map((e) => e.type)).toEqual(['enqueued', 'started', 'retrying', 'promoted', 'started', 'finished']);
+    const pos = (type: string, n = 0) => h.indexOf(h.filter((e) => e.type === type)[n]!);
+    expect(h.slice(pos('retrying'), pos('started', 1)).filter((e) => e.type === 'progress')).toEqual([]);
+    await closeAll();
+  });
+
+  it('reports a finish refused because the task was cancelled meanwhile', async () => {
+    const q = r.queue();
+    const id = await q.enqueue({ queue: 'q', type: 't' });
+    let go!: () => void;
+    const gate = new Promise<void>((res) => (go = res));
+    const w = worker(q, async () => {
+      await gate;
+      return 'done';
+    }, { queues: ['q'], heartbeatIntervalMs: 5000 });
+    await until(async () => (await status(q, id)) === 'running');
+    await q.cancel(id);
+    const lost = next<[Task, Error]>(w, 'task:lost');
+    go();
+    const [, reason] = await lost;
+    expect(reason).toBeInstanceOf(TaskCancelledError);
+    expect(await status(q, id)).toBe('cancelled');
+    await closeAll();
+  });
+
+  it('close() resolves only after a timed-out task’s outcome is written', async () => {
+    const q = r.queue();
+    const id = await q.enqueue({ queue: 'q', type: 't', timeoutMs: 50 });
+    const w = worker(q, async (_t, ctx) => {
+      await new Promise<void>((res) => ctx.signal.addEventListener('abort', () => res()));
+    }, { queues: ['q'] });
+    await next(w, 'task:timeout');
+    await w.close();
+    expect(await status(q, id)).toBe('failed');
+  });
+
+  it('refuses options that would starve heartbeats', () => {
+    const q = r.queue({ heartbeatTtlMs: 1000 });
+    expect(() => new Worker(q, async () => undefined, { heartbeatIntervalMs: 900 })).toThrow(/heartbeatIntervalMs must be an integer from 10 to 500/);
+    expect(() => new Worker(q, async () => undefined, { heartbeatIntervalMs: 100, progressThrottleMs: 2000 })).toThrow(/progressThrottleMs/);
+    expect(() => new Worker(q, async () => undefined, { retry: { maxAttempts: 3, backoff: { delayMs: '5' as never } } })).toThrow(/backoff.delayMs/);
+  });
+
   it('close() waits for running handlers to end', async () => {
     const q = r.queue();
     const id = await q.enqueue({ queue: 'q', type: 't' });

@@ -72,7 +72,7 @@ export const FOLD_RULES: Readonly<Record<TaskEventType, FoldRule>> = {
       ['status', 'cancelled'],
       ['finishedAt', '@at'],
     ],
-    del: ['readyId'],
+    del: ['readyId', 'runAt'],
   },
   requeued: {
     set: [

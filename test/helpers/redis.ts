@@ -26,6 +26,8 @@ export interface StartOptions {
   appendfsync?: 'always' | 'everysec';
   /** Ignore REDIS_URL: the test needs a server it can kill. */
   own?: boolean;
+  /** Listen on this port (default: a free one). */
+  port?: number;
 }
 
 export const NO_REDIS_MESSAGE =
@@ -87,7 +89,7 @@ export async function startRedis(options: StartOptions = {}): Promise<TestRedis>
 }
 
 async function startOwnServer(options: StartOptions): Promise<TestRedis> {
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'taskledger-redis-'));
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--daemonize', 'no', '--loglevel', 'warning'];
   if (options.appendfsync) args.push('--appendonly', 'yes', '--appendfsync', options.appendfsync);
