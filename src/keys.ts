@@ -13,6 +13,11 @@ export interface Keys {
   readonly queues: string;
   /** Sorted set: running task ids scored by heartbeat deadline (ms, Redis clock). */
   readonly running: string;
+  /**
+   * Stream: a short stream that wakes blocked readers when a task becomes delayed (enqueue with a delay, a
+   * retry), so that they recompute how long to wait. Trimmed to a few entries.
+   */
+  readonly wake: string;
   /** String: short lock that lets one instance at a time run a recovery pass. */
   readonly recoveryLock: string;
   /** Hash: the projection of one task. */
@@ -44,6 +49,7 @@ export function keysFor(namespace: string): Keys {
     queues: `${tag}:queues`,
     running: `${tag}:running`,
     recoveryLock: `${tag}:recovery-lock`,
+    wake: `${tag}:wake`,
     taskPrefix: `${tag}:task:`,
     task: (id) => `${tag}:task:${id}`,
     ready: (queue) => `${tag}:ready:${queue}`,

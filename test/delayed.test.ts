@@ -96,3 +96,16 @@ describe('retryLater', () => {
     expect((await q.verify()).mismatches).toEqual([]);
   });
 });
+
+describe('a reader already blocked', () => {
+  it('wakes for a delayed task enqueued after it began to wait, and takes it when due', async () => {
+    const q = r.queue();
+    const pending = q.dequeue(['q']);
+    await sleep(100); // the reader is blocked now, with no delayed task in sight
+    const id = await q.enqueue({ queue: 'q', type: 't', delayMs: 300 });
+    const due = (await q.get(id))!.runAt!.getTime();
+    const task = await pending;
+    expect(task.id).toBe(id);
+    expect(task.startedAt!.getTime() - due).toBeLessThan(100);
+  });
+});

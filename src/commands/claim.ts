@@ -17,8 +17,8 @@ export type ClaimResult =
   | { kind: 'due'; due: Due[] }
   | {
       kind: 'empty';
-      /** Queues in the order of lastIds. */
-      queues: string[];
+      /** Streams to wait on (the ready streams and the wake stream), in the order of lastIds. */
+      streams: string[];
       lastIds: string[];
       /** Milliseconds until the next delayed task is due (Redis clock), or null when none is delayed. */
       nextDueInMs: number | null;
@@ -32,7 +32,7 @@ export type ClaimResult =
 export async function claim(ctx: Context, queues: readonly string[], count: number): Promise<ClaimResult> {
   const shift = ctx.rotation++ % queues.length;
   const order = [...queues.slice(shift), ...queues.slice(0, shift)];
-  const keys = [...order.map((q) => ctx.keys.ready(q)), ...order.map((q) => ctx.keys.delayed(q))];
+  const keys = [...order.map((q) => ctx.keys.ready(q)), ...order.map((q) => ctx.keys.delayed(q)), ctx.keys.wake];
   const reply = (await ctx.scripts.claim(keys.length, ...keys, GROUP, CONSUMER, count)) as (string | number)[];
   const queueAt = (i: string | number) => order[Number(i) - 1]!;
   if (reply[0] === 1) {
@@ -47,12 +47,12 @@ export async function claim(ctx: Context, queues: readonly string[], count: numb
     for (let i = 1; i + 1 < reply.length; i += 2) due.push({ queue: queueAt(reply[i]!), taskId: String(reply[i + 1]) });
     return { kind: 'due', due };
   }
-  const nextDue = Number(reply[order.length + 1]);
-  const now = Number(reply[order.length + 2]);
+  const nextDue = Number(reply[order.length + 2]);
+  const now = Number(reply[order.length + 3]);
   return {
     kind: 'empty',
-    queues: order,
-    lastIds: reply.slice(1, order.length + 1).map(String),
+    streams: [...order.map((q) => ctx.keys.ready(q)), ctx.keys.wake],
+    lastIds: reply.slice(1, order.length + 2).map(String),
     nextDueInMs: nextDue < 0 ? null : Math.max(0, nextDue - now),
   };
 }

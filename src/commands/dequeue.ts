@@ -90,7 +90,7 @@ export async function takeBatch(ctx: Context, named: readonly string[] | undefin
     return start(ctx, result.claimed);
   }
   const timeout = Math.max(1, Math.min(BLOCK_MS, result.nextDueInMs ?? BLOCK_MS));
-  await waitReady(ctx, result.queues.map((q) => ctx.keys.ready(q)), result.lastIds, timeout, signal);
+  await waitReady(ctx, result.streams, result.lastIds, timeout, signal);
   return [];
 }
 

@@ -39,7 +39,7 @@ export async function enqueueMany(ctx: Context, requests: readonly EnqueueReques
 
 function scriptArgs(ctx: Context, batch: ValidRequest[], ids: string[]): { keys: string[]; args: (string | number)[] } {
   const k = ctx.keys;
-  const keys = [k.events, k.queues];
+  const keys = [k.events, k.queues, k.wake];
   const args: (string | number)[] = [GROUP, batch.length];
   batch.forEach((r, i) => {
     const refs = Object.entries(r.references);

@@ -27,7 +27,7 @@ export async function retryLater(ctx: Context, taskId: string, options: RetryLat
   const held = heldLease(ctx, taskId, options);
   const k = ctx.keys;
   const code = Number(
-    await ctx.scripts.retry(k.events, k.running, k.task(taskId), k.delayed(queue), taskId, held, options.delayMs, String(options.error), progress),
+    await ctx.scripts.retry(k.events, k.running, k.task(taskId), k.delayed(queue), k.wake, taskId, held, options.delayMs, String(options.error), progress, queue),
   );
   settle(ctx, taskId, code, held, true);
 }

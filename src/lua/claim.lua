@@ -7,19 +7,21 @@
   Before claiming, it looks for delayed tasks that are due (Redis clock): those are returned first, for the
   client to promote (promote.lua needs their task hashes among its keys) before it claims again.
 
-  KEYS    the n ready streams in visiting order, then the n delayed sets of the same queues
+  KEYS    the n ready streams in visiting order, then the n delayed sets of the same queues, then the
+          wake stream
   ARGV[1] consumer group name
   ARGV[2] consumer name
   ARGV[3] count
 
   Returns {1, queueIndex, entryId, taskId, ...} when entries were claimed,
           {2, queueIndex, taskId, ...} when delayed tasks are due, or
-          {0, lastId1, ..., lastIdN, nextDue, now}: each stream's last generated id, to block on with XREAD
-          from there, the earliest due time of a delayed task in ms (-1 when none) and the Redis time.
+          {0, lastId1, ..., lastIdN, wakeId, nextDue, now}: the last generated id of each ready stream and
+          of the wake stream, to block on with XREAD from there, the earliest due time of a delayed task in
+          ms (-1 when none) and the Redis time.
 ]]
 local group, consumer = ARGV[1], ARGV[2]
 local wanted = tonumber(ARGV[3])
-local n = #KEYS / 2
+local n = (#KEYS - 1) / 2
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
@@ -63,17 +65,19 @@ for pass = 1, 2 do
 end
 if got > 0 then return out end
 
+local function last_id(key)
+  if redis.call('EXISTS', key) == 0 then return '0-0' end
+  local info = redis.call('XINFO', 'STREAM', key)
+  for j = 1, #info, 2 do
+    if info[j] == 'last-generated-id' then return info[j + 1] end
+  end
+  return '0-0'
+end
 local last = { 0 }
 for i = 1, n do
-  local id = '0-0'
-  if exists[i] then
-    local info = redis.call('XINFO', 'STREAM', KEYS[i])
-    for j = 1, #info, 2 do
-      if info[j] == 'last-generated-id' then id = info[j + 1] end
-    end
-  end
-  last[#last + 1] = id
+  last[#last + 1] = exists[i] and last_id(KEYS[i]) or '0-0'
 end
+last[#last + 1] = last_id(KEYS[#KEYS])
 local nextDue = -1
 for i = 1, n do
   local first = redis.call('ZRANGE', KEYS[n + i], 0, 0, 'WITHSCORES')

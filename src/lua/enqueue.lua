@@ -6,6 +6,7 @@
 
   KEYS[1] events stream
   KEYS[2] queues set
+  KEYS[3] wake stream (blocked readers recompute their wait when a task is delayed)
   then for each task, in order:
     task hash, ready stream, delayed set, then one reference set per reference (count given in ARGV)
 
@@ -26,7 +27,8 @@ local group = ARGV[1]
 local count = tonumber(ARGV[2])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local k, a = 3, 3
+local k, a = 4, 3
+local delayed = false
 local created = {}
 for i = 1, count do
   local taskKey, readyKey, delayedKey = KEYS[k], KEYS[k + 1], KEYS[k + 2]
@@ -41,6 +43,7 @@ for i = 1, count do
     local fields = { 'queue', queue, 'type', ttype, 'spec', spec, 'references', refs, 'maxAttempts', maxAttempts }
     if due and due > now then
       redis.call('ZADD', delayedKey, due, id)
+      delayed = true
       fields[#fields + 1] = 'runAt'
       fields[#fields + 1] = string.format('%d', due)
     else
@@ -65,4 +68,5 @@ for i = 1, count do
   k = k + 3 + nrefs
   a = a + 11
 end
+if delayed then wake_readers(KEYS[3]) end
 return created

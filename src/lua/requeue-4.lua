@@ -13,6 +13,7 @@
   ARGV[2] consumer group name
   ARGV[3] 'stalled' or 'released'
   ARGV[4] lease the caller holds ('released' only), else ''
+  ARGV[5] the task's queue, as the client read it (checked, so KEYS[4] is the right stream)
 
   Returns OK, 0 when there was nothing to do (not stalled), or a status code (includes/codes.lua).
 ]]
@@ -29,7 +30,8 @@ if code ~= OK then
   if code ~= LEASE_LOST then redis.call('ZREM', KEYS[2], taskId) end
   return code
 end
-local state = redis.call('HMGET', KEYS[3], 'attempt', 'maxAttempts', 'progress')
+local state = redis.call('HMGET', KEYS[3], 'attempt', 'maxAttempts', 'progress', 'queue')
+if state[4] ~= ARGV[5] then return redis.error_reply('ERR task ' .. taskId .. ' queue mismatch') end
 if reason == 'stalled' then
   local deadline = redis.call('ZSCORE', KEYS[2], taskId)
   local t = redis.call('TIME')

@@ -7,6 +7,11 @@ local function push_ready(readyKey, group, taskId)
   return redis.call('XADD', readyKey, '*', 'task', taskId)
 end
 
+-- Wakes blocked readers: a task became delayed, so the time they wait until the next due task changed.
+local function wake_readers(wakeKey)
+  redis.call('XADD', wakeKey, 'MAXLEN', '~', 16, '*', 'd', '1')
+end
+
 -- Removes a ready entry whether or not it has been delivered (XACK of an undelivered entry is a no-op).
 local function drop_ready(readyKey, group, entryId)
   redis.call('XACK', readyKey, group, entryId)

@@ -7,12 +7,14 @@
   KEYS[2] running set
   KEYS[3] task hash
   KEYS[4] delayed set of the task's queue
+  KEYS[5] wake stream
 
   ARGV[1] task id
   ARGV[2] lease the caller holds, or ''
   ARGV[3] delay in ms before the task is due again (from the Redis clock)
   ARGV[4] the error message
   ARGV[5] progress (JSON) to record with it
+  ARGV[6] the task's queue, as the client read it (checked, so KEYS[4] is the right set)
 
   Returns OK or a status code (includes/codes.lua).
 ]]
@@ -20,13 +22,16 @@
 --@include fold
 --@include emit
 --@include check
+--@include ready
 
 local taskId = ARGV[1]
 local code = check_running(KEYS[3], ARGV[2])
 if code ~= OK then return code end
+if redis.call('HGET', KEYS[3], 'queue') ~= ARGV[6] then return redis.error_reply('ERR task ' .. taskId .. ' queue mismatch') end
 local t = redis.call('TIME')
 local runAt = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[3])
 redis.call('ZREM', KEYS[2], taskId)
 redis.call('ZADD', KEYS[4], runAt, taskId)
+wake_readers(KEYS[5])
 emit(KEYS[1], KEYS[3], taskId, 'retrying', { 'error', ARGV[4], 'progress', ARGV[5], 'runAt', string.format('%d', runAt) })
 return OK
