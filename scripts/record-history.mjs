@@ -35,12 +35,24 @@ await sleep(250);
 await raw.del(`{${ns}}:recovery-lock`);
 await q.recover(); // d stalls on its last attempt: failed
 await q.cancel(e);
+// Since format 1's first recording (history-v1): delayed tasks and retries.
+const [f, g] = await q.enqueueMany([
+  { queue: 'reports', type: 'daily', spec: { day: '2026-11-27' }, delayMs: 100, timeoutMs: 30000 },
+  { queue: 'reports', type: 'daily', spec: { day: '2026-11-28' }, maxAttempts: 2, backoff: { type: 'fixed', delayMs: 50, jitter: 0 } },
+]);
+const first = await q.dequeue(['reports']); // g: f is not due yet
+await q.retryLater(first.id, { delayMs: 50, error: 'upstream 503', progress: { error: 'upstream 503' } });
+await sleep(150);
+await q.dequeue(['reports']); // f or g, promoted
+await q.dequeue(['reports']);
+await q.finish(f, { rows: 10 });
+await q.fail(g, { error: 'upstream 503 again' });
 await q.deleteByReference({ album: 'x' }); // b deleted
 
 const entries = await raw.xrange(`{${ns}}:events`, '-', '+');
 writeFileSync(`${out}.events.ndjson`, entries.map(([id, fields]) => JSON.stringify({ id, fields })).join('\n') + '\n');
 const projections = {};
-for (const id of [a, b, c, d, e]) {
+for (const id of [a, b, c, d, e, f, g]) {
   const h = await raw.hgetall(`{${ns}}:task:${id}`);
   projections[id] = Object.keys(h).length ? Object.fromEntries(Object.entries(h).sort()) : null;
 }
