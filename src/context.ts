@@ -1,5 +1,8 @@
-import { duplicateConnection, type Connection } from './connection.js';
-import { QueueClosedError, RedisUnavailableError } from './errors.js';
+import { duplicateConnection, ensureFormat, openConnection, type Connection, type ConnectionOption } from './connection.js';
+import { QueueClosedError, RedisUnavailableError, ValidationError } from './errors.js';
+import { keysFor } from './keys.js';
+import { defineScripts } from './scripts.js';
+import { intOption, NAMESPACE_PATTERN } from './validation.js';
 import type { Keys } from './keys.js';
 import type { Scripts } from './scripts.js';
 import type { TaskDefinition } from './task-definition.js';
@@ -65,4 +68,44 @@ export async function enter(ctx: Context): Promise<void> {
     });
   }
   await ctx.ready;
+}
+
+export interface ContextOptions {
+  connection?: ConnectionOption;
+  namespace?: string;
+  heartbeatTtlMs?: number;
+  maxAttempts?: number;
+  connectTimeoutMs?: number;
+  deliveryTimeoutMs?: number;
+  tasks?: readonly TaskDefinition[];
+}
+
+/** Checks the options and opens (or adopts) the connection; `owned` says whether we must close it. */
+export function createContext(options: ContextOptions): { ctx: Context; owned: boolean } {
+  const namespace = options.namespace ?? 'taskledger';
+  if (!NAMESPACE_PATTERN.test(namespace)) {
+    throw new ValidationError(`namespace "${namespace}" must be 1 to 64 letters, digits, '_', '.' or '-'`);
+  }
+  const heartbeatTtlMs = intOption(options.heartbeatTtlMs, 30_000, 'heartbeatTtlMs', 100);
+  const connectTimeoutMs = intOption(options.connectTimeoutMs, 5000, 'connectTimeoutMs', 1);
+  const maxAttempts = intOption(options.maxAttempts, 3, 'maxAttempts', 1);
+  const deliveryTimeoutMs = intOption(options.deliveryTimeoutMs, 10_000, 'deliveryTimeoutMs', 1);
+  const { redis, owned } = openConnection(options.connection, connectTimeoutMs);
+  const keys = keysFor(namespace);
+  const ctx: Context = {
+    redis,
+    keys,
+    scripts: defineScripts(redis),
+    heartbeatTtlMs,
+    maxAttempts,
+    deliveryTimeoutMs,
+    leases: new Map(),
+    definitions: new Map((options.tasks ?? []).map((d) => [d.type, d])),
+    blocking: new BlockingPool(redis),
+    init: () => ensureFormat(redis, keys, connectTimeoutMs),
+    ready: null,
+    closed: false,
+    rotation: 0,
+  };
+  return { ctx, owned };
 }

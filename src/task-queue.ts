@@ -1,10 +1,7 @@
-import { ValidationError } from './errors.js';
-import { keysFor } from './keys.js';
-import { ensureFormat, openConnection, type Connection, type ConnectionOption } from './connection.js';
-import { BlockingPool, enter, type Context } from './context.js';
+import type { Connection, ConnectionOption } from './connection.js';
+import { createContext, enter, type Context } from './context.js';
 import type { TaskDefinition } from './task-definition.js';
-import { defineScripts } from './scripts.js';
-import { NAMESPACE_PATTERN } from './validation.js';
+import { intOption } from './validation.js';
 import { enqueueMany } from './commands/enqueue.js';
 import { dequeue, takeBatch, type DequeueOptions } from './commands/dequeue.js';
 import { heartbeat } from './commands/heartbeat.js';
@@ -42,12 +39,6 @@ export interface TaskQueueOptions {
   deliveryTimeoutMs?: number;
 }
 
-const positiveInt = (value: number | undefined, fallback: number, what: string, min = 1): number => {
-  const v = value ?? fallback;
-  if (!Number.isInteger(v) || v < min) throw new ValidationError(`${what} must be an integer >= ${min}, got ${String(value)}`);
-  return v;
-};
-
 /**
  * The queue: Queuer and Dequeuer of the Go original, on Redis Streams. Every transition is one Lua call that
  * checks the task's status, appends an event to the log and folds it into the task's hash.
@@ -60,32 +51,16 @@ export class TaskQueue {
   private recovering: Promise<unknown> = Promise.resolve();
 
   constructor(options: TaskQueueOptions = {}) {
-    const namespace = options.namespace ?? 'taskledger';
-    if (!NAMESPACE_PATTERN.test(namespace)) {
-      throw new ValidationError(`namespace "${namespace}" must be 1 to 64 letters, digits, '_', '.' or '-'`);
-    }
-    const heartbeatTtlMs = positiveInt(options.heartbeatTtlMs, 30_000, 'heartbeatTtlMs', 100);
-    const connectTimeoutMs = positiveInt(options.connectTimeoutMs, 5000, 'connectTimeoutMs');
-    const recoveryIntervalMs = positiveInt(options.recoveryIntervalMs, Math.min(Math.floor(heartbeatTtlMs / 2), 5000), 'recoveryIntervalMs', 0);
-    const { redis, owned } = openConnection(options.connection, connectTimeoutMs);
-    this.namespace = namespace;
+    const { ctx, owned } = createContext(options);
+    const recoveryIntervalMs = intOption(
+      options.recoveryIntervalMs,
+      Math.min(Math.floor(ctx.heartbeatTtlMs / 2), 5000),
+      'recoveryIntervalMs',
+      0,
+    );
+    this.namespace = ctx.keys.namespace;
     this.owned = owned;
-    const keys = keysFor(namespace);
-    this.ctx = {
-      redis,
-      keys,
-      scripts: defineScripts(redis),
-      heartbeatTtlMs,
-      maxAttempts: positiveInt(options.maxAttempts, 3, 'maxAttempts'),
-      deliveryTimeoutMs: positiveInt(options.deliveryTimeoutMs, 10_000, 'deliveryTimeoutMs'),
-      leases: new Map(),
-      definitions: new Map((options.tasks ?? []).map((d) => [d.type, d])),
-      blocking: new BlockingPool(redis),
-      init: () => ensureFormat(redis, keys, connectTimeoutMs),
-      ready: null,
-      closed: false,
-      rotation: 0,
-    };
+    this.ctx = ctx;
     // The first round trip starts now; every command awaits it (and an unreachable Redis is tried again).
     enter(this.ctx).catch(() => {});
     if (recoveryIntervalMs > 0) {

@@ -181,3 +181,12 @@ export function validateQueueNames(queues: readonly string[]): string[] {
     return parsed.data;
   });
 }
+
+/** An integer option within bounds, or its default; the message names the option and the bad value. */
+export function intOption(value: number | undefined, fallback: number, what: string, min: number, max = Infinity): number {
+  const n = value ?? fallback;
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new ValidationError(`${what} must be an integer from ${min}${max < Infinity ? ` to ${max}` : ' up'}, got ${String(value)}`);
+  }
+  return n;
+}

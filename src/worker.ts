@@ -7,7 +7,7 @@ import {
   WorkerClosedError,
 } from './errors.js';
 import { SafeEmitter, type WorkerEvents } from './worker-events.js';
-import { toJsonText, validateBackoff, validateQueueNames } from './validation.js';
+import { intOption, toJsonText, validateBackoff, validateQueueNames } from './validation.js';
 import type { TaskQueue } from './task-queue.js';
 import type { BackoffOptions, JsonValue, Task } from './types.js';
 
@@ -101,13 +101,7 @@ export class Worker extends SafeEmitter<WorkerEvents> {
     private readonly options: WorkerOptions = {},
   ) {
     super();
-    const int = (v: number | undefined, fallback: number, what: string, min: number, max = Infinity) => {
-      const n = v ?? fallback;
-      if (!Number.isInteger(n) || n < min || n > max) {
-        throw new ValidationError(`${what} must be an integer from ${min}${max < Infinity ? ` to ${max}` : ' up'}, got ${String(v)}`);
-      }
-      return n;
-    };
+    const int = intOption;
     this.queues = options.queues && options.queues.length > 0 ? validateQueueNames(options.queues) : undefined;
     this.concurrency = int(options.concurrency, 1, 'concurrency', 1);
     const ttl = queue.heartbeatTtlMs;
