@@ -28,6 +28,14 @@ export interface Keys {
   delayed(queue: string): string;
   /** Set: ids of tasks (and later schedules) that carry one reference. */
   reference(name: string, value: string | number | boolean): string;
+  /** Hash: one cron schedule. */
+  schedule(id: string): string;
+  /** Sorted set: schedule ids scored by next run time (ms). */
+  readonly schedules: string;
+  /** Set: ids of schedules that carry one reference. */
+  scheduleReference(name: string, value: string | number | boolean): string;
+  /** String: the scheduler leader's lease (a token, with a TTL). */
+  readonly schedulerLeader: string;
   /** Prefix shared by all task hashes, for SCAN. */
   readonly taskPrefix: string;
 }
@@ -55,5 +63,9 @@ export function keysFor(namespace: string): Keys {
     ready: (queue) => `${tag}:ready:${queue}`,
     delayed: (queue) => `${tag}:delayed:${queue}`,
     reference: (name, value) => `${tag}:ref:${encodeURIComponent(name)}=${JSON.stringify(value)}`,
+    schedule: (id) => `${tag}:schedule:${id}`,
+    schedules: `${tag}:schedules`,
+    scheduleReference: (name, value) => `${tag}:sref:${encodeURIComponent(name)}=${JSON.stringify(value)}`,
+    schedulerLeader: `${tag}:scheduler-leader`,
   };
 }

@@ -10,7 +10,10 @@ const LUA_DIR = new URL('./lua/', import.meta.url);
  */
 export function loadScript(file: string): string {
   const source = readFileSync(new URL(file, LUA_DIR), 'utf8');
-  return source.replace(/^--@include (\w+)\s*$/gm, (_, name: string) => {
+  return source.replace(/^--@include(.*)$/gm, (_, raw: string) => {
+    const name = raw.trim();
+    // A line the loader did not expand would stay a comment and the script would fail only when run.
+    if (!/^[\w-]+$/.test(name)) throw new Error(`${file}: bad include line "--@include${raw}"`);
     const body = readFileSync(new URL(`includes/${name}.lua`, LUA_DIR), 'utf8');
     return name === 'fold' ? foldRulesAsLua() + body : body;
   });
@@ -44,6 +47,11 @@ export interface Scripts {
   delete: ScriptFn;
   history: ScriptFn;
   restore: ScriptFn;
+  scheduleUpsert: ScriptFn;
+  scheduleRemove: ScriptFn;
+  scheduleEmit: ScriptFn;
+  leaderRenew: ScriptFn;
+  leaderRelease: ScriptFn;
 }
 
 const sources = new Map<string, { lua: string; numberOfKeys?: number }>();
@@ -78,6 +86,11 @@ export function defineScripts(redis: Redis | Cluster): Scripts {
     delete: get('delete'),
     history: get('history'),
     restore: get('restore'),
+    scheduleUpsert: get('schedule_upsert'),
+    scheduleRemove: get('schedule_remove'),
+    scheduleEmit: get('schedule_emit'),
+    leaderRenew: get('leader_renew'),
+    leaderRelease: get('leader_release'),
   };
 }
 

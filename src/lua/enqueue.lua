@@ -22,6 +22,7 @@
 --@include fold
 --@include emit
 --@include ready
+--@include enqueue-task
 
 local group = ARGV[1]
 local count = tonumber(ARGV[2])
@@ -41,15 +42,6 @@ for i = 1, count do
     local due = nil
     if delay ~= '' then due = now + tonumber(delay) elseif runAt ~= '' then due = tonumber(runAt) end
     local fields = { 'queue', queue, 'type', ttype, 'spec', spec, 'references', refs, 'maxAttempts', maxAttempts }
-    if due and due > now then
-      redis.call('ZADD', delayedKey, due, id)
-      delayed = true
-      fields[#fields + 1] = 'runAt'
-      fields[#fields + 1] = string.format('%d', due)
-    else
-      fields[#fields + 1] = 'readyId'
-      fields[#fields + 1] = push_ready(readyKey, group, id)
-    end
     if backoff ~= '' then
       fields[#fields + 1] = 'backoff'
       fields[#fields + 1] = backoff
@@ -58,11 +50,11 @@ for i = 1, count do
       fields[#fields + 1] = 'timeoutMs'
       fields[#fields + 1] = timeout
     end
-    redis.call('SADD', KEYS[2], queue)
-    for r = 1, nrefs do
-      redis.call('SADD', KEYS[k + 2 + r], id)
+    local refKeys = {}
+    for r = 1, nrefs do refKeys[r] = KEYS[k + 2 + r] end
+    if enqueue_task(KEYS[1], KEYS[2], taskKey, readyKey, delayedKey, refKeys, group, id, queue, fields, due, now) then
+      delayed = true
     end
-    emit(KEYS[1], taskKey, id, 'enqueued', fields)
     created[i] = 1
   end
   k = k + 3 + nrefs

@@ -30,6 +30,7 @@ export const FOLD_RULES: Readonly<Record<TaskEventType, FoldRule>> = {
       ['runAt', '$runAt'],
       ['backoff', '$backoff'],
       ['timeoutMs', '$timeoutMs'],
+      ['scheduledAt', '$scheduledAt'],
       ['createdAt', '@at'],
     ],
     del: [],
@@ -99,7 +100,7 @@ export const FOLD_RULES: Readonly<Record<TaskEventType, FoldRule>> = {
 /** Event fields that hold JSON text (decoded in TaskEvent.data); the rest are plain strings. */
 export const JSON_FIELDS: ReadonlySet<string> = new Set(['spec', 'progress', 'references', 'backoff']);
 /** Event fields that hold integers. */
-export const INT_FIELDS: ReadonlySet<string> = new Set(['attempt', 'maxAttempts', 'runAt', 'timeoutMs']);
+export const INT_FIELDS: ReadonlySet<string> = new Set(['attempt', 'maxAttempts', 'runAt', 'timeoutMs', 'scheduledAt', 'nextRunAt']);
 /** Stream fields every event has: the event type and the task id. */
 export const EVENT_FIELD = 'event';
 export const TASK_FIELD = 'task';
