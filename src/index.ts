@@ -1,4 +1,8 @@
 export { TaskQueue } from './task-queue.js';
+export { Scheduler, scheduleId } from './scheduler/scheduler.js';
+export type { SchedulerOptions, ScheduleRequest, ScheduleKey, Schedule } from './scheduler/scheduler.js';
+export { nextRun, validateCron, validateTimezone } from './scheduler/cron.js';
+export type { CatchUp } from './scheduler/cron.js';
 export { Worker, withError } from './worker.js';
 export type { WorkerOptions, WorkerState, TaskHandler, TaskContext } from './worker.js';
 export type { WorkerEvents } from './worker-events.js';

@@ -29,6 +29,8 @@ export interface Task<Spec extends JsonValue = JsonValue> {
   backoff: BackoffOptions | null;
   /** Handler deadline in ms for this task, or null. */
   timeoutMs: number | null;
+  /** For a task a schedule emitted: the tick it runs for (its references carry the scheduleId). */
+  scheduledAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
   startedAt: Date | null;
@@ -46,12 +48,17 @@ export type TaskEventType =
   | 'requeued'
   | 'retrying'
   | 'promoted'
-  | 'deleted';
+  | 'deleted'
+  | 'scheduled'
+  | 'unscheduled';
 
 export interface TaskEvent {
   /** The event's stream id: its position in the log. */
   id: string;
+  /** The task it concerns ('' for a schedule's event). */
   taskId: string;
+  /** The schedule it concerns, for `scheduled` and `unscheduled` events. */
+  scheduleId?: string;
   type: TaskEventType;
   /** Redis time of the transition (the stream id's milliseconds). */
   at: Date;

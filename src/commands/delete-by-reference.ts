@@ -2,14 +2,14 @@ import { GROUP } from '../keys.js';
 import { enter, type Context } from '../context.js';
 import { validateReferences } from '../validation.js';
 import type { References } from '../types.js';
+import { removeSchedule } from '../scheduler/remove.js';
 
 const BATCH = 200;
 
 /**
  * Deletes every task that carries all the given references (the seed's ON DELETE CASCADE), whatever its
  * status. Each task goes in its own script call: its ready entry, running entry, reference sets and hash,
- * with a `deleted` event in the log. Schedules carrying the references are removed too, once the scheduler
- * keeps them (its index uses the same reference sets).
+ * with a `deleted` event in the log. Schedules carrying all the references are removed too.
  */
 export async function deleteByReference(ctx: Context, refs: References): Promise<{ tasks: number; schedules: number }> {
   const valid = validateReferences(refs);
@@ -45,5 +45,9 @@ export async function deleteByReference(ctx: Context, refs: References): Promise
       if (isDelete[j] && deleted === 1) tasks++;
     });
   }
-  return { tasks, schedules: 0 };
+  const scheduleKeys = Object.entries(valid).map(([n, v]) => k.scheduleReference(n, v));
+  const scheduleIds = scheduleKeys.length === 1 ? await ctx.redis.smembers(scheduleKeys[0]!) : await ctx.redis.sinter(...scheduleKeys);
+  let schedules = 0;
+  for (const id of scheduleIds) schedules += await removeSchedule(ctx, id);
+  return { tasks, schedules };
 }

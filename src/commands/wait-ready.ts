@@ -1,9 +1,17 @@
+import { Cluster } from 'ioredis';
 import type { Context } from '../context.js';
+
+/** Extra time a read may block when our own timer is to end it: Redis checks timeouts only every 1/hz s. */
+const SERVER_TIMEOUT_SLACK_MS = 250;
 
 /**
  * Blocks until a new entry arrives on any of the streams after the given ids, the timeout passes or the
  * signal aborts. It only waits: the entry is then claimed through the group (claim.ts), so a reader that
  * dies here leaves nothing half-delivered. Runs on a pooled connection, since XREAD BLOCK freezes it.
+ *
+ * Redis enforces BLOCK timeouts with the precision of its `hz` (100 ms at the default 10), too coarse for
+ * a delayed task due in 30 ms; so a client timer ends the wait on time with CLIENT UNBLOCK (single Redis;
+ * on a cluster the server timeout alone applies).
  */
 export async function waitReady(
   ctx: Context,
@@ -16,14 +24,29 @@ export async function waitReady(
   const conn = ctx.blocking.acquire();
   const onAbort = () => ctx.blocking.discard(conn);
   signal?.addEventListener('abort', onAbort, { once: true });
+  const precise = !(conn instanceof Cluster);
+  let timer: NodeJS.Timeout | undefined;
+  let done = false;
   try {
-    await conn.xread('COUNT', 1, 'BLOCK', timeoutMs, 'STREAMS', ...streams, ...afterIds);
+    // Sent back to back: the id comes back at once, then the read blocks.
+    const id = precise ? (conn.client('ID') as Promise<number>) : undefined;
+    const read = conn.xread('COUNT', 1, 'BLOCK', timeoutMs + (precise ? SERVER_TIMEOUT_SLACK_MS : 0), 'STREAMS', ...streams, ...afterIds);
+    id?.then(
+      (clientId) => {
+        if (done) return;
+        timer = setTimeout(() => void ctx.redis.client('UNBLOCK', clientId).catch(() => undefined), timeoutMs);
+      },
+      () => undefined,
+    );
+    await read;
     ctx.blocking.release(conn);
   } catch (err) {
     ctx.blocking.discard(conn);
     // An abort or close() ends the read by disconnecting; anything else is a real failure.
     if (!signal?.aborted && !ctx.closed) throw err;
   } finally {
+    done = true;
+    clearTimeout(timer);
     signal?.removeEventListener('abort', onAbort);
   }
 }

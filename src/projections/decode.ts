@@ -1,4 +1,4 @@
-import { EVENT_FIELD, INT_FIELDS, JSON_FIELDS, TASK_FIELD } from './fold-rules.js';
+import { EVENT_FIELD, INT_FIELDS, JSON_FIELDS, SCHEDULE_FIELD, TASK_FIELD } from './fold-rules.js';
 import { streamIdMs, type ProjectionHash, type RawEvent } from './fold.js';
 import type { BackoffOptions, JsonValue, References, Task, TaskEvent, TaskEventType, TaskStatus } from '../types.js';
 
@@ -15,9 +15,11 @@ export function entryToRawEvent([id, pairs]: StreamEntry): RawEvent {
   const fields = pairsToObject(pairs);
   const type = fields[EVENT_FIELD] ?? '';
   const taskId = fields[TASK_FIELD] ?? '';
+  const scheduleId = fields[SCHEDULE_FIELD];
   delete fields[EVENT_FIELD];
   delete fields[TASK_FIELD];
-  return { id, type, taskId, fields };
+  delete fields[SCHEDULE_FIELD];
+  return scheduleId === undefined ? { id, type, taskId, fields } : { id, type, taskId, scheduleId, fields };
 }
 
 export function rawEventToTaskEvent(raw: RawEvent): TaskEvent {
@@ -25,7 +27,9 @@ export function rawEventToTaskEvent(raw: RawEvent): TaskEvent {
   for (const [k, v] of Object.entries(raw.fields)) {
     data[k] = JSON_FIELDS.has(k) ? (JSON.parse(v) as JsonValue) : INT_FIELDS.has(k) ? Number(v) : v;
   }
-  return { id: raw.id, taskId: raw.taskId, type: raw.type as TaskEventType, at: new Date(Number(streamIdMs(raw.id))), data };
+  const event: TaskEvent = { id: raw.id, taskId: raw.taskId, type: raw.type as TaskEventType, at: new Date(Number(streamIdMs(raw.id))), data };
+  if (raw.scheduleId !== undefined) event.scheduleId = raw.scheduleId;
+  return event;
 }
 
 const date = (ms: string | undefined) => (ms === undefined ? null : new Date(Number(ms)));
@@ -45,6 +49,7 @@ export function hashToTask(id: string, h: ProjectionHash): Task {
     runAt: date(h.runAt),
     backoff: h.backoff === undefined ? null : (JSON.parse(h.backoff) as BackoffOptions),
     timeoutMs: h.timeoutMs === undefined ? null : Number(h.timeoutMs),
+    scheduledAt: date(h.scheduledAt),
     createdAt: new Date(Number(h.createdAt)),
     updatedAt: new Date(Number(h.updatedAt)),
     startedAt: date(h.startedAt),

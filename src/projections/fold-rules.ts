@@ -16,7 +16,7 @@ export interface FoldRule {
   drop?: true;
 }
 
-export const FOLD_RULES: Readonly<Record<TaskEventType, FoldRule>> = {
+export const FOLD_RULES: Readonly<Record<Exclude<TaskEventType, 'scheduled' | 'unscheduled'>, FoldRule>> = {
   enqueued: {
     set: [
       ['status', 'waiting'],
@@ -99,11 +99,16 @@ export const FOLD_RULES: Readonly<Record<TaskEventType, FoldRule>> = {
 
 /** Event fields that hold JSON text (decoded in TaskEvent.data); the rest are plain strings. */
 export const JSON_FIELDS: ReadonlySet<string> = new Set(['spec', 'progress', 'references', 'backoff']);
+
 /** Event fields that hold integers. */
 export const INT_FIELDS: ReadonlySet<string> = new Set(['attempt', 'maxAttempts', 'runAt', 'timeoutMs', 'scheduledAt', 'nextRunAt']);
 /** Stream fields every event has: the event type and the task id. */
 export const EVENT_FIELD = 'event';
 export const TASK_FIELD = 'task';
+/** Schedule events (`scheduled`, `unscheduled`) name their schedule here instead of a task. */
+export const SCHEDULE_FIELD = 'schedule';
+/** Events about schedules, not tasks: the task fold passes over them. */
+export const SCHEDULE_EVENTS: ReadonlySet<string> = new Set(['scheduled', 'unscheduled']);
 
 /** Renders the rules as a Lua table literal for includes/fold.lua. */
 export function foldRulesAsLua(): string {

@@ -1,4 +1,4 @@
-import { FOLD_RULES } from './fold-rules.js';
+import { FOLD_RULES, SCHEDULE_EVENTS } from './fold-rules.js';
 import type { TaskEventType } from '../types.js';
 
 /** A task's hash as Redis stores it: field -> string. */
@@ -8,7 +8,9 @@ export interface RawEvent {
   id: string;
   type: string;
   taskId: string;
-  /** The event's own fields (without `event` and `task`), as stored. */
+  /** Set for schedule events, which name a schedule instead of a task. */
+  scheduleId?: string;
+  /** The event's own fields (without `event`, `task` and `schedule`), as stored. */
   fields: Record<string, string>;
 }
 
@@ -23,7 +25,7 @@ export function streamIdMs(id: string): string {
  * null when the event drops the projection. Does not mutate its input.
  */
 export function foldEvent(current: ProjectionHash | null, event: RawEvent): ProjectionHash | null {
-  const rule = FOLD_RULES[event.type as TaskEventType];
+  const rule = FOLD_RULES[event.type as keyof typeof FOLD_RULES];
   if (!rule) throw new Error(`unknown event type "${event.type}" in event ${event.id}`);
   if (rule.drop) return null;
   const at = streamIdMs(event.id);
@@ -45,6 +47,7 @@ export function foldEvent(current: ProjectionHash | null, event: RawEvent): Proj
 /** Folds a sequence of events (oldest first) into projections by task id. Dropped tasks are absent. */
 export function foldAll(events: Iterable<RawEvent>, into = new Map<string, ProjectionHash>()): Map<string, ProjectionHash> {
   for (const event of events) {
+    if (SCHEDULE_EVENTS.has(event.type)) continue;
     const next = foldEvent(into.get(event.taskId) ?? null, event);
     if (next) into.set(event.taskId, next);
     else into.delete(event.taskId);
