@@ -9,6 +9,17 @@ export type { WorkerEvents } from './worker-events.js';
 export { defineTask } from './task-definition.js';
 export type { TaskDefinition } from './task-definition.js';
 export { backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
+export {
+  setupTaskQueueMetrics,
+  setupSchedulerMetrics,
+  queuerWithMetrics,
+  dequeuerWithMetrics,
+  schedulerWithMetrics,
+  workerWithMetrics,
+  queueStateMetrics,
+  metricsHandler,
+} from './metrics.js';
+export type { TaskQueueMetrics, SchedulerMetrics, WorkerMetrics } from './metrics.js';
 export type { TaskQueueOptions } from './task-queue.js';
 export type { DequeueOptions } from './commands/dequeue.js';
 export type { LeaseOptions } from './commands/lease.js';
@@ -16,6 +27,7 @@ export type { RetryLaterOptions } from './commands/retry-later.js';
 export type { RecoveryReport } from './commands/recover.js';
 export type { EventsOptions } from './projections/events.js';
 export type { VerifyReport } from './projections/verify.js';
+export type { QueueStats, QueueState } from './projections/stats.js';
 export type { RebuildReport } from './projections/rebuild.js';
 export { foldEvent, foldAll } from './projections/fold.js';
 export type { ProjectionHash, RawEvent } from './projections/fold.js';

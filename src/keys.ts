@@ -26,7 +26,7 @@ export interface Keys {
   ready(queue: string): string;
   /** Sorted set: waiting tasks of one queue not due yet (delayed or retrying), scored by due time (ms). */
   delayed(queue: string): string;
-  /** Set: ids of tasks (and later schedules) that carry one reference. */
+  /** Set: ids of tasks that carry one reference (schedules have their own sets, scheduleReference). */
   reference(name: string, value: string | number | boolean): string;
   /** Hash: one cron schedule. */
   schedule(id: string): string;

@@ -50,6 +50,7 @@ export interface Scripts {
   scheduleUpsert: ScriptFn;
   scheduleRemove: ScriptFn;
   scheduleEmit: ScriptFn;
+  scheduleTidy: ScriptFn;
   leaderRenew: ScriptFn;
   leaderRelease: ScriptFn;
 }
@@ -89,6 +90,7 @@ export function defineScripts(redis: Redis | Cluster): Scripts {
     scheduleUpsert: get('schedule_upsert'),
     scheduleRemove: get('schedule_remove'),
     scheduleEmit: get('schedule_emit'),
+    scheduleTidy: get('schedule_tidy'),
     leaderRenew: get('leader_renew'),
     leaderRelease: get('leader_release'),
   };

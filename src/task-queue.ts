@@ -17,6 +17,7 @@ import { get } from './projections/get.js';
 import { history } from './projections/history.js';
 import { events, type EventsOptions } from './projections/events.js';
 import { verify, type VerifyReport } from './projections/verify.js';
+import { stats, type QueueStats } from './projections/stats.js';
 import { rebuild, type RebuildReport } from './projections/rebuild.js';
 import type { EnqueueRequest, JsonValue, References, Task, TaskEvent } from './types.js';
 
@@ -146,6 +147,11 @@ export class TaskQueue {
 
   events(options?: EventsOptions): AsyncGenerator<TaskEvent> {
     return events(this.ctx, options);
+  }
+
+  /** Waiting, delayed and running tasks per queue, and the log's size: cheap, for dashboards and metrics. */
+  stats(): Promise<QueueStats> {
+    return stats(this.ctx);
   }
 
   verify(): Promise<VerifyReport> {

@@ -232,3 +232,64 @@ describe('emission', () => {
     expectConsecutiveSeconds(list);
   });
 });
+
+describe('scheduler robustness', () => {
+  it('never emits a tick before its time, even when the schedule changes under the emitter', async () => {
+    const ns = namespace();
+    const s = scheduler(ns);
+    const id = await s.schedule({ queue: 'q', type: 't', cronSchedule: '* * * * * *' });
+    // The emitter read a due run time, then the schedule moved to the future (a cron change): the stale
+    // read must not enqueue the future tick now.
+    const raw = r.raw();
+    const [sec] = await raw.time();
+    const future = (Number(sec) + 3600) * 1000;
+    await raw.hset(`{${ns}}:schedule:${id}`, 'nextRunAt', future);
+    await raw.zadd(`{${ns}}:schedules`, 0, id); // index says due, hash says next hour
+    await s.emitDue();
+    expect(await ticks(r.queue({ namespace: ns }), id)).toEqual([]);
+    expect(Number(await raw.hget(`{${ns}}:schedule:${id}`, 'nextRunAt'))).toBe(future);
+    expect(Number(await raw.zscore(`{${ns}}:schedules`, id))).toBe(future); // the index was put right
+    await stopAll();
+  });
+
+  it('one broken schedule does not hold up the others', async () => {
+    const ns = namespace();
+    const s = scheduler(ns);
+    const errors: unknown[] = [];
+    s.on('error', (e) => errors.push(e));
+    const broken = await s.schedule({ queue: 'q', type: 'broken', cronSchedule: '* * * * * *' });
+    const good = await s.schedule({ queue: 'q', type: 'good', cronSchedule: '* * * * * *' });
+    await r.raw().hset(`{${ns}}:schedule:${broken}`, 'timezone', 'Not/AZone');
+    await sleep(1100);
+    await s.emitDue();
+    expect((await ticks(r.queue({ namespace: ns }), good)).length).toBeGreaterThanOrEqual(1);
+    expect(errors.length).toBeGreaterThanOrEqual(1);
+    await stopAll();
+  });
+
+  it('stop() racing start() leaves no timer, lease or connection behind', async () => {
+    const ns = namespace();
+    const s = scheduler(ns);
+    const starting = s.start();
+    await s.stop();
+    await starting;
+    await sleep(300);
+    expect(s.isLeader).toBe(false);
+    expect(await r.raw().get(`{${ns}}:scheduler-leader`)).toBeNull();
+    await stopAll(); // the fixture then checks that no connection was left open
+  });
+
+  it('refuses hashed "H" fields and the reserved scheduleId reference; reads equal spellings as one schedule', async () => {
+    const ns = namespace();
+    const s = scheduler(ns);
+    await expect(s.schedule({ queue: 'q', type: 't', cronSchedule: 'H * * * *' })).rejects.toThrow(/"H"/);
+    await expect(s.schedule({ queue: 'q', type: 't', cronSchedule: '* * * * *', references: { scheduleId: 'x' } })).rejects.toThrow(/scheduleId/);
+    await s.schedule({ queue: 'q', type: 't', cronSchedule: '0  9 * * *', timezone: 'utc', references: { a: 1, b: 2 } });
+    await s.schedule({ queue: 'q', type: 't', cronSchedule: '0 9 * * *', timezone: 'UTC', references: { b: 2, a: 1 } });
+    const events = [];
+    for await (const e of r.queue({ namespace: ns }).events()) events.push(e.type);
+    expect(events).toEqual(['scheduled']);
+    expect((await s.listSchedules())[0]).toMatchObject({ cronSchedule: '0 9 * * *', timezone: 'UTC' });
+    await stopAll();
+  });
+});

@@ -23,7 +23,7 @@
   ARGV[8] the task's maxAttempts
 
   Returns 1 when a task was enqueued, 2 when the tick was skipped, 0 when the schedule moved on already
-  (or is gone).
+  (or is gone), or when the run time read is not due yet by the Redis clock (it was changed meanwhile).
 ]]
 --@include codes
 --@include fold
@@ -33,7 +33,16 @@
 
 local group, id, expected, tick, nextRun = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local s = redis.call('HMGET', KEYS[3], 'nextRunAt', 'queue', 'type', 'spec')
-if s[1] ~= expected then return 0 end
+-- Moved on (or not due yet): keep the index in step with the hash, so a stale entry is not read again.
+if s[1] ~= expected then
+  if s[1] then redis.call('ZADD', KEYS[4], tonumber(s[1]), id) end
+  return 0
+end
+local t = redis.call('TIME')
+if tonumber(expected) > tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) then
+  redis.call('ZADD', KEYS[4], tonumber(expected), id)
+  return 0
+end
 redis.call('HSET', KEYS[3], 'nextRunAt', nextRun)
 redis.call('ZADD', KEYS[4], tonumber(nextRun), id)
 if tick == '' then return 2 end

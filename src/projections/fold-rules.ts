@@ -101,7 +101,7 @@ export const FOLD_RULES: Readonly<Record<Exclude<TaskEventType, 'scheduled' | 'u
 export const JSON_FIELDS: ReadonlySet<string> = new Set(['spec', 'progress', 'references', 'backoff']);
 
 /** Event fields that hold integers. */
-export const INT_FIELDS: ReadonlySet<string> = new Set(['attempt', 'maxAttempts', 'runAt', 'timeoutMs', 'scheduledAt', 'nextRunAt']);
+export const INT_FIELDS: ReadonlySet<string> = new Set(['attempt', 'maxAttempts', 'runAt', 'timeoutMs', 'scheduledAt']);
 /** Stream fields every event has: the event type and the task id. */
 export const EVENT_FIELD = 'event';
 export const TASK_FIELD = 'task';

@@ -8,16 +8,17 @@ export const CATCH_UP: readonly CatchUp[] = ['one', 'all', 'none'];
 export function validateTimezone(timezone: string): string {
   if (typeof timezone !== 'string' || timezone.trim() === '') throw new ValidationError('timezone is blank');
   try {
-    new Intl.DateTimeFormat('en-US', { timeZone: timezone });
+    // The canonical spelling ('utc' -> 'UTC'), so instances spelling it differently agree on one schedule.
+    return new Intl.DateTimeFormat('en-US', { timeZone: timezone.trim() }).resolvedOptions().timeZone;
   } catch {
     throw new ValidationError(`unknown timezone "${timezone}" (use an IANA name such as "Europe/Berlin" or "UTC")`);
   }
-  return timezone;
 }
 
 /**
  * Checks a cron expression: 5 fields, 6 with seconds first, or an alias such as @hourly. Throws
  * ValidationError quoting the expression (cron-parser reads a blank one as "every minute": refused here).
+ * Returns it with its spaces normalised, so instances spelling it differently agree on one schedule.
  */
 export function validateCron(cron: string, timezone = 'UTC'): string {
   if (typeof cron !== 'string' || cron.trim() === '') throw new ValidationError('cronSchedule is blank');
@@ -26,12 +27,16 @@ export function validateCron(cron: string, timezone = 'UTC'): string {
   if (!cron.trim().startsWith('@') && (fields.length < 5 || fields.length > 6)) {
     throw new ValidationError(`invalid cron "${cron}": expected 5 fields (6 with seconds), got ${fields.length}`);
   }
+  // cron-parser's "H" picks a random value at every parse: each run would land somewhere else.
+  if (fields.some((f) => /(^|[,/(])H($|[,/(])/i.test(f))) {
+    throw new ValidationError(`invalid cron "${cron}": "H" (a hashed value) is not supported; give the value`);
+  }
   try {
     CronExpressionParser.parse(cron, { tz: timezone, currentDate: new Date() }).next();
   } catch (err) {
     throw new ValidationError(`invalid cron "${cron}": ${(err as Error).message}`);
   }
-  return cron;
+  return fields.join(' ');
 }
 
 /** The first run time strictly after `after` (ms), in the schedule's timezone. */

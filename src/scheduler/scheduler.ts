@@ -7,6 +7,7 @@ import { NotScheduledError, ValidationError } from '../errors.js';
 import { intOption, toJsonText, validateQueueNames, validateReferences, validateRequest } from '../validation.js';
 import type { JsonValue, References } from '../types.js';
 import { removeSchedule } from './remove.js';
+import { SafeEmitter } from '../worker-events.js';
 import { CATCH_UP, planTick, nextRun, validateCron, validateTimezone, type CatchUp } from './cron.js';
 
 export interface SchedulerOptions extends Pick<ContextOptions, 'connection' | 'namespace' | 'connectTimeoutMs' | 'maxAttempts'> {
@@ -57,35 +58,49 @@ const ulid = monotonicFactory();
  * emits, and each emission is one Lua call that advances the schedule only from the run time it read, so
  * no tick is enqueued twice even while leadership moves.
  */
-export class Scheduler {
+export interface SchedulerEvents {
+  /** A tick was enqueued as a task, delayMs after its time. */
+  tick: [schedule: { id: string; queue: string; type: string }, delayMs: number, taskId: string];
+  /** This instance became leader (true) or stopped leading (false). */
+  leadership: [leading: boolean];
+  /** A cycle failed (Redis unreachable, ...); the next one tries again. */
+  error: [error: unknown];
+}
+
+export class Scheduler extends SafeEmitter<SchedulerEvents> {
   readonly namespace: string;
   private readonly ctx: Context;
   private readonly owned: boolean;
   private readonly leaseMs: number;
   private readonly pollIntervalMs: number;
   private readonly token = `${hostname()}:${process.pid}:${randomUUID()}`;
+  /** Until when (performance.now(), immune to wall-clock steps) this instance may believe it leads. */
   private leaderUntil = 0;
   private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> = Promise.resolve();
+  /** The cycle in flight, if any: cycles never overlap or pile up. */
+  private inFlight: Promise<void> | undefined;
   private stopped = false;
 
   constructor(options: SchedulerOptions = {}) {
+    super();
     const { ctx, owned } = createContext(options);
     this.ctx = ctx;
     this.owned = owned;
     this.namespace = ctx.keys.namespace;
     this.leaseMs = intOption(options.leaseMs, 10_000, 'leaseMs', 100);
-    this.pollIntervalMs = intOption(options.pollIntervalMs, 500, 'pollIntervalMs', 10, Math.floor(this.leaseMs / 3));
+    const maxPoll = Math.floor(this.leaseMs / 3);
+    this.pollIntervalMs = intOption(options.pollIntervalMs, Math.min(500, maxPoll), 'pollIntervalMs', 10, maxPoll);
   }
 
   /** True while this instance holds an unexpired lease (by its own clock, with a margin). */
   get isLeader(): boolean {
-    return Date.now() < this.leaderUntil;
+    return performance.now() < this.leaderUntil;
   }
 
   /** Creates or updates the schedule keyed by (queue, type, references); returns its id. */
   async schedule(req: ScheduleRequest): Promise<string> {
     const valid = validateRequest({ queue: req.queue, type: req.type, spec: req.spec, references: req.references });
+    if ('scheduleId' in valid.references) throw new ValidationError('references.scheduleId is set on emitted tasks by the scheduler; choose another name');
     const timezone = validateTimezone(req.timezone ?? 'UTC');
     const cron = validateCron(req.cronSchedule, timezone);
     const catchUp = req.catchUp ?? 'one';
@@ -95,7 +110,9 @@ export class Scheduler {
     const next = nextRun(cron, timezone, await this.redisNow());
     const k = this.ctx.keys;
     const keys = [k.events, k.schedule(id), k.schedules, ...Object.entries(valid.references).map(([n, v]) => k.scheduleReference(n, v))];
-    await this.ctx.scripts.scheduleUpsert(keys.length, ...keys, id, valid.queue, valid.type, valid.specJson, cron, timezone, valid.referencesJson, catchUp, next);
+    // References in one key order, so callers listing them differently do not count as a change.
+    const refsJson = JSON.stringify(Object.fromEntries(Object.entries(valid.references).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
+    await this.ctx.scripts.scheduleUpsert(keys.length, ...keys, id, valid.queue, valid.type, valid.specJson, cron, timezone, refsJson, catchUp, next);
     return id;
   }
 
@@ -124,47 +141,71 @@ export class Scheduler {
     return rows.filter((h) => h.id).map(toSchedule);
   }
 
-  /** Starts competing for leadership and, while leading, emitting due ticks. */
-  async start(): Promise<void> {
-    if (this.timer || this.stopped) return;
+  /** How many schedules the namespace holds (one ZCARD). */
+  async countSchedules(): Promise<number> {
     await enter(this.ctx);
-    await this.cycle();
-    this.timer = setInterval(() => {
-      this.running = this.running.then(() => this.cycle());
-    }, this.pollIntervalMs);
+    return this.ctx.redis.zcard(this.ctx.keys.schedules);
   }
 
-  /** Stops emitting and gives up the lease at once (so another instance takes over without waiting). */
+  /** Starts competing for leadership and, while leading, emitting due ticks. Redis being down is not fatal. */
+  async start(): Promise<void> {
+    if (this.timer || this.stopped) return;
+    // The timer exists before the first await, so a stop() racing start() always finds and clears it.
+    this.timer = setInterval(() => void this.cycle(), this.pollIntervalMs);
+    await this.cycle();
+  }
+
+  /**
+   * Stops emitting and gives up the lease at once (so another instance takes over without waiting). Waits
+   * for a cycle in flight at most leaseMs.
+   */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     clearInterval(this.timer);
-    await this.running;
-    if (this.leaderUntil > 0) await this.ctx.scripts.leaderRelease(this.ctx.keys.schedulerLeader, this.token).catch(() => undefined);
-    this.leaderUntil = 0;
+    if (this.inFlight) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.inFlight, new Promise((res) => (timer = setTimeout(res, this.leaseMs)))]);
+      clearTimeout(timer);
+    }
+    if (this.leaderUntil > 0) {
+      await this.ctx.scripts.leaderRelease(this.ctx.keys.schedulerLeader, this.token).catch(() => undefined);
+      this.leaderUntil = 0;
+      this.emit('leadership', false);
+    }
     this.ctx.closed = true;
     if (this.owned) await this.ctx.redis.quit().catch(() => this.ctx.redis.disconnect());
   }
 
-  private async cycle(): Promise<void> {
-    if (this.stopped) return;
-    try {
-      if (await this.holdLease()) await this.emitDue();
-    } catch {
-      // Redis unreachable for a moment: this cycle did nothing; the next one tries again.
-    }
+  /** One cycle: hold (or seek) the lease, then emit if leading. Skipped while the previous one runs. */
+  private cycle(): Promise<void> {
+    if (this.stopped || this.inFlight) return this.inFlight ?? Promise.resolve();
+    this.inFlight = (async () => {
+      try {
+        await enter(this.ctx);
+        if (await this.holdLease()) await this.emitDue();
+      } catch (err) {
+        // Redis unreachable for a moment: this cycle did nothing; the next one tries again.
+        this.emit('error', err);
+      } finally {
+        this.inFlight = undefined;
+      }
+    })();
+    return this.inFlight;
   }
 
   /** Takes or renews the lease. A renewal that fails means another instance leads now. */
   private async holdLease(): Promise<boolean> {
     const k = this.ctx.keys.schedulerLeader;
-    const askedAt = Date.now();
+    const askedAt = performance.now();
     const ok =
       this.leaderUntil > 0
         ? Number(await this.ctx.scripts.leaderRenew(k, this.token, this.leaseMs)) === 1
         : (await this.ctx.redis.set(k, this.token, 'PX', this.leaseMs, 'NX')) === 'OK';
+    const was = this.leaderUntil > 0;
     // Counted from before the request, less a margin for clock drift: we stop believing we lead first.
     this.leaderUntil = ok ? askedAt + this.leaseMs - Math.min(this.pollIntervalMs, this.leaseMs / 10) : 0;
+    if (ok !== was) this.emit('leadership', ok);
     return ok;
   }
 
@@ -180,24 +221,43 @@ export class Scheduler {
       const now = await this.redisNow();
       const ids = await this.ctx.redis.zrangebyscore(k.schedules, '-inf', now, 'LIMIT', 0, 100);
       if (ids.length === 0) return emitted;
+      let moved = 0;
       for (const id of ids) {
-        const h = await this.ctx.redis.hgetall(k.schedule(id));
-        if (!h.id || h.nextRunAt === undefined) {
-          await this.ctx.redis.zrem(k.schedules, id); // a stray index entry of a removed schedule
-          continue;
+        try {
+          const result = await this.emitOne(id, now);
+          if (result === 1) emitted++;
+          if (result !== 0) moved++;
+        } catch (err) {
+          // One broken schedule (say a timezone this runtime no longer knows) must not hold up the others.
+          this.emit('error', err);
         }
-        const plan = planTick(h.cron!, h.timezone!, h.catchUp as CatchUp, Number(h.nextRunAt), now, Math.max(2 * this.pollIntervalMs, 1000));
-        const refs = { ...(JSON.parse(h.references ?? '{}') as References), scheduleId: id };
-        const taskId = ulid();
-        const keys = [k.events, k.queues, k.schedule(id), k.schedules, k.task(taskId), k.ready(h.queue!), k.delayed(h.queue!)];
-        keys.push(...Object.entries(refs).map(([n, v]) => k.reference(n, v)));
-        const result = Number(
-          await this.ctx.scripts.scheduleEmit(keys.length, ...keys, GROUP, id, h.nextRunAt!, plan.tick ?? '', plan.next, taskId, toJsonText(refs, 'references'), this.ctx.maxAttempts),
-        );
-        if (result === 1) emitted++;
       }
+      // Nothing advanced (another emitter got there first, or only broken schedules are due): next cycle.
+      if (moved === 0) return emitted;
     }
     return emitted;
+  }
+
+  /** Emits (or skips) the due tick of one schedule: 1 enqueued, 2 skipped, 0 nothing done (schedule-emit.lua). */
+  private async emitOne(id: string, now: number): Promise<number> {
+    const k = this.ctx.keys;
+    const h = await this.ctx.redis.hgetall(k.schedule(id));
+    if (!h.id || h.nextRunAt === undefined) {
+      await this.ctx.scripts.scheduleTidy(k.schedule(id), k.schedules, id); // an index entry of a removed schedule
+      return 0;
+    }
+    // Late by up to a lease (a leader change) plus two polls is on time, not missed.
+    const graceMs = this.leaseMs + 2 * this.pollIntervalMs;
+    const plan = planTick(h.cron!, h.timezone!, h.catchUp as CatchUp, Number(h.nextRunAt), now, graceMs);
+    const refs = { ...(JSON.parse(h.references ?? '{}') as References), scheduleId: id };
+    const taskId = ulid();
+    const keys = [k.events, k.queues, k.schedule(id), k.schedules, k.task(taskId), k.ready(h.queue!), k.delayed(h.queue!)];
+    keys.push(...Object.entries(refs).map(([n, v]) => k.reference(n, v)));
+    const result = Number(
+      await this.ctx.scripts.scheduleEmit(keys.length, ...keys, GROUP, id, h.nextRunAt!, plan.tick ?? '', plan.next, taskId, toJsonText(refs, 'references'), this.ctx.maxAttempts),
+    );
+    if (result === 1) this.emit('tick', { id, queue: h.queue!, type: h.type! }, now - plan.tick!, taskId);
+    return result;
   }
 
   private idOf(key: ScheduleKey): string {
