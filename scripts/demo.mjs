@@ -3,11 +3,22 @@
 // redis-server of its own. `--short` runs a smaller workload (used by the test suite).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { TaskQueue, Worker, UnrecoverableError } from '../dist/index.js';
+import { createServer } from 'node:http';
+import {
+  TaskQueue,
+  Worker,
+  UnrecoverableError,
+  dequeuerWithMetrics,
+  metricsHandler,
+  queueStateMetrics,
+  queuerWithMetrics,
+  setupTaskQueueMetrics,
+  workerWithMetrics,
+} from '../dist/index.js';
 
 const SHORT = process.argv.includes('--short');
 const TOTAL = SHORT ? 400 : 3000;
@@ -29,7 +40,7 @@ async function answers(url) {
 
 async function freePort() {
   return new Promise((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
+    const srv = createNetServer().listen(0, '127.0.0.1', () => {
       const { port } = srv.address();
       srv.close(() => resolve(port));
     });
@@ -63,8 +74,13 @@ async function connect() {
 
 const redis = await connect();
 const namespace = `demo-${Date.now().toString(36)}`;
-const q = new TaskQueue({ connection: redis.url, namespace, heartbeatTtlMs: 5000 });
-console.log(`taskledger demo: ${TOTAL} tasks in namespace "${namespace}" on ${redis.url}\n`);
+const metrics = setupTaskQueueMetrics('taskledger');
+const q = dequeuerWithMetrics(queuerWithMetrics(new TaskQueue({ connection: redis.url, namespace, heartbeatTtlMs: 5000 }), metrics), metrics);
+queueStateMetrics(q);
+const metricsServer = createServer(metricsHandler());
+await new Promise((res) => metricsServer.listen(Number(process.env.METRICS_PORT ?? 0), '127.0.0.1', res));
+console.log(`taskledger demo: ${TOTAL} tasks in namespace "${namespace}" on ${redis.url}`);
+console.log(`Prometheus metrics: http://127.0.0.1:${metricsServer.address().port}/metrics\n`);
 
 // The workload: fast thumbnails, flaky e-mails that retry with backoff, reports due a little later,
 // a few poisoned inputs that fail at once, and one long video transcode that a user cancels midway.
@@ -110,7 +126,7 @@ const handlers = {
 
 const counts = { finished: 0, failed: 0, retrying: 0, cancelled: 0 };
 let retriedId;
-const workers = [1, 2].map(() => new Worker(q, handlers, { concurrency: 32, heartbeatIntervalMs: 500, progressThrottleMs: 100 }));
+const workers = [1, 2].map(() => workerWithMetrics(new Worker(q, handlers, { concurrency: 32, heartbeatIntervalMs: 500, progressThrottleMs: 100 })));
 for (const w of workers) {
   w.on('task:finished', () => counts.finished++);
   w.on('task:failed', () => counts.failed++);
@@ -175,6 +191,11 @@ if (retriedId) {
 const video = await q.get(videoId);
 console.log(`\nThe cancelled transcode stopped at ${JSON.stringify(video.progress)} (status ${video.status}).`);
 
+const scrape = await (await fetch(`http://127.0.0.1:${metricsServer.address().port}/metrics`)).text();
+const pick = (name) => scrape.split('\n').filter((l) => l.startsWith(name)).map((l) => Number(l.split(' ').pop())).reduce((a, b) => a + b, 0);
+console.log(`\nFrom /metrics: ${pick('taskledger_tasks_enqueued_total')} enqueued, ${pick('taskledger_task_retries_total')} retries, ` +
+  `${pick('taskledger_event_log_entries')} events in the log.`);
+metricsServer.close();
 await q.close();
 redis.stop();
 const ok = mismatches.length === 0 && counts.finished + counts.failed + counts.cancelled === total && counts.cancelled === 1;

@@ -11,7 +11,7 @@ import {
   type JsonValue,
 } from '../src/index.js';
 import { namespaceKeys, useRedis } from './helpers/fixture.js';
-import { freePort, startRedis } from './helpers/redis.js';
+import { freePort, namespace, startRedis } from './helpers/redis.js';
 
 const r = useRedis();
 
@@ -141,8 +141,10 @@ describe('connection and format', () => {
   });
 
   it('refuses a namespace written by a newer format', async () => {
-    const q1 = r.queue();
-    await r.raw().hset(`{${q1.namespace}}:meta`, 'format', '999');
+    const ns = namespace();
+    // A newer taskledger wrote this namespace before we connect.
+    await r.raw().hset(`{${ns}}:meta`, 'format', '999');
+    const q1 = r.queue({ namespace: ns });
     const err = await q1.enqueue({ queue: 'q', type: 't' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FormatVersionError);
     expect((err as FormatVersionError).code).toBe('ERR_FORMAT_VERSION');

@@ -1,0 +1,201 @@
+import { createServer } from 'node:http';
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import {
+  AbortError,
+  LeaseLostError,
+  Scheduler,
+  TaskFinishedError,
+  TaskQueue,
+  Worker,
+  dequeuerWithMetrics,
+  metricsHandler,
+  queueStateMetrics,
+  queuerWithMetrics,
+  schedulerWithMetrics,
+  setupSchedulerMetrics,
+  setupTaskQueueMetrics,
+  workerWithMetrics,
+} from '../src/index.js';
+import { sleep, useRedis } from './helpers/fixture.js';
+
+const r = useRedis();
+
+/** The value of one sample in Prometheus text, by metric name and exact label set ('' for none). */
+function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  const want = Object.entries(labels)
+    .map(([k, v]) => `${k}="${v}"`)
+    .join(',');
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const got = (m[2] ?? '').split(',').filter(Boolean).sort().join(',');
+    if (got === want.split(',').filter(Boolean).sort().join(',')) return Number(m[3]);
+  }
+  return undefined;
+}
+
+describe('metrics setup', () => {
+  it('is safe to call twice, with the default or a custom registry', () => {
+    const registry = new Registry();
+    const a = setupTaskQueueMetrics('tl_twice', registry);
+    const b = setupTaskQueueMetrics('tl_twice', registry);
+    expect(b.taskCounter).toBe(a.taskCounter);
+    expect(b.enqueueDuration).toBe(a.enqueueDuration);
+    expect(a.labels).toEqual(['queue', 'type']);
+    const s1 = setupSchedulerMetrics('tl_twice', registry);
+    expect(setupSchedulerMetrics('tl_twice', registry).scheduleCounter).toBe(s1.scheduleCounter);
+    // The default registry works too.
+    expect(setupTaskQueueMetrics('tl_default_twice').taskCounter).toBe(setupTaskQueueMetrics('tl_default_twice').taskCounter);
+    expect(() => setupTaskQueueMetrics('bad-name', registry)).toThrow(/metrics namespace/);
+  });
+});
+
+describe('queue wrappers', () => {
+  it('count and time a scripted workload exactly, keeping the queue’s behaviour', async () => {
+    const registry = new Registry();
+    const metrics = setupTaskQueueMetrics('tl', registry);
+    const base = r.queue();
+    const q = dequeuerWithMetrics(queuerWithMetrics(base, metrics), metrics);
+    expect(q).toBeInstanceOf(TaskQueue);
+    const ids = [
+      await q.enqueue({ queue: 'a', type: 'x' }),
+      await q.enqueue({ queue: 'a', type: 'x' }),
+      ...(await q.enqueueMany([{ queue: 'a', type: 'x' }, { queue: 'b', type: 'y' }])),
+    ];
+    expect(ids).toHaveLength(4);
+    const t1 = await q.dequeue(['a']);
+    const t2 = await q.dequeue(['a']);
+    const t3 = await q.dequeue(['a']);
+    await expect(q.dequeue(['a'], { signal: AbortSignal.timeout(50) })).rejects.toBeInstanceOf(AbortError);
+    await q.heartbeat(t1.id, { half: true });
+    await q.finish(t1.id);
+    await q.fail(t2.id, { error: 'x' });
+    const refused = await q.heartbeat(t1.id).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(TaskFinishedError); // errors still thrown, as they were
+    await q.finish(t3.id, undefined, { lease: 'not-the-lease' }).catch((e: unknown) => expect(e).toBeInstanceOf(LeaseLostError));
+    expect(await q.cancel(ids[3]!)).toBe(true); // values still returned
+    expect((await q.get(t1.id))?.status).toBe('finished'); // unwrapped methods still work
+
+    const text = await registry.metrics();
+    expect(sample(text, 'tl_tasks_enqueued_total', { queue: 'a', type: 'x' })).toBe(3);
+    expect(sample(text, 'tl_tasks_enqueued_total', { queue: 'b', type: 'y' })).toBe(1);
+    expect(sample(text, 'tl_enqueue_duration_seconds_count', { queue: 'a', type: 'x' })).toBe(3);
+    expect(sample(text, 'tl_enqueue_duration_seconds_sum', { queue: 'a', type: 'x' })).toBeGreaterThan(0);
+    expect(sample(text, 'tl_tasks_dequeued_total', { queue: 'a', type: 'x' })).toBe(3);
+    expect(sample(text, 'tl_dequeue_wait_seconds_count')).toBe(3);
+    expect(sample(text, 'tl_dequeue_errors_total', { code: 'ERR_ABORTED' })).toBe(1);
+    const t = (operation: string, outcome: string, code = '') => sample(text, 'tl_task_transitions_total', { operation, outcome, code });
+    expect(t('heartbeat', 'ok')).toBe(1);
+    expect(t('finish', 'ok')).toBe(1);
+    expect(t('fail', 'ok')).toBe(1);
+    expect(t('cancel', 'ok')).toBe(1);
+    expect(t('heartbeat', 'refused', 'ERR_TASK_FINISHED')).toBe(1);
+    expect(t('finish', 'refused', 'ERR_TASK_LEASE_LOST')).toBe(1); // a fenced-off stale worker shows up
+  });
+});
+
+describe('queue state gauges', () => {
+  it('match the queue’s real state when scraped', async () => {
+    const registry = new Registry();
+    const q = r.queue();
+    queueStateMetrics(q, 'tl', registry);
+    await q.enqueueMany([{ queue: 'a', type: 't' }, { queue: 'a', type: 't' }, { queue: 'a', type: 't' }]);
+    await q.enqueueMany([{ queue: 'b', type: 't', delayMs: 60_000 }, { queue: 'b', type: 't', delayMs: 60_000 }]);
+    await q.dequeue(['a']);
+    await sleep(20);
+    const text = await registry.metrics();
+    expect(sample(text, 'tl_queue_waiting', { queue: 'a' })).toBe(2);
+    expect(sample(text, 'tl_queue_waiting', { queue: 'b' })).toBe(0);
+    expect(sample(text, 'tl_queue_delayed', { queue: 'b' })).toBe(2);
+    expect(sample(text, 'tl_queue_running', { queue: 'a' })).toBe(1);
+    expect(sample(text, 'tl_tasks_running')).toBe(1);
+    expect(sample(text, 'tl_queue_consumer_lag', { queue: 'a' })).toBe(2);
+    expect(sample(text, 'tl_queue_oldest_waiting_seconds', { queue: 'a' })).toBeGreaterThan(0);
+    expect(sample(text, 'tl_event_log_entries')).toBe(6);
+    expect(sample(text, 'tl_event_log_bytes')).toBeGreaterThan(0);
+    expect(await q.stats()).toMatchObject({ running: 1, events: 6, queues: { a: { waiting: 2, running: 1 }, b: { delayed: 2 } } });
+  });
+});
+
+describe('worker and scheduler metrics', () => {
+  it('count what a worker does', async () => {
+    const registry = new Registry();
+    const q = r.queue();
+    await q.enqueueMany([
+      { queue: 'w', type: 'ok' },
+      { queue: 'w', type: 'ok' },
+      { queue: 'w', type: 'flaky', maxAttempts: 2, backoff: { delayMs: 10, jitter: 0 } },
+      { queue: 'w', type: 'bad' },
+    ]);
+    const w = workerWithMetrics(
+      new Worker(q, {
+        ok: async () => 'done',
+        flaky: async (task) => {
+          if (task.attempt === 1) throw new Error('once');
+        },
+        bad: async () => {
+          throw new Error('always');
+        },
+      }, { queues: ['w'], concurrency: 2 }),
+      'tl',
+      registry,
+    );
+    w.start();
+    for (let i = 0; i < 200 && (await q.stats()).queues.w!.waiting + (await q.stats()).queues.w!.delayed + (await q.stats()).running > 0; i++) await sleep(20);
+    await w.close();
+    const text = await registry.metrics();
+    expect(sample(text, 'tl_task_processing_seconds_count', { queue: 'w', type: 'ok', outcome: 'finished' })).toBe(2);
+    expect(sample(text, 'tl_task_processing_seconds_count', { queue: 'w', type: 'flaky', outcome: 'retrying' })).toBe(1);
+    expect(sample(text, 'tl_task_processing_seconds_count', { queue: 'w', type: 'flaky', outcome: 'finished' })).toBe(1);
+    expect(sample(text, 'tl_task_processing_seconds_count', { queue: 'w', type: 'bad', outcome: 'failed' })).toBe(1);
+    expect(sample(text, 'tl_task_retries_total', { queue: 'w', type: 'flaky' })).toBe(1);
+    expect(sample(text, 'tl_handler_errors_total', { queue: 'w', type: 'bad' })).toBe(1);
+    expect(sample(text, 'tl_handler_errors_total', { queue: 'w', type: 'flaky' })).toBe(1);
+    expect(sample(text, 'tl_worker_tasks_in_progress', { queue: 'w', type: 'ok' })).toBe(0);
+    expect(sample(text, 'tl_task_queue_latency_seconds_count', { queue: 'w', type: 'ok' })).toBe(2);
+  });
+
+  it('count a scheduler’s emissions and show its leadership', async () => {
+    const registry = new Registry();
+    const metrics = setupSchedulerMetrics('tl', registry);
+    const ns = r.queue().namespace;
+    const s = schedulerWithMetrics(new Scheduler({ connection: r.url, namespace: ns, leaseMs: 1000, pollIntervalMs: 100 }), metrics);
+    try {
+      await s.schedule({ queue: 'q', type: 'beat', cronSchedule: '* * * * * *' });
+      await expect(s.schedule({ queue: 'q', type: 'beat', cronSchedule: 'nope' })).rejects.toThrow(/invalid cron/);
+      await expect(s.ensureSchedule({ queue: 'q', type: 'other' })).rejects.toMatchObject({ code: 'ERR_NOT_SCHEDULED' });
+      await s.start();
+      await sleep(2300);
+      const text = await registry.metrics();
+      const emitted = sample(text, 'tl_schedule_emissions_total', { queue: 'q', type: 'beat' })!;
+      expect(emitted).toBeGreaterThanOrEqual(2);
+      expect(sample(text, 'tl_schedule_emission_delay_seconds_count')).toBe(emitted);
+      expect(sample(text, 'tl_scheduler_leader')).toBe(1);
+      expect(sample(text, 'tl_schedules')).toBe(1);
+      expect(sample(text, 'tl_scheduler_errors_total', { operation: 'schedule' })).toBe(1); // the bad cron; NotScheduled is an answer, not an error
+    } finally {
+      await s.stop();
+    }
+    expect(sample(await registry.metrics(), 'tl_scheduler_leader')).toBe(0);
+  });
+});
+
+describe('/metrics over node:http', () => {
+  it('serves the registry in the Prometheus text format', async () => {
+    const registry = new Registry();
+    setupTaskQueueMetrics('tl_http', registry).taskCounter.inc({ queue: 'q', type: 't' }, 2);
+    const server = createServer(metricsHandler(registry));
+    await new Promise<void>((res) => server.listen(0, '127.0.0.1', () => res()));
+    const { port } = server.address() as { port: number };
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+      expect(sample(await res.text(), 'tl_http_tasks_enqueued_total', { queue: 'q', type: 't' })).toBe(2);
+      expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBe(404);
+    } finally {
+      await new Promise((res) => server.close(res));
+    }
+  });
+});
