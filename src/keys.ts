@@ -18,6 +18,8 @@ export interface Keys {
    * retry), so that they recompute how long to wait. Trimmed to a few entries.
    */
   readonly wake: string;
+  /** Hash: all-time counts of tasks that ended, by `<status>:<queue>` (finished, failed, cancelled). */
+  readonly counts: string;
   /** String: short lock that lets one instance at a time run a recovery pass. */
   readonly recoveryLock: string;
   /** Hash: the projection of one task. */
@@ -58,6 +60,7 @@ export function keysFor(namespace: string): Keys {
     running: `${tag}:running`,
     recoveryLock: `${tag}:recovery-lock`,
     wake: `${tag}:wake`,
+    counts: `${tag}:counts`,
     taskPrefix: `${tag}:task:`,
     task: (id) => `${tag}:task:${id}`,
     ready: (queue) => `${tag}:ready:${queue}`,

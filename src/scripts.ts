@@ -44,6 +44,7 @@ export interface Scripts {
   redeliver: ScriptFn;
   promote: ScriptFn;
   retry: ScriptFn;
+  revive: ScriptFn;
   delete: ScriptFn;
   history: ScriptFn;
   restore: ScriptFn;
@@ -84,6 +85,7 @@ export function defineScripts(redis: Redis | Cluster): Scripts {
     redeliver: get('redeliver'),
     promote: get('promote'),
     retry: get('retry'),
+    revive: get('revive'),
     delete: get('delete'),
     history: get('history'),
     restore: get('restore'),

@@ -9,6 +9,7 @@ import { finish } from './commands/finish.js';
 import { fail } from './commands/fail.js';
 import { cancel } from './commands/cancel.js';
 import { release } from './commands/release.js';
+import { retry } from './commands/retry.js';
 import { retryLater, type RetryLaterOptions } from './commands/retry-later.js';
 import { recover, type RecoveryReport } from './commands/recover.js';
 import { deleteByReference } from './commands/delete-by-reference.js';
@@ -130,6 +131,11 @@ export class TaskQueue {
   /** Puts a running task whose attempt failed back to waiting, due after a delay (a `retrying` event). */
   retryLater(taskId: string, options: RetryLaterOptions): Promise<void> {
     return retryLater(this.ctx, taskId, options);
+  }
+
+  /** Gives a failed or cancelled task another run (back to waiting); false when it is waiting or running. */
+  retry(taskId: string): Promise<boolean> {
+    return retry(this.ctx, taskId);
   }
 
   /** True when this call cancelled the task, false when it was cancelled already. */

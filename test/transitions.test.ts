@@ -125,3 +125,24 @@ describe('cancel', () => {
     expect((await q.verify()).mismatches).toEqual([]);
   });
 });
+
+describe('retry (another run for a failed or cancelled task)', () => {
+  it('puts it back to waiting as a requeued event and counts what ended', async () => {
+    const q = r.queue();
+    const failed = await inStatus(q, 'failed');
+    const cancelled = await inStatus(q, 'cancelled');
+    const finished = await inStatus(q, 'finished');
+    expect(await q.retry(failed)).toBe(true);
+    expect(await q.retry(cancelled)).toBe(true);
+    expect(await q.retry(failed)).toBe(false); // waiting already
+    await expect(q.retry(finished)).rejects.toBeInstanceOf(TaskFinishedError);
+    await expect(q.retry('01UNKNOWNTASKID0000000000')).rejects.toBeInstanceOf(TaskNotFoundError);
+    const t = await q.get(failed);
+    expect(t).toMatchObject({ status: 'waiting', finishedAt: null, attempt: 1 });
+    expect((await q.history(failed)).at(-1)!.data).toMatchObject({ reason: 'retry' });
+    const again = await q.dequeue(['q-failed']);
+    expect(again).toMatchObject({ id: failed, attempt: 2 });
+    expect((await q.verify()).mismatches).toEqual([]);
+    expect(await r.raw().hgetall(`{${q.namespace}}:counts`)).toEqual({ 'failed:q-failed': '1', 'cancelled:q-cancelled': '1', 'finished:q-finished': '1' });
+  });
+});

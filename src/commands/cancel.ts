@@ -14,7 +14,7 @@ export async function cancel(ctx: Context, taskId: string): Promise<boolean> {
   const queue = await ctx.redis.hget(ctx.keys.task(taskId), 'queue');
   if (queue === null) throw new TaskNotFoundError(taskId);
   const k = ctx.keys;
-  const code = Number(await ctx.scripts.cancel(k.events, k.running, k.task(taskId), k.ready(queue), k.delayed(queue), taskId, GROUP, queue));
+  const code = Number(await ctx.scripts.cancel(k.events, k.running, k.task(taskId), k.ready(queue), k.delayed(queue), k.counts, taskId, GROUP, queue));
   if (code === 0) return false;
   throwOnCode(code, taskId);
   return true;

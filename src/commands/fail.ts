@@ -10,7 +10,7 @@ export async function fail(ctx: Context, taskId: string, progress?: JsonValue, o
   await enter(ctx);
   const held = heldLease(ctx, taskId, options);
   const code = Number(
-    await ctx.scripts.fail(ctx.keys.events, ctx.keys.running, ctx.keys.task(taskId), taskId, held, text === undefined ? '0' : '1', text ?? ''),
+    await ctx.scripts.fail(ctx.keys.events, ctx.keys.running, ctx.keys.task(taskId), ctx.keys.counts, taskId, held, text === undefined ? '0' : '1', text ?? ''),
   );
   settle(ctx, taskId, code, held, true);
 }

@@ -49,7 +49,7 @@ async function recoverStalled(ctx: Context, report: RecoveryReport): Promise<voi
         acted.push('tidy');
         return;
       }
-      pipeline.tl_requeue!(k.events, k.running, k.task(id), k.ready(queue!), id, GROUP, 'stalled', '', queue!);
+      pipeline.tl_requeue!(k.events, k.running, k.task(id), k.ready(queue!), k.counts, id, GROUP, 'stalled', '', queue!);
       acted.push(Number(attempt) >= Number(maxAttempts) ? 'fail' : 'requeue');
     });
     const results = (await pipeline.exec()) ?? [];

@@ -12,6 +12,6 @@ export async function release(ctx: Context, taskId: string, options?: LeaseOptio
   if (queue === null) throw new TaskNotFoundError(taskId);
   const held = heldLease(ctx, taskId, options);
   const k = ctx.keys;
-  const code = Number(await ctx.scripts.requeue(k.events, k.running, k.task(taskId), k.ready(queue), taskId, GROUP, 'released', held, queue));
+  const code = Number(await ctx.scripts.requeue(k.events, k.running, k.task(taskId), k.ready(queue), k.counts, taskId, GROUP, 'released', held, queue));
   settle(ctx, taskId, code, held, true);
 }

@@ -80,7 +80,8 @@ export const FOLD_RULES: Readonly<Record<Exclude<TaskEventType, 'scheduled' | 'u
       ['status', 'waiting'],
       ['readyId', '$readyId'],
     ],
-    del: [],
+    // A failed or cancelled task given another run (reason 'retry') is not finished any more.
+    del: ['finishedAt'],
   },
   retrying: {
     set: [

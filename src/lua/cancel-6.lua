@@ -9,6 +9,7 @@
   KEYS[3] task hash
   KEYS[4] ready stream of the task's queue
   KEYS[5] delayed set of the task's queue
+  KEYS[6] counts hash
 
   ARGV[1] task id
   ARGV[2] consumer group name
@@ -20,6 +21,7 @@
 --@include fold
 --@include emit
 --@include ready
+--@include count
 
 local state = redis.call('HMGET', KEYS[3], 'status', 'readyId', 'queue')
 local status = state[1]
@@ -32,5 +34,6 @@ if status == 'waiting' then
   redis.call('ZREM', KEYS[5], ARGV[1])
 end
 redis.call('ZREM', KEYS[2], ARGV[1])
-emit(KEYS[1], KEYS[3], ARGV[1], 'cancelled', {})
+emit(KEYS[1], KEYS[3], ARGV[1], 'cancelled', { 'queue', state[3] })
+count_end(KEYS[6], 'cancelled', state[3])
 return OK

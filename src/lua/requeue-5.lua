@@ -8,6 +8,7 @@
   KEYS[2] running set
   KEYS[3] task hash
   KEYS[4] ready stream of the task's queue
+  KEYS[5] counts hash
 
   ARGV[1] task id
   ARGV[2] consumer group name
@@ -22,6 +23,7 @@
 --@include emit
 --@include check
 --@include ready
+--@include count
 
 local taskId, group, reason = ARGV[1], ARGV[2], ARGV[3]
 local code = check_running(KEYS[3], ARGV[4])
@@ -42,7 +44,8 @@ redis.call('ZREM', KEYS[2], taskId)
 if reason == 'stalled' and tonumber(state[1]) >= tonumber(state[2]) then
   local progress = '{"error":"stalled: no heartbeat before the deadline on attempt ' .. state[1] ..
     ' of ' .. state[2] .. '","lastProgress":' .. (state[3] or 'null') .. '}'
-  emit(KEYS[1], KEYS[3], taskId, 'failed', { 'progress', progress })
+  emit(KEYS[1], KEYS[3], taskId, 'failed', { 'queue', state[4], 'progress', progress })
+  count_end(KEYS[5], 'failed', state[4])
   return OK
 end
 local readyId = push_ready(KEYS[4], group, taskId)

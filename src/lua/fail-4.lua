@@ -5,6 +5,7 @@
   KEYS[1] events stream
   KEYS[2] running set
   KEYS[3] task hash
+  KEYS[4] counts hash
 
   ARGV[1] task id
   ARGV[2] lease the caller holds (its `started` event id), or '' when it holds none
@@ -17,11 +18,18 @@
 --@include fold
 --@include emit
 --@include check
+--@include count
 
 local code = check_running(KEYS[3], ARGV[2])
 if code ~= OK then return code end
-local fields = {}
-if ARGV[3] == '1' then fields = { 'progress', ARGV[4] } end
+-- The queue rides on the event, so the log alone tells throughput per queue.
+local queue = redis.call('HGET', KEYS[3], 'queue')
+local fields = { 'queue', queue }
+if ARGV[3] == '1' then
+  fields[3] = 'progress'
+  fields[4] = ARGV[4]
+end
 emit(KEYS[1], KEYS[3], ARGV[1], 'failed', fields)
+count_end(KEYS[4], 'failed', queue)
 redis.call('ZREM', KEYS[2], ARGV[1])
 return OK

@@ -1,0 +1,21 @@
+import { GROUP } from '../keys.js';
+import { enter, type Context } from '../context.js';
+import { TaskNotFoundError, throwOnCode } from '../errors.js';
+import { validateTaskId } from '../validation.js';
+
+/**
+ * Gives a failed or cancelled task another run: back to waiting at the tail of its queue (a `requeued`
+ * event, reason 'retry'). False when it is waiting or running already; a finished task answers with
+ * TaskFinishedError.
+ */
+export async function retry(ctx: Context, taskId: string): Promise<boolean> {
+  validateTaskId(taskId);
+  await enter(ctx);
+  const queue = await ctx.redis.hget(ctx.keys.task(taskId), 'queue');
+  if (queue === null) throw new TaskNotFoundError(taskId);
+  const k = ctx.keys;
+  const code = Number(await ctx.scripts.revive(k.events, k.task(taskId), k.ready(queue), taskId, GROUP, queue));
+  if (code === 0) return false;
+  throwOnCode(code, taskId);
+  return true;
+}

@@ -1,0 +1,28 @@
+--[[
+  Gives a failed or cancelled task another run (the command line's `retry`): it goes back to waiting with a
+  new ready entry at the tail of its queue, recorded as a `requeued` event with reason 'retry'. Its attempt
+  count is kept, so the next start is attempt + 1.
+
+  KEYS[1] events stream
+  KEYS[2] task hash
+  KEYS[3] ready stream of the task's queue
+
+  ARGV[1] task id
+  ARGV[2] consumer group name
+  ARGV[3] the task's queue, as the client read it (checked, so KEYS[3] is the right stream)
+
+  Returns OK; 0 when the task is waiting or running already; or NOT_FOUND / FINISHED.
+]]
+--@include codes
+--@include fold
+--@include emit
+--@include ready
+
+local state = redis.call('HMGET', KEYS[2], 'status', 'queue')
+if not state[1] then return NOT_FOUND end
+if state[1] == 'waiting' or state[1] == 'running' then return 0 end
+if state[1] == 'finished' then return FINISHED end
+if state[2] ~= ARGV[3] then return redis.error_reply('ERR task ' .. ARGV[1] .. ' queue mismatch') end
+local readyId = push_ready(KEYS[3], ARGV[2], ARGV[1])
+emit(KEYS[1], KEYS[2], ARGV[1], 'requeued', { 'readyId', readyId, 'reason', 'retry' })
+return OK
