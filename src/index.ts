@@ -26,7 +26,7 @@ export type { LeaseOptions } from './commands/lease.js';
 export type { RetryLaterOptions } from './commands/retry-later.js';
 export type { RecoveryReport } from './commands/recover.js';
 export type { EventsOptions } from './projections/events.js';
-export type { VerifyReport } from './projections/verify.js';
+export type { VerifyReport, FoldProgressOptions } from './projections/verify.js';
 export type { QueueStats, QueueState } from './projections/stats.js';
 export type { RebuildReport } from './projections/rebuild.js';
 export { foldEvent, foldAll } from './projections/fold.js';

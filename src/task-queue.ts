@@ -17,7 +17,7 @@ import type { LeaseOptions } from './commands/lease.js';
 import { get } from './projections/get.js';
 import { history } from './projections/history.js';
 import { events, type EventsOptions } from './projections/events.js';
-import { verify, type VerifyReport } from './projections/verify.js';
+import { verify, type FoldProgressOptions, type VerifyReport } from './projections/verify.js';
 import { stats, type QueueStats } from './projections/stats.js';
 import { rebuild, type RebuildReport } from './projections/rebuild.js';
 import type { EnqueueRequest, JsonValue, References, Task, TaskEvent } from './types.js';
@@ -160,12 +160,12 @@ export class TaskQueue {
     return stats(this.ctx);
   }
 
-  verify(): Promise<VerifyReport> {
-    return verify(this.ctx);
+  verify(options?: FoldProgressOptions): Promise<VerifyReport> {
+    return verify(this.ctx, options);
   }
 
-  rebuild(): Promise<RebuildReport> {
-    return rebuild(this.ctx);
+  rebuild(options?: FoldProgressOptions): Promise<RebuildReport> {
+    return rebuild(this.ctx, options);
   }
 
   deleteByReference(refs: References): Promise<{ tasks: number; schedules: number }> {

@@ -57,3 +57,12 @@ export function hashToTask(id: string, h: ProjectionHash): Task {
     lastHeartbeatAt: date(h.heartbeatAt),
   };
 }
+
+/** The stream fields of an event, from its decoded form: the inverse of entryToRawEvent + rawEventToTaskEvent. */
+export function taskEventToFields(event: Pick<TaskEvent, 'type' | 'taskId' | 'scheduleId' | 'data'>): string[] {
+  const fields = [EVENT_FIELD, event.type];
+  if (event.scheduleId !== undefined) fields.push(SCHEDULE_FIELD, event.scheduleId);
+  else fields.push(TASK_FIELD, event.taskId);
+  for (const [k, v] of Object.entries(event.data)) fields.push(k, JSON_FIELDS.has(k) ? JSON.stringify(v) : String(v));
+  return fields;
+}

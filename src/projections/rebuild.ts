@@ -1,7 +1,7 @@
 import { GROUP } from '../keys.js';
 import { enter, type Context } from '../context.js';
 import type { References } from '../types.js';
-import { foldLog } from './verify.js';
+import { foldLog, type FoldProgressOptions } from './verify.js';
 import { lastFoldedId, readHashes, scanTaskIds, touchedSince } from './read.js';
 import type { ProjectionHash } from './fold.js';
 
@@ -19,9 +19,9 @@ export interface RebuildReport {
  * A task whose live hash already names a newer event than the fold saw has moved on and is left alone, so
  * rebuild is safe while workers run. A stray hash the log does not know is removed.
  */
-export async function rebuild(ctx: Context): Promise<RebuildReport> {
+export async function rebuild(ctx: Context, options: FoldProgressOptions = {}): Promise<RebuildReport> {
   await enter(ctx);
-  const { folded, end, events } = await foldLog(ctx);
+  const { folded, end, events } = await foldLog(ctx, options.onProgress);
   const strays = (await scanTaskIds(ctx)).filter((id) => !folded.has(id));
   const strayHashes = await readHashes(ctx, strays);
   // Tasks with events after the fold's end moved on (a deleted one has no hash to say so): leave them be.

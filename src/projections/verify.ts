@@ -13,9 +13,14 @@ export interface VerifyReport {
  * Folds the whole log and compares the result with every live task hash, and the running and delayed
  * indexes with the running and not-yet-due tasks. Reads the log up to a fixed last id; tasks with events after it changed while verify ran and are left out.
  */
-export async function verify(ctx: Context): Promise<VerifyReport> {
+export interface FoldProgressOptions {
+  /** Called as the log is read: events folded so far, and the log's length when the read began. */
+  onProgress?: (events: number, total: number) => void;
+}
+
+export async function verify(ctx: Context, options: FoldProgressOptions = {}): Promise<VerifyReport> {
   await enter(ctx);
-  const { folded, end } = await foldLog(ctx);
+  const { folded, end } = await foldLog(ctx, options.onProgress);
   const liveIds = await scanTaskIds(ctx);
   const ids = [...new Set([...folded.keys(), ...liveIds])];
   const live = await readHashes(ctx, ids);
@@ -42,14 +47,19 @@ export async function verify(ctx: Context): Promise<VerifyReport> {
   return { tasks, mismatches };
 }
 
-export async function foldLog(ctx: Context): Promise<{ folded: Map<string, ProjectionHash>; end: string; events: number }> {
+export async function foldLog(
+  ctx: Context,
+  onProgress?: (events: number, total: number) => void,
+): Promise<{ folded: Map<string, ProjectionHash>; end: string; events: number }> {
   const end = await lastEventId(ctx);
+  const total = onProgress ? await ctx.redis.xlen(ctx.keys.events) : 0;
   const folded = new Map<string, ProjectionHash>();
   let events = 0;
   if (end !== '0-0') {
     for await (const page of readLog(ctx, '-', end)) {
       foldAll(page, folded);
       events += page.length;
+      onProgress?.(events, total);
     }
   }
   return { folded, end, events };

@@ -1,0 +1,569 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { hostname } from 'node:os';
+import { TaskLedgerError } from '../errors.js';
+import { FORMAT_VERSION } from '../connection.js';
+import { keysFor } from '../keys.js';
+import { entryToRawEvent, rawEventToTaskEvent, taskEventToFields, type StreamEntry } from '../projections/decode.js';
+import type { JsonValue, References, Task, TaskEvent } from '../types.js';
+import { CliError, EXIT, connect, type GlobalOptions, type Session } from './connect.js';
+import { brief, colour, duration, lazyProgress, progressBar, relative, statusColour, table } from './format.js';
+
+type Out = (text: string) => void;
+const print: Out = (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+const json = (value: unknown) => print(JSON.stringify(value, null, 2));
+
+/** Runs a command with a session, closing it however the command ends. */
+export async function withSession<T>(opts: GlobalOptions, fn: (s: Session) => Promise<T>, create = false): Promise<T> {
+  const session = await connect(opts, create);
+  try {
+    return await fn(session);
+  } catch (err) {
+    if (err instanceof TaskLedgerError) {
+      throw new CliError(err.message, err.code === 'ERR_TASK_NOT_FOUND' ? EXIT.NOT_FOUND : err.code === 'ERR_VALIDATION' ? EXIT.USAGE : EXIT.REFUSED);
+    }
+    throw err;
+  } finally {
+    await session.close();
+  }
+}
+
+/** `k=v` references: a value that reads as JSON (5, true, "5") is that value, anything else a string. */
+export function parseReferences(pairs: string[] = []): References {
+  const refs: References = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new CliError(`a reference is name=value, got "${pair}"`, EXIT.USAGE);
+    const raw = pair.slice(eq + 1);
+    let value: string | number | boolean = raw;
+    try {
+      const parsed = JSON.parse(raw) as unknown;
+      if (typeof parsed === 'number' || typeof parsed === 'boolean' || typeof parsed === 'string') value = parsed;
+    } catch {
+      // a plain string
+    }
+    refs[pair.slice(0, eq)] = value;
+  }
+  return refs;
+}
+
+// ---------------------------------------------------------------------------------------------- stats
+
+interface StatsRow {
+  queue: string;
+  waiting: number;
+  delayed: number;
+  running: number | null;
+  finished: number;
+  failed: number;
+  cancelled: number;
+  oldestWaitingMs: number;
+  finishedLastMinute: number;
+  failedLastMinute: number;
+}
+
+async function readStats(s: Session): Promise<{ at: Date; queues: StatsRow[]; events: number }> {
+  const st = await s.queue.stats();
+  const counts = await s.redis.hgetall(keysFor(s.queue.namespace).counts);
+  // Throughput: ended tasks in the last minute, read from the log (ended events carry their queue).
+  const since = st.at.getTime() - 60_000;
+  const perMinute = new Map<string, { finished: number; failed: number }>();
+  let from = `${since}-0`;
+  for (let scanned = 0; scanned < 500_000; ) {
+    const page = (await s.redis.xrange(keysFor(s.queue.namespace).events, from, '+', 'COUNT', 5000)) as StreamEntry[];
+    for (const entry of page) {
+      const e = entryToRawEvent(entry);
+      if ((e.type === 'finished' || e.type === 'failed') && e.fields.queue !== undefined) {
+        const row = perMinute.get(e.fields.queue) ?? { finished: 0, failed: 0 };
+        row[e.type]++;
+        perMinute.set(e.fields.queue, row);
+      }
+    }
+    scanned += page.length;
+    if (page.length < 5000) break;
+    from = `(${page[page.length - 1]![0]}`;
+  }
+  const names = new Set([...Object.keys(st.queues), ...Object.keys(counts).map((k) => k.slice(k.indexOf(':') + 1))]);
+  const queues = [...names].sort().map((queue) => {
+    const q = st.queues[queue];
+    const n = (status: string) => Number(counts[`${status}:${queue}`] ?? 0);
+    return {
+      queue,
+      waiting: q?.waiting ?? 0,
+      delayed: q?.delayed ?? 0,
+      running: q ? q.running : 0,
+      finished: n('finished'),
+      failed: n('failed'),
+      cancelled: n('cancelled'),
+      oldestWaitingMs: q?.oldestWaitingMs ?? 0,
+      finishedLastMinute: perMinute.get(queue)?.finished ?? 0,
+      failedLastMinute: perMinute.get(queue)?.failed ?? 0,
+    };
+  });
+  return { at: st.at, queues, events: st.events };
+}
+
+export async function statsCommand(opts: GlobalOptions & { watch?: boolean; interval?: string }): Promise<void> {
+  await withSession(opts, async (s) => {
+    const intervalMs = Number(opts.interval ?? 2000);
+    for (;;) {
+      const st = await readStats(s);
+      if (opts.json) print(JSON.stringify({ at: st.at, events: st.events, queues: st.queues }, null, opts.watch ? 0 : 2));
+      else {
+        if (opts.watch && process.stdout.isTTY) process.stdout.write('\u001b[2J\u001b[H');
+        print(
+          table(
+            ['QUEUE', 'WAITING', 'DELAYED', 'RUNNING', 'FINISHED', 'FAILED', 'CANCELLED', 'OLDEST WAITING', 'LAST MINUTE'],
+            st.queues.map((r) => [
+              r.queue,
+              r.waiting,
+              r.delayed,
+              r.running ?? '?',
+              r.finished,
+              r.failed,
+              r.cancelled,
+              r.oldestWaitingMs ? duration(r.oldestWaitingMs) : '-',
+              `${r.finishedLastMinute} done, ${r.failedLastMinute} failed`,
+            ]),
+          ),
+        );
+        print(colour.dim(`${st.events} events in the log · ${st.at.toISOString()}`));
+      }
+      if (!opts.watch) return;
+      await new Promise((res) => setTimeout(res, intervalMs));
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------------- tasks
+
+const STATUSES = ['waiting', 'delayed', 'running', 'finished', 'failed', 'cancelled'] as const;
+
+export async function tasksCommand(opts: GlobalOptions & { queue: string; status: string; limit?: string; oldest?: boolean; after?: string }): Promise<void> {
+  const status = opts.status as (typeof STATUSES)[number];
+  if (!STATUSES.includes(status)) throw new CliError(`--status must be one of ${STATUSES.join(', ')}`, EXIT.USAGE);
+  const limit = Number(opts.limit ?? 20);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new CliError('--limit must be a whole number from 1 to 10000', EXIT.USAGE);
+  await withSession(opts, async (s) => {
+    const k = keysFor(s.queue.namespace);
+    const ids: string[] = [];
+    let next: string | null = null;
+    if (status === 'waiting') {
+      // Ready entries, in queue order; the cursor is the last entry id shown.
+      const start = opts.after ? `(${opts.after}` : opts.oldest ? '-' : '+';
+      const entries = (opts.oldest
+        ? await s.redis.xrange(k.ready(opts.queue), start, '+', 'COUNT', limit)
+        : await s.redis.xrevrange(k.ready(opts.queue), start, '-', 'COUNT', limit)) as StreamEntry[];
+      ids.push(...entries.map(([, f]) => f[1]!));
+      next = entries.length === limit ? entries[entries.length - 1]![0] : null;
+    } else if (status === 'delayed' || status === 'running') {
+      const key = status === 'delayed' ? k.delayed(opts.queue) : k.running;
+      const offset = Number(opts.after ?? 0);
+      const all = opts.oldest ? await s.redis.zrange(key, 0, -1) : await s.redis.zrevrange(key, 0, -1);
+      const mine = status === 'delayed' ? all : await filterQueue(s, all, opts.queue);
+      ids.push(...mine.slice(offset, offset + limit));
+      next = offset + limit < mine.length ? String(offset + limit) : null;
+    } else {
+      // Ended tasks are found through their events in the log, newest (or oldest) first.
+      let cursor = opts.after ?? (opts.oldest ? '-' : '+');
+      const seen = new Set<string>();
+      for (let scanned = 0; ids.length < limit && scanned < 200_000; ) {
+        const range = opts.after || cursor !== (opts.oldest ? '-' : '+') ? `(${cursor}` : cursor;
+        const page = (opts.oldest
+          ? await s.redis.xrange(k.events, range, '+', 'COUNT', 2000)
+          : await s.redis.xrevrange(k.events, range, '-', 'COUNT', 2000)) as StreamEntry[];
+        for (const entry of page) {
+          cursor = entry[0];
+          const e = entryToRawEvent(entry);
+          if (e.type === status && e.fields.queue === opts.queue && !seen.has(e.taskId)) {
+            seen.add(e.taskId);
+            ids.push(e.taskId);
+            if (ids.length === limit) break;
+          }
+        }
+        scanned += page.length;
+        if (page.length < 2000) break;
+      }
+      next = ids.length === limit ? cursor : null;
+    }
+    const tasks = (await Promise.all(ids.map((id) => s.queue.get(id)))).filter((t): t is Task => t !== null && t.queue === opts.queue);
+    const shown = status === 'delayed' ? tasks.filter((t) => t.status === 'waiting') : tasks.filter((t) => t.status === status);
+    if (opts.json) return json({ tasks: shown, next });
+    print(
+      table(
+        ['ID', 'STATUS', 'TYPE', 'ATTEMPT', 'CREATED', 'UPDATED', status === 'delayed' ? 'DUE' : 'PROGRESS'],
+        shown.map((t) => [t.id, statusColour(t.status), t.type, t.attempt, relative(t.createdAt), relative(t.updatedAt), status === 'delayed' ? relative(t.runAt) : brief(t.progress, 40)]),
+      ),
+    );
+    if (next) print(colour.dim(`more: --after ${next}`));
+  });
+}
+
+async function filterQueue(s: Session, ids: string[], queue: string): Promise<string[]> {
+  const p = s.redis.pipeline();
+  for (const id of ids) p.hget(keysFor(s.queue.namespace).task(id), 'queue');
+  const res = (await p.exec()) ?? [];
+  return ids.filter((_, i) => res[i]?.[1] === queue);
+}
+
+// ---------------------------------------------------------------------------------------------- show
+
+export async function showCommand(id: string, opts: GlobalOptions): Promise<void> {
+  await withSession(opts, async (s) => {
+    const task = await s.queue.get(id);
+    if (!task) throw new CliError(`task ${id} not found`, EXIT.NOT_FOUND);
+    const history = await s.queue.history(id);
+    if (opts.json) return json({ task, history });
+    print(`${colour.bold(task.id)}  ${statusColour(task.status)}  queue ${task.queue}  type ${task.type}  attempt ${task.attempt}/${task.maxAttempts}`);
+    print(`spec        ${brief(task.spec, 100)}`);
+    if (Object.keys(task.references).length) print(`references  ${brief(task.references, 100)}`);
+    print(`progress    ${brief(task.progress, 100) || '-'}`);
+    print(`created ${relative(task.createdAt)}, updated ${relative(task.updatedAt)}${task.runAt ? `, due ${relative(task.runAt)}` : ''}\n`);
+    let attempt = 0;
+    print(
+      table(
+        ['TIME', 'EVENT', 'ATTEMPT', 'DETAIL'],
+        history.map((e) => {
+          if (e.type === 'started') attempt = Number(e.data.attempt);
+          const detail = e.data.error ?? (e.data.progress !== undefined ? e.data.progress : e.data.reason ?? '');
+          return [e.at.toISOString(), e.type === 'failed' ? colour.red(e.type) : e.type, attempt || '-', brief(detail as JsonValue, 80)];
+        }),
+      ),
+    );
+  });
+}
+
+// ---------------------------------------------------------------------------------------------- events
+
+function eventLine(e: TaskEvent): string {
+  const who = e.scheduleId ? `schedule ${e.scheduleId}` : e.taskId;
+  return `${colour.dim(e.at.toISOString())} ${e.id.padEnd(17)} ${e.type.padEnd(11)} ${who} ${brief(e.data, 100)}`;
+}
+
+export async function eventsCommand(opts: GlobalOptions & { from?: string; follow?: boolean; task?: string; type?: string }): Promise<void> {
+  await withSession(opts, async (s) => {
+    const stop = new AbortController();
+    const onSigint = () => stop.abort();
+    process.once('SIGINT', onSigint);
+    const emit = (e: TaskEvent) => {
+      if (opts.type && e.type !== opts.type) return;
+      if (opts.task && e.taskId !== opts.task) return;
+      print(opts.json ? JSON.stringify(e) : eventLine(e));
+    };
+    try {
+      if (opts.task && !opts.follow && !opts.from) {
+        // One task's events cost in proportion to that task, not the log.
+        for (const e of await s.queue.history(opts.task)) emit(e);
+        return;
+      }
+      for await (const e of s.queue.events({ ...(opts.from ? { from: opts.from } : {}), follow: !!opts.follow, signal: stop.signal })) emit(e);
+    } finally {
+      process.off('SIGINT', onSigint);
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------------- export / import
+
+/** One line of an export: the event as TaskEvent, `at` as an ISO time (docs/export.md). */
+function exportLine(e: TaskEvent): string {
+  return JSON.stringify({ id: e.id, at: e.at.toISOString(), type: e.type, taskId: e.taskId, ...(e.scheduleId ? { scheduleId: e.scheduleId } : {}), data: e.data });
+}
+
+export async function exportCommand(opts: GlobalOptions & { out: string; from?: string; to?: string }): Promise<void> {
+  await withSession(opts, async (s) => {
+    const k = keysFor(s.queue.namespace);
+    const total = await s.redis.xlen(k.events);
+    const bar = progressBar('exporting', total);
+    const out = createWriteStream(opts.out, { encoding: 'utf8' });
+    let count = 0;
+    let from = opts.from ?? '-';
+    const to = opts.to ?? '+';
+    for (;;) {
+      const page = (await s.redis.xrange(k.events, from, to, 'COUNT', 5000)) as StreamEntry[];
+      if (page.length === 0) break;
+      const chunk = page.map((entry) => exportLine(rawEventToTaskEvent(entryToRawEvent(entry)))).join('\n') + '\n';
+      if (!out.write(chunk)) await once(out, 'drain');
+      count += page.length;
+      bar.update(count);
+      if (page.length < 5000) break;
+      from = `(${page[page.length - 1]![0]}`;
+    }
+    out.end();
+    await once(out, 'finish');
+    bar.end();
+    if (opts.json) json({ file: opts.out, events: count });
+    else print(`exported ${count} events to ${opts.out}`);
+  });
+}
+
+async function* readExport(file: string): AsyncGenerator<{ line: number; event: TaskEvent & { at: string } }> {
+  const rl = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
+  let line = 0;
+  for await (const text of rl) {
+    line++;
+    if (text.trim() === '') continue;
+    let event: TaskEvent & { at: string };
+    try {
+      event = JSON.parse(text) as TaskEvent & { at: string };
+    } catch {
+      throw new CliError(`${file}:${line}: not a JSON line`, EXIT.USAGE);
+    }
+    if (typeof event.id !== 'string' || typeof event.type !== 'string' || typeof event.data !== 'object') {
+      throw new CliError(`${file}:${line}: not an exported event (needs id, type, data)`, EXIT.USAGE);
+    }
+    yield { line, event };
+  }
+}
+
+/** Compares every line of an export with the event of the same id in the log. */
+export async function verifyExportCommand(file: string, opts: GlobalOptions): Promise<void> {
+  await withSession(opts, async (s) => {
+    const k = keysFor(s.queue.namespace);
+    const bar = progressBar('verifying', await s.redis.xlen(k.events));
+    const problems: string[] = [];
+    let checked = 0;
+    let batch: { line: number; event: TaskEvent & { at: string } }[] = [];
+    const flush = async () => {
+      const p = s.redis.pipeline();
+      for (const b of batch) p.xrange(k.events, b.event.id, b.event.id);
+      const res = (await p.exec()) ?? [];
+      batch.forEach((b, i) => {
+        const [entry] = (res[i]?.[1] ?? []) as StreamEntry[];
+        if (!entry) problems.push(`line ${b.line}: event ${b.event.id} is not in the log`);
+        else if (exportLine(rawEventToTaskEvent(entryToRawEvent(entry))) !== JSON.stringify(b.event)) problems.push(`line ${b.line}: event ${b.event.id} differs from the log`);
+      });
+      checked += batch.length;
+      bar.update(checked);
+      batch = [];
+    };
+    for await (const item of readExport(file)) {
+      batch.push(item);
+      if (batch.length === 1000) await flush();
+    }
+    if (batch.length) await flush();
+    bar.end();
+    if (opts.json) json({ file, events: checked, mismatches: problems });
+    else {
+      for (const p of problems.slice(0, 50)) print(colour.red(p));
+      print(`${checked} events checked against the log: ${problems.length === 0 ? colour.green('all match') : colour.red(`${problems.length} mismatches`)}`);
+    }
+    if (problems.length) process.exitCode = EXIT.CHECK_FAILED;
+  });
+}
+
+/** Loads an export into an empty namespace (same event ids), then rebuilds its projections from it. */
+export async function importCommand(file: string, opts: GlobalOptions): Promise<void> {
+  await withSession(
+    opts,
+    async (s) => {
+      const k = keysFor(s.queue.namespace);
+      if ((await s.redis.xlen(k.events)) > 0) throw new CliError(`namespace "${s.queue.namespace}" already has events: import only into an empty namespace`, EXIT.REFUSED);
+      await s.redis.hsetnx(k.meta, 'format', String(FORMAT_VERSION));
+      let count = 0;
+      let p = s.redis.pipeline();
+      for await (const { event } of readExport(file)) {
+        p.xadd(k.events, event.id, ...taskEventToFields(event));
+        if (++count % 1000 === 0) {
+          await p.exec();
+          p = s.redis.pipeline();
+        }
+      }
+      await p.exec();
+      const bar = progressBar('rebuilding', count);
+      const report = await s.queue.rebuild({ onProgress: (done) => bar.update(done) });
+      bar.end();
+      if (opts.json) json({ file, events: count, tasks: report.tasks });
+      else print(`imported ${count} events into "${s.queue.namespace}"; ${report.tasks} task projections rebuilt`);
+    },
+    true,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------- verify / rebuild
+
+export async function verifyCommand(opts: GlobalOptions): Promise<void> {
+  await withSession(opts, async (s) => {
+    const bar = lazyProgress('verifying');
+    const report = await s.queue.verify({ onProgress: bar.onProgress });
+    bar.end();
+    if (opts.json) json(report);
+    else {
+      for (const m of report.mismatches.slice(0, 50)) print(colour.red(m));
+      print(`${report.tasks} tasks checked against the log: ${report.mismatches.length === 0 ? colour.green('no mismatches') : colour.red(`${report.mismatches.length} mismatches`)}`);
+    }
+    if (report.mismatches.length) process.exitCode = EXIT.CHECK_FAILED;
+  });
+}
+
+export async function rebuildCommand(opts: GlobalOptions): Promise<void> {
+  await withSession(opts, async (s) => {
+    const bar = lazyProgress('rebuilding');
+    const report = await s.queue.rebuild({ onProgress: bar.onProgress });
+    bar.end();
+    if (opts.json) json(report);
+    else print(`${report.events} events folded; ${report.tasks} task projections rewritten`);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------- operate
+
+export async function cancelCommand(id: string, opts: GlobalOptions): Promise<void> {
+  await withSession(opts, async (s) => {
+    const changed = await s.queue.cancel(id);
+    if (opts.json) json({ id, cancelled: true, changed });
+    else print(changed ? `cancelled ${id}` : `${id} was cancelled already`);
+  });
+}
+
+export async function retryCommand(id: string, opts: GlobalOptions): Promise<void> {
+  await withSession(opts, async (s) => {
+    const changed = await s.queue.retry(id);
+    if (opts.json) json({ id, waiting: true, changed });
+    else print(changed ? `${id} is waiting again` : `${id} is waiting or running already`);
+  });
+}
+
+export async function deleteCommand(opts: GlobalOptions & { reference: string[] }): Promise<void> {
+  const refs = parseReferences(opts.reference);
+  if (Object.keys(refs).length === 0) throw new CliError('give at least one --reference name=value', EXIT.USAGE);
+  await withSession(opts, async (s) => {
+    const result = await s.queue.deleteByReference(refs);
+    if (opts.json) json(result);
+    else print(`deleted ${result.tasks} tasks and ${result.schedules} schedules carrying ${JSON.stringify(refs)}`);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------- schedules
+
+export async function schedulesCommand(opts: GlobalOptions): Promise<void> {
+  await withSession(opts, async (s) => {
+    const list = await s.scheduler().listSchedules();
+    if (opts.json) return json(list);
+    print(
+      table(
+        ['ID', 'QUEUE', 'TYPE', 'CRON', 'TIMEZONE', 'NEXT RUN', 'LAST RUN', 'REFERENCES'],
+        list.map((x) => [x.id, x.queue, x.type, x.cronSchedule, x.timezone, `${x.nextRunAt.toISOString()} (${relative(x.nextRunAt)})`, relative(x.lastRunAt), brief(x.references, 40)]),
+      ),
+    );
+  });
+}
+
+export async function scheduleAddCommand(opts: GlobalOptions & { queue: string; type: string; cron: string; timezone?: string; spec?: string; reference?: string[]; catchUp?: string }): Promise<void> {
+  let spec: JsonValue = null;
+  if (opts.spec !== undefined) {
+    try {
+      spec = JSON.parse(opts.spec) as JsonValue;
+    } catch {
+      throw new CliError(`--spec must be JSON, got ${opts.spec}`, EXIT.USAGE);
+    }
+  }
+  await withSession(
+    opts,
+    async (s) => {
+      const id = await s.scheduler().schedule({
+        queue: opts.queue,
+        type: opts.type,
+        cronSchedule: opts.cron,
+        spec,
+        references: parseReferences(opts.reference),
+        ...(opts.timezone ? { timezone: opts.timezone } : {}),
+        ...(opts.catchUp ? { catchUp: opts.catchUp as 'one' } : {}),
+      });
+      const schedule = (await s.scheduler().listSchedules()).find((x) => x.id === id);
+      if (opts.json) json(schedule);
+      else print(`scheduled ${id}: next run ${schedule?.nextRunAt.toISOString()}`);
+    },
+    true,
+  );
+}
+
+export async function scheduleRemoveCommand(opts: GlobalOptions & { queue: string; type: string; reference?: string[] }): Promise<void> {
+  await withSession(opts, async (s) => {
+    const removed = await s.scheduler().unschedule({ queue: opts.queue, type: opts.type, references: parseReferences(opts.reference) });
+    if (opts.json) json({ removed });
+    else print(removed ? 'schedule removed' : 'no such schedule');
+    if (!removed) process.exitCode = EXIT.NOT_FOUND;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------- doctor
+
+interface Check {
+  check: string;
+  status: 'ok' | 'warn' | 'fail';
+  detail: string;
+  fix?: string;
+}
+
+export async function doctorCommand(opts: GlobalOptions): Promise<void> {
+  await withSession(
+    opts,
+    async (s) => {
+      const checks: Check[] = [];
+      const info = (await s.redis.info()).split('\r\n');
+      const field = (name: string) => info.find((l) => l.startsWith(`${name}:`))?.slice(name.length + 1);
+      const version = field('redis_version') ?? '?';
+      const [major = 0, minor = 0] = version.split('.').map(Number);
+      checks.push(
+        major > 6 || (major === 6 && minor >= 2)
+          ? { check: 'Redis version', status: 'ok', detail: version }
+          : { check: 'Redis version', status: 'fail', detail: version, fix: 'upgrade to Redis 6.2 or newer (XAUTOCLAIM, XINFO lag)' },
+      );
+      const config = async (name: string) => {
+        try {
+          return ((await s.redis.config('GET', name)) as string[])[1];
+        } catch {
+          return undefined; // managed Redis may refuse CONFIG
+        }
+      };
+      const policy = await config('maxmemory-policy');
+      checks.push(
+        policy === undefined
+          ? { check: 'maxmemory-policy', status: 'warn', detail: 'CONFIG GET refused', fix: 'make sure maxmemory-policy is noeviction' }
+          : policy === 'noeviction'
+            ? { check: 'maxmemory-policy', status: 'ok', detail: policy }
+            : { check: 'maxmemory-policy', status: 'fail', detail: policy, fix: 'set maxmemory-policy noeviction: under memory pressure Redis would otherwise evict tasks and events' },
+      );
+      const aof = field('aof_enabled') === '1';
+      const fsync = await config('appendfsync');
+      checks.push(
+        aof
+          ? fsync === 'no'
+            ? { check: 'persistence', status: 'warn', detail: 'appendonly yes, appendfsync no', fix: 'set appendfsync everysec (or always): with no, the OS decides when writes reach disk' }
+            : { check: 'persistence', status: 'ok', detail: `appendonly yes, appendfsync ${fsync ?? '?'}` }
+          : {
+              check: 'persistence',
+              status: 'warn',
+              detail: `appendonly no, ${(await config('save')) ? 'RDB snapshots only' : 'no snapshots either'}`,
+              fix: 'set appendonly yes and appendfsync everysec (or always): otherwise a restart loses acknowledged work',
+            },
+      );
+      const format = await s.redis.hget(keysFor(s.queue.namespace).meta, 'format');
+      checks.push(
+        format === null
+          ? { check: 'format version', status: 'warn', detail: `namespace "${s.queue.namespace}" has no data yet` }
+          : Number(format) <= FORMAT_VERSION
+            ? { check: 'format version', status: 'ok', detail: `${format} (this taskledger reads up to ${FORMAT_VERSION})` }
+            : { check: 'format version', status: 'fail', detail: `${format}, newer than this taskledger (${FORMAT_VERSION})`, fix: 'upgrade taskledger' },
+      );
+      const before = Date.now();
+      const [sec, micro] = await s.redis.time();
+      const after = Date.now();
+      const skew = Math.round(Number(sec) * 1000 + Number(micro) / 1000 - (before + after) / 2);
+      checks.push(
+        Math.abs(skew) <= 1000
+          ? { check: 'clock skew', status: 'ok', detail: `${skew} ms between ${hostname()} and Redis` }
+          : { check: 'clock skew', status: 'warn', detail: `${skew} ms between ${hostname()} and Redis`, fix: 'run NTP: taskledger times use the Redis clock, but runAt dates given by clients use theirs' },
+      );
+      if (opts.json) json({ ok: !checks.some((c) => c.status === 'fail'), checks });
+      else {
+        const mark = { ok: colour.green('ok  '), warn: colour.yellow('warn'), fail: colour.red('FAIL') };
+        for (const c of checks) print(`${mark[c.status]}  ${c.check.padEnd(17)} ${c.detail}${c.fix ? `\n      → ${c.fix}` : ''}`);
+      }
+      if (checks.some((c) => c.status === 'fail')) process.exitCode = EXIT.CHECK_FAILED;
+    },
+    true,
+  );
+}

@@ -1,0 +1,72 @@
+import { Redis } from 'ioredis';
+import { TaskQueue } from '../task-queue.js';
+import { Scheduler } from '../scheduler/scheduler.js';
+import { keysFor } from '../keys.js';
+import { DEFAULT_URL } from '../connection.js';
+
+/** Exit codes, documented in the README. */
+export const EXIT = { OK: 0, CHECK_FAILED: 1, USAGE: 2, NOT_FOUND: 3, UNREACHABLE: 4, NO_NAMESPACE: 5, REFUSED: 6 } as const;
+
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface GlobalOptions {
+  redis?: string;
+  namespace: string;
+  json?: boolean;
+}
+
+export interface Session {
+  redis: Redis;
+  queue: TaskQueue;
+  scheduler(): Scheduler;
+  close(): Promise<void>;
+}
+
+const CONNECT_TIMEOUT_MS = 3000;
+
+/**
+ * Connects with a short timeout (an unreachable Redis is an error within seconds, not a hang) and checks
+ * that the namespace exists before anything could create it. `create` allows a new namespace.
+ */
+export async function connect(opts: GlobalOptions, create = false): Promise<Session> {
+  const url = opts.redis ?? process.env.REDIS_URL ?? DEFAULT_URL;
+  const redis = new Redis(url, { connectTimeout: CONNECT_TIMEOUT_MS, maxRetriesPerRequest: 1, retryStrategy: () => null, lazyConnect: true });
+  redis.on('error', () => {});
+  try {
+    await Promise.race([
+      redis.connect(),
+      new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS).unref()),
+    ]);
+    await redis.ping();
+  } catch (err) {
+    redis.disconnect();
+    throw new CliError(`cannot reach Redis at ${url}: ${(err as Error).message}`, EXIT.UNREACHABLE);
+  }
+  if (!create && (await redis.exists(keysFor(opts.namespace).meta)) === 0) {
+    redis.disconnect();
+    throw new CliError(`namespace "${opts.namespace}" does not exist at ${url} (no taskledger data there; check --namespace)`, EXIT.NO_NAMESPACE);
+  }
+  // Made on first use: a TaskQueue records the format version, which a read-only look must not do to a
+  // namespace that has no data yet.
+  let queue: TaskQueue | undefined;
+  let scheduler: Scheduler | undefined;
+  return {
+    redis,
+    get queue() {
+      return (queue ??= new TaskQueue({ connection: redis, namespace: opts.namespace, recoveryIntervalMs: 0 }));
+    },
+    scheduler: () => (scheduler ??= new Scheduler({ connection: redis, namespace: opts.namespace })),
+    close: async () => {
+      await scheduler?.stop();
+      await queue?.close();
+      redis.disconnect();
+    },
+  };
+}

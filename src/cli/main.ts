@@ -1,0 +1,106 @@
+#!/usr/bin/env node
+import { Command, CommanderError, Option } from 'commander';
+import { CliError, EXIT, type GlobalOptions } from './connect.js';
+import * as c from './commands.js';
+
+const program = new Command('taskledger')
+  .description('Inspect, audit, replay and operate taskledger queues.')
+  .option('--redis <url>', 'Redis URL (default: REDIS_URL, else redis://127.0.0.1:6379)')
+  .option('--namespace <name>', 'taskledger namespace', 'taskledger')
+  .option('--json', 'machine-readable output')
+  .showHelpAfterError()
+  .exitOverride();
+
+const globals = (cmd: Command) => cmd.optsWithGlobals<GlobalOptions & Record<string, unknown>>();
+const collect = (value: string, list: string[] = []) => [...list, value];
+
+program
+  .command('stats')
+  .description('per queue: waiting, delayed, running, finished, failed, cancelled, oldest waiting, last minute')
+  .option('--watch', 'refresh in place until interrupted')
+  .option('--interval <ms>', 'refresh interval with --watch', '2000')
+  .action((_, cmd: Command) => c.statsCommand(globals(cmd)));
+
+program
+  .command('tasks')
+  .description('list the tasks of a queue in one status, newest first (--oldest for oldest first), with paging')
+  .requiredOption('--queue <name>', 'queue')
+  .requiredOption('--status <status>', 'waiting, delayed, running, finished, failed or cancelled')
+  .option('--limit <n>', 'tasks per page', '20')
+  .option('--oldest', 'oldest first')
+  .option('--after <cursor>', 'the page after this cursor (printed with each full page)')
+  .action((_, cmd: Command) => c.tasksCommand(globals(cmd) as never));
+
+program.command('show <id>').description('a task and its full history as a timeline').action((id: string, _, cmd: Command) => c.showCommand(id, globals(cmd)));
+
+program
+  .command('events')
+  .description('the event log, replayed (and with --follow tailed live)')
+  .option('--from <id>', 'start at this event id')
+  .option('--follow', 'keep streaming new events until interrupted')
+  .option('--task <id>', 'only this task')
+  .option('--type <type>', 'only this event type')
+  .action((_, cmd: Command) => c.eventsCommand(globals(cmd)));
+
+program
+  .command('export')
+  .description('the audit log as NDJSON, one event per line (docs/export.md)')
+  .requiredOption('--out <file>', 'file to write')
+  .option('--from <id>', 'first event id (inclusive)')
+  .option('--to <id>', 'last event id (inclusive)')
+  .action((_, cmd: Command) => c.exportCommand(globals(cmd) as never));
+
+program.command('verify-export <file>').description('check an export line by line against the log').action((file: string, _, cmd: Command) => c.verifyExportCommand(file, globals(cmd)));
+program.command('import <file>').description('load an export into an empty namespace and rebuild its projections').action((file: string, _, cmd: Command) => c.importCommand(file, globals(cmd)));
+program.command('verify').description('check every projection against a fold of the log (exit 1 on mismatch)').action((_, cmd: Command) => c.verifyCommand(globals(cmd)));
+program.command('rebuild').description('rewrite every projection from the log').action((_, cmd: Command) => c.rebuildCommand(globals(cmd)));
+program.command('cancel <id>').description('cancel a waiting or running task').action((id: string, _, cmd: Command) => c.cancelCommand(id, globals(cmd)));
+program.command('retry <id>').description('give a failed or cancelled task another run').action((id: string, _, cmd: Command) => c.retryCommand(id, globals(cmd)));
+
+program
+  .command('delete')
+  .description('delete every task and schedule carrying all the references')
+  .requiredOption('--reference <name=value>', 'a reference (repeat for several)', collect)
+  .action((_, cmd: Command) => c.deleteCommand(globals(cmd) as never));
+
+program.command('schedules').description('cron schedules with their next run times').action((_, cmd: Command) => c.schedulesCommand(globals(cmd)));
+
+const schedule = program.command('schedule').description('add or remove a cron schedule');
+schedule
+  .command('add')
+  .requiredOption('--queue <name>', 'queue the ticks go to')
+  .requiredOption('--type <type>', 'task type')
+  .requiredOption('--cron <expression>', 'cron expression (5 fields, 6 with seconds, or @hourly...)')
+  .option('--timezone <tz>', 'IANA timezone', 'UTC')
+  .option('--spec <json>', 'task spec as JSON')
+  .option('--reference <name=value>', 'a reference (repeat for several)', collect)
+  .addOption(new Option('--catch-up <mode>', 'missed ticks').choices(['one', 'all', 'none']))
+  .action((_, cmd: Command) => c.scheduleAddCommand(globals(cmd) as never));
+schedule
+  .command('remove')
+  .requiredOption('--queue <name>', 'queue')
+  .requiredOption('--type <type>', 'task type')
+  .option('--reference <name=value>', 'a reference (repeat for several)', collect)
+  .action((_, cmd: Command) => c.scheduleRemoveCommand(globals(cmd) as never));
+
+program.command('doctor').description('check the Redis it points at and say what to change').action((_, cmd: Command) => c.doctorCommand(globals(cmd)));
+
+async function main(): Promise<number> {
+  try {
+    await program.parseAsync(process.argv);
+    return Number(process.exitCode ?? EXIT.OK);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version are not errors; usage mistakes have been printed with the usage.
+      return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+    }
+    const json = process.argv.includes('--json');
+    const message = err instanceof Error ? err.message : String(err);
+    const code = err instanceof CliError ? err.exitCode : EXIT.CHECK_FAILED;
+    if (json) process.stdout.write(`${JSON.stringify({ error: message, exitCode: code })}\n`);
+    process.stderr.write(`taskledger: ${message}\n`);
+    return code;
+  }
+}
+
+main().then((code) => process.exit(code));
