@@ -1,0 +1,253 @@
+// npm run bench: taskledger, BullMQ and Bee-Queue on the same Redis in the same run.
+//   node bench/run.mjs [--n 20000] [--rounds 3] [--quick] [--no-aof] [--scaling 1000000] [--no-docs]
+// Starts its own redis-server (AOF off, then appendonly everysec) unless BENCH_REDIS_URL is set (that Redis
+// is flushed: give it a dedicated one). Prints a table, writes bench/results.json and the table in
+// docs/benchmarks.md.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { Redis } from 'ioredis';
+import { startRedis } from './redis.mjs';
+import { SYSTEMS, counter } from './systems.mjs';
+
+const argv = process.argv.slice(2);
+const flag = (name) => argv.includes(`--${name}`);
+const opt = (name, fallback) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(argv[i + 1]) : fallback;
+};
+const QUICK = flag('quick');
+const N = opt('n', QUICK ? 400 : 20_000);
+const ROUNDS = opt('rounds', QUICK ? 1 : 3);
+const SCALING = opt('scaling', QUICK ? 2_000 : 1_000_000);
+const PASSES = flag('no-aof') || QUICK ? [false] : [false, true];
+const WRITE_DOCS = !flag('no-docs') && !QUICK;
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.floor((s.length - 1) / 2)] : NaN;
+};
+const pct = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((s.length * p) / 100))];
+};
+/** A ~100-byte JSON spec, as the workloads ask. */
+const spec = (i) => ({ i, user: 'user-0012345', action: 'resize', width: 640, height: 480, url: `https://example.com/p/${i}.png` });
+
+async function flush(url) {
+  const r = new Redis(url);
+  await r.flushdb();
+  r.disconnect();
+}
+async function usedMemory(url) {
+  const r = new Redis(url);
+  const info = await r.info('memory');
+  r.disconnect();
+  return Number(/used_memory:(\d+)/.exec(info)[1]);
+}
+
+/** Runs `op(i)` for i < n with `inFlight` calls outstanding; returns ops per second. */
+async function closedLoop(n, inFlight, op) {
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (next < n) await op(next++);
+    }),
+  );
+  return n / ((performance.now() - t0) / 1000);
+}
+
+async function bulkFill(sys, n, base = 0) {
+  for (let i = 0; i < n; i += 500) await sys.enqueueBulk(Array.from({ length: Math.min(500, n - i) }, (_, j) => spec(base + i + j)));
+}
+
+const WORKLOADS = {
+  async enqueue(sys) {
+    return { opsPerSec: await closedLoop(N, 64, (i) => sys.enqueue(spec(i))) };
+  },
+  async bulk(sys) {
+    const t0 = performance.now();
+    await bulkFill(sys, N);
+    return { opsPerSec: N / ((performance.now() - t0) / 1000) };
+  },
+  async process64(sys) {
+    return processing(sys, N, 64);
+  },
+  async process1(sys) {
+    return processing(sys, Math.max(100, Math.floor(N / 4)), 1);
+  },
+  async latency(sys) {
+    const rate = 500;
+    const n = QUICK ? 200 : 2000;
+    const lat = [];
+    const done = counter(n);
+    const stop = await sys.work(64, async (s) => void lat.push(Date.now() - s.t), done.tick);
+    await sleep(200);
+    const t0 = Date.now();
+    for (let i = 0; i < n; i++) {
+      const due = t0 + (i * 1000) / rate;
+      const wait = due - Date.now();
+      if (wait > 0) await sleep(wait);
+      void sys.enqueue({ ...spec(i), t: Date.now() });
+    }
+    await done.all;
+    await stop();
+    return { p50Ms: pct(lat, 50), p99Ms: pct(lat, 99) };
+  },
+  async memory(sys, url) {
+    const before = await usedMemory(url);
+    await bulkFill(sys, N);
+    const waiting = (await usedMemory(url)) - before;
+    await processing(sys, 0, 64, N);
+    const finished = (await usedMemory(url)) - before;
+    return { waitingBytesPerTask: Math.round(waiting / N), finishedBytesPerTask: Math.round(finished / N) };
+  },
+};
+
+/** Enqueues n (bulk, untimed), then times a worker of the given concurrency through `total` tasks. */
+async function processing(sys, n, concurrency, total = n) {
+  if (n) await bulkFill(sys, n);
+  const done = counter(total);
+  const t0 = performance.now();
+  const stop = await sys.work(concurrency, async () => undefined, done.tick);
+  await done.all;
+  const secs = (performance.now() - t0) / 1000;
+  await stop();
+  return { opsPerSec: total / secs };
+}
+
+async function scaling(url) {
+  // taskledger only: do its rates and history() hold when the queue and the log are large?
+  const out = {};
+  for (const waiting of [10_000, SCALING]) {
+    await flush(url);
+    const sys = SYSTEMS.taskledger(url);
+    await sys.open();
+    await bulkFill(sys, waiting);
+    const ops = Math.min(10_000, N);
+    const enqueue = await closedLoop(ops, 64, (i) => sys.enqueue(spec(i)));
+    const process = (await processing(sys, 0, 64, ops)).opsPerSec;
+    // history() of one task with `waiting` events in the log
+    const probe = await sys.enqueue(spec(-1));
+    const times = [];
+    for (let i = 0; i < 200; i++) {
+      const t0 = performance.now();
+      await sys.history(probe);
+      times.push(performance.now() - t0);
+    }
+    const scrape = [];
+    for (let i = 0; i < 20; i++) {
+      const t0 = performance.now();
+      await sys.scrape();
+      scrape.push(performance.now() - t0);
+    }
+    out[waiting] = { enqueuePerSec: enqueue, processPerSec: process, historyMs: median(times), statsScrapeMs: median(scrape) };
+    await sys.close();
+  }
+  return out;
+}
+
+async function run() {
+  const results = { date: new Date().toISOString(), machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version }, n: N, rounds: ROUNDS, passes: {} };
+  for (const aof of PASSES) {
+    const server = await startRedis({ aof });
+    const pass = aof ? 'aof-everysec' : 'no-aof';
+    const redisInfo = await new Redis(server.url).info('server');
+    results.redis = /redis_version:(\S+)/.exec(redisInfo)?.[1];
+    const raw = {};
+    const names = Object.keys(SYSTEMS);
+    for (const [wname, workload] of Object.entries(WORKLOADS)) {
+      raw[wname] = Object.fromEntries(names.map((n) => [n, []]));
+      for (let round = 0; round < ROUNDS; round++) {
+        // Alternate the order so that no system always runs on a warm (or cold) server.
+        const order = names.map((_, i) => names[(i + round) % names.length]);
+        for (const name of order) {
+          await flush(server.url);
+          const sys = SYSTEMS[name](server.url);
+          await sys.open();
+          const r = await workload(sys, server.url);
+          await sys.close();
+          raw[wname][name].push(r);
+          process.stderr.write(`${pass} ${wname} ${name} round ${round + 1}: ${JSON.stringify(r)}\n`);
+        }
+      }
+    }
+    const summary = {};
+    for (const [wname, bySystem] of Object.entries(raw)) {
+      summary[wname] = {};
+      for (const [name, runs] of Object.entries(bySystem)) {
+        summary[wname][name] = Object.fromEntries(Object.keys(runs[0]).map((k) => [k, median(runs.map((x) => x[k]))]));
+      }
+    }
+    results.passes[pass] = { summary, raw };
+    if (!aof) results.scaling = await scaling(server.url);
+    server.stop();
+  }
+  return results;
+}
+
+const TARGETS = {
+  enqueue: ['opsPerSec', 2.5, 'higher'],
+  bulk: ['opsPerSec', 2, 'higher'],
+  process64: ['opsPerSec', 3, 'higher'],
+  process1: ['opsPerSec', 1.5, 'higher'],
+  latency: ['p99Ms', 1, 'lower'],
+  memory: ['finishedBytesPerTask', 1.5, 'lower'],
+};
+const LABELS = {
+  enqueue: 'enqueue, 64 in flight (tasks/s)',
+  bulk: 'bulk enqueue, batches of 500 (tasks/s)',
+  process64: 'processing, concurrency 64 (tasks/s)',
+  process1: 'processing, concurrency 1 (tasks/s)',
+  latency: 'latency at 500/s: p50 / p99 (ms)',
+  memory: 'memory per task: waiting / finished (bytes)',
+};
+
+function table(results) {
+  const lines = [];
+  for (const [pass, { summary }] of Object.entries(results.passes)) {
+    lines.push(`\n**${pass === 'no-aof' ? 'AOF off' : 'appendonly yes, appendfsync everysec'}** (medians of ${results.rounds} rounds, N = ${results.n})\n`);
+    lines.push('| workload | taskledger | BullMQ | Bee-Queue | taskledger / BullMQ | target | met |');
+    lines.push('|---|---|---|---|---|---|---|');
+    for (const [w, s] of Object.entries(summary)) {
+      const fmt = (x) => {
+        if (!x) return '-';
+        if (w === 'latency') return `${x.p50Ms} / ${x.p99Ms}`;
+        if (w === 'memory') return `${x.waitingBytesPerTask} / ${x.finishedBytesPerTask}`;
+        return Math.round(x.opsPerSec).toLocaleString('en-US');
+      };
+      const [key, target, dir] = TARGETS[w];
+      const ratio = s.taskledger[key] / s.bullmq[key];
+      const met = dir === 'higher' ? ratio >= target : ratio <= target;
+      lines.push(`| ${LABELS[w]} | ${fmt(s.taskledger)} | ${fmt(s.bullmq)} | ${fmt(s['bee-queue'])} | ${ratio.toFixed(2)}x | ${dir === 'higher' ? '>=' : '<='} ${target}x | ${met ? 'yes' : 'no'} |`);
+    }
+  }
+  if (results.scaling) {
+    const [small, large] = Object.keys(results.scaling);
+    const a = results.scaling[small];
+    const b = results.scaling[large];
+    lines.push(`\n**Scaling (taskledger)**: ${Number(small).toLocaleString('en-US')} vs ${Number(large).toLocaleString('en-US')} tasks waiting (and events in the log)\n`);
+    lines.push(`| measure | ${Number(small).toLocaleString('en-US')} | ${Number(large).toLocaleString('en-US')} | change |`);
+    lines.push('|---|---|---|---|');
+    const row = (label, k, unit) => lines.push(`| ${label} | ${a[k].toFixed(unit === 'ms' ? 3 : 0)} ${unit} | ${b[k].toFixed(unit === 'ms' ? 3 : 0)} ${unit} | ${(((b[k] - a[k]) / a[k]) * 100).toFixed(0)}% |`);
+    row('enqueue, 64 in flight', 'enqueuePerSec', '/s');
+    row('processing, concurrency 64', 'processPerSec', '/s');
+    row('history() of one task', 'historyMs', 'ms');
+    row('stats() (a metrics scrape)', 'statsScrapeMs', 'ms');
+  }
+  return lines.join('\n');
+}
+
+const results = await run();
+const text = table(results);
+console.log(text);
+if (!QUICK) writeFileSync(new URL('./results.json', import.meta.url), JSON.stringify(results, null, 2) + '\n');
+if (WRITE_DOCS) {
+  const docs = new URL('../docs/benchmarks.md', import.meta.url);
+  const current = readFileSync(docs, 'utf8');
+  const machine = `${results.machine.cpus} × ${results.machine.cpu}, ${results.machine.memGiB} GiB, Node ${results.machine.node}, Redis ${results.redis}, ${results.date.slice(0, 10)}`;
+  const block = `<!-- results:start -->\nMachine: ${machine}.\n${text}\n<!-- results:end -->`;
+  writeFileSync(docs, current.replace(/<!-- results:start -->[\s\S]*<!-- results:end -->/, block));
+}
+process.exit(0);

@@ -1,0 +1,85 @@
+// The three queues under test, behind one small interface. Each uses its own defaults except where a
+// workload needs a setting (concurrency; keeping finished jobs, which BullMQ does by default).
+import BeeQueue from 'bee-queue';
+import { Queue as BullQueue, Worker as BullWorker } from 'bullmq';
+import { TaskQueue, Worker } from '../dist/index.js';
+
+const QUEUE = 'bench';
+
+function counter(n) {
+  let done = 0;
+  let resolve;
+  const all = new Promise((r) => (resolve = r));
+  return { tick: () => ++done === n && resolve(), all };
+}
+
+export function taskledger(url) {
+  let q;
+  return {
+    name: 'taskledger',
+    async open() {
+      q = new TaskQueue({ connection: url, namespace: QUEUE, recoveryIntervalMs: 0 });
+      await q.stats();
+    },
+    enqueue: (spec) => q.enqueue({ queue: QUEUE, type: 'noop', spec }),
+    enqueueBulk: (specs) => q.enqueueMany(specs.map((spec) => ({ queue: QUEUE, type: 'noop', spec }))),
+    /** Starts a worker; resolves with a stop function. `onDone` runs once a task's finish is persisted. */
+    async work(concurrency, handler, onDone) {
+      const w = new Worker(q, async (task) => handler(task.spec), { queues: [QUEUE], concurrency });
+      w.on('task:finished', onDone);
+      w.start();
+      return () => w.close();
+    },
+    history: (id) => q.history(id),
+    scrape: () => q.stats(),
+    close: () => q.close(),
+  };
+}
+
+export function bullmq(url) {
+  const { hostname, port } = new URL(url);
+  const connection = { host: hostname, port: Number(port) };
+  let q;
+  return {
+    name: 'bullmq',
+    async open() {
+      q = new BullQueue(QUEUE, { connection });
+      await q.waitUntilReady();
+    },
+    enqueue: (spec) => q.add('noop', spec),
+    enqueueBulk: (specs) => q.addBulk(specs.map((data) => ({ name: 'noop', data }))),
+    async work(concurrency, handler, onDone) {
+      const w = new BullWorker(QUEUE, async (job) => handler(job.data), { connection, concurrency });
+      w.on('completed', onDone);
+      await w.waitUntilReady();
+      return () => w.close();
+    },
+    close: () => q.close(),
+  };
+}
+
+export function beeQueue(url) {
+  const { hostname, port } = new URL(url);
+  const redis = { host: hostname, port: Number(port) };
+  let producer;
+  return {
+    name: 'bee-queue',
+    async open() {
+      producer = new BeeQueue(QUEUE, { redis, isWorker: false, getEvents: false, removeOnSuccess: false });
+      await producer.ready();
+    },
+    enqueue: (spec) => producer.createJob(spec).save(),
+    enqueueBulk: (specs) => producer.saveAll(specs.map((spec) => producer.createJob(spec))),
+    async work(concurrency, handler, onDone) {
+      const w = new BeeQueue(QUEUE, { redis, isWorker: true, getEvents: false, removeOnSuccess: false, activateDelayedJobs: false });
+      w.on('succeeded', onDone);
+      w.process(concurrency, async (job) => handler(job.data));
+      await w.ready();
+      return () => w.close();
+    },
+    close: () => producer.close(),
+  };
+}
+
+export const SYSTEMS = { taskledger, bullmq, 'bee-queue': beeQueue };
+export { counter };
