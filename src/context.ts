@@ -6,6 +6,7 @@ import { intOption, NAMESPACE_PATTERN } from './validation.js';
 import type { Keys } from './keys.js';
 import type { Scripts } from './scripts.js';
 import type { TaskDefinition } from './task-definition.js';
+import { createBatches, type Batches } from './batches.js';
 
 /** Pool of connections for blocking reads (XREAD BLOCK freezes its connection), made on demand. */
 export class BlockingPool {
@@ -55,6 +56,8 @@ export interface Context {
   readonly definitions: ReadonlyMap<string, TaskDefinition>;
   /** Rotates the order in which queues are read, for fairness between them. */
   rotation: number;
+  /** Calls made at about the same time, sent as one script call each kind (batches.ts). */
+  readonly batches: Batches;
 }
 
 export async function enter(ctx: Context): Promise<void> {
@@ -92,10 +95,12 @@ export function createContext(options: ContextOptions): { ctx: Context; owned: b
   const deliveryTimeoutMs = intOption(options.deliveryTimeoutMs, 10_000, 'deliveryTimeoutMs', 1);
   const { redis, owned } = openConnection(options.connection, connectTimeoutMs);
   const keys = keysFor(namespace);
+  const scripts = defineScripts(redis);
   const ctx: Context = {
     redis,
     keys,
-    scripts: defineScripts(redis),
+    scripts,
+    batches: createBatches(scripts, keys, heartbeatTtlMs),
     heartbeatTtlMs,
     maxAttempts,
     deliveryTimeoutMs,

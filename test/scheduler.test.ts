@@ -177,7 +177,10 @@ describe('emission', () => {
       await raw.hset(`{${ns}}:schedule:${id}`, 'nextRunAt', past);
       await raw.zadd(`{${ns}}:schedules`, past, id);
     }
+    const errors: unknown[] = [];
+    s.on('error', (e) => errors.push(e));
     await s.emitDue();
+    expect(errors).toEqual([]);
     const q = r.queue({ namespace: ns });
     const one = await ticks(q, ids.one!);
     const all = await ticks(q, ids.all!);

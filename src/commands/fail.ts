@@ -9,8 +9,6 @@ export async function fail(ctx: Context, taskId: string, progress?: JsonValue, o
   const text = progressText(progress);
   await enter(ctx);
   const held = heldLease(ctx, taskId, options);
-  const code = Number(
-    await ctx.scripts.fail(ctx.keys.events, ctx.keys.running, ctx.keys.task(taskId), ctx.keys.counts, taskId, held, text === undefined ? '0' : '1', text ?? ''),
-  );
+  const code = await ctx.batches.fail.add({ taskId, lease: held, progress: text });
   settle(ctx, taskId, code, held, true);
 }

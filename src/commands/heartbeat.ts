@@ -9,8 +9,6 @@ export async function heartbeat(ctx: Context, taskId: string, progress?: JsonVal
   const text = progressText(progress);
   await enter(ctx);
   const held = heldLease(ctx, taskId, options);
-  const code = Number(
-    await ctx.scripts.heartbeat(ctx.keys.events, ctx.keys.running, ctx.keys.task(taskId), taskId, held, ctx.heartbeatTtlMs, text === undefined ? '0' : '1', text ?? ''),
-  );
+  const code = await ctx.batches.heartbeat.add({ taskId, lease: held, progress: text });
   settle(ctx, taskId, code, held, false);
 }

@@ -1,0 +1,61 @@
+import { Batcher } from './batcher.js';
+import { GROUP, type Keys } from './keys.js';
+import type { Scripts } from './scripts.js';
+import type { ValidRequest } from './validation.js';
+
+/** A finish, fail or heartbeat of one task: its id, the lease sent, and the progress JSON if any. */
+export interface TaskWrite {
+  taskId: string;
+  lease: string;
+  progress: string | undefined;
+}
+
+export interface EnqueueItem {
+  id: string;
+  request: ValidRequest;
+  maxAttempts: number;
+}
+
+export interface Batches {
+  /** 1 when the task was created, 0 when its id existed. */
+  enqueue: Batcher<EnqueueItem, number>;
+  /** A Lua status code per task. */
+  finish: Batcher<TaskWrite, number>;
+  fail: Batcher<TaskWrite, number>;
+  heartbeat: Batcher<TaskWrite, number>;
+}
+
+/** Tasks per enqueue script call: bounds how long one call holds Redis. */
+const ENQUEUE_MAX = 500;
+const WRITE_MAX = 256;
+
+const writeArgs = (items: TaskWrite[]) => items.flatMap((w) => [w.taskId, w.lease, w.progress === undefined ? '0' : '1', w.progress ?? '']);
+const codes = async (reply: Promise<unknown>) => ((await reply) as (number | string)[]).map(Number);
+
+export function createBatches(scripts: Scripts, k: Keys, heartbeatTtlMs: number): Batches {
+  return {
+    enqueue: new Batcher<EnqueueItem, number>(async (items) => {
+      const keys = [k.events, k.queues, k.wake];
+      const args: (string | number)[] = [GROUP, items.length];
+      const opt = (v: string | number | undefined) => (v === undefined ? '' : v);
+      for (const { id, request: r, maxAttempts } of items) {
+        const refs = Object.entries(r.references);
+        keys.push(k.task(id), k.ready(r.queue), k.delayed(r.queue), ...refs.map(([n, v]) => k.reference(n, v)));
+        args.push(id, r.queue, r.type, r.specJson, r.referencesJson, maxAttempts, opt(r.delayMs), opt(r.runAt), opt(r.backoffJson), opt(r.timeoutMs), refs.length);
+      }
+      return codes(scripts.enqueue(keys.length, ...keys, ...args));
+    }, ENQUEUE_MAX),
+    finish: new Batcher<TaskWrite, number>((items) => {
+      const keys = [k.events, k.running, k.counts, ...items.map((w) => k.task(w.taskId))];
+      return codes(scripts.finish(keys.length, ...keys, ...writeArgs(items)));
+    }, WRITE_MAX),
+    fail: new Batcher<TaskWrite, number>((items) => {
+      const keys = [k.events, k.running, k.counts, ...items.map((w) => k.task(w.taskId))];
+      return codes(scripts.fail(keys.length, ...keys, ...writeArgs(items)));
+    }, WRITE_MAX),
+    heartbeat: new Batcher<TaskWrite, number>((items) => {
+      const keys = [k.events, k.running, ...items.map((w) => k.task(w.taskId))];
+      return codes(scripts.heartbeat(keys.length, ...keys, heartbeatTtlMs, ...writeArgs(items)));
+    }, WRITE_MAX),
+  };
+}
