@@ -20,7 +20,11 @@ const N = opt('n', QUICK ? 400 : 20_000);
 const ROUNDS = opt('rounds', QUICK ? 1 : 3);
 const SCALING = opt('scaling', QUICK ? 2_000 : 1_000_000);
 const PASSES = flag('no-aof') || QUICK ? [false] : [false, true];
-const WRITE_DOCS = !flag('no-docs') && !QUICK;
+const ONLY = (() => {
+  const i = argv.indexOf('--systems');
+  return i >= 0 ? argv[i + 1].split(',') : null;
+})();
+const WRITE_DOCS = !flag('no-docs') && !QUICK && !ONLY;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const median = (xs) => {
@@ -156,7 +160,7 @@ async function run() {
     const redisInfo = await new Redis(server.url).info('server');
     results.redis = /redis_version:(\S+)/.exec(redisInfo)?.[1];
     const raw = {};
-    const names = Object.keys(SYSTEMS);
+    const names = Object.keys(SYSTEMS).filter((n) => !ONLY || ONLY.includes(n));
     for (const [wname, workload] of Object.entries(WORKLOADS)) {
       raw[wname] = Object.fromEntries(names.map((n) => [n, []]));
       for (let round = 0; round < ROUNDS; round++) {
@@ -218,6 +222,10 @@ function table(results) {
         return Math.round(x.opsPerSec).toLocaleString('en-US');
       };
       const [key, target, dir] = TARGETS[w];
+      if (!s.taskledger || !s.bullmq) {
+        lines.push(`| ${LABELS[w]} | ${fmt(s.taskledger)} | ${fmt(s.bullmq)} | ${fmt(s['bee-queue'])} | - | | |`);
+        continue;
+      }
       const ratio = s.taskledger[key] / s.bullmq[key];
       const met = dir === 'higher' ? ratio >= target : ratio <= target;
       lines.push(`| ${LABELS[w]} | ${fmt(s.taskledger)} | ${fmt(s.bullmq)} | ${fmt(s['bee-queue'])} | ${ratio.toFixed(2)}x | ${dir === 'higher' ? '>=' : '<='} ${target}x | ${met ? 'yes' : 'no'} |`);

@@ -3,7 +3,7 @@ import { createContext, enter, type Context } from './context.js';
 import type { TaskDefinition } from './task-definition.js';
 import { intOption } from './validation.js';
 import { enqueueMany } from './commands/enqueue.js';
-import { dequeue, takeBatch, type DequeueOptions } from './commands/dequeue.js';
+import { dequeue, giveBack, takeBatch, type DequeueOptions, type PrefetchBuffer } from './commands/dequeue.js';
 import { heartbeat } from './commands/heartbeat.js';
 import { finish } from './commands/finish.js';
 import { fail } from './commands/fail.js';
@@ -89,8 +89,17 @@ export class TaskQueue {
    * One round of taking up to `count` tasks for a worker: started tasks, or [] after a bounded wait.
    * @internal The Worker's feed; use dequeue() to take one task.
    */
-  takeBatch(queues: readonly string[] | undefined, count: number, signal?: AbortSignal): Promise<Task[]> {
-    return enter(this.ctx).then(() => takeBatch(this.ctx, queues, count, signal));
+  takeBatch(queues: readonly string[] | undefined, count: number, signal?: AbortSignal, prefetch?: PrefetchBuffer): Promise<Task[]> {
+    return enter(this.ctx).then(() => takeBatch(this.ctx, queues, count, signal, prefetch));
+  }
+
+  /**
+   * Hands entries a worker claimed ahead back to their queues.
+   * @internal The Worker's, on close.
+   */
+  giveBack(prefetch: PrefetchBuffer): Promise<void> {
+    const claims = prefetch.claims.splice(0);
+    return claims.length ? giveBack(this.ctx, claims) : Promise.resolve();
   }
 
   /** The connection commands go through (for metrics, diagnostics, tests). */

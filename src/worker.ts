@@ -9,6 +9,7 @@ import {
 import { SafeEmitter, type WorkerEvents } from './worker-events.js';
 import { intOption, toJsonText, validateBackoff, validateQueueNames } from './validation.js';
 import type { TaskQueue } from './task-queue.js';
+import type { PrefetchBuffer } from './commands/dequeue.js';
 import type { BackoffOptions, JsonValue, Task } from './types.js';
 
 export interface TaskContext {
@@ -90,6 +91,8 @@ export class Worker extends SafeEmitter<WorkerEvents> {
   /** By lease, not task id: one task can be held twice (a stuck attempt and a new one). */
   private readonly running = new Map<string, Running>();
   private readonly reader = new AbortController();
+  /** Entries claimed ahead with the last start, so the next batch needs one round trip, not two. */
+  private readonly prefetch: PrefetchBuffer = { claims: [], dueCheckedAt: 0 };
   private loop: Promise<void> | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private slotWaiters: (() => void)[] = [];
@@ -152,6 +155,7 @@ export class Worker extends SafeEmitter<WorkerEvents> {
     this.reader.abort();
     this.wakeSlots();
     await until(this.loop ?? Promise.resolve());
+    await this.queue.giveBack(this.prefetch).catch((err: unknown) => this.emit('error', err));
     await until(Promise.all([...this.running.values()].map((r) => r.settled)));
     for (const r of this.running.values()) {
       if (r.done) continue;
@@ -170,10 +174,12 @@ export class Worker extends SafeEmitter<WorkerEvents> {
       const free = this.concurrency - this.running.size;
       if (free <= 0) {
         await new Promise<void>((res) => this.slotWaiters.push(res));
+        // Finishes arrive together (one batched reply): let them all free their slots, then take one batch.
+        await new Promise((res) => setImmediate(res));
         continue;
       }
       try {
-        const tasks = await this.queue.takeBatch(this.queues, free, signal);
+        const tasks = await this.queue.takeBatch(this.queues, free, signal, this.prefetch);
         for (const task of tasks) this.run(task);
       } catch (err) {
         if (signal.aborted || (err instanceof TaskLedgerError && err.code === 'ERR_QUEUE_CLOSED')) break;

@@ -1,10 +1,13 @@
 import { CONSUMER, GROUP } from '../keys.js';
 import type { Context } from '../context.js';
+import { rotate } from './start.js';
 
 export interface Claimed {
   queue: string;
   entryId: string;
   taskId: string;
+  /** When it was claimed (this process's clock), for prefetched entries that wait. */
+  at?: number;
 }
 
 export interface Due {
@@ -30,15 +33,15 @@ export type ClaimResult =
  * claim again). When nothing is ready, returns what a blocking wait needs (wait-ready.ts).
  */
 export async function claim(ctx: Context, queues: readonly string[], count: number): Promise<ClaimResult> {
-  const shift = ctx.rotation++ % queues.length;
-  const order = [...queues.slice(shift), ...queues.slice(0, shift)];
+  const order = rotate(ctx, queues);
   const keys = [...order.map((q) => ctx.keys.ready(q)), ...order.map((q) => ctx.keys.delayed(q)), ctx.keys.wake];
   const reply = (await ctx.scripts.claim(keys.length, ...keys, GROUP, CONSUMER, count)) as (string | number)[];
   const queueAt = (i: string | number) => order[Number(i) - 1]!;
   if (reply[0] === 1) {
     const claimed: Claimed[] = [];
+    const at = Date.now();
     for (let i = 1; i + 2 < reply.length; i += 3) {
-      claimed.push({ queue: queueAt(reply[i]!), entryId: String(reply[i + 1]), taskId: String(reply[i + 2]) });
+      claimed.push({ queue: queueAt(reply[i]!), entryId: String(reply[i + 1]), taskId: String(reply[i + 2]), at });
     }
     return { kind: 'claimed', claimed };
   }

@@ -1,29 +1,48 @@
-import { GROUP } from '../keys.js';
+import { CONSUMER, GROUP } from '../keys.js';
 import { pairsToObject, hashToTask } from '../projections/decode.js';
 import type { Context } from '../context.js';
 import type { Task } from '../types.js';
 import type { Claimed } from './claim.js';
 import { rememberLease } from './lease.js';
 
+export interface Prefetch {
+  /** Queues to claim the next entries from, in visiting order. */
+  queues: readonly string[];
+  count: number;
+}
+
 /**
- * Starts claimed tasks in one script call. Entries whose task moved on meanwhile are dropped, so the result
- * may be shorter than the input. This instance remembers each started task's lease.
+ * Starts claimed tasks in one script call, and optionally claims the next entries in the same call (a
+ * worker's prefetch). Entries whose task moved on meanwhile are dropped, so fewer tasks may come back than
+ * were claimed. This instance remembers each started task's lease.
  */
-export async function start(ctx: Context, claimed: readonly Claimed[]): Promise<Task[]> {
-  if (claimed.length === 0) return [];
+export async function start(ctx: Context, claimed: readonly Claimed[], prefetch?: Prefetch): Promise<{ tasks: Task[]; next: Claimed[] }> {
+  if (claimed.length === 0 && !prefetch?.count) return { tasks: [], next: [] };
   const keys = [ctx.keys.events, ctx.keys.running];
-  const args: string[] = [GROUP, String(ctx.heartbeatTtlMs)];
+  const args: (string | number)[] = [GROUP, ctx.heartbeatTtlMs, claimed.length, CONSUMER, prefetch?.count ?? 0];
   for (const c of claimed) {
     keys.push(ctx.keys.task(c.taskId), ctx.keys.ready(c.queue));
     args.push(c.taskId, c.entryId);
   }
-  const reply = (await ctx.scripts.start(keys.length, ...keys, ...args)) as (string[] | 0)[];
+  const order = prefetch?.count ? rotate(ctx, prefetch.queues) : [];
+  keys.push(...order.map((q) => ctx.keys.ready(q)));
+  const [starts, claims] = (await ctx.scripts.start(keys.length, ...keys, ...args)) as [(string[] | 0)[], (string | number)[]];
   const tasks: Task[] = [];
-  reply.forEach((hash, i) => {
+  starts.forEach((hash, i) => {
     if (hash === 0) return;
     const task = hashToTask(claimed[i]!.taskId, pairsToObject(hash));
     rememberLease(ctx, task.id, task.lease!);
     tasks.push(task);
   });
-  return tasks;
+  const next: Claimed[] = [];
+  for (let i = 0; i + 2 < claims.length; i += 3) {
+    next.push({ queue: order[Number(claims[i]) - 1]!, entryId: String(claims[i + 1]), taskId: String(claims[i + 2]), at: Date.now() });
+  }
+  return { tasks, next };
+}
+
+/** The queues in the order to visit them this time: a rotating start, for fairness. */
+export function rotate(ctx: Context, queues: readonly string[]): string[] {
+  const shift = ctx.rotation++ % queues.length;
+  return [...queues.slice(shift), ...queues.slice(0, shift)];
 }

@@ -19,6 +19,8 @@
           of the wake stream, to block on with XREAD from there, the earliest due time of a delayed task in
           ms (-1 when none) and the Redis time.
 ]]
+--@include claim-entries
+
 local group, consumer = ARGV[1], ARGV[2]
 local wanted = tonumber(ARGV[3])
 local n = (#KEYS - 1) / 2
@@ -34,37 +36,11 @@ for i = 1, n do
 end
 if #due > 1 then return due end
 
-local share = math.ceil(wanted / n)
-local out = { 1 }
-local got = 0
-
-local function take(i, limit)
-  local reply = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', limit, 'STREAMS', KEYS[i], '>')
-  if not reply then return end
-  for _, entry in ipairs(reply[1][2]) do
-    out[#out + 1] = i
-    out[#out + 1] = entry[1]
-    out[#out + 1] = entry[2][2]
-    got = got + 1
-  end
+local claimed = claim_entries(1, n, group, consumer, wanted)
+if #claimed > 0 then
+  table.insert(claimed, 1, 1)
+  return claimed
 end
-
-local exists = {}
-for i = 1, n do
-  exists[i] = redis.call('EXISTS', KEYS[i]) == 1
-end
--- First pass: a fair share from each stream; second pass: fill up from whichever still has entries.
-for pass = 1, 2 do
-  for i = 1, n do
-    if got >= wanted then break end
-    if exists[i] then
-      take(i, pass == 1 and math.min(share, wanted - got) or (wanted - got))
-    end
-  end
-  if got >= wanted or share >= wanted then break end
-end
-if got > 0 then return out end
-
 local function last_id(key)
   if redis.call('EXISTS', key) == 0 then return '0-0' end
   local info = redis.call('XINFO', 'STREAM', key)
@@ -75,7 +51,7 @@ local function last_id(key)
 end
 local last = { 0 }
 for i = 1, n do
-  last[#last + 1] = exists[i] and last_id(KEYS[i]) or '0-0'
+  last[#last + 1] = last_id(KEYS[i])
 end
 last[#last + 1] = last_id(KEYS[#KEYS])
 local nextDue = -1

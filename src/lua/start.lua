@@ -4,38 +4,45 @@
   deadline in the running set. An entry that no longer matches (the task was cancelled, deleted or
   re-queued meanwhile) is only removed: no task ever starts twice from one entry.
 
+  The started event's id becomes the task's lease: the holder's fencing token.
+
+  It can also claim the next entries in the same call (a worker's prefetch), from ready streams declared
+  after the tasks' keys, so that a busy worker needs one round trip per batch, not two.
+
   KEYS[1] events stream
   KEYS[2] running set
   then for each task: task hash, ready stream
+  then the ready streams to claim from (visiting order)
 
   ARGV[1] consumer group name
   ARGV[2] heartbeat TTL in ms
+  ARGV[3] number of tasks
+  ARGV[4] consumer name
+  ARGV[5] how many entries to claim for next time (0 for none)
   then for each task: task id, entry id
 
-  The started event's id becomes the task's lease: the holder's fencing token.
-
-  Returns, per task, the started task's hash as a flat field/value list, or 0 when it was not started.
+  Returns {starts, claims}: starts has, per task, the started task's hash as a flat field/value list or 0
+  when it was not started; claims is {streamIndex, entryId, taskId, ...} (streamIndex from 1).
 ]]
 --@include codes
 --@include fold
 --@include emit
 --@include ready
+--@include claim-entries
 
-local group = ARGV[1]
-local ttl = tonumber(ARGV[2])
-local out = {}
-local n = (#ARGV - 2) / 2
+local group, ttl, n, consumer, prefetch = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
+local starts = {}
 for i = 1, n do
   local taskKey, readyKey = KEYS[1 + 2 * i], KEYS[2 + 2 * i]
-  local taskId, entryId = ARGV[1 + 2 * i], ARGV[2 + 2 * i]
+  local taskId, entryId = ARGV[4 + 2 * i], ARGV[5 + 2 * i]
   drop_ready(readyKey, group, entryId)
   local state = redis.call('HMGET', taskKey, 'status', 'readyId', 'attempt')
   if state[1] == 'waiting' and state[2] == entryId then
     local _, at = emit(KEYS[1], taskKey, taskId, 'started', { 'attempt', tostring(tonumber(state[3]) + 1) })
     redis.call('ZADD', KEYS[2], tonumber(at) + ttl, taskId)
-    out[i] = redis.call('HGETALL', taskKey)
+    starts[i] = redis.call('HGETALL', taskKey)
   else
-    out[i] = 0
+    starts[i] = 0
   end
 end
-return out
+return { starts, claim_entries(3 + 2 * n, #KEYS, group, consumer, prefetch) }

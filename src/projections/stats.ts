@@ -32,8 +32,8 @@ export interface QueueStats {
 }
 
 /**
- * The state of every queue, read in two pipelined round trips (three when running tasks are broken down by
- * queue): its cost grows with the number of queues, not tasks.
+ * The state of every queue, read in three pipelined round trips (four when running tasks are broken down
+ * by queue): its cost grows with the number of queues, not tasks.
  */
 export async function stats(ctx: Context): Promise<QueueStats> {
   await enter(ctx);
@@ -47,7 +47,6 @@ export async function stats(ctx: Context): Promise<QueueStats> {
   for (const q of queues) {
     p.xlen(k.ready(q));
     p.zcard(k.delayed(q));
-    p.xrange(k.ready(q), '-', '+', 'COUNT', 1);
     p.call('XINFO', 'GROUPS', k.ready(q));
   }
   const r = (await p.exec()) ?? [];
@@ -62,19 +61,29 @@ export async function stats(ctx: Context): Promise<QueueStats> {
     eventLogBytes: val(3) === null ? null : Number(val(3)),
     at: new Date(now),
   };
+  const lastDelivered = new Map<string, string>();
   queues.forEach((q, i) => {
-    const base = 4 + i * 4;
-    const first = (val(base + 2) as StreamEntry[] | null)?.[0];
-    const groups = (val(base + 3) as string[][] | null) ?? [];
+    const base = 4 + i * 3;
+    const groups = (val(base + 2) as string[][] | null) ?? [];
     const group = groups.map((g) => pairsToObject(g.map(String))).find((g) => g.name === GROUP);
     const pending = Number(group?.pending ?? 0);
+    // Started entries are deleted, so the stream holds the waiting tasks: undelivered and claimed-not-started.
+    const lag = group?.lag === undefined || group.lag === '' ? null : Number(group.lag);
+    lastDelivered.set(q, String(group?.['last-delivered-id'] ?? '0-0'));
     out.queues[q] = {
       waiting: Math.max(0, Number(val(base) ?? 0) - pending),
       delayed: Number(val(base + 1) ?? 0),
       running: running > RUNNING_BREAKDOWN_LIMIT ? null : 0,
-      oldestWaitingMs: first ? Math.max(0, now - Number(first[0].split('-')[0])) : 0,
-      lag: group?.lag === undefined || group.lag === '' ? null : Number(group.lag),
+      oldestWaitingMs: 0,
+      lag,
     };
+  });
+  // The oldest waiting task: the first entry the group has not delivered yet.
+  const op = ctx.redis.pipeline();
+  for (const q of queues) op.xrange(k.ready(q), `(${lastDelivered.get(q)}`, '+', 'COUNT', 1);
+  ((await op.exec()) ?? []).forEach(([err, entries], i) => {
+    const first = err ? undefined : (entries as StreamEntry[])[0];
+    if (first) out.queues[queues[i]!]!.oldestWaitingMs = Math.max(0, now - Number(first[0].split('-')[0]));
   });
   if (running > 0 && running <= RUNNING_BREAKDOWN_LIMIT) {
     const ids = await ctx.redis.zrange(k.running, 0, -1);
