@@ -19,7 +19,7 @@ export function loadScript(file: string): string {
   });
 }
 
-/** `finish-3.lua` -> `finish` with 3 keys; `enqueue.lua` -> variable keys (the caller passes numkeys). */
+/** `history-2.lua` -> `history` with 2 keys; `enqueue.lua` -> variable keys (the caller passes numkeys). */
 function parseName(file: string): { name: string; numberOfKeys?: number } {
   const m = /^([a-z-]+?)(?:-(\d+))?\.lua$/.exec(file);
   if (!m) throw new Error(`bad script file name ${file}`);

@@ -71,6 +71,9 @@ interface Running {
   settled: Promise<void>;
 }
 
+/** How long entries claimed ahead may wait for a slot before they are handed back to their queue. */
+const PREFETCH_HOLD_MS = 1000;
+
 /** Attempts at a final write that failed for a reason other than a refusal (Redis unreachable). */
 const FINAL_WRITE_TRIES = 10;
 const FINAL_WRITE_PAUSE_MS = 500;
@@ -173,7 +176,12 @@ export class Worker extends SafeEmitter<WorkerEvents> {
     while (!signal.aborted) {
       const free = this.concurrency - this.running.size;
       if (free <= 0) {
-        await new Promise<void>((res) => this.slotWaiters.push(res));
+        const freed = await Promise.race([
+          new Promise<boolean>((res) => this.slotWaiters.push(() => res(true))),
+          new Promise<boolean>((res) => setTimeout(() => res(false), PREFETCH_HOLD_MS).unref()),
+        ]);
+        // Handlers are slow: entries claimed ahead would only wait here, so other workers get them back.
+        if (!freed && this.prefetch.claims.length) await this.queue.giveBack(this.prefetch).catch((err: unknown) => this.emit('error', err));
         // Finishes arrive together (one batched reply): let them all free their slots, then take one batch.
         await new Promise((res) => setImmediate(res));
         continue;

@@ -178,3 +178,21 @@ describe('deleteByReference', () => {
     await expect(q.deleteByReference({})).rejects.toBeInstanceOf(ValidationError);
   });
 });
+
+describe('the counts index', () => {
+  it('is rebuilt from the log', async () => {
+    const q = r.queue();
+    const [a, b, c] = await q.enqueueMany([{ queue: 'x', type: 't' }, { queue: 'x', type: 't' }, { queue: 'y', type: 't' }]);
+    await q.dequeue(['x']);
+    await q.dequeue(['x']);
+    await q.finish(a!);
+    await q.fail(b!);
+    await q.cancel(c!);
+    const key = `{${q.namespace}}:counts`;
+    const before = await r.raw().hgetall(key);
+    expect(before).toEqual({ 'finished:x': '1', 'failed:x': '1', 'cancelled:y': '1' });
+    await r.raw().del(key);
+    await q.rebuild();
+    expect(await r.raw().hgetall(key)).toEqual(before);
+  });
+});

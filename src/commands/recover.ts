@@ -55,7 +55,7 @@ async function recoverStalled(ctx: Context, report: RecoveryReport): Promise<voi
     const results = (await pipeline.exec()) ?? [];
     let stuck = 0;
     results.forEach(([err, code], i) => {
-      // requeue-4 answers 0 only for a task whose deadline moved after our read: it is alive, not stuck.
+      // requeue-5 answers 0 only for a task whose deadline moved after our read: it is alive, not stuck.
       if (err) stuck++;
       else if (Number(code) === 1 && acted[i] === 'fail') report.failed++;
       else if (Number(code) === 1 && acted[i] === 'requeue') report.requeued++;

@@ -21,7 +21,7 @@ export interface RebuildReport {
  */
 export async function rebuild(ctx: Context, options: FoldProgressOptions = {}): Promise<RebuildReport> {
   await enter(ctx);
-  const { folded, end, events } = await foldLog(ctx, options.onProgress);
+  const { folded, end, events, counts } = await foldLog(ctx, options.onProgress);
   const strays = (await scanTaskIds(ctx)).filter((id) => !folded.has(id));
   const strayHashes = await readHashes(ctx, strays);
   // Tasks with events after the fold's end moved on (a deleted one has no hash to say so): leave them be.
@@ -49,6 +49,11 @@ export async function rebuild(ctx: Context, options: FoldProgressOptions = {}): 
       if (Number(wrote) === 1) tasks++;
     }
   }
+  // The counts index, recounted from the log (transitions made while rebuild ran are lost from it).
+  const c = ctx.redis.multi();
+  c.del(k.counts);
+  if (counts.size) c.hset(k.counts, Object.fromEntries(counts));
+  await c.exec();
   return { tasks, events };
 }
 

@@ -1,0 +1,27 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { useRedis } from './helpers/fixture.js';
+
+const r = useRedis();
+const BENCH = fileURLToPath(new URL('../bench/run.mjs', import.meta.url));
+
+describe('npm run bench (smoke: tiny N, so it cannot rot)', () => {
+  it('runs every workload on taskledger, BullMQ and Bee-Queue and prints the table', async () => {
+    const { code, out } = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      // The test's own redis-server is this file's alone: the benchmark may flush it.
+      const child = spawn(process.execPath, [BENCH, '--quick'], { env: { ...process.env, BENCH_REDIS_URL: r.url }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      child.on('exit', (code) => resolve({ code, out }));
+    });
+    expect(code, out).toBe(0);
+    for (const workload of ['enqueue, 64 in flight', 'bulk enqueue', 'processing, concurrency 64', 'processing, concurrency 1', 'latency at 500/s', 'memory per task']) {
+      // A row with a number for each of the three systems and a ratio.
+      expect(out).toMatch(new RegExp(`\\| ${workload}[^|]*\\| [\\d,/ ]+ \\| [\\d,/ ]+ \\| [\\d,/ ]+ \\| \\d+\\.\\d\\dx \\|`));
+    }
+    expect(out).toMatch(/\*\*Scaling \(taskledger\)\*\*/);
+    expect(out).toMatch(/\| history\(\) of one task \| [\d.]+ ms/);
+  }, 120_000);
+});
