@@ -99,6 +99,8 @@ export class Worker extends SafeEmitter<WorkerEvents> {
   private loop: Promise<void> | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private slotWaiters: (() => void)[] = [];
+  /** Outcomes (finish, fail, retry) of settled handlers still being written. */
+  private readonly writing = new Set<Promise<void>>();
   private closing: Promise<void> | undefined;
 
   constructor(
@@ -167,6 +169,7 @@ export class Worker extends SafeEmitter<WorkerEvents> {
       r.final = this.finalWrite(r, 'release', () => this.queue.release(r.task.id, { lease: r.lease }), () => undefined);
     }
     await Promise.all([...this.running.values()].map((r) => r.final));
+    await Promise.all([...this.writing]);
     clearInterval(this.heartbeatTimer);
     this.emit('closed');
   }
@@ -222,9 +225,13 @@ export class Worker extends SafeEmitter<WorkerEvents> {
     this.emit('task:started', task);
     this.execute(r)
       .catch((err) => this.emit('error', err))
-      // The slot is held until the handler has settled and the attempt's outcome is written.
-      .then(() => r.final)
       .finally(() => {
+        // The slot is free once the handler has settled: the next batch starts while this attempt's
+        // outcome is still being written (close() waits for those writes).
+        if (r.final) {
+          const write = r.final.finally(() => this.writing.delete(write));
+          this.writing.add(write);
+        }
         this.running.delete(r.lease);
         settle();
         this.wakeSlots();

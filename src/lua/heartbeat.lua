@@ -23,11 +23,11 @@ local out = {}
 for i = 3, #KEYS do
   local a = 1 + (i - 3) * 4
   local taskKey, taskId = KEYS[i], ARGV[a + 1]
-  local code = check_running(taskKey, ARGV[a + 2])
+  local code, _, events = check_running(taskKey, ARGV[a + 2])
   if code == OK then
     local fields = {}
     if ARGV[a + 3] == '1' then fields = { 'progress', ARGV[a + 4] } end
-    local _, at = emit(KEYS[1], taskKey, taskId, 'progress', fields)
+    local _, at = emit(KEYS[1], taskKey, taskId, 'progress', fields, events)
     redis.call('ZADD', KEYS[2], 'XX', tonumber(at) + ttl, taskId)
   end
   out[#out + 1] = code

@@ -36,9 +36,9 @@ for i = 1, n do
   local taskKey, readyKey = KEYS[1 + 2 * i], KEYS[2 + 2 * i]
   local taskId, entryId = ARGV[4 + 2 * i], ARGV[5 + 2 * i]
   drop_ready(readyKey, group, entryId)
-  local state = redis.call('HMGET', taskKey, 'status', 'readyId', 'attempt')
+  local state = redis.call('HMGET', taskKey, 'status', 'readyId', 'attempt', 'events')
   if state[1] == 'waiting' and state[2] == entryId then
-    local _, at = emit(KEYS[1], taskKey, taskId, 'started', { 'attempt', tostring(tonumber(state[3]) + 1) })
+    local _, at = emit(KEYS[1], taskKey, taskId, 'started', { 'attempt', tostring(tonumber(state[3]) + 1) }, state[4])
     redis.call('ZADD', KEYS[2], tonumber(at) + ttl, taskId)
     starts[i] = redis.call('HGETALL', taskKey)
   else

@@ -1,6 +1,7 @@
 -- Appends one event to the log and folds it into the task's hash: the only way any script changes a task.
--- fields is a list {name1, value1, name2, value2, ...}. Returns the event id and its time (ms, as a string).
-local function emit(eventsKey, taskKey, taskId, eventType, fields)
+-- fields is a list {name1, value1, name2, value2, ...}; prevEvents as for fold_apply. Returns the event id
+-- and its time (ms, as a string).
+local function emit(eventsKey, taskKey, taskId, eventType, fields, prevEvents)
   local xadd = { 'XADD', eventsKey, '*', 'event', eventType, 'task', taskId }
   local byName = {}
   for i = 1, #fields, 2 do
@@ -9,6 +10,6 @@ local function emit(eventsKey, taskKey, taskId, eventType, fields)
     byName[fields[i]] = fields[i + 1]
   end
   local id = redis.call(unpack(xadd))
-  fold_apply(taskKey, id, eventType, byName)
+  fold_apply(taskKey, id, eventType, byName, prevEvents)
   return id, string.match(id, '^(%d+)')
 end

@@ -1,6 +1,7 @@
 -- Applies one event to a task's hash. FOLD_RULES is generated from src/projections/fold-rules.ts and placed
 -- above this function when the script is loaded; src/projections/fold.ts interprets the same table.
-local function fold_apply(taskKey, eventId, eventType, fields)
+-- prevEvents is the hash's `events` field when the caller has read it already (false when absent), or nil.
+local function fold_apply(taskKey, eventId, eventType, fields, prevEvents)
   local rule = FOLD_RULES[eventType]
   if rule.drop then
     redis.call('DEL', taskKey)
@@ -25,7 +26,8 @@ local function fold_apply(taskKey, eventId, eventType, fields)
       args[#args + 1] = value
     end
   end
-  local prev = redis.call('HGET', taskKey, 'events')
+  local prev = prevEvents
+  if prev == nil then prev = redis.call('HGET', taskKey, 'events') end
   args[#args + 1] = 'updatedAt'
   args[#args + 1] = at
   args[#args + 1] = 'events'
