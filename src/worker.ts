@@ -3,12 +3,12 @@ import {
   NoHandlerError,
   TaskLedgerError,
   TaskTimeoutError,
-  ValidationError,
   WorkerClosedError,
 } from './errors.js';
 import { SafeEmitter, type WorkerEvents } from './worker-events.js';
 import { intOption, toJsonText, validateBackoff, validateQueueNames } from './validation.js';
 import type { TaskQueue } from './task-queue.js';
+import { sleep } from './sleep.js';
 import type { PrefetchBuffer } from './commands/dequeue.js';
 import type { BackoffOptions, JsonValue, Task } from './types.js';
 
@@ -195,7 +195,7 @@ export class Worker extends SafeEmitter<WorkerEvents> {
       } catch (err) {
         if (signal.aborted || (err instanceof TaskLedgerError && err.code === 'ERR_QUEUE_CLOSED')) break;
         this.emit('error', err);
-        await pause(1000, signal);
+        await sleep(1000, signal);
       }
     }
   }
@@ -316,7 +316,7 @@ export class Worker extends SafeEmitter<WorkerEvents> {
           this.emit('error', new Error(`task ${r.task.id}: could not ${what} (${(err as Error).message}); the task will stall and be recovered`, { cause: err }));
           return;
         }
-        await pause(FINAL_WRITE_PAUSE_MS);
+        await sleep(FINAL_WRITE_PAUSE_MS);
       }
     }
   }
@@ -373,18 +373,6 @@ export class Worker extends SafeEmitter<WorkerEvents> {
     r.controller.abort(err);
     if (first) this.emit('task:lost', r.task, err);
   }
-}
-
-function pause(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }
 
 /** `{ error, ...lastProgress }` as the Go original's worker merges errors into progress. */

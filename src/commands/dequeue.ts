@@ -7,6 +7,7 @@ import { claim, type Claimed } from './claim.js';
 import { start } from './start.js';
 import { waitReady } from './wait-ready.js';
 import { promote } from './promote.js';
+import { sleep } from '../sleep.js';
 import { release } from './release.js';
 
 /** Entries a worker claimed ahead, to start in its next round; and when it last looked for due tasks. */
@@ -142,16 +143,4 @@ export async function giveBack(ctx: Context, claimed: readonly Claimed[]): Promi
     pipeline.tl_redeliver!(ctx.keys.events, ctx.keys.task(c.taskId), ctx.keys.ready(c.queue), c.taskId, c.entryId, GROUP, 'given-back');
   }
   await pipeline.exec();
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }

@@ -1,5 +1,7 @@
 import { LuaCode, throwOnCode } from '../errors.js';
-import type { Context } from '../context.js';
+import { enter, type Context } from '../context.js';
+import { progressText, validateTaskId } from '../validation.js';
+import type { JsonValue } from '../types.js';
 
 export interface LeaseOptions {
   /**
@@ -32,4 +34,23 @@ export function heldLease(ctx: Context, taskId: string, options?: LeaseOptions):
 export function settle(ctx: Context, taskId: string, code: number, held: string, done: boolean): void {
   if (code === LuaCode.OK && done && ctx.leases.get(taskId) === held) ctx.leases.delete(taskId);
   throwOnCode(code, taskId);
+}
+
+/**
+ * A write guarded by the task's status and the caller's lease (finish, fail, heartbeat), sent with the
+ * other calls of the same kind made at about the same time. `ends` says whether it ends the attempt.
+ */
+export async function guardedWrite(
+  ctx: Context,
+  kind: 'finish' | 'fail' | 'heartbeat',
+  taskId: string,
+  progress: JsonValue | undefined,
+  options: LeaseOptions | undefined,
+): Promise<void> {
+  validateTaskId(taskId);
+  const text = progressText(progress);
+  await enter(ctx);
+  const held = heldLease(ctx, taskId, options);
+  const code = await ctx.batches[kind].add({ taskId, lease: held, progress: text });
+  settle(ctx, taskId, code, held, kind !== 'heartbeat');
 }

@@ -1,5 +1,4 @@
 import { FOLD_RULES, SCHEDULE_EVENTS } from './fold-rules.js';
-import type { TaskEventType } from '../types.js';
 
 /** A task's hash as Redis stores it: field -> string. */
 export type ProjectionHash = Record<string, string>;
