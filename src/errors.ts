@@ -88,7 +88,7 @@ export class RedisUnavailableError extends TaskLedgerError {
   }
 }
 
-/** dequeue() or events() was stopped by its AbortSignal. */
+/** dequeue() was stopped by its AbortSignal (events() just ends). */
 export class AbortError extends TaskLedgerError {
   constructor(message = 'the operation was aborted') {
     super('ERR_ABORTED', message);

@@ -1,6 +1,6 @@
 export { TaskQueue } from './task-queue.js';
 export { Scheduler, scheduleId } from './scheduler/scheduler.js';
-export type { SchedulerOptions, ScheduleRequest, ScheduleKey, Schedule } from './scheduler/scheduler.js';
+export type { SchedulerOptions, ScheduleRequest, ScheduleKey, Schedule, SchedulerEvents } from './scheduler/scheduler.js';
 export { nextRun, validateCron, validateTimezone } from './scheduler/cron.js';
 export type { CatchUp } from './scheduler/cron.js';
 export { Worker, withError } from './worker.js';

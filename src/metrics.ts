@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, register as defaultRegistry, type Registry } from 'prom-client';
-import { TaskLedgerError } from './errors.js';
+import { TaskLedgerError, ValidationError } from './errors.js';
 import type { Scheduler } from './scheduler/scheduler.js';
 import type { TaskQueue } from './task-queue.js';
 import type { Task } from './types.js';
@@ -20,7 +20,7 @@ const LONG_BUCKETS = [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3
 
 function prefix(namespace: string): string {
   if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(namespace)) {
-    throw new TaskLedgerError('ERR_VALIDATION', `metrics namespace "${namespace}" must match [a-zA-Z_][a-zA-Z0-9_]*`);
+    throw new ValidationError(`metrics namespace "${namespace}" must match [a-zA-Z_][a-zA-Z0-9_]*`);
   }
   return namespace;
 }

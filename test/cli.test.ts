@@ -174,7 +174,11 @@ describe('taskledger command line', () => {
   });
 
   it('doctor checks the Redis and says what to change', async () => {
-    const out = parsed<{ ok: boolean; checks: { check: string; status: string; fix?: string }[] }>(await cli(['--namespace', namespace(), '--json', 'doctor']));
+    const fresh = namespace();
+    const out = parsed<{ ok: boolean; checks: { check: string; status: string; fix?: string; detail: string }[] }>(await cli(['--namespace', fresh, '--json', 'doctor']));
+    // Looking does not create: a namespace without data is reported as such, and stays without data.
+    expect(out.checks.find((c) => c.check === 'format version')).toMatchObject({ status: 'warn', detail: expect.stringMatching(/has no data yet/) });
+    expect(await r.raw().exists(`{${fresh}}:meta`)).toBe(0);
     expect(out.checks.map((c) => c.check)).toEqual(['Redis version', 'maxmemory-policy', 'persistence', 'format version', 'clock skew']);
     expect(out.checks.find((c) => c.check === 'persistence')).toMatchObject({ status: 'warn', fix: expect.stringMatching(/appendonly yes/) });
     const raw = r.raw();
@@ -190,6 +194,7 @@ describe('taskledger command line', () => {
 
   it('exits with clear errors: unknown task, unreachable Redis, bad arguments, missing namespace', async () => {
     const p = await populated();
+    expect((await cli(['--namespace', p.ns, 'events', '--task', '01UNKNOWNUNKNOWNUNKNOWNUNK'])).code).toBe(3);
     const unknown = await cli(['--namespace', p.ns, '--json', 'show', '01UNKNOWNUNKNOWNUNKNOWNUNK']);
     expect(unknown.code).toBe(3);
     expect(JSON.parse(unknown.stdout)).toMatchObject({ error: expect.stringMatching(/not found/), exitCode: 3 });

@@ -21,7 +21,15 @@ export async function withSession<T>(opts: GlobalOptions, fn: (s: Session) => Pr
     return await fn(session);
   } catch (err) {
     if (err instanceof TaskLedgerError) {
-      throw new CliError(err.message, err.code === 'ERR_TASK_NOT_FOUND' ? EXIT.NOT_FOUND : err.code === 'ERR_VALIDATION' ? EXIT.USAGE : EXIT.REFUSED);
+      const exit =
+        err.code === 'ERR_TASK_NOT_FOUND'
+          ? EXIT.NOT_FOUND
+          : err.code === 'ERR_VALIDATION'
+            ? EXIT.USAGE
+            : err.code === 'ERR_REDIS_UNAVAILABLE'
+              ? EXIT.UNREACHABLE
+              : EXIT.REFUSED;
+      throw new CliError(err.message, exit);
     }
     throw err;
   } finally {
@@ -254,7 +262,9 @@ export async function eventsCommand(opts: GlobalOptions & { from?: string; follo
     try {
       if (opts.task && !opts.follow && !opts.from) {
         // One task's events cost in proportion to that task, not the log.
-        for (const e of await s.queue.history(opts.task)) emit(e);
+        const history = await s.queue.history(opts.task);
+        if (history.length === 0 && !(await s.queue.get(opts.task))) throw new CliError(`task ${opts.task} not found`, EXIT.NOT_FOUND);
+        for (const e of history) emit(e);
         return;
       }
       for await (const e of s.queue.events({ ...(opts.from ? { from: opts.from } : {}), follow: !!opts.follow, signal: stop.signal })) emit(e);
@@ -540,10 +550,11 @@ export async function doctorCommand(opts: GlobalOptions): Promise<void> {
               fix: 'set appendonly yes and appendfsync everysec (or always): otherwise a restart loses acknowledged work',
             },
       );
-      const format = await s.redis.hget(keysFor(s.queue.namespace).meta, 'format');
+      // Read through the raw connection: a TaskQueue would record a format version in an empty namespace.
+      const format = await s.redis.hget(keysFor(opts.namespace).meta, 'format');
       checks.push(
         format === null
-          ? { check: 'format version', status: 'warn', detail: `namespace "${s.queue.namespace}" has no data yet` }
+          ? { check: 'format version', status: 'warn', detail: `namespace "${opts.namespace}" has no data yet` }
           : Number(format) <= FORMAT_VERSION
             ? { check: 'format version', status: 'ok', detail: `${format} (this taskledger reads up to ${FORMAT_VERSION})` }
             : { check: 'format version', status: 'fail', detail: `${format}, newer than this taskledger (${FORMAT_VERSION})`, fix: 'upgrade taskledger' },

@@ -12,7 +12,7 @@
 
   ARGV[1] consumer group name
   ARGV[2] number of tasks
-  then for each task (10 values): id, queue, type, spec (JSON), references (JSON), maxAttempts,
+  then for each task (11 values): id, queue, type, spec (JSON), references (JSON), maxAttempts,
     delay in ms or '' (from the Redis clock), due time in ms or '' (absolute), backoff (JSON) or '',
     handler timeout in ms or '', then the number of reference sets
 

@@ -1,4 +1,5 @@
 import { FOLD_RULES, SCHEDULE_EVENTS } from './fold-rules.js';
+import { InternalError } from '../errors.js';
 
 /** A task's hash as Redis stores it: field -> string. */
 export type ProjectionHash = Record<string, string>;
@@ -25,7 +26,7 @@ export function streamIdMs(id: string): string {
  */
 export function foldEvent(current: ProjectionHash | null, event: RawEvent): ProjectionHash | null {
   const rule = FOLD_RULES[event.type as keyof typeof FOLD_RULES];
-  if (!rule) throw new Error(`unknown event type "${event.type}" in event ${event.id}`);
+  if (!rule) throw new InternalError(`unknown event type "${event.type}" in event ${event.id}: written by a newer taskledger?`);
   if (rule.drop) return null;
   const at = streamIdMs(event.id);
   const next: ProjectionHash = { ...(current ?? {}) };

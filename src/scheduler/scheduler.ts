@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { monotonicFactory } from 'ulid';
 import { GROUP } from '../keys.js';
 import { createContext, enter, type Context, type ContextOptions } from '../context.js';
-import { NotScheduledError, ValidationError } from '../errors.js';
+import { NotScheduledError, TypeNotSpecifiedError, ValidationError } from '../errors.js';
 import { intOption, toJsonText, validateQueueNames, validateReferences, validateRequest } from '../validation.js';
 import type { JsonValue, References } from '../types.js';
 import { removeSchedule } from './remove.js';
@@ -262,7 +262,7 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> {
 
   private idOf(key: ScheduleKey): string {
     const [queue] = validateQueueNames([key.queue]);
-    if (typeof key.type !== 'string' || key.type.trim() === '') throw new ValidationError('type is blank');
+    if (typeof key.type !== 'string' || key.type.trim() === '') throw new TypeNotSpecifiedError();
     const refs = key.references && Object.keys(key.references).length ? validateReferences(key.references) : {};
     return scheduleId(queue!, key.type, refs);
   }
