@@ -140,3 +140,39 @@ let counter = 0;
 export function namespace(): string {
   return `t${process.pid}-${Date.now().toString(36)}-${counter++}`;
 }
+
+export interface TestCluster {
+  ports: number[];
+  stop(): Promise<void>;
+}
+
+/** A three-master Redis Cluster on free loopback ports (redis-server and redis-cli --cluster create). */
+export async function startCluster(): Promise<TestCluster> {
+  if (!hasRedisBinary() || spawnSync('redis-cli', ['--version'], { stdio: 'ignore' }).status !== 0) throw new Error(NO_REDIS_MESSAGE);
+  const ports = [await freePort(), await freePort(), await freePort()];
+  const dirs: string[] = [];
+  const children: ChildProcess[] = [];
+  for (const port of ports) {
+    const dir = mkdtempSync(join(tmpdir(), 'taskledger-cluster-'));
+    dirs.push(dir);
+    children.push(
+      spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--dir', dir, '--save', '', '--appendonly', 'no'], { stdio: 'ignore' }),
+    );
+  }
+  for (const port of ports) await waitForPing(`redis://127.0.0.1:${port}`);
+  const create = spawnSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8', timeout: 30_000 });
+  if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`);
+  // Wait until every node agrees the cluster is up.
+  for (const port of ports) {
+    const probe = new Redis(`redis://127.0.0.1:${port}`);
+    for (let i = 0; i < 100 && !/cluster_state:ok/.test((await probe.cluster('INFO')) as string); i++) await new Promise((r) => setTimeout(r, 100));
+    probe.disconnect();
+  }
+  return {
+    ports,
+    stop: async () => {
+      await Promise.all(children.map((c) => new Promise<void>((res) => (c.exitCode !== null ? res() : (c.once('exit', () => res()), c.kill('SIGKILL'))))));
+      for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,61 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Cluster } from 'ioredis';
+import { Scheduler, TaskQueue, Worker } from '../src/index.js';
+import { namespace, startCluster, type TestCluster } from './helpers/redis.js';
+import { sleep } from './helpers/fixture.js';
+
+/** The same scripts on Redis Cluster: every key of a namespace in one slot, every key declared. */
+let cluster: TestCluster;
+let conn: Cluster;
+beforeAll(async () => {
+  cluster = await startCluster();
+  conn = new Cluster([{ host: '127.0.0.1', port: cluster.ports[0]! }]);
+}, 60_000);
+afterAll(async () => {
+  conn?.disconnect();
+  await cluster?.stop();
+});
+
+describe('on Redis Cluster', () => {
+  it('runs the queue, a worker, delayed tasks, verify, rebuild and the scheduler', async () => {
+    const ns = namespace();
+    const q = new TaskQueue({ connection: conn, namespace: ns, recoveryIntervalMs: 0 });
+    const s = new Scheduler({ connection: conn, namespace: ns, leaseMs: 1000, pollIntervalMs: 100 });
+    try {
+      const ids = await q.enqueueMany(Array.from({ length: 40 }, (_, i) => ({ queue: `q${i % 2}`, type: 't', spec: { i }, references: { batch: i % 4 } })));
+      const first = await q.dequeue(['q0', 'q1']);
+      await q.heartbeat(first.id, { half: true });
+      await q.finish(first.id, { ok: true });
+      const delayed = await q.enqueue({ queue: 'q0', type: 't', delayMs: 200 });
+      await s.schedule({ queue: 'q1', type: 'beat', cronSchedule: '* * * * * *' });
+      await s.start();
+      let done = 0;
+      const w = new Worker(q, async () => 'ok', { queues: ['q0', 'q1'], concurrency: 8 });
+      w.on('task:finished', () => done++);
+      w.start();
+      for (let i = 0; i < 100 && (done < 40 || (await q.get(delayed))?.status !== 'finished'); i++) await sleep(50);
+      await w.close();
+      await s.stop();
+      expect(done).toBeGreaterThanOrEqual(40);
+      expect((await q.get(delayed))?.status).toBe('finished');
+      expect((await q.history(ids[0]!)).map((e) => e.type)).toEqual(['enqueued', 'started', 'progress', 'finished']);
+      expect((await q.verify()).mismatches).toEqual([]);
+      // Every key of the namespace hashes to one slot.
+      const keys: string[] = [];
+      for (const node of conn.nodes('master')) keys.push(...(await node.keys(`{${ns}}:*`)));
+      const slots = new Set(await Promise.all(keys.map((k) => conn.cluster('KEYSLOT', k))));
+      expect(keys.length).toBeGreaterThan(10);
+      expect(slots.size).toBe(1);
+      // rebuild works through SCAN on every master.
+      const taskKeys = keys.filter((k) => k.includes(':task:'));
+      await conn.del(taskKeys[0]!);
+      expect((await q.verify()).mismatches.length).toBe(1);
+      await q.rebuild();
+      expect((await q.verify()).mismatches).toEqual([]);
+      expect(await q.deleteByReference({ batch: 1 })).toEqual({ tasks: 10, schedules: 0 });
+    } finally {
+      await s.stop();
+      await q.close();
+    }
+  });
+});
