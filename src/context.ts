@@ -56,6 +56,8 @@ export interface Context {
   readonly definitions: ReadonlyMap<string, TaskDefinition>;
   /** Rotates the order in which queues are read, for fairness between them. */
   rotation: number;
+  /** The namespace's queues as last read, for readers of any queue (dequeue.ts). */
+  queueList?: { at: number; names: string[] };
   /** Calls made at about the same time, sent as one script call each kind (batches.ts). */
   readonly batches: Batches;
 }

@@ -99,7 +99,7 @@ export async function takeBatch(
       await giveBack(ctx, old);
     }
   }
-  const queues = named ?? (await ctx.redis.smembers(ctx.keys.queues));
+  const queues = named ?? (await knownQueues(ctx));
   if (queues.length === 0) {
     await sleep(Math.min(BLOCK_MS, 250), signal);
     return [];
@@ -134,6 +134,18 @@ export async function takeBatch(
   const { tasks, next } = await start(ctx, claimed, prefetch ? { queues, count: Math.max(0, count - prefetch.claims.length) } : undefined);
   prefetch?.claims.push(...next);
   return tasks;
+}
+
+/**
+ * Every queue of the namespace, for readers of any queue: read at most once per BLOCK_MS, not on every
+ * batch (a new queue is noticed within that time).
+ */
+async function knownQueues(ctx: Context): Promise<string[]> {
+  const now = Date.now();
+  if (!ctx.queueList || now - ctx.queueList.at > BLOCK_MS) {
+    ctx.queueList = { at: now, names: await ctx.redis.smembers(ctx.keys.queues) };
+  }
+  return ctx.queueList.names;
 }
 
 /** Hands claimed-but-unstarted entries back to their queues (recovery would, later). */
