@@ -1,6 +1,6 @@
 import { GROUP } from '../keys.js';
 import { enter, type Context } from '../context.js';
-import { TaskNotFoundError } from '../errors.js';
+import { queueOf } from './queue-of.js';
 import { validateTaskId } from '../validation.js';
 import { heldLease, settle, type LeaseOptions } from './lease.js';
 
@@ -8,8 +8,7 @@ import { heldLease, settle, type LeaseOptions } from './lease.js';
 export async function release(ctx: Context, taskId: string, options?: LeaseOptions): Promise<void> {
   validateTaskId(taskId);
   await enter(ctx);
-  const queue = await ctx.redis.hget(ctx.keys.task(taskId), 'queue');
-  if (queue === null) throw new TaskNotFoundError(taskId);
+  const queue = await queueOf(ctx, taskId);
   const held = heldLease(ctx, taskId, options);
   const k = ctx.keys;
   const code = Number(await ctx.scripts.requeue(k.events, k.running, k.task(taskId), k.ready(queue), k.counts, taskId, GROUP, 'released', held, queue));

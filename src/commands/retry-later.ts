@@ -1,5 +1,6 @@
 import { enter, type Context } from '../context.js';
-import { TaskNotFoundError, ValidationError } from '../errors.js';
+import { queueOf } from './queue-of.js';
+import { ValidationError } from '../errors.js';
 import { toJsonText, validateTaskId } from '../validation.js';
 import type { JsonValue } from '../types.js';
 import { heldLease, settle, type LeaseOptions } from './lease.js';
@@ -22,8 +23,7 @@ export async function retryLater(ctx: Context, taskId: string, options: RetryLat
   if (!Number.isInteger(options.delayMs) || options.delayMs < 0) throw new ValidationError('delayMs must be a whole number of ms >= 0');
   const progress = toJsonText(options.progress ?? { error: options.error }, 'progress');
   await enter(ctx);
-  const queue = await ctx.redis.hget(ctx.keys.task(taskId), 'queue');
-  if (queue === null) throw new TaskNotFoundError(taskId);
+  const queue = await queueOf(ctx, taskId);
   const held = heldLease(ctx, taskId, options);
   const k = ctx.keys;
   const code = Number(

@@ -1,6 +1,7 @@
 import { GROUP } from '../keys.js';
 import { enter, type Context } from '../context.js';
-import { TaskNotFoundError, throwOnCode } from '../errors.js';
+import { queueOf } from './queue-of.js';
+import { throwOnCode } from '../errors.js';
 import { validateTaskId } from '../validation.js';
 
 /**
@@ -11,8 +12,7 @@ import { validateTaskId } from '../validation.js';
 export async function retry(ctx: Context, taskId: string): Promise<boolean> {
   validateTaskId(taskId);
   await enter(ctx);
-  const queue = await ctx.redis.hget(ctx.keys.task(taskId), 'queue');
-  if (queue === null) throw new TaskNotFoundError(taskId);
+  const queue = await queueOf(ctx, taskId);
   const k = ctx.keys;
   const code = Number(await ctx.scripts.revive(k.events, k.task(taskId), k.ready(queue), taskId, GROUP, queue));
   if (code === 0) return false;

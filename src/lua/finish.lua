@@ -20,9 +20,4 @@
 --@include count
 --@include end-task
 
-local out = {}
-for i = 4, #KEYS do
-  local a = (i - 4) * 4
-  out[#out + 1] = end_task(KEYS[1], KEYS[2], KEYS[3], KEYS[i], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], 'finished')
-end
-return out
+return end_tasks('finished')

@@ -14,3 +14,14 @@ local function end_task(eventsKey, runningKey, countsKey, taskKey, taskId, lease
   redis.call('ZREM', runningKey, taskId)
   return OK
 end
+
+-- The body of finish.lua and fail.lua: ends every task named in KEYS[4..] (4 ARGV values each) as
+-- `status`, each checked on its own. Returns a list with OK or a status code per task.
+local function end_tasks(status)
+  local out = {}
+  for i = 4, #KEYS do
+    local a = (i - 4) * 4
+    out[#out + 1] = end_task(KEYS[1], KEYS[2], KEYS[3], KEYS[i], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], status)
+  end
+  return out
+end
