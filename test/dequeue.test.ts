@@ -89,6 +89,42 @@ describe('dequeue', () => {
     expect((await q.verify()).mismatches).toEqual([]);
   });
 
+  it('removes started entries from the ready stream, in delivery order or not, and keeps the waiting count exact', async () => {
+    const q = r.queue();
+    const raw = r.raw();
+    const ready = `{${q.namespace}}:ready:q`;
+    await q.enqueueMany(Array.from({ length: 10 }, (_, i) => ({ queue: 'q', type: 't', spec: { i } })));
+    // A worker starts 2 and claims the next 2 ahead: those stay pending, older than what comes next.
+    const prefetch = { claims: [], dueCheckedAt: Date.now() };
+    const first = await q.takeBatch(['q'], 2, undefined, prefetch);
+    expect(first.map((t) => (t.spec as { i: number }).i)).toEqual([0, 1]);
+    expect(prefetch.claims).toHaveLength(2);
+    // Another client starts newer entries while older ones are pending: they are removed all the same.
+    const other = await q.dequeue(['q']);
+    expect((other.spec as { i: number }).i).toBe(4);
+    const group = async () => {
+      const [g] = (await raw.xinfo('GROUPS', ready)) as unknown[][];
+      const o: Record<string, unknown> = {};
+      for (let i = 0; i < g!.length; i += 2) o[String(g![i])] = g![i + 1];
+      return o;
+    };
+    expect(await raw.xlen(ready)).toBe(2 + 5); // the 2 claimed ahead, the 5 never delivered
+    expect((await q.stats()).queues.q?.waiting).toBe(5);
+    // The worker starts what it claimed ahead (the oldest pending entries) and claims 2 more.
+    const second = await q.takeBatch(['q'], 2, undefined, prefetch);
+    expect(second.map((t) => (t.spec as { i: number }).i)).toEqual([2, 3]);
+    expect(await raw.xlen(ready)).toBe(2 + 3);
+    expect((await q.stats()).queues.q?.waiting).toBe(3);
+    prefetch.dueCheckedAt = Date.now();
+    await q.takeBatch(['q'], 2, undefined, prefetch);
+    while ((await q.stats()).queues.q!.waiting > 0) await q.dequeue(['q']);
+    prefetch.dueCheckedAt = Date.now();
+    await q.takeBatch(['q'], 2, undefined, prefetch);
+    expect(await raw.xlen(ready)).toBe(0);
+    expect((await group()).lag).toBe(0);
+    expect((await q.verify()).mismatches).toEqual([]);
+  });
+
   it('hands each of 2,000 tasks to exactly one of 8 concurrent clients', async () => {
     const ns = namespace();
     const producer = r.queue({ namespace: ns });

@@ -31,6 +31,7 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local k, a = 4, 3
 local delayed = false
 local created = {}
+local seen = { streams = {}, queues = {} }
 for i = 1, count do
   local taskKey, readyKey, delayedKey = KEYS[k], KEYS[k + 1], KEYS[k + 2]
   local id, queue, ttype, spec, refs, maxAttempts = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5]
@@ -52,7 +53,7 @@ for i = 1, count do
     end
     local refKeys = {}
     for r = 1, nrefs do refKeys[r] = KEYS[k + 2 + r] end
-    if enqueue_task(KEYS[1], KEYS[2], taskKey, readyKey, delayedKey, refKeys, group, id, queue, fields, due, now) then
+    if enqueue_task(KEYS[1], KEYS[2], taskKey, readyKey, delayedKey, refKeys, group, id, queue, fields, due, now, seen, true) then
       delayed = true
     end
     created[i] = 1

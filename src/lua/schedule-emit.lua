@@ -50,5 +50,5 @@ redis.call('HSET', KEYS[3], 'lastRunAt', tick)
 local refKeys = {}
 for i = 8, #KEYS do refKeys[#refKeys + 1] = KEYS[i] end
 local fields = { 'queue', s[2], 'type', s[3], 'spec', s[4], 'references', ARGV[7], 'maxAttempts', ARGV[8], 'scheduledAt', tick }
-enqueue_task(KEYS[1], KEYS[2], KEYS[5], KEYS[6], KEYS[7], refKeys, group, ARGV[6], s[2], fields, nil, 0)
+enqueue_task(KEYS[1], KEYS[2], KEYS[5], KEYS[6], KEYS[7], refKeys, group, ARGV[6], s[2], fields, nil, 0, { streams = {}, queues = {} }, false)
 return 1

@@ -31,11 +31,23 @@
 --@include claim-entries
 
 local group, ttl, n, consumer, prefetch = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
+-- The entries go first, all of one stream in one step: XACK takes many ids, and a call per id costs more.
+local byStream, order = {}, {}
+for i = 1, n do
+  local readyKey = KEYS[2 + 2 * i]
+  local ids = byStream[readyKey]
+  if not ids then
+    ids = {}
+    byStream[readyKey] = ids
+    order[#order + 1] = readyKey
+  end
+  ids[#ids + 1] = ARGV[5 + 2 * i]
+end
+for _, readyKey in ipairs(order) do drop_started(readyKey, group, byStream[readyKey]) end
 local starts = {}
 for i = 1, n do
-  local taskKey, readyKey = KEYS[1 + 2 * i], KEYS[2 + 2 * i]
+  local taskKey = KEYS[1 + 2 * i]
   local taskId, entryId = ARGV[4 + 2 * i], ARGV[5 + 2 * i]
-  drop_ready(readyKey, group, entryId)
   local state = redis.call('HMGET', taskKey, 'status', 'readyId', 'attempt', 'events')
   if state[1] == 'waiting' and state[2] == entryId then
     local _, at = emit(KEYS[1], taskKey, taskId, 'started', { 'attempt', tostring(tonumber(state[3]) + 1) }, state[4])

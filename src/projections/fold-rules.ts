@@ -111,13 +111,32 @@ export const SCHEDULE_FIELD = 'schedule';
 /** Events about schedules, not tasks: the task fold passes over them. */
 export const SCHEDULE_EVENTS: ReadonlySet<string> = new Set(['scheduled', 'unscheduled']);
 
-/** Renders the rules as a Lua table literal for includes/fold.lua. */
+/**
+ * Renders the rules as Lua for includes/fold.lua: one straight-line function per event type (a table of them,
+ * FOLD_FNS), so Redis runs the fold without interpreting the table on every event. Each function takes the
+ * task key, the event id, its fields by name, and the task's `events` field (false when absent, nil when
+ * not read yet).
+ */
 export function foldRulesAsLua(): string {
   const q = (s: string) => JSON.stringify(s); // a JSON string literal is a valid Lua string literal for these ASCII names
-  const rules = Object.entries(FOLD_RULES).map(([type, rule]) => {
-    const set = rule.set.map(([f, src]) => `{${q(f)},${q(src)}}`).join(',');
-    const del = rule.del.map(q).join(',');
-    return `[${q(type)}]={set={${set}},del={${del}},drop=${rule.drop ? 'true' : 'false'}}`;
+  const fns = Object.entries(FOLD_RULES).map(([type, rule]) => {
+    if (rule.drop) return `[${q(type)}]=function(k) redis.call('DEL',k) end`;
+    const body: string[] = [];
+    for (const [field, src] of rule.set) {
+      if (src.startsWith('$')) {
+        body.push(`v=f[${q(src.slice(1))}] if v~=nil then a[n+1]=${q(field)} a[n+2]=v n=n+2 end`);
+      } else {
+        const value = src === '@at' ? 'at' : src === '@id' ? 'id' : q(src);
+        body.push(`a[n+1]=${q(field)} a[n+2]=${value} n=n+2`);
+      }
+    }
+    const del = rule.del.length ? ` redis.call('HDEL',k,${rule.del.map(q).join(',')})` : '';
+    return (
+      `[${q(type)}]=function(k,id,f,prev) local at=string.match(id,'^(%d+)') local a,n,v={},0,nil ` +
+      `if prev==nil then prev=redis.call('HGET',k,'events') end ${body.join(' ')} ` +
+      `a[n+1]='updatedAt' a[n+2]=at a[n+3]='events' a[n+4]=prev and (prev..' '..id) or id ` +
+      `redis.call('HSET',k,unpack(a))${del} end`
+    );
   });
-  return `local FOLD_RULES={${rules.join(',')}}\n`;
+  return `local FOLD_FNS={\n${fns.join(',\n')}}\n`;
 }

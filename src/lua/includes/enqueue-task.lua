@@ -1,7 +1,9 @@
 -- Adds one new task: its `enqueued` event (folded into its hash), its reference sets, and either a ready
 -- entry or, when due later than now, a place in its queue's delayed set. fields are the event's fields
--- without readyId and runAt. Returns true when the task was delayed.
-local function enqueue_task(eventsKey, queuesKey, taskKey, readyKey, delayedKey, refKeys, group, id, queue, fields, due, now)
+-- without readyId and runAt. seen ({streams = {}, queues = {}}) is kept by the caller for one script call,
+-- so that a batch checks each ready stream and adds each queue name once; isNew says the caller saw that the hash does not exist.
+-- Returns true when the task was delayed.
+local function enqueue_task(eventsKey, queuesKey, taskKey, readyKey, delayedKey, refKeys, group, id, queue, fields, due, now, seen, isNew)
   local delayed = false
   if due and due > now then
     redis.call('ZADD', delayedKey, due, id)
@@ -10,12 +12,17 @@ local function enqueue_task(eventsKey, queuesKey, taskKey, readyKey, delayedKey,
     delayed = true
   else
     fields[#fields + 1] = 'readyId'
-    fields[#fields + 1] = push_ready(readyKey, group, id)
+    fields[#fields + 1] = push_ready(readyKey, group, id, seen.streams)
   end
-  redis.call('SADD', queuesKey, queue)
+  if not seen.queues[queue] then
+    redis.call('SADD', queuesKey, queue)
+    seen.queues[queue] = true
+  end
   for _, refKey in ipairs(refKeys) do
     redis.call('SADD', refKey, id)
   end
-  emit(eventsKey, taskKey, id, 'enqueued', fields)
+  local prev = nil
+  if isNew then prev = false end
+  emit(eventsKey, taskKey, id, 'enqueued', fields, prev)
   return delayed
 end
