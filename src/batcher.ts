@@ -1,15 +1,26 @@
+/** A call waiting in a Batcher, with the way to answer it. */
+export interface Pending<Item, Result> {
+  item: Item;
+  resolve: (r: Result) => void;
+  reject: (e: unknown) => void;
+}
+
 /**
  * Gathers calls made at about the same time (within one turn of the event loop, up to `max`) into one
  * request: 64 workers finishing at once cost one script call, not 64. Each caller still gets its own
  * result or error.
+ *
+ * With `turns` 2 the batch waits one more turn of the event loop, so that another request about to be sent
+ * (a worker's next start) can take it along with `drain()` instead: one round trip for both.
  */
 export class Batcher<Item, Result> {
-  private pending: { item: Item; resolve: (r: Result) => void; reject: (e: unknown) => void }[] = [];
+  private pending: Pending<Item, Result>[] = [];
   private scheduled = false;
 
   constructor(
     private readonly send: (items: Item[]) => Promise<(Result | Error)[]>,
     private readonly max = 256,
+    private readonly turns: 1 | 2 = 1,
   ) {}
 
   add(item: Item): Promise<Result> {
@@ -18,23 +29,34 @@ export class Batcher<Item, Result> {
       if (this.pending.length >= this.max) this.flush();
       else if (!this.scheduled) {
         this.scheduled = true;
-        setImmediate(() => this.flush());
+        if (this.turns === 1) setImmediate(() => this.flush());
+        else setImmediate(() => setImmediate(() => this.flush()));
       }
     });
+  }
+
+  /** Takes the calls waiting now (up to `max`); the caller sends them and answers them with `settle`. */
+  drain(max = this.max): Pending<Item, Result>[] {
+    return this.pending.splice(0, max);
   }
 
   private flush(): void {
     this.scheduled = false;
     const batch = this.pending.splice(0);
     if (batch.length === 0) return;
-    this.send(batch.map((b) => b.item)).then(
-      (results) =>
-        batch.forEach((b, i) => {
-          const r = results[i];
-          if (r instanceof Error) b.reject(r);
-          else b.resolve(r as Result);
-        }),
-      (err: unknown) => batch.forEach((b) => b.reject(err)),
-    );
+    settle(batch, this.send(batch.map((b) => b.item)));
   }
+}
+
+/** Answers each call of a batch with its own result (an Error rejects that call), or all with the request's error. */
+export function settle<Item, Result>(batch: readonly Pending<Item, Result>[], results: Promise<readonly (Result | Error)[]>): void {
+  results.then(
+    (rs) =>
+      batch.forEach((b, i) => {
+        const r = rs[i];
+        if (r instanceof Error) b.reject(r);
+        else b.resolve(r as Result);
+      }),
+    (err: unknown) => batch.forEach((b) => b.reject(err)),
+  );
 }

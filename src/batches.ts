@@ -29,7 +29,8 @@ export interface Batches {
 const ENQUEUE_MAX = 500;
 const WRITE_MAX = 256;
 
-const writeArgs = (items: TaskWrite[]) => items.flatMap((w) => [w.taskId, w.lease, w.progress === undefined ? '0' : '1', w.progress ?? '']);
+/** The 4 script arguments of each finish, fail or heartbeat (finish.lua, start.lua). */
+export const writeArgs = (items: readonly TaskWrite[]) => items.flatMap((w) => [w.taskId, w.lease, w.progress === undefined ? '0' : '1', w.progress ?? '']);
 const codes = async (reply: Promise<unknown>) => ((await reply) as (number | string)[]).map(Number);
 
 export function createBatches(scripts: Scripts, k: Keys, heartbeatTtlMs: number): Batches {
@@ -45,10 +46,15 @@ export function createBatches(scripts: Scripts, k: Keys, heartbeatTtlMs: number)
       }
       return codes(scripts.enqueue(keys.length, ...keys, ...args));
     }, ENQUEUE_MAX),
-    finish: new Batcher<TaskWrite, number>((items) => {
-      const keys = [k.events, k.running, k.counts, ...items.map((w) => k.task(w.taskId))];
-      return codes(scripts.finish(keys.length, ...keys, ...writeArgs(items)));
-    }, WRITE_MAX),
+    // Waits a turn longer: a worker's next start usually takes its finishes along (start.lua).
+    finish: new Batcher<TaskWrite, number>(
+      (items) => {
+        const keys = [k.events, k.running, k.counts, ...items.map((w) => k.task(w.taskId))];
+        return codes(scripts.finish(keys.length, ...keys, ...writeArgs(items)));
+      },
+      WRITE_MAX,
+      2,
+    ),
     fail: new Batcher<TaskWrite, number>((items) => {
       const keys = [k.events, k.running, k.counts, ...items.map((w) => k.task(w.taskId))];
       return codes(scripts.fail(keys.length, ...keys, ...writeArgs(items)));

@@ -86,11 +86,12 @@ export class TaskQueue {
   }
 
   /**
-   * One round of taking up to `count` tasks for a worker: started tasks, or [] after a bounded wait.
+   * One round of taking up to `count` tasks for a worker: started tasks, or [] after a bounded wait (at once
+   * when `wait` is false).
    * @internal The Worker's feed; use dequeue() to take one task.
    */
-  takeBatch(queues: readonly string[] | undefined, count: number, signal?: AbortSignal, prefetch?: PrefetchBuffer): Promise<Task[]> {
-    return enter(this.ctx).then(() => takeBatch(this.ctx, queues, count, signal, prefetch));
+  takeBatch(queues: readonly string[] | undefined, count: number, signal?: AbortSignal, prefetch?: PrefetchBuffer, wait = true): Promise<Task[]> {
+    return enter(this.ctx).then(() => takeBatch(this.ctx, queues, count, signal, prefetch, wait));
   }
 
   /**

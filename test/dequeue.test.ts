@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AbortError, QueueClosedError, TaskQueue } from '../src/index.js';
+import { AbortError, LeaseLostError, QueueClosedError, TaskQueue } from '../src/index.js';
 import { sleep, useRedis } from './helpers/fixture.js';
 import { namespace } from './helpers/redis.js';
 
@@ -122,6 +122,27 @@ describe('dequeue', () => {
     await q.takeBatch(['q'], 2, undefined, prefetch);
     expect(await raw.xlen(ready)).toBe(0);
     expect((await group()).lag).toBe(0);
+    expect((await q.verify()).mismatches).toEqual([]);
+  });
+
+  it("takes finishes made just before a worker's next start along in the same call, each answered on its own", async () => {
+    const q = r.queue();
+    const raw = r.raw();
+    await q.enqueueMany(Array.from({ length: 4 }, (_, i) => ({ queue: 'q', type: 't', spec: { i } })));
+    const prefetch = { claims: [], dueCheckedAt: Date.now() };
+    const [a, b] = await q.takeBatch(['q'], 2, undefined, prefetch);
+    const evalshaCalls = async () => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await raw.info('commandstats'))?.[1] ?? 0);
+    const before = await evalshaCalls();
+    const ok = q.finish(a!.id, 'done', { lease: a!.lease! });
+    const refused = q.finish(b!.id, null, { lease: `${b!.lease!}-stale` });
+    prefetch.dueCheckedAt = Date.now(); // straight to start with what was claimed ahead: no claim call first
+    const next = await q.takeBatch(['q'], 2, undefined, prefetch);
+    await expect(ok).resolves.toBeUndefined();
+    await expect(refused).rejects.toBeInstanceOf(LeaseLostError);
+    expect(next.map((t) => (t.spec as { i: number }).i)).toEqual([2, 3]);
+    expect(await evalshaCalls()).toBe(before + 1);
+    expect((await q.get(a!.id))?.status).toBe('finished');
+    expect((await q.get(b!.id))?.status).toBe('running');
     expect((await q.verify()).mismatches).toEqual([]);
   });
 

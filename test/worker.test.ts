@@ -37,7 +37,7 @@ async function until(check: () => Promise<boolean> | boolean, ms = 5000) {
 const status = async (q: TaskQueue, id: string) => (await q.get(id))?.status;
 
 describe('Worker', () => {
-  it('runs at most `concurrency` handlers at once, fed by one reader', async () => {
+  it('runs at most `concurrency` handlers at once, with one blocking connection', async () => {
     const q = r.queue();
     const ids = await q.enqueueMany(Array.from({ length: 40 }, (_, i) => ({ queue: 'q', type: 't', spec: { i } })));
     let now = 0;

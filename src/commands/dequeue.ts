@@ -82,6 +82,7 @@ async function takeOne(ctx: Context, named: readonly string[] | undefined, signa
  * With a `prefetch` buffer (the worker's), each start also claims the next `count` entries into it, and
  * the next round starts those directly: one round trip per batch instead of two. Entries that waited in
  * the buffer longer than half the delivery timeout are handed back first, so recovery never has to.
+ * With `wait` false it returns [] at once instead of waiting.
  */
 export async function takeBatch(
   ctx: Context,
@@ -89,6 +90,7 @@ export async function takeBatch(
   count: number,
   signal?: AbortSignal,
   prefetch?: PrefetchBuffer,
+  wait = true,
 ): Promise<Task[]> {
   if (signal?.aborted || ctx.closed) return [];
   if (prefetch?.claims.length) {
@@ -121,6 +123,7 @@ export async function takeBatch(
     // Older prefetched entries first; what does not fit this round goes back to the buffer.
     claimed = prefetch ? [...prefetch.claims.splice(0), ...fresh] : fresh;
     if (claimed.length === 0 && result.kind === 'empty') {
+      if (!wait) return [];
       const timeout = Math.max(1, Math.min(BLOCK_MS, result.nextDueInMs ?? BLOCK_MS));
       await waitReady(ctx, result.streams, result.lastIds, timeout, signal);
       return [];

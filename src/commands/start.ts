@@ -1,9 +1,12 @@
 import { CONSUMER, GROUP } from '../keys.js';
 import { pairsToObject, hashToTask } from '../projections/decode.js';
+import { foldEvent } from '../projections/fold.js';
 import type { Context } from '../context.js';
 import type { Task } from '../types.js';
 import type { Claimed } from './claim.js';
 import { rememberLease } from './lease.js';
+import { settle } from '../batcher.js';
+import { writeArgs } from '../batches.js';
 
 export interface Prefetch {
   /** Queues to claim the next entries from, in visiting order. */
@@ -14,23 +17,32 @@ export interface Prefetch {
 /**
  * Starts claimed tasks in one script call, and optionally claims the next entries in the same call (a
  * worker's prefetch). Entries whose task moved on meanwhile are dropped, so fewer tasks may come back than
- * were claimed. This instance remembers each started task's lease.
+ * were claimed. This instance remembers each started task's lease. Finishes waiting to be sent go along in
+ * the same call, answered as if finish.lua had run them.
  */
 export async function start(ctx: Context, claimed: readonly Claimed[], prefetch?: Prefetch): Promise<{ tasks: Task[]; next: Claimed[] }> {
   if (claimed.length === 0 && !prefetch?.count) return { tasks: [], next: [] };
-  const keys = [ctx.keys.events, ctx.keys.running];
-  const args: (string | number)[] = [GROUP, ctx.heartbeatTtlMs, claimed.length, CONSUMER, prefetch?.count ?? 0];
+  const finishes = ctx.batches.finish.drain();
+  const keys = [ctx.keys.events, ctx.keys.running, ctx.keys.counts, ...finishes.map((f) => ctx.keys.task(f.item.taskId))];
+  const args: (string | number)[] = [GROUP, ctx.heartbeatTtlMs, claimed.length, CONSUMER, prefetch?.count ?? 0, finishes.length];
+  args.push(...writeArgs(finishes.map((f) => f.item)));
   for (const c of claimed) {
     keys.push(ctx.keys.task(c.taskId), ctx.keys.ready(c.queue));
     args.push(c.taskId, c.entryId);
   }
   const order = prefetch?.count ? rotate(ctx, prefetch.queues) : [];
   keys.push(...order.map((q) => ctx.keys.ready(q)));
-  const [starts, claims] = (await ctx.scripts.start(keys.length, ...keys, ...args)) as [(string[] | 0)[], (string | number)[]];
+  const reply = ctx.scripts.start(keys.length, ...keys, ...args) as Promise<[([string[], string, string] | 0)[], (string | number)[], number[]]>;
+  settle(finishes, reply.then((r) => r[2].map(Number)));
+  const [starts, claims] = await reply;
   const tasks: Task[] = [];
-  starts.forEach((hash, i) => {
-    if (hash === 0) return;
-    const task = hashToTask(claimed[i]!.taskId, pairsToObject(hash));
+  starts.forEach((started, i) => {
+    if (started === 0) return;
+    const [before, eventId, attempt] = started;
+    const taskId = claimed[i]!.taskId;
+    // The script returns the hash as it read it; the started event folds into it here as it did in Redis.
+    const hash = foldEvent(pairsToObject(before), { id: eventId, type: 'started', taskId, fields: { attempt } })!;
+    const task = hashToTask(taskId, hash);
     rememberLease(ctx, task.id, task.lease!);
     tasks.push(task);
   });

@@ -6,55 +6,84 @@
 
   The started event's id becomes the task's lease: the holder's fencing token.
 
-  It can also claim the next entries in the same call (a worker's prefetch), from ready streams declared
-  after the tasks' keys, so that a busy worker needs one round trip per batch, not two.
+  In the same call it can finish tasks first (what finish.lua does, each checked on its own), and claim the
+  next entries (a worker's prefetch) from ready streams declared last, so that a busy worker needs one
+  round trip per batch: its finished tasks out, the next tasks in.
 
   KEYS[1] events stream
   KEYS[2] running set
-  then for each task: task hash, ready stream
+  KEYS[3] counts hash
+  then one task hash per task to finish
+  then for each task to start: task hash, ready stream
   then the ready streams to claim from (visiting order)
 
   ARGV[1] consumer group name
   ARGV[2] heartbeat TTL in ms
-  ARGV[3] number of tasks
+  ARGV[3] number of tasks to start
   ARGV[4] consumer name
   ARGV[5] how many entries to claim for next time (0 for none)
-  then for each task: task id, entry id
+  ARGV[6] number of tasks to finish
+  then for each task to finish (4 values, as finish.lua): task id, lease held (or ''), '1' when progress
+    follows (else '0'), progress (JSON)
+  then for each task to start: task id, entry id
 
-  Returns {starts, claims}: starts has, per task, the started task's hash as a flat field/value list or 0
-  when it was not started; claims is {streamIndex, entryId, taskId, ...} (streamIndex from 1).
+  Returns {starts, claims, finishes}: starts has, per task, {hash before, started event id, attempt} (the
+  hash as a flat field/value list; the caller folds the `started` event into it) or 0 when it was not
+  started; claims is {streamIndex, entryId, taskId, ...} (streamIndex from 1); finishes has OK or a status
+  code per task to finish.
 ]]
 --@include codes
 --@include fold
 --@include emit
+--@include check
+--@include count
+--@include end-task
 --@include ready
 --@include claim-entries
 
 local group, ttl, n, consumer, prefetch = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
+local nf = tonumber(ARGV[6])
+local finishes = {}
+for i = 1, nf do
+  local a = 6 + (i - 1) * 4
+  finishes[i] = end_task(KEYS[1], KEYS[2], KEYS[3], KEYS[3 + i], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], 'finished')
+end
+-- Where the tasks to start begin, in KEYS and in ARGV (each takes two of both).
+local k0, a0 = 3 + nf, 6 + 4 * nf
 -- The entries go first, all of one stream in one step: XACK takes many ids, and a call per id costs more.
 local byStream, order = {}, {}
 for i = 1, n do
-  local readyKey = KEYS[2 + 2 * i]
+  local readyKey = KEYS[k0 + 2 * i]
   local ids = byStream[readyKey]
   if not ids then
     ids = {}
     byStream[readyKey] = ids
     order[#order + 1] = readyKey
   end
-  ids[#ids + 1] = ARGV[5 + 2 * i]
+  ids[#ids + 1] = ARGV[a0 + 2 * i]
 end
 for _, readyKey in ipairs(order) do drop_started(readyKey, group, byStream[readyKey]) end
 local starts = {}
 for i = 1, n do
-  local taskKey = KEYS[1 + 2 * i]
-  local taskId, entryId = ARGV[4 + 2 * i], ARGV[5 + 2 * i]
-  local state = redis.call('HMGET', taskKey, 'status', 'readyId', 'attempt', 'events')
-  if state[1] == 'waiting' and state[2] == entryId then
-    local _, at = emit(KEYS[1], taskKey, taskId, 'started', { 'attempt', tostring(tonumber(state[3]) + 1) }, state[4])
+  local taskKey = KEYS[k0 - 1 + 2 * i]
+  local taskId, entryId = ARGV[a0 - 1 + 2 * i], ARGV[a0 + 2 * i]
+  -- One read serves the check and the reply: the client folds the started event into it (the same fold).
+  local hash = redis.call('HGETALL', taskKey)
+  local status, readyId, attempt, events
+  for j = 1, #hash, 2 do
+    local f = hash[j]
+    if f == 'status' then status = hash[j + 1]
+    elseif f == 'readyId' then readyId = hash[j + 1]
+    elseif f == 'attempt' then attempt = hash[j + 1]
+    elseif f == 'events' then events = hash[j + 1] end
+  end
+  if status == 'waiting' and readyId == entryId then
+    local next = tostring(tonumber(attempt) + 1)
+    local id, at = emit(KEYS[1], taskKey, taskId, 'started', { 'attempt', next }, events or false)
     redis.call('ZADD', KEYS[2], tonumber(at) + ttl, taskId)
-    starts[i] = redis.call('HGETALL', taskKey)
+    starts[i] = { hash, id, next }
   else
     starts[i] = 0
   end
 end
-return { starts, claim_entries(3 + 2 * n, #KEYS, group, consumer, prefetch) }
+return { starts, claim_entries(k0 + 1 + 2 * n, #KEYS, group, consumer, prefetch), finishes }
