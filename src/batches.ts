@@ -26,7 +26,7 @@ export interface Batches {
 }
 
 /** Tasks per enqueue script call: bounds how long one call holds Redis. */
-const ENQUEUE_MAX = 500;
+const ENQUEUE_MAX = 32;
 const WRITE_MAX = 256;
 
 /** The 4 script arguments of each finish, fail or heartbeat (finish.lua, start.lua). */

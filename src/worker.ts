@@ -55,7 +55,7 @@ export interface WorkerState {
 interface Running {
   task: Task;
   lease: string;
-  controller: AbortController;
+  controller: LazyAbort;
   /** Latest progress the handler reported. */
   latest: JsonValue;
   /** The latest progress has not been written yet. */
@@ -243,7 +243,7 @@ export class Worker extends SafeEmitter<WorkerEvents> {
     const r: Running = {
       task,
       lease: task.lease!,
-      controller: new AbortController(),
+      controller: new LazyAbort(),
       latest: task.progress,
       dirty: false,
       lastSentAt: 0,
@@ -289,7 +289,12 @@ export class Worker extends SafeEmitter<WorkerEvents> {
         this.failed(r, err, true);
       }, timeoutMs);
     }
-    const ctx: TaskContext = { signal: r.controller.signal, progress: (p) => this.progress(r, p) };
+    const ctx: TaskContext = {
+      get signal() {
+        return r.controller.signal;
+      },
+      progress: (p) => this.progress(r, p),
+    };
     try {
       const result = await handler(task, ctx);
       if (r.done) return;
@@ -400,10 +405,32 @@ export class Worker extends SafeEmitter<WorkerEvents> {
 
   /** The task is no longer this worker's (cancelled, lease lost, ...): its signal aborts, nothing more is written. */
   private lost(r: Running, err: TaskLedgerError): void {
-    const first = !r.controller.signal.aborted;
+    const first = !r.controller.aborted;
     r.done = true;
     r.controller.abort(err);
     if (first) this.emit('task:lost', r.task, err);
+  }
+}
+
+/** An AbortController made when the handler first reads its signal: most handlers never do, and making one per task was a visible share of a worker's time. */
+class LazyAbort {
+  private controller: AbortController | undefined;
+  private reason: unknown;
+  aborted = false;
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.controller?.abort(reason);
   }
 }
 

@@ -12,7 +12,7 @@ const ulid = monotonicFactory();
 /**
  * Enqueues tasks. Every request is validated before anything is sent, so a bad request stores nothing of
  * the batch. Requests made at about the same time (one enqueueMany, or many concurrent enqueue calls) go
- * to Redis together, up to 500 tasks per script call, each call atomic, all written at once: one round
+ * to Redis together, up to 32 tasks per script call, each call atomic, all written at once: one round
  * trip. Ids are made here, so a call retried with the same ids (EnqueueRequest.id) is idempotent.
  */
 export async function enqueueMany(ctx: Context, requests: readonly EnqueueRequest[]): Promise<string[]> {

@@ -1,6 +1,6 @@
 import { CONSUMER, GROUP } from '../keys.js';
 import { pairsToObject, hashToTask } from '../projections/decode.js';
-import { foldEvent } from '../projections/fold.js';
+import { foldInto } from '../projections/fold.js';
 import type { Context } from '../context.js';
 import type { Task } from '../types.js';
 import type { Claimed } from './claim.js';
@@ -41,7 +41,7 @@ export async function start(ctx: Context, claimed: readonly Claimed[], prefetch?
     const [before, eventId, attempt] = started;
     const taskId = claimed[i]!.taskId;
     // The script returns the hash as it read it; the started event folds into it here as it did in Redis.
-    const hash = foldEvent(pairsToObject(before), { id: eventId, type: 'started', taskId, fields: { attempt } })!;
+    const hash = foldInto(pairsToObject(before), { id: eventId, type: 'started', taskId, fields: { attempt } })!;
     const task = hashToTask(taskId, hash);
     rememberLease(ctx, task.id, task.lease!);
     tasks.push(task);
