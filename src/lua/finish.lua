@@ -20,4 +20,4 @@
 --@include count
 --@include end-task
 
-return end_tasks('finished')
+return end_tasks(KEYS[1], KEYS[2], KEYS[3], 4, #KEYS, 0, 'finished')

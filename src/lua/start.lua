@@ -43,11 +43,7 @@
 
 local group, ttl, n, consumer, prefetch = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
 local nf = tonumber(ARGV[6])
-local finishes = {}
-for i = 1, nf do
-  local a = 6 + (i - 1) * 4
-  finishes[i] = end_task(KEYS[1], KEYS[2], KEYS[3], KEYS[3 + i], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], 'finished')
-end
+local finishes = end_tasks(KEYS[1], KEYS[2], KEYS[3], 4, 3 + nf, 6, 'finished')
 -- Where the tasks to start begin, in KEYS and in ARGV (each takes two of both).
 local k0, a0 = 3 + nf, 6 + 4 * nf
 -- The entries go first, all of one stream in one step: XACK takes many ids, and a call per id costs more.
@@ -63,7 +59,7 @@ for i = 1, n do
   ids[#ids + 1] = ARGV[a0 + 2 * i]
 end
 for _, readyKey in ipairs(order) do drop_started(readyKey, group, byStream[readyKey]) end
-local starts = {}
+local starts, deadlines = {}, {}
 for i = 1, n do
   local taskKey = KEYS[k0 - 1 + 2 * i]
   local taskId, entryId = ARGV[a0 - 1 + 2 * i], ARGV[a0 + 2 * i]
@@ -80,10 +76,13 @@ for i = 1, n do
   if status == 'waiting' and readyId == entryId then
     local next = tostring(tonumber(attempt) + 1)
     local id, at = emit(KEYS[1], taskKey, taskId, 'started', { 'attempt', next }, events or false)
-    redis.call('ZADD', KEYS[2], tonumber(at) + ttl, taskId)
+    deadlines[#deadlines + 1] = tonumber(at) + ttl
+    deadlines[#deadlines + 1] = taskId
     starts[i] = { hash, id, next }
   else
     starts[i] = 0
   end
 end
+-- Heartbeat deadlines of all started tasks in one write.
+if #deadlines > 0 then redis.call('ZADD', KEYS[2], unpack(deadlines)) end
 return { starts, claim_entries(k0 + 1 + 2 * n, #KEYS, group, consumer, prefetch), finishes }

@@ -1,4 +1,4 @@
--- Counts a task that ended, by status and queue (the all-time totals `taskledger stats` shows).
-local function count_end(countsKey, status, queue)
-  redis.call('HINCRBY', countsKey, status .. ':' .. queue, 1)
+-- Counts tasks that ended (n of them, default 1), by status and queue (the all-time totals `taskledger stats` shows).
+local function count_end(countsKey, status, queue, n)
+  redis.call('HINCRBY', countsKey, status .. ':' .. queue, n or 1)
 end

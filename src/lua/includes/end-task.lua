@@ -1,27 +1,28 @@
--- Ends one running task as `finished` or `failed` (the event carries its queue, so the log alone tells
--- throughput per queue), counts it and takes it out of the running set. Refused (nothing written) unless
--- the task is running and held by the caller's lease. Returns OK or a status code.
-local function end_task(eventsKey, runningKey, countsKey, taskKey, taskId, lease, hasProgress, progress, status)
-  local code, queue, events = check_running(taskKey, lease)
-  if code ~= OK then return code end
-  local fields = { 'queue', queue }
-  if hasProgress == '1' then
-    fields[3] = 'progress'
-    fields[4] = progress
+-- Ends running tasks as `finished` or `failed`: the tasks whose hashes are KEYS[first..last], with 4 ARGV
+-- values each from ARGV[argBase + 1] (task id, lease held or '', '1' when progress follows, progress).
+-- Each task is checked on its own (running, held by the caller's lease) and refused ones are left as they
+-- are. An ended task gets its event (carrying its queue, so the log alone tells throughput per queue), is
+-- counted and leaves the running set; the counts and the running set are written once per call, not once
+-- per task. Returns a list with OK or a status code per task.
+local function end_tasks(eventsKey, runningKey, countsKey, first, last, argBase, status)
+  local out, ended, counts = {}, {}, {}
+  for i = first, last do
+    local a = argBase + (i - first) * 4
+    local taskId = ARGV[a + 1]
+    local code, queue, events = check_running(KEYS[i], ARGV[a + 2])
+    if code == OK then
+      local fields = { 'queue', queue }
+      if ARGV[a + 3] == '1' then
+        fields[3] = 'progress'
+        fields[4] = ARGV[a + 4]
+      end
+      emit(eventsKey, KEYS[i], taskId, status, fields, events)
+      ended[#ended + 1] = taskId
+      counts[queue] = (counts[queue] or 0) + 1
+    end
+    out[#out + 1] = code
   end
-  emit(eventsKey, taskKey, taskId, status, fields, events)
-  count_end(countsKey, status, queue)
-  redis.call('ZREM', runningKey, taskId)
-  return OK
-end
-
--- The body of finish.lua and fail.lua: ends every task named in KEYS[4..] (4 ARGV values each) as
--- `status`, each checked on its own. Returns a list with OK or a status code per task.
-local function end_tasks(status)
-  local out = {}
-  for i = 4, #KEYS do
-    local a = (i - 4) * 4
-    out[#out + 1] = end_task(KEYS[1], KEYS[2], KEYS[3], KEYS[i], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], status)
-  end
+  if #ended > 0 then redis.call('ZREM', runningKey, unpack(ended)) end
+  for queue, n in pairs(counts) do count_end(countsKey, status, queue, n) end
   return out
 end
