@@ -75,25 +75,28 @@ const WORKLOADS = {
     await bulkFill(sys, N);
     return { opsPerSec: N / ((performance.now() - t0) / 1000) };
   },
-  async process64(sys) {
-    return processing(sys, N, 64);
+  async process64(sys, url) {
+    return processing(sys, N, 64, N, url);
   },
-  async process1(sys) {
-    return processing(sys, Math.max(100, Math.floor(N / 4)), 1);
+  async process1(sys, url) {
+    const n = Math.max(100, Math.floor(N / 4));
+    return processing(sys, n, 1, n, url);
   },
   async latency(sys) {
     const rate = 500;
-    const n = QUICK ? 200 : 2000;
+    const n = QUICK ? 200 : 4000;
     const lat = [];
     const done = counter(n);
-    const stop = await sys.work(64, async (s) => void lat.push(Date.now() - s.t), done.tick);
+    // Sub-millisecond clock: at p99 the systems differ by fractions of a millisecond.
+    const now = () => performance.timeOrigin + performance.now();
+    const stop = await sys.work(64, async (s) => void lat.push(now() - s.t), done.tick);
     await sleep(200);
     const t0 = Date.now();
     for (let i = 0; i < n; i++) {
       const due = t0 + (i * 1000) / rate;
       const wait = due - Date.now();
       if (wait > 0) await sleep(wait);
-      void sys.enqueue({ ...spec(i), t: Date.now() });
+      void sys.enqueue({ ...spec(i), t: now() });
     }
     await done.all;
     await stop();
@@ -109,16 +112,36 @@ const WORKLOADS = {
   },
 };
 
-/** Enqueues n (bulk, untimed), then times a worker of the given concurrency through `total` tasks. */
-async function processing(sys, n, concurrency, total = n) {
+/** Redis' own CPU time so far (user + system), in µs. */
+async function redisCpu(url) {
+  const r = new Redis(url);
+  const info = await r.info('cpu');
+  r.disconnect();
+  return (Number(/used_cpu_user:([\d.]+)/.exec(info)[1]) + Number(/used_cpu_sys:([\d.]+)/.exec(info)[1])) * 1e6;
+}
+
+/**
+ * Enqueues n (bulk, untimed), then times a worker of the given concurrency through `total` tasks. With
+ * `url`, also the CPU time each side spent per task (Redis; this Node process, all its threads): steadier
+ * than rates on a shared machine, and where the time goes.
+ */
+async function processing(sys, n, concurrency, total = n, url = undefined) {
   if (n) await bulkFill(sys, n);
   const done = counter(total);
+  const r0 = url ? await redisCpu(url) : 0;
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const stop = await sys.work(concurrency, async () => undefined, done.tick);
   await done.all;
   const secs = (performance.now() - t0) / 1000;
+  const c = process.cpuUsage(c0);
+  const out = { opsPerSec: total / secs };
+  if (url) {
+    out.redisUsPerTask = ((await redisCpu(url)) - r0) / total;
+    out.nodeUsPerTask = (c.user + c.system) / total;
+  }
   await stop();
-  return { opsPerSec: total / secs };
+  return out;
 }
 
 async function scaling(url) {
@@ -157,8 +180,9 @@ async function run() {
   for (const aof of PASSES) {
     const server = await startRedis({ aof });
     const pass = aof ? 'aof-everysec' : 'no-aof';
-    const redisInfo = await new Redis(server.url).info('server');
-    results.redis = /redis_version:(\S+)/.exec(redisInfo)?.[1];
+    const probe = new Redis(server.url);
+    results.redis = /redis_version:(\S+)/.exec(await probe.info('server'))?.[1];
+    probe.disconnect();
     const raw = {};
     const names = Object.keys(SYSTEMS).filter((n) => !ONLY || ONLY.includes(n));
     for (const [wname, workload] of Object.entries(WORKLOADS)) {
@@ -217,7 +241,7 @@ function table(results) {
     for (const [w, s] of Object.entries(summary)) {
       const fmt = (x) => {
         if (!x) return '-';
-        if (w === 'latency') return `${x.p50Ms} / ${x.p99Ms}`;
+        if (w === 'latency') return `${x.p50Ms.toFixed(2)} / ${x.p99Ms.toFixed(2)}`;
         if (w === 'memory') return `${x.waitingBytesPerTask} / ${x.finishedBytesPerTask}`;
         return Math.round(x.opsPerSec).toLocaleString('en-US');
       };
@@ -229,6 +253,16 @@ function table(results) {
       const ratio = s.taskledger[key] / s.bullmq[key];
       const met = dir === 'higher' ? ratio >= target : ratio <= target;
       lines.push(`| ${LABELS[w]} | ${fmt(s.taskledger)} | ${fmt(s.bullmq)} | ${fmt(s['bee-queue'])} | ${ratio.toFixed(2)}x | ${dir === 'higher' ? '>=' : '<='} ${target}x | ${met ? 'yes' : 'no'} |`);
+    }
+  }
+  for (const [pass, { summary }] of Object.entries(results.passes)) {
+    if (!summary.process64?.taskledger?.redisUsPerTask) continue;
+    lines.push(`\n**CPU per task while processing** (${pass === 'no-aof' ? 'AOF off' : 'AOF everysec'}; µs, medians): Redis / this Node process\n`);
+    lines.push('| concurrency | taskledger | BullMQ | Bee-Queue |');
+    lines.push('|---|---|---|---|');
+    for (const w of ['process64', 'process1']) {
+      const cell = (x) => (x?.redisUsPerTask ? `${x.redisUsPerTask.toFixed(0)} / ${x.nodeUsPerTask.toFixed(0)}` : '-');
+      lines.push(`| ${w === 'process64' ? 64 : 1} | ${cell(summary[w].taskledger)} | ${cell(summary[w].bullmq)} | ${cell(summary[w]['bee-queue'])} |`);
     }
   }
   if (results.scaling) {

@@ -19,8 +19,11 @@ describe('npm run bench (smoke: tiny N, so it cannot rot)', () => {
     expect(code, out).toBe(0);
     for (const workload of ['enqueue, 64 in flight', 'bulk enqueue', 'processing, concurrency 64', 'processing, concurrency 1', 'latency at 500/s', 'memory per task']) {
       // A row with a number for each of the three systems and a ratio.
-      expect(out).toMatch(new RegExp(`\\| ${workload}[^|]*\\| [\\d,/ ]+ \\| [\\d,/ ]+ \\| [\\d,/ ]+ \\| \\d+\\.\\d\\dx \\|`));
+      expect(out).toMatch(new RegExp(`\\| ${workload}[^|]*\\| [\\d,./ ]+ \\| [\\d,./ ]+ \\| [\\d,./ ]+ \\| \\d+\\.\\d\\dx \\|`));
     }
+    // CPU per task on each side, Redis / Node, for each system at both concurrencies.
+    expect(out).toMatch(/\*\*CPU per task while processing\*\*/);
+    for (const c of [64, 1]) expect(out).toMatch(new RegExp(`\\| ${c} \\| \\d+ / \\d+ \\| \\d+ / \\d+ \\| \\d+ / \\d+ \\|`));
     expect(out).toMatch(/\*\*Scaling \(taskledger\)\*\*/);
     expect(out).toMatch(/\| history\(\) of one task \| [\d.]+ ms/);
   }, 120_000);

@@ -49,7 +49,7 @@ describe.each(FIXTURES)('recorded log %s', (name) => {
       while i <= #ARGV do
         local id, etype, task, n = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
         local fields = {}
-        for j = 1, n do fields[ARGV[i + 3 + 2 * j - 1]] = ARGV[i + 3 + 2 * j] end
+        for j = 1, 2 * n do fields[j] = ARGV[i + 3 + j] end
         fold_apply(KEYS[1] .. task, id, etype, fields)
         i = i + 4 + 2 * n
       end

@@ -112,31 +112,41 @@ export const SCHEDULE_FIELD = 'schedule';
 export const SCHEDULE_EVENTS: ReadonlySet<string> = new Set(['scheduled', 'unscheduled']);
 
 /**
- * Renders the rules as Lua for includes/fold.lua: one straight-line function per event type (a table of them,
- * FOLD_FNS), so Redis runs the fold without interpreting the table on every event. Each function takes the
- * task key, the event id, its fields by name, and the task's `events` field (false when absent, nil when
- * not read yet).
+ * Renders the rules as Lua for includes/fold.lua: `fold_apply(taskKey, eventId, eventType, fields, prevEvents)`
+ * as straight-line code per event type, so Redis runs the fold without interpreting a table on every event.
+ * fields is the event's flat list {name1, value1, ...}; prevEvents is the task's `events` field when the
+ * caller read it already (false when absent), or nil.
  */
 export function foldRulesAsLua(): string {
   const q = (s: string) => JSON.stringify(s); // a JSON string literal is a valid Lua string literal for these ASCII names
-  const fns = Object.entries(FOLD_RULES).map(([type, rule]) => {
-    if (rule.drop) return `[${q(type)}]=function(k) redis.call('DEL',k) end`;
-    const body: string[] = [];
-    for (const [field, src] of rule.set) {
-      if (src.startsWith('$')) {
-        body.push(`v=f[${q(src.slice(1))}] if v~=nil then a[n+1]=${q(field)} a[n+2]=v n=n+2 end`);
-      } else {
+  const entries = Object.entries(FOLD_RULES);
+  const drops = entries.filter(([, r]) => r.drop).map(([t]) => `etype==${q(t)}`);
+  const branches = entries
+    .filter(([, r]) => !r.drop)
+    .map(([type, rule]) => {
+      const body = rule.set.map(([field, src]) => {
+        if (src.startsWith('$')) return `v=fold_field(f,${q(src.slice(1))}) if v~=nil then a[n+1]=${q(field)} a[n+2]=v n=n+2 end`;
         const value = src === '@at' ? 'at' : src === '@id' ? 'id' : q(src);
-        body.push(`a[n+1]=${q(field)} a[n+2]=${value} n=n+2`);
-      }
-    }
-    const del = rule.del.length ? ` redis.call('HDEL',k,${rule.del.map(q).join(',')})` : '';
-    return (
-      `[${q(type)}]=function(k,id,f,prev) local at=string.match(id,'^(%d+)') local a,n,v={},0,nil ` +
-      `if prev==nil then prev=redis.call('HGET',k,'events') end ${body.join(' ')} ` +
-      `a[n+1]='updatedAt' a[n+2]=at a[n+3]='events' a[n+4]=prev and (prev..' '..id) or id ` +
-      `redis.call('HSET',k,unpack(a))${del} end`
-    );
-  });
-  return `local FOLD_FNS={\n${fns.join(',\n')}}\n`;
+        return `a[n+1]=${q(field)} a[n+2]=${value} n=n+2`;
+      });
+      return `if etype==${q(type)} then ${body.join(' ')}`;
+    });
+  const dels = entries
+    .filter(([, r]) => !r.drop && r.del.length)
+    .map(([type, rule]) => `if etype==${q(type)} then redis.call('HDEL',k,${rule.del.map(q).join(',')}) end`);
+  return [
+    'local function fold_field(f,name) for i=1,#f,2 do if f[i]==name then return f[i+1] end end return nil end',
+    'local function fold_apply(k,id,etype,f,prev)',
+    `  if ${drops.join(' or ')} then redis.call('DEL',k) return end`,
+    "  local at=string.match(id,'^(%d+)')",
+    "  if prev==nil then prev=redis.call('HGET',k,'events') end",
+    '  local a,n,v={},0,nil',
+    `  ${branches.join('\n  else')}`,
+    "  else error('unknown event type '..etype) end",
+    "  a[n+1]='updatedAt' a[n+2]=at a[n+3]='events' a[n+4]=prev and (prev..' '..id) or id",
+    "  redis.call('HSET',k,unpack(a))",
+    ...dels.map((d) => `  ${d}`),
+    'end',
+    '',
+  ].join('\n');
 }

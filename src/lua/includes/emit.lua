@@ -3,13 +3,8 @@
 -- and its time (ms, as a string).
 local function emit(eventsKey, taskKey, taskId, eventType, fields, prevEvents)
   local xadd = { 'XADD', eventsKey, '*', 'event', eventType, 'task', taskId }
-  local byName = {}
-  for i = 1, #fields, 2 do
-    xadd[#xadd + 1] = fields[i]
-    xadd[#xadd + 1] = fields[i + 1]
-    byName[fields[i]] = fields[i + 1]
-  end
+  for i = 1, #fields do xadd[7 + i] = fields[i] end
   local id = redis.call(unpack(xadd))
-  fold_apply(taskKey, id, eventType, byName, prevEvents)
+  fold_apply(taskKey, id, eventType, fields, prevEvents)
   return id, string.match(id, '^(%d+)')
 end
