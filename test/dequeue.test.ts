@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { AbortError, LeaseLostError, QueueClosedError, TaskQueue } from '../src/index.js';
 import { sleep, useRedis } from './helpers/fixture.js';
 import { namespace } from './helpers/redis.js';
+import type { Context } from '../src/context.js';
+import { start } from '../src/commands/start.js';
 
 const r = useRedis();
 
@@ -143,6 +145,42 @@ describe('dequeue', () => {
     expect(await evalshaCalls()).toBe(before + 1);
     expect((await q.get(a!.id))?.status).toBe('finished');
     expect((await q.get(b!.id))?.status).toBe('running');
+    expect((await q.verify()).mismatches).toEqual([]);
+  });
+
+  it('starts a task that arrives while it waits in one script call after waking (not a claim, then a start)', async () => {
+    const q = r.queue();
+    const producer = r.queue({ namespace: q.namespace });
+    const raw = r.raw();
+    await producer.enqueue({ queue: 'q', type: 't' });
+    await q.dequeue(['q']); // the queue exists and the reader has looked once
+    const evalshaCalls = async () => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await raw.info('commandstats'))?.[1] ?? 0);
+    const pending = q.dequeue(['q']);
+    await sleep(100); // blocked now
+    const before = await evalshaCalls();
+    const id = await producer.enqueue({ queue: 'q', type: 't', spec: { late: true } });
+    const task = await pending;
+    expect(task.id).toBe(id);
+    expect(task.status).toBe('running');
+    expect(await evalshaCalls()).toBe(before + 2); // the enqueue, and one start
+    expect((await q.verify()).mismatches).toEqual([]);
+  });
+
+  it('an arrived entry the group does not hand out is not started; what it hands out instead comes back claimed', async () => {
+    const q = r.queue();
+    const raw = r.raw();
+    const [a, b] = await q.enqueueMany([{ queue: 'q', type: 't' }, { queue: 'q', type: 't' }]);
+    const ctx = (q as unknown as { ctx: Context }).ctx;
+    const readyIdOf = async (id: string) => String(await raw.hget(`{${q.namespace}}:task:${id}`, 'readyId'));
+    // As if a reader saw only b arrive: the group's next entry is a, which the call claims but cannot start.
+    const { tasks, next } = await start(ctx, [], undefined, [{ queue: 'q', entryId: await readyIdOf(b!), taskId: b! }]);
+    expect(tasks).toEqual([]);
+    expect(next.map((c) => c.taskId)).toEqual([a]);
+    expect((await q.get(a!))?.status).toBe('waiting');
+    // a is claimed (pending), b still undelivered; starting what came back runs a.
+    const started = await start(ctx, next);
+    expect(started.tasks.map((t) => t.id)).toEqual([a]);
+    expect((await q.dequeue(['q'])).id).toBe(b);
     expect((await q.verify()).mismatches).toEqual([]);
   });
 

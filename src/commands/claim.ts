@@ -22,6 +22,8 @@ export type ClaimResult =
       kind: 'empty';
       /** Streams to wait on (the ready streams and the wake stream), in the order of lastIds. */
       streams: string[];
+      /** The queue of each ready stream in `streams`. */
+      queues: string[];
       lastIds: string[];
       /** Milliseconds until the next delayed task is due (Redis clock), or null when none is delayed. */
       nextDueInMs: number | null;
@@ -55,6 +57,7 @@ export async function claim(ctx: Context, queues: readonly string[], count: numb
   return {
     kind: 'empty',
     streams: [...order.map((q) => ctx.keys.ready(q)), ctx.keys.wake],
+    queues: order,
     lastIds: reply.slice(1, order.length + 2).map(String),
     nextDueInMs: nextDue < 0 ? null : Math.max(0, nextDue - now),
   };

@@ -125,8 +125,14 @@ export async function takeBatch(
     if (claimed.length === 0 && result.kind === 'empty') {
       if (!wait) return [];
       const timeout = Math.max(1, Math.min(BLOCK_MS, result.nextDueInMs ?? BLOCK_MS));
-      await waitReady(ctx, result.streams, result.lastIds, timeout, signal);
-      return [];
+      const arrivals = await waitReady(ctx, result.streams, result.lastIds, timeout, signal, count);
+      // Entries on the wake stream only mean "look again"; ready entries are started straight away.
+      const arrived = arrivals.filter((a) => a.stream < result.queues.length).map((a) => ({ queue: result.queues[a.stream]!, entryId: a.entryId, taskId: a.taskId }));
+      if (arrived.length === 0 || signal?.aborted || ctx.closed) return [];
+      const { tasks, next } = await start(ctx, [], prefetch ? { queues, count: Math.max(0, count - prefetch.claims.length) } : undefined, arrived);
+      if (prefetch) prefetch.claims.push(...next);
+      else if (next.length) await giveBack(ctx, next);
+      return tasks;
     }
     if (prefetch && claimed.length > count) prefetch.claims = claimed.splice(count);
   }

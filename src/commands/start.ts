@@ -19,27 +19,38 @@ export interface Prefetch {
  * worker's prefetch). Entries whose task moved on meanwhile are dropped, so fewer tasks may come back than
  * were claimed. This instance remembers each started task's lease. Finishes waiting to be sent go along in
  * the same call, answered as if finish.lua had run them.
+ *
+ * `arrived` are entries a blocking read saw arrive (not claimed yet): the script claims them through the
+ * group and starts those it gets. Entries it claims from their streams whose task it could not start come
+ * back in `next` with the prefetched ones.
  */
-export async function start(ctx: Context, claimed: readonly Claimed[], prefetch?: Prefetch): Promise<{ tasks: Task[]; next: Claimed[] }> {
-  if (claimed.length === 0 && !prefetch?.count) return { tasks: [], next: [] };
+export async function start(
+  ctx: Context,
+  claimed: readonly Claimed[],
+  prefetch?: Prefetch,
+  arrived: readonly Claimed[] = [],
+): Promise<{ tasks: Task[]; next: Claimed[] }> {
+  if (claimed.length === 0 && arrived.length === 0 && !prefetch?.count) return { tasks: [], next: [] };
   const finishes = ctx.batches.finish.drain();
   const keys = [ctx.keys.events, ctx.keys.running, ctx.keys.counts, ...finishes.map((f) => ctx.keys.task(f.item.taskId))];
-  const args: (string | number)[] = [GROUP, ctx.heartbeatTtlMs, claimed.length, CONSUMER, prefetch?.count ?? 0, finishes.length];
+  const args: (string | number)[] = [GROUP, ctx.heartbeatTtlMs, claimed.length, CONSUMER, prefetch?.count ?? 0, finishes.length, arrived.length];
   args.push(...writeArgs(finishes.map((f) => f.item)));
-  for (const c of claimed) {
+  for (const c of [...claimed, ...arrived]) {
     keys.push(ctx.keys.task(c.taskId), ctx.keys.ready(c.queue));
     args.push(c.taskId, c.entryId);
   }
   const order = prefetch?.count ? rotate(ctx, prefetch.queues) : [];
   keys.push(...order.map((q) => ctx.keys.ready(q)));
-  const reply = ctx.scripts.start(keys.length, ...keys, ...args) as Promise<[([string[], string, string] | 0)[], (string | number)[], number[]]>;
+  type Reply = [([string[], string, string] | 0)[], (string | number)[], number[], (string | number)[]];
+  const reply = ctx.scripts.start(keys.length, ...keys, ...args) as Promise<Reply>;
   settle(finishes, reply.then((r) => r[2].map(Number)));
-  const [starts, claims] = await reply;
+  const [starts, claims, , extra] = await reply;
+  const started = [...claimed, ...arrived];
   const tasks: Task[] = [];
-  starts.forEach((started, i) => {
-    if (started === 0) return;
-    const [before, eventId, attempt] = started;
-    const taskId = claimed[i]!.taskId;
+  starts.forEach((result, i) => {
+    if (result === 0) return;
+    const [before, eventId, attempt] = result;
+    const taskId = started[i]!.taskId;
     // The script returns the hash as it read it; the started event folds into it here as it did in Redis.
     const hash = foldInto(pairsToObject(before), { id: eventId, type: 'started', taskId, fields: { attempt } })!;
     const task = hashToTask(taskId, hash);
@@ -47,8 +58,12 @@ export async function start(ctx: Context, claimed: readonly Claimed[], prefetch?
     tasks.push(task);
   });
   const next: Claimed[] = [];
+  const at = Date.now();
+  for (let i = 0; i + 2 < extra.length; i += 3) {
+    next.push({ queue: arrived[Number(extra[i]) - 1]!.queue, entryId: String(extra[i + 1]), taskId: String(extra[i + 2]), at });
+  }
   for (let i = 0; i + 2 < claims.length; i += 3) {
-    next.push({ queue: order[Number(claims[i]) - 1]!, entryId: String(claims[i + 1]), taskId: String(claims[i + 2]), at: Date.now() });
+    next.push({ queue: order[Number(claims[i]) - 1]!, entryId: String(claims[i + 1]), taskId: String(claims[i + 2]), at });
   }
   return { tasks, next };
 }

@@ -4,10 +4,19 @@ import type { Context } from '../context.js';
 /** Extra time a read may block when our own timer is to end it: Redis checks timeouts only every 1/hz s. */
 const SERVER_TIMEOUT_SLACK_MS = 250;
 
+/** An entry a blocking read saw arrive on a ready stream (not claimed). */
+export interface Arrival {
+  /** Index of its stream in the `streams` given. */
+  stream: number;
+  entryId: string;
+  taskId: string;
+}
+
 /**
- * Blocks until a new entry arrives on any of the streams after the given ids, the timeout passes or the
- * signal aborts. It only waits: the entry is then claimed through the group (claim.ts), so a reader that
- * dies here leaves nothing half-delivered. Runs on a pooled connection, since XREAD BLOCK freezes it.
+ * Blocks until new entries arrive on any of the streams after the given ids, the timeout passes or the
+ * signal aborts, and returns up to `count` of the entries seen (none after a timeout or abort). It only
+ * reads: the entries are then claimed through the group (start.ts), so a reader that dies here leaves
+ * nothing half-delivered. Runs on a pooled connection, since XREAD BLOCK freezes it.
  *
  * Redis enforces BLOCK timeouts with the precision of its `hz` (100 ms at the default 10), too coarse for
  * a delayed task due in 30 ms; so a client timer ends the wait on time with CLIENT UNBLOCK (single Redis;
@@ -19,8 +28,9 @@ export async function waitReady(
   afterIds: readonly string[],
   timeoutMs: number,
   signal?: AbortSignal,
-): Promise<void> {
-  if (signal?.aborted) return;
+  count = 1,
+): Promise<Arrival[]> {
+  if (signal?.aborted) return [];
   const conn = ctx.blocking.acquire();
   const onAbort = () => ctx.blocking.discard(conn);
   signal?.addEventListener('abort', onAbort, { once: true });
@@ -30,7 +40,7 @@ export async function waitReady(
   try {
     // Sent back to back: the id comes back at once, then the read blocks.
     const id = precise ? (conn.client('ID') as Promise<number>) : undefined;
-    const read = conn.xread('COUNT', 1, 'BLOCK', timeoutMs + (precise ? SERVER_TIMEOUT_SLACK_MS : 0), 'STREAMS', ...streams, ...afterIds);
+    const read = conn.xread('COUNT', count, 'BLOCK', timeoutMs + (precise ? SERVER_TIMEOUT_SLACK_MS : 0), 'STREAMS', ...streams, ...afterIds);
     id?.then(
       (clientId) => {
         if (done) return;
@@ -38,12 +48,22 @@ export async function waitReady(
       },
       () => undefined,
     );
-    await read;
+    const reply = await read;
     ctx.blocking.release(conn);
+    const arrivals: Arrival[] = [];
+    for (const [key, entries] of reply ?? []) {
+      const stream = streams.indexOf(key);
+      for (const [entryId, fields] of entries) {
+        const taskId = fields[0] === 'task' ? fields[1] : undefined;
+        if (taskId !== undefined) arrivals.push({ stream, entryId, taskId });
+      }
+    }
+    return signal?.aborted ? [] : arrivals;
   } catch (err) {
     ctx.blocking.discard(conn);
     // An abort or close() ends the read by disconnecting; anything else is a real failure.
     if (!signal?.aborted && !ctx.closed) throw err;
+    return [];
   } finally {
     done = true;
     clearTimeout(timer);

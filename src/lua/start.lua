@@ -6,31 +6,38 @@
 
   The started event's id becomes the task's lease: the holder's fencing token.
 
-  In the same call it can finish tasks first (what finish.lua does, each checked on its own), and claim the
-  next entries (a worker's prefetch) from ready streams declared last, so that a busy worker needs one
-  round trip per batch: its finished tasks out, the next tasks in.
+  In the same call it can finish tasks first (what finish.lua does, each checked on its own); claim and
+  start entries that arrived while the caller waited (it read them with XREAD, so it can declare their task
+  keys: one round trip from wake-up to running, not two); and claim the next entries (a worker's prefetch)
+  from ready streams declared last. A busy worker thus needs one round trip per batch: its finished tasks
+  out, the next tasks in.
 
   KEYS[1] events stream
   KEYS[2] running set
   KEYS[3] counts hash
   then one task hash per task to finish
-  then for each task to start: task hash, ready stream
+  then for each claimed entry to start: task hash, ready stream
+  then for each arrived entry: task hash, ready stream
   then the ready streams to claim from (visiting order)
 
   ARGV[1] consumer group name
   ARGV[2] heartbeat TTL in ms
-  ARGV[3] number of tasks to start
+  ARGV[3] number of claimed entries to start
   ARGV[4] consumer name
   ARGV[5] how many entries to claim for next time (0 for none)
   ARGV[6] number of tasks to finish
+  ARGV[7] number of arrived entries
   then for each task to finish (4 values, as finish.lua): task id, lease held (or ''), '1' when progress
     follows (else '0'), progress (JSON)
-  then for each task to start: task id, entry id
+  then for each claimed entry: task id, entry id
+  then for each arrived entry: task id, entry id
 
-  Returns {starts, claims, finishes}: starts has, per task, {hash before, started event id, attempt} (the
-  hash as a flat field/value list; the caller folds the `started` event into it) or 0 when it was not
-  started; claims is {streamIndex, entryId, taskId, ...} (streamIndex from 1); finishes has OK or a status
-  code per task to finish.
+  Returns {starts, claims, finishes, extra}: starts has, per claimed entry then per arrived entry, {hash
+  before, started event id, attempt} (the hash as a flat field/value list; the caller folds the `started`
+  event into it) or 0 when it was not started (an arrived entry another reader took counts as not
+  started); claims is {streamIndex, entryId, taskId, ...} (streamIndex from 1); finishes has OK or a status
+  code per task to finish; extra is {arrivedIndex, entryId, taskId, ...}: entries claimed from an arrived
+  entry's stream whose task was not declared (the caller starts them next).
 ]]
 --@include codes
 --@include fold
@@ -42,47 +49,86 @@
 --@include claim-entries
 
 local group, ttl, n, consumer, prefetch = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
-local nf = tonumber(ARGV[6])
-local finishes = end_tasks(KEYS[1], KEYS[2], KEYS[3], 4, 3 + nf, 6, 'finished')
--- Where the tasks to start begin, in KEYS and in ARGV (each takes two of both).
-local k0, a0 = 3 + nf, 6 + 4 * nf
+local nf, ne = tonumber(ARGV[6]), tonumber(ARGV[7])
+local finishes = end_tasks(KEYS[1], KEYS[2], KEYS[3], 4, 3 + nf, 7, 'finished')
+-- Where the tasks to start begin, in KEYS and in ARGV (each takes two of both), then the arrived ones.
+local k0, a0 = 3 + nf, 7 + 4 * nf
+local k1, a1 = k0 + 2 * n, a0 + 2 * n
+-- What to start, as {task hash, ready stream, task id, entry id}: the entries the caller claimed, then the
+-- arrived entries this call claims itself, each only if the group hands it to us here.
+local todo = {}
+for i = 1, n do
+  todo[i] = { KEYS[k0 - 1 + 2 * i], KEYS[k0 + 2 * i], ARGV[a0 - 1 + 2 * i], ARGV[a0 + 2 * i] }
+end
+local extra = {}
+if ne > 0 then
+  local wanted, streams, byEntry = {}, {}, {}
+  for j = 1, ne do
+    local readyKey = KEYS[k1 + 2 * j]
+    if not wanted[readyKey] then
+      wanted[readyKey] = 0
+      streams[#streams + 1] = { readyKey, j }
+    end
+    wanted[readyKey] = wanted[readyKey] + 1
+    byEntry[ARGV[a1 + 2 * j]] = j
+  end
+  for _, s in ipairs(streams) do
+    local reply = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', wanted[s[1]], 'STREAMS', s[1], '>')
+    if reply then
+      for _, entry in ipairs(reply[1][2]) do
+        local j = byEntry[entry[1]]
+        if j and ARGV[a1 - 1 + 2 * j] == entry[2][2] then
+          todo[n + j] = { KEYS[k1 - 1 + 2 * j], KEYS[k1 + 2 * j], ARGV[a1 - 1 + 2 * j], entry[1] }
+        else
+          -- Claimed, but its task key was not declared: the caller starts it next time.
+          extra[#extra + 1] = s[2]
+          extra[#extra + 1] = entry[1]
+          extra[#extra + 1] = entry[2][2]
+        end
+      end
+    end
+  end
+end
 -- The entries go first, all of one stream in one step: XACK takes many ids, and a call per id costs more.
 local byStream, order = {}, {}
-for i = 1, n do
-  local readyKey = KEYS[k0 + 2 * i]
-  local ids = byStream[readyKey]
-  if not ids then
-    ids = {}
-    byStream[readyKey] = ids
-    order[#order + 1] = readyKey
+for i = 1, n + ne do
+  local t = todo[i]
+  if t then
+    local ids = byStream[t[2]]
+    if not ids then
+      ids = {}
+      byStream[t[2]] = ids
+      order[#order + 1] = t[2]
+    end
+    ids[#ids + 1] = t[4]
   end
-  ids[#ids + 1] = ARGV[a0 + 2 * i]
 end
 for _, readyKey in ipairs(order) do drop_started(readyKey, group, byStream[readyKey]) end
 local starts, deadlines = {}, {}
-for i = 1, n do
-  local taskKey = KEYS[k0 - 1 + 2 * i]
-  local taskId, entryId = ARGV[a0 - 1 + 2 * i], ARGV[a0 + 2 * i]
-  -- One read serves the check and the reply: the client folds the started event into it (the same fold).
-  local hash = redis.call('HGETALL', taskKey)
-  local status, readyId, attempt, events
-  for j = 1, #hash, 2 do
-    local f = hash[j]
-    if f == 'status' then status = hash[j + 1]
-    elseif f == 'readyId' then readyId = hash[j + 1]
-    elseif f == 'attempt' then attempt = hash[j + 1]
-    elseif f == 'events' then events = hash[j + 1] end
-  end
-  if status == 'waiting' and readyId == entryId then
-    local next = tostring(tonumber(attempt) + 1)
-    local id, at = emit(KEYS[1], taskKey, taskId, 'started', { 'attempt', next }, events or false)
-    deadlines[#deadlines + 1] = tonumber(at) + ttl
-    deadlines[#deadlines + 1] = taskId
-    starts[i] = { hash, id, next }
-  else
-    starts[i] = 0
+for i = 1, n + ne do
+  starts[i] = 0
+  local t = todo[i]
+  if t then
+    local taskKey, taskId, entryId = t[1], t[3], t[4]
+    -- One read serves the check and the reply: the client folds the started event into it (the same fold).
+    local hash = redis.call('HGETALL', taskKey)
+    local status, readyId, attempt, events
+    for j = 1, #hash, 2 do
+      local f = hash[j]
+      if f == 'status' then status = hash[j + 1]
+      elseif f == 'readyId' then readyId = hash[j + 1]
+      elseif f == 'attempt' then attempt = hash[j + 1]
+      elseif f == 'events' then events = hash[j + 1] end
+    end
+    if status == 'waiting' and readyId == entryId then
+      local next = tostring(tonumber(attempt) + 1)
+      local id, at = emit(KEYS[1], taskKey, taskId, 'started', { 'attempt', next }, events or false)
+      deadlines[#deadlines + 1] = tonumber(at) + ttl
+      deadlines[#deadlines + 1] = taskId
+      starts[i] = { hash, id, next }
+    end
   end
 end
 -- Heartbeat deadlines of all started tasks in one write.
 if #deadlines > 0 then redis.call('ZADD', KEYS[2], unpack(deadlines)) end
-return { starts, claim_entries(k0 + 1 + 2 * n, #KEYS, group, consumer, prefetch), finishes }
+return { starts, claim_entries(k1 + 1 + 2 * ne, #KEYS, group, consumer, prefetch), finishes, extra }
