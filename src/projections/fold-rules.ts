@@ -124,18 +124,23 @@ export function foldRulesAsLua(): string {
   const branches = entries
     .filter(([, r]) => !r.drop)
     .map(([type, rule]) => {
+      // Few fields are read by scanning the list; many through a table by name, made once.
+      const byName = rule.set.filter(([, src]) => src.startsWith('$')).length >= 3;
       const body = rule.set.map(([field, src]) => {
-        if (src.startsWith('$')) return `v=fold_field(f,${q(src.slice(1))}) if v~=nil then a[n+1]=${q(field)} a[n+2]=v n=n+2 end`;
+        const get = byName ? `m[${q(src.slice(1))}]` : `fold_field(f,${q(src.slice(1))})`;
+        if (src.startsWith('$')) return `v=${get} if v~=nil then a[n+1]=${q(field)} a[n+2]=v n=n+2 end`;
         const value = src === '@at' ? 'at' : src === '@id' ? 'id' : q(src);
         return `a[n+1]=${q(field)} a[n+2]=${value} n=n+2`;
       });
-      return `if etype==${q(type)} then ${body.join(' ')}`;
+      const map = byName ? 'local m={} for i=1,#f,2 do m[f[i]]=f[i+1] end ' : '';
+      return `if etype==${q(type)} then ${map}${body.join(' ')}`;
     });
   const dels = entries
     .filter(([, r]) => !r.drop && r.del.length)
     .map(([type, rule]) => `if etype==${q(type)} then redis.call('HDEL',k,${rule.del.map(q).join(',')}) end`);
   return [
-    'local function fold_field(f,name) for i=1,#f,2 do if f[i]==name then return f[i+1] end end return nil end',
+    // The last value of a field wins, as in the TypeScript fold (pairsToObject).
+    'local function fold_field(f,name) local v=nil for i=1,#f,2 do if f[i]==name then v=f[i+1] end end return v end',
     'local function fold_apply(k,id,etype,f,prev)',
     `  if ${drops.join(' or ')} then redis.call('DEL',k) return end`,
     "  local at=string.match(id,'^(%d+)')",
