@@ -27,4 +27,22 @@ describe('npm run bench (smoke: tiny N, so it cannot rot)', () => {
     expect(out).toMatch(/\*\*Scaling \(taskledger\)\*\*/);
     expect(out).toMatch(/\| history\(\) of one task \| [\d.]+ ms/);
   }, 120_000);
+
+  it('bench/instructions.mjs counts Redis instructions per task under callgrind (needs valgrind)', async () => {
+    const script = fileURLToPath(new URL('../bench/instructions.mjs', import.meta.url));
+    const { code, out } = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn(process.execPath, [script, '--systems', 'taskledger', '--n', '100'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      child.on('error', (err) => resolve({ code: -1, out: String(err) }));
+      child.on('exit', (code) => resolve({ code, out }));
+    });
+    expect(code, `${out}\n(valgrind and callgrind_control must be on the PATH: apt-get install valgrind)`).toBe(0);
+    for (const workload of ['bulk enqueue', 'processing, concurrency 64', 'processing, concurrency 1']) {
+      const m = new RegExp(`\\| ${workload} \\| ([\\d,]+) \\|`).exec(out);
+      expect(m, out).not.toBeNull();
+      expect(Number(m![1].replace(/,/g, ''))).toBeGreaterThan(0);
+    }
+  }, 180_000);
 });

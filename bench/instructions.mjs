@@ -1,0 +1,92 @@
+// Redis instructions per task, counted by valgrind (callgrind) rather than timed: the same count whatever
+// else the machine is doing, so two systems (or two versions) compare without noise.
+//   node bench/instructions.mjs [--systems taskledger,bullmq,bee-queue] [--n 3000]
+// Needs valgrind and callgrind_control on the PATH. For each system and workload it starts redis-server
+// under callgrind, prepares the work untimed, zeroes the counters, runs the workload, and reads the total.
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { SYSTEMS, counter } from './systems.mjs';
+
+const argv = process.argv.slice(2);
+const opt = (name, fallback) => (argv.includes(`--${name}`) ? argv[argv.indexOf(`--${name}`) + 1] : fallback);
+const N = Number(opt('n', 3000));
+const NAMES = opt('systems', 'taskledger,bullmq,bee-queue').split(',');
+const spec = (i) => ({ i, user: 'user-0012345', action: 'resize', width: 640, height: 480, url: `https://example.com/p/${i}.png` });
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+const freePort = () =>
+  new Promise((resolve) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+
+async function bulkFill(sys, n) {
+  for (let i = 0; i < n; i += 500) await sys.enqueueBulk(Array.from({ length: Math.min(500, n - i) }, (_, j) => spec(i + j)));
+}
+
+const WORKLOADS = {
+  'bulk enqueue': { prepare: async () => {}, run: (sys) => bulkFill(sys, N) },
+  'processing, concurrency 64': { prepare: (sys) => bulkFill(sys, N), run: (sys) => processAll(sys, 64) },
+  'processing, concurrency 1': { prepare: (sys) => bulkFill(sys, N), run: (sys) => processAll(sys, 1) },
+};
+
+async function processAll(sys, concurrency) {
+  const done = counter(N);
+  const stop = await sys.work(concurrency, async () => undefined, done.tick);
+  await done.all;
+  await stop();
+}
+
+async function measure(name, workload) {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'taskledger-cg-'));
+  const out = join(dir, 'callgrind.out');
+  const child = spawn('valgrind', ['--tool=callgrind', `--callgrind-out-file=${out}`, 'redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+  const exited = new Promise((r) => child.on('exit', r));
+  const url = `redis://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    const probe = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+    probe.on('error', () => {});
+    const ok = await probe.connect().then(() => true, () => false);
+    probe.disconnect();
+    if (ok) break;
+    if (i > 300) throw new Error('redis-server under valgrind did not start');
+    await sleep(100);
+  }
+  const sys = SYSTEMS[name](url);
+  await sys.open();
+  await workload.prepare(sys);
+  execFileSync('callgrind_control', ['--zero', String(child.pid)], { stdio: 'ignore' });
+  await workload.run(sys);
+  await sys.close();
+  const admin = new Redis(url, { retryStrategy: () => null, maxRetriesPerRequest: 0 });
+  admin.on('error', () => {});
+  await admin.shutdown('NOSAVE').catch(() => undefined);
+  admin.disconnect();
+  await exited;
+  const report = execFileSync('callgrind_annotate', [out], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
+  rmSync(dir, { recursive: true, force: true });
+  const total = Number(/([\d,]+) +\(100\.0%\) +PROGRAM TOTALS/.exec(report)[1].replace(/,/g, ''));
+  return total / N;
+}
+
+const rows = [];
+for (const [wname, workload] of Object.entries(WORKLOADS)) {
+  const row = { workload: wname };
+  for (const name of NAMES) {
+    row[name] = await measure(name, workload);
+    process.stderr.write(`${wname} ${name}: ${Math.round(row[name]).toLocaleString('en-US')} instructions per task\n`);
+  }
+  rows.push(row);
+}
+console.log(`\nRedis instructions per task (callgrind, N = ${N}; thousands)\n`);
+console.log(`| workload | ${NAMES.join(' | ')} |`);
+console.log(`|---|${NAMES.map(() => '---').join('|')}|`);
+for (const row of rows) console.log(`| ${row.workload} | ${NAMES.map((n) => Math.round(row[n] / 1000).toLocaleString('en-US')).join(' | ')} |`);
+process.exit(0);
