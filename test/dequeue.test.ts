@@ -4,6 +4,8 @@ import { sleep, useRedis } from './helpers/fixture.js';
 import { namespace } from './helpers/redis.js';
 import type { Context } from '../src/context.js';
 import { start } from '../src/commands/start.js';
+import { claim } from '../src/commands/claim.js';
+import { waitReady } from '../src/commands/wait-ready.js';
 
 const r = useRedis();
 
@@ -183,6 +185,85 @@ describe('dequeue', () => {
     expect((await q.dequeue(['q'])).id).toBe(b);
     expect((await q.verify()).mismatches).toEqual([]);
   });
+
+  it('a start from before a restart that lost writes never trims entries that are undelivered again', async () => {
+    const q = r.queue();
+    const raw = r.raw();
+    const ready = `{${q.namespace}}:ready:q`;
+    const ids = await q.enqueueMany([1, 2, 3].map((i) => ({ queue: 'q', type: 't', spec: { i } })));
+    const ctx = (q as unknown as { ctx: Context }).ctx;
+    const result = await claim(ctx, ['q'], 3);
+    expect(result.kind).toBe('claimed');
+    const claimed = result.kind === 'claimed' ? result.claimed : [];
+    // As if Redis came back without the last writes: the deliveries are gone, the entries are not.
+    await raw.xgroup('SETID', ready, 'workers', '0');
+    await raw.xack(ready, 'workers', ...claimed.map((c) => c.entryId));
+    // A client that remembers its claims of the 2nd and 3rd entries starts them: the 1st must stay.
+    const { tasks } = await start(ctx, claimed.slice(1));
+    expect(tasks.map((t) => t.id)).toEqual(ids.slice(1));
+    expect(await raw.xlen(ready)).toBe(1);
+    expect((await q.dequeue(['q'])).id).toBe(ids[0]);
+    expect((await q.verify()).mismatches).toEqual([]);
+  });
+
+  it('entries that arrive on several queues at once: at most `count` are taken, each matched by queue and id', async () => {
+    const q = r.queue();
+    const ctx = (q as unknown as { ctx: Context }).ctx;
+    const raw = r.raw();
+    const ids = await q.enqueueMany(['a', 'b', 'c'].map((queue) => ({ queue, type: 't' })));
+    const streams = ['a', 'b', 'c'].map((queue) => ctx.keys.ready(queue));
+    // Entries of different queues can share a stream id (one enqueue call, one millisecond); make sure they
+    // do here, by moving each task's entry to the same explicit id.
+    const same = `${Date.now() + 60_000}-0`;
+    for (const [i, id] of ids.entries()) {
+      const old = String(await raw.hget(ctx.keys.task(id), 'readyId'));
+      await raw.xdel(streams[i]!, old);
+      await raw.xadd(streams[i]!, same, 'task', id);
+      await raw.hset(ctx.keys.task(id), 'readyId', same);
+    }
+    // A read that finds them already there returns one per stream; the caller asked for one in all.
+    expect(await waitReady(ctx, streams, ['0-0', '0-0', '0-0'], 1000, undefined, 1)).toHaveLength(1);
+    const arrivals = await waitReady(ctx, streams, ['0-0', '0-0', '0-0'], 1000, undefined, 3);
+    expect(arrivals.map((a) => a.taskId)).toEqual(ids);
+    // Started by queue and id: all three, none mistaken for another queue's entry.
+    const arrived = arrivals.map((a) => ({ queue: ['a', 'b', 'c'][a.stream]!, entryId: a.entryId, taskId: a.taskId }));
+    const { tasks, next } = await start(ctx, [], undefined, arrived);
+    expect(tasks.map((t) => t.id)).toEqual(ids);
+    expect(next).toEqual([]);
+  });
+
+  it('concurrent blocked dequeues take a burst without handing entries back to the tail', async () => {
+    const q = r.queue();
+    const producer = r.queue({ namespace: q.namespace });
+    await producer.enqueue({ queue: 'q', type: 't' });
+    await q.dequeue(['q']);
+    const clients = Array.from({ length: 6 }, () => r.queue({ namespace: q.namespace }));
+    const taken = clients.map((c) => c.dequeue(['q']));
+    await sleep(150);
+    const ids = await producer.enqueueMany(Array.from({ length: 6 }, (_, i) => ({ queue: 'q', type: 't', spec: { i } })));
+    const got = await Promise.all(taken);
+    expect(new Set(got.map((t) => t.id))).toEqual(new Set(ids));
+    const requeued: string[] = [];
+    for await (const e of q.events()) if (e.type === 'requeued') requeued.push(e.taskId);
+    expect(requeued).toEqual([]);
+  });
+
+  it('starts 9,000 claimed tasks in one call (longer lists than Lua unpacks at once)', async () => {
+    const q = r.queue();
+    const ctx = (q as unknown as { ctx: Context }).ctx;
+    const ids = await q.enqueueMany(Array.from({ length: 9000 }, () => ({ queue: 'q', type: 't' })));
+    const result = await claim(ctx, ['q'], 9000);
+    const claimed = result.kind === 'claimed' ? result.claimed : [];
+    expect(claimed).toHaveLength(9000);
+    const { tasks } = await start(ctx, claimed);
+    expect(tasks).toHaveLength(9000);
+    const stats = await q.stats();
+    expect(stats.running).toBe(9000);
+    expect(stats.queues.q?.waiting).toBe(0);
+    expect(await r.raw().xlen(ctx.keys.ready('q'))).toBe(0);
+    await Promise.all(ids.map((id) => q.finish(id)));
+    expect((await q.stats()).running).toBe(0);
+  }, 60_000);
 
   it('hands each of 2,000 tasks to exactly one of 8 concurrent clients', async () => {
     const ns = namespace();

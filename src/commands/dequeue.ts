@@ -127,11 +127,20 @@ export async function takeBatch(
       const timeout = Math.max(1, Math.min(BLOCK_MS, result.nextDueInMs ?? BLOCK_MS));
       const arrivals = await waitReady(ctx, result.streams, result.lastIds, timeout, signal, count);
       // Entries on the wake stream only mean "look again"; ready entries are started straight away.
-      const arrived = arrivals.filter((a) => a.stream < result.queues.length).map((a) => ({ queue: result.queues[a.stream]!, entryId: a.entryId, taskId: a.taskId }));
+      const arrived = arrivals
+        .filter((a) => a.stream < result.queues.length)
+        .map((a) => ({ queue: result.queues[a.stream]!, entryId: a.entryId, taskId: a.taskId }));
       if (arrived.length === 0 || signal?.aborted || ctx.closed) return [];
       const { tasks, next } = await start(ctx, [], prefetch ? { queues, count: Math.max(0, count - prefetch.claims.length) } : undefined, arrived);
-      if (prefetch) prefetch.claims.push(...next);
-      else if (next.length) await giveBack(ctx, next);
+      if (prefetch) {
+        prefetch.claims.push(...next);
+        return tasks;
+      }
+      // No buffer to keep them in: entries claimed in place of arrivals another reader took are started
+      // now rather than given back (which would send them to the tail of their queue).
+      const room = Math.max(0, count - tasks.length);
+      if (room > 0 && next.length > 0) tasks.push(...(await start(ctx, next.slice(0, room))).tasks);
+      if (next.length > room) await giveBack(ctx, next.slice(room));
       return tasks;
     }
     if (prefetch && claimed.length > count) prefetch.claims = claimed.splice(count);

@@ -58,7 +58,8 @@ export async function waitReady(
         if (taskId !== undefined) arrivals.push({ stream, entryId, taskId });
       }
     }
-    return signal?.aborted ? [] : arrivals;
+    // XREAD's COUNT applies to each stream: at most `count` in all.
+    return signal?.aborted ? [] : arrivals.slice(0, count);
   } catch (err) {
     ctx.blocking.discard(conn);
     // An abort or close() ends the read by disconnecting; anything else is a real failure.

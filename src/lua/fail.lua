@@ -18,6 +18,7 @@
 --@include emit
 --@include check
 --@include count
+--@include chunks
 --@include end-task
 
 return end_tasks(KEYS[1], KEYS[2], KEYS[3], 4, #KEYS, 0, 'failed')

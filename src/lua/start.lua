@@ -44,6 +44,7 @@
 --@include emit
 --@include check
 --@include count
+--@include chunks
 --@include end-task
 --@include ready
 --@include claim-entries
@@ -70,13 +71,14 @@ if ne > 0 then
       streams[#streams + 1] = { readyKey, j }
     end
     wanted[readyKey] = wanted[readyKey] + 1
-    byEntry[ARGV[a1 + 2 * j]] = j
+    -- By stream and id: one enqueue call gives the same id to entries of different queues.
+    byEntry[readyKey .. ' ' .. ARGV[a1 + 2 * j]] = j
   end
   for _, s in ipairs(streams) do
     local reply = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', wanted[s[1]], 'STREAMS', s[1], '>')
     if reply then
       for _, entry in ipairs(reply[1][2]) do
-        local j = byEntry[entry[1]]
+        local j = byEntry[s[1] .. ' ' .. entry[1]]
         if j and ARGV[a1 - 1 + 2 * j] == entry[2][2] then
           todo[n + j] = { KEYS[k1 - 1 + 2 * j], KEYS[k1 + 2 * j], ARGV[a1 - 1 + 2 * j], entry[1] }
         else
@@ -130,5 +132,5 @@ for i = 1, n + ne do
   end
 end
 -- Heartbeat deadlines of all started tasks in one write.
-if #deadlines > 0 then redis.call('ZADD', KEYS[2], unpack(deadlines)) end
+call_chunked('ZADD', KEYS[2], nil, deadlines)
 return { starts, claim_entries(k1 + 1 + 2 * ne, #KEYS, group, consumer, prefetch), finishes, extra }

@@ -3,7 +3,7 @@
 -- Each task is checked on its own (running, held by the caller's lease) and refused ones are left as they
 -- are. An ended task gets its event (carrying its queue, so the log alone tells throughput per queue), is
 -- counted and leaves the running set; the counts and the running set are written once per call, not once
--- per task. Returns a list with OK or a status code per task.
+-- per task. Returns a list with OK or a status code per task. Needs includes/chunks.lua.
 local function end_tasks(eventsKey, runningKey, countsKey, first, last, argBase, status)
   local out, ended, counts = {}, {}, {}
   for i = first, last do
@@ -22,7 +22,7 @@ local function end_tasks(eventsKey, runningKey, countsKey, first, last, argBase,
     end
     out[#out + 1] = code
   end
-  if #ended > 0 then redis.call('ZREM', runningKey, unpack(ended)) end
+  call_chunked('ZREM', runningKey, nil, ended)
   for queue, n in pairs(counts) do count_end(countsKey, status, queue, n) end
   return out
 end

@@ -28,28 +28,32 @@ local function split_id(id)
   return tonumber(ms), tonumber(seq)
 end
 
--- Removes delivered entries (a list of ids) once their tasks started. They are acknowledged; then, when no
--- older entry is still pending (the usual case: entries start in the order the group delivered them), the
--- stream is trimmed up to the newest of them, else they are deleted one by one. Everything older than a
--- delivered entry was delivered too, so a trim only removes acknowledged entries. A trim costs a fraction
--- of XDEL, which must find each entry inside its node; and, unlike XDEL, it keeps the group's lag exact.
+-- Removes claimed entries (a list of ids) once their tasks started. They are acknowledged; then, when all of
+-- them were pending and no older entry still is (the usual case: entries start in the order the group
+-- delivered them), the stream is trimmed up to the newest of them, else they are deleted one by one. Entries
+-- pending now were delivered in Redis' current state, and the group delivers in id order, so everything
+-- older was delivered too: a trim only removes acknowledged entries. (An id a client remembers from before
+-- a restart that lost writes may be undelivered again: then XACK acknowledges less than all, and XDEL
+-- removes only those ids.) A trim costs a fraction of XDEL, which must find each entry inside its node;
+-- and, unlike XDEL, it keeps the group's lag exact. Needs includes/chunks.lua.
 local function drop_started(readyKey, group, entryIds)
-  redis.call('XACK', readyKey, group, unpack(entryIds))
+  local acked = call_chunked('XACK', readyKey, group, entryIds)
   local topMs, topSeq = -1, -1
   for _, id in ipairs(entryIds) do
     local ms, seq = split_id(id)
     if ms > topMs or (ms == topMs and seq > topSeq) then topMs, topSeq = ms, seq end
   end
-  local pending = redis.call('XPENDING', readyKey, group)
-  local older = false
-  if pending[1] > 0 then
-    local ms, seq = split_id(pending[2])
-    older = ms < topMs or (ms == topMs and seq < topSeq)
+  local trim = acked == #entryIds and topSeq < 9007199254740991 -- past 2^53 the +1 below would be lost
+  if trim then
+    local pending = redis.call('XPENDING', readyKey, group)
+    if pending[1] > 0 then
+      local ms, seq = split_id(pending[2])
+      trim = not (ms < topMs or (ms == topMs and seq < topSeq))
+    end
   end
-  -- Sequence numbers past 2^53 would not survive the +1 as Lua numbers: delete those instead.
-  if older or topSeq >= 9007199254740991 then
-    redis.call('XDEL', readyKey, unpack(entryIds))
-  else
+  if trim then
     redis.call('XTRIM', readyKey, 'MINID', string.format('%d-%d', topMs, topSeq + 1))
+  else
+    call_chunked('XDEL', readyKey, nil, entryIds)
   end
 end
