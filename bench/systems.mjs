@@ -25,10 +25,15 @@ export function taskledger(url) {
     enqueueBulk: (specs) => q.enqueueMany(specs.map((spec) => ({ queue: QUEUE, type: 'noop', spec }))),
     /** Starts a worker; resolves with a stop function. `onDone` runs once a task's finish is persisted. */
     async work(concurrency, handler, onDone) {
-      const w = new Worker(q, async (task) => handler(task.spec), { queues: [QUEUE], concurrency });
+      // The worker on a TaskQueue (a connection) of its own, as BullMQ's Worker and Queue each have theirs.
+      const wq = new TaskQueue({ connection: url, namespace: QUEUE, recoveryIntervalMs: 0 });
+      const w = new Worker(wq, async (task) => handler(task.spec), { queues: [QUEUE], concurrency });
       w.on('task:finished', onDone);
       w.start();
-      return () => w.close();
+      return async () => {
+        await w.close();
+        await wq.close();
+      };
     },
     history: (id) => q.history(id),
     scrape: () => q.stats(),

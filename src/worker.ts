@@ -215,7 +215,8 @@ export class Worker extends SafeEmitter<WorkerEvents> {
           this.reserved -= free;
         }
         for (const task of tasks) this.run(task);
-        if (first && tasks.length > 0) this.workFound();
+        // A full batch means more may be waiting: only then is the second reader worth a look.
+        if (first && tasks.length >= free) this.workFound();
         if (!first && tasks.length === 0) await new Promise<void>((res) => this.workWaiters.push(res));
       } catch (err) {
         if (signal.aborted || (err instanceof TaskLedgerError && err.code === 'ERR_QUEUE_CLOSED')) break;
