@@ -42,7 +42,7 @@ describe('npm run bench (smoke: tiny N, so it cannot rot)', () => {
     for (const workload of ['bulk enqueue', 'processing, concurrency 64', 'processing, concurrency 1']) {
       const m = new RegExp(`\\| ${workload} \\| ([\\d,]+) \\|`).exec(out);
       expect(m, out).not.toBeNull();
-      expect(Number(m![1].replace(/,/g, ''))).toBeGreaterThan(0);
+      expect(Number(m![1]!.replace(/,/g, ''))).toBeGreaterThan(0);
     }
   }, 180_000);
 });
