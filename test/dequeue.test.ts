@@ -265,6 +265,21 @@ describe('dequeue', () => {
     expect((await q.stats()).running).toBe(0);
   }, 60_000);
 
+  it("asks a pooled connection's CLIENT ID once, not before every blocking read", async () => {
+    const q = r.queue();
+    const raw = r.raw();
+    const clientIdCalls = async () => Number(/cmdstat_client\|id:calls=(\d+)/.exec(await raw.info('commandstats'))?.[1] ?? 0);
+    await q.enqueue({ queue: 'q', type: 't' });
+    await q.dequeue(['q']);
+    const before = await clientIdCalls();
+    const controller = new AbortController();
+    const waiting = q.dequeue(['q'], { signal: controller.signal }).catch((err: unknown) => err);
+    await sleep(2300); // three rounds of waiting: each read ends after 1 s
+    controller.abort();
+    expect(await waiting).toBeInstanceOf(AbortError);
+    expect(await clientIdCalls()).toBe(before + 1);
+  });
+
   it('hands each of 2,000 tasks to exactly one of 8 concurrent clients', async () => {
     const ns = namespace();
     const producer = r.queue({ namespace: ns });

@@ -1,8 +1,25 @@
 import { Cluster } from 'ioredis';
 import type { Context } from '../context.js';
+import type { Connection } from '../connection.js';
 
 /** Extra time a read may block when our own timer is to end it: Redis checks timeouts only every 1/hz s. */
 const SERVER_TIMEOUT_SLACK_MS = 250;
+
+/**
+ * The pooled connection's CLIENT ID, asked once per connection rather than before every read. Forgotten
+ * when the connection closes: a reconnected one has a new id, and a stale one could unblock another client.
+ */
+const clientIds = new WeakMap<Connection, Promise<number>>();
+function clientId(conn: Connection): Promise<number> {
+  let id = clientIds.get(conn);
+  if (!id) {
+    id = conn.client('ID') as Promise<number>;
+    clientIds.set(conn, id);
+    id.catch(() => clientIds.delete(conn));
+    conn.once('close', () => clientIds.delete(conn));
+  }
+  return id;
+}
 
 /** An entry a blocking read saw arrive on a ready stream (not claimed). */
 export interface Arrival {
@@ -38,8 +55,8 @@ export async function waitReady(
   let timer: NodeJS.Timeout | undefined;
   let done = false;
   try {
-    // Sent back to back: the id comes back at once, then the read blocks.
-    const id = precise ? (conn.client('ID') as Promise<number>) : undefined;
+    // Sent back to back the first time: the id comes back at once, then the read blocks.
+    const id = precise ? clientId(conn) : undefined;
     const read = conn.xread('COUNT', count, 'BLOCK', timeoutMs + (precise ? SERVER_TIMEOUT_SLACK_MS : 0), 'STREAMS', ...streams, ...afterIds);
     id?.then(
       (clientId) => {
