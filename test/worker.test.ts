@@ -285,6 +285,21 @@ describe('Worker', () => {
     await closeAll();
   });
 
+  it('a handler that first looks at its signal after the deadline finds it aborted, with the reason', async () => {
+    const q = r.queue();
+    await q.enqueue({ queue: 'q', type: 't', timeoutMs: 50 });
+    let seen: { aborted: boolean; reason: unknown } | undefined;
+    const w = worker(q, async (_t, ctx) => {
+      await sleep(150); // the signal is made only when read: here, after it was aborted
+      seen = { aborted: ctx.signal.aborted, reason: ctx.signal.reason };
+    }, { queues: ['q'] });
+    await next(w, 'task:timeout');
+    await until(async () => seen !== undefined);
+    expect(seen?.aborted).toBe(true);
+    expect(seen?.reason).toBeInstanceOf(TaskTimeoutError);
+    await closeAll();
+  });
+
   it('close() resolves only after a timed-out task’s outcome is written', async () => {
     const q = r.queue();
     const id = await q.enqueue({ queue: 'q', type: 't', timeoutMs: 50 });
