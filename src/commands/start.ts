@@ -35,7 +35,9 @@ export async function start(
   const keys = [ctx.keys.events, ctx.keys.running, ctx.keys.counts, ...finishes.map((f) => ctx.keys.task(f.item.taskId))];
   const args: (string | number)[] = [GROUP, ctx.heartbeatTtlMs, claimed.length, CONSUMER, prefetch?.count ?? 0, finishes.length, arrived.length];
   args.push(...writeArgs(finishes.map((f) => f.item)));
-  for (const c of [...claimed, ...arrived]) {
+  // In the script's order: the claimed entries, then the arrived ones.
+  const started = claimed.concat(arrived);
+  for (const c of started) {
     keys.push(ctx.keys.task(c.taskId), ctx.keys.ready(c.queue));
     args.push(c.taskId, c.entryId);
   }
@@ -45,7 +47,6 @@ export async function start(
   const reply = ctx.scripts.start(keys.length, ...keys, ...args) as Promise<Reply>;
   settle(finishes, reply.then((r) => r[2].map(Number)));
   const [starts, claims, , extra] = await reply;
-  const started = [...claimed, ...arrived];
   const tasks: Task[] = [];
   starts.forEach((result, i) => {
     if (result === 0) return;
