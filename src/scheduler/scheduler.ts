@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { monotonicFactory } from 'ulid';
 import { GROUP } from '../keys.js';
+import { newId } from '../ids.js';
 import { createContext, enter, type Context, type ContextOptions } from '../context.js';
 import { NotScheduledError, TypeNotSpecifiedError, ValidationError } from '../errors.js';
 import { intOption, toJsonText, validateQueueNames, validateReferences, validateRequest } from '../validation.js';
@@ -50,8 +50,6 @@ export interface Schedule {
   createdAt: Date;
   updatedAt: Date;
 }
-
-const ulid = monotonicFactory();
 
 /**
  * Cron schedules whose ticks enqueue tasks. Runs in every app instance; one leader (a lease in Redis)
@@ -250,7 +248,7 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> {
     const graceMs = this.leaseMs + 2 * this.pollIntervalMs;
     const plan = planTick(h.cron!, h.timezone!, h.catchUp as CatchUp, Number(h.nextRunAt), now, graceMs);
     const refs = { ...(JSON.parse(h.references ?? '{}') as References), scheduleId: id };
-    const taskId = ulid();
+    const taskId = newId();
     const keys = [k.events, k.queues, k.schedule(id), k.schedules, k.task(taskId), k.ready(h.queue!), k.delayed(h.queue!)];
     keys.push(...Object.entries(refs).map(([n, v]) => k.reference(n, v)));
     const result = Number(
