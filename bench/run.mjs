@@ -1,5 +1,6 @@
 // npm run bench: taskledger, BullMQ and Bee-Queue on the same Redis in the same run.
 //   node bench/run.mjs [--n 20000] [--rounds 3] [--quick] [--no-aof] [--scaling 1000000] [--no-docs]
+//     [--systems taskledger,bullmq] [--workloads enqueue,latency,scaling] (a subset writes no results or docs)
 // Starts its own redis-server (AOF off, then appendonly everysec) unless BENCH_REDIS_URL is set (that Redis
 // is flushed: give it a dedicated one). Prints a table, writes bench/results.json and the table in
 // docs/benchmarks.md.
@@ -24,7 +25,11 @@ const ONLY = (() => {
   const i = argv.indexOf('--systems');
   return i >= 0 ? argv[i + 1].split(',') : null;
 })();
-const WRITE_DOCS = !flag('no-docs') && !QUICK && !ONLY;
+const WORKLOAD_NAMES = (() => {
+  const i = argv.indexOf('--workloads');
+  return i >= 0 ? argv[i + 1].split(',') : null;
+})();
+const WRITE_DOCS = !flag('no-docs') && !QUICK && !ONLY && !WORKLOAD_NAMES;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const median = (xs) => {
@@ -185,7 +190,7 @@ async function run() {
     probe.disconnect();
     const raw = {};
     const names = Object.keys(SYSTEMS).filter((n) => !ONLY || ONLY.includes(n));
-    for (const [wname, workload] of Object.entries(WORKLOADS)) {
+    for (const [wname, workload] of Object.entries(WORKLOADS).filter(([w]) => !WORKLOAD_NAMES || WORKLOAD_NAMES.includes(w))) {
       raw[wname] = Object.fromEntries(names.map((n) => [n, []]));
       for (let round = 0; round < ROUNDS; round++) {
         // Alternate the order so that no system always runs on a warm (or cold) server.
@@ -209,7 +214,7 @@ async function run() {
       }
     }
     results.passes[pass] = { summary, raw };
-    if (!aof) results.scaling = await scaling(server.url);
+    if (!aof && (!WORKLOAD_NAMES || WORKLOAD_NAMES.includes('scaling'))) results.scaling = await scaling(server.url);
     server.stop();
   }
   return results;
@@ -262,7 +267,7 @@ function table(results) {
     lines.push('|---|---|---|---|');
     for (const w of ['process64', 'process1']) {
       const cell = (x) => (x?.redisUsPerTask ? `${x.redisUsPerTask.toFixed(0)} / ${x.nodeUsPerTask.toFixed(0)}` : '-');
-      lines.push(`| ${w === 'process64' ? 64 : 1} | ${cell(summary[w].taskledger)} | ${cell(summary[w].bullmq)} | ${cell(summary[w]['bee-queue'])} |`);
+      lines.push(`| ${w === 'process64' ? 64 : 1} | ${cell(summary[w]?.taskledger)} | ${cell(summary[w]?.bullmq)} | ${cell(summary[w]?.['bee-queue'])} |`);
     }
   }
   if (results.scaling) {
@@ -284,7 +289,7 @@ function table(results) {
 const results = await run();
 const text = table(results);
 console.log(text);
-if (!QUICK) writeFileSync(new URL('./results.json', import.meta.url), JSON.stringify(results, null, 2) + '\n');
+if (!QUICK && !WORKLOAD_NAMES) writeFileSync(new URL('./results.json', import.meta.url), JSON.stringify(results, null, 2) + '\n');
 if (WRITE_DOCS) {
   const docs = new URL('../docs/benchmarks.md', import.meta.url);
   const current = readFileSync(docs, 'utf8');
