@@ -16,6 +16,6 @@ function random(): number {
 
 /**
  * A new task id: a monotonic ULID, so ids made in the same millisecond still sort in creation order (and
- * after the first, the random part is incremented instead of drawn again).
+ * after the first, the random part is incremented instead of drawn again). seedTime (ms) is for tests.
  */
-export const newId: () => string = monotonicFactory(random);
+export const newId: (seedTime?: number) => string = monotonicFactory(random);
