@@ -201,8 +201,10 @@ export class Worker extends SafeEmitter<WorkerEvents> {
         clearTimeout(timer);
         // Handlers are slow: entries claimed ahead would only wait here, so other workers get them back.
         if (!freed && this.prefetch.claims.length) await this.queue.giveBack(this.prefetch).catch((err: unknown) => this.emit('error', err));
-        // Finishes arrive together (one batched reply): let them all free their slots, then take one batch.
-        await new Promise((res) => setImmediate(res));
+        // Finishes arrive together (one batched reply): let them all free their slots, then take one batch;
+        // unless a whole batch is free already. Waiting then gains nothing and costs a round trip: the
+        // finish just queued would be sent on its own before this reader's start could take it along.
+        if (this.concurrency - this.running.size - this.reserved < batchSize) await new Promise((res) => setImmediate(res));
         continue;
       }
       this.reserved += free;

@@ -58,6 +58,22 @@ describe('Worker', () => {
     await closeAll();
   });
 
+  it('at concurrency 1, sends each finish along with its next start: about one script call per task', async () => {
+    const q = r.queue();
+    const n = 400;
+    await q.enqueueMany(Array.from({ length: n }, (_, i) => ({ queue: 'q', type: 't', spec: { i } })));
+    const evalshaCalls = async () => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await r.raw().info('commandstats'))?.[1] ?? 0);
+    const before = await evalshaCalls();
+    let done = 0;
+    const w = worker(q, async () => 'ok', { queues: ['q'], concurrency: 1 });
+    w.on('task:finished', () => done++);
+    await until(() => done === n, 20_000);
+    // One start per task, each carrying the previous finish; a few claim calls (a due-task check every
+    // 50 ms) and the finishes that follow them go on their own. Sending every finish alone would be 2n.
+    expect((await evalshaCalls()) - before).toBeLessThan(n * 1.08);
+    await closeAll();
+  });
+
   it('makes progress visible while running; the return value becomes the final progress', async () => {
     const q = r.queue();
     const id = await q.enqueue({ queue: 'q', type: 't' });
