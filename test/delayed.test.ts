@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '../src/index.js';
+import { ValidationError, Worker, type Task } from '../src/index.js';
 import { sleep, useRedis } from './helpers/fixture.js';
 
 const r = useRedis();
@@ -107,5 +107,24 @@ describe('a reader already blocked', () => {
     const task = await pending;
     expect(task.id).toBe(id);
     expect(task.startedAt!.getTime() - due).toBeLessThan(100);
+  });
+
+  it("a worker that just woke for a ready task (and waits on without claiming) still takes a delayed one when due", async () => {
+    const q = r.queue();
+    const producer = r.queue({ namespace: q.namespace });
+    await producer.enqueue({ queue: 'q', type: 't' });
+    const started: Task[] = [];
+    const w = new Worker(q, async (task) => void started.push(task), { queues: ['q'], concurrency: 2 }).start();
+    while (started.length < 1) await sleep(5);
+    await sleep(100); // blocked again, with no delayed task in sight
+    await producer.enqueue({ queue: 'q', type: 't' }); // a wake-up that starts it and finds nothing more
+    while (started.length < 2) await sleep(1);
+    const id = await producer.enqueue({ queue: 'q', type: 't', delayMs: 300 });
+    const due = (await q.get(id))!.runAt!.getTime();
+    while (started.length < 3) await sleep(5);
+    expect(started[2]!.id).toBe(id);
+    expect(started[2]!.startedAt!.getTime()).toBeGreaterThanOrEqual(due);
+    expect(started[2]!.startedAt!.getTime() - due).toBeLessThan(100);
+    await w.close();
   });
 });

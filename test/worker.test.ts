@@ -74,6 +74,29 @@ describe('Worker', () => {
     await closeAll();
   });
 
+  it('at a low rate, a woken reader waits again at once: three script calls per task (enqueue, start, finish)', async () => {
+    const q = r.queue();
+    const producer = r.queue({ namespace: q.namespace });
+    await producer.enqueue({ queue: 'q', type: 't' }); // the queue exists before the worker looks
+    let done = 0;
+    const w = worker(q, async () => 'ok', { queues: ['q'], concurrency: 4 });
+    w.on('task:finished', () => done++);
+    await until(() => done === 1);
+    await sleep(100);
+    const evalshaCalls = async () => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await r.raw().info('commandstats'))?.[1] ?? 0);
+    const before = await evalshaCalls();
+    const n = 30;
+    for (let i = 0; i < n; i++) {
+      await producer.enqueue({ queue: 'q', type: 't', spec: { i } });
+      await sleep(15);
+    }
+    await until(() => done === n + 1);
+    // Claiming before each wait would make it four: that claim finds nothing after a start that claimed ahead.
+    expect((await evalshaCalls()) - before).toBeLessThanOrEqual(3 * n + 2);
+    expect((await q.verify()).mismatches).toEqual([]);
+    await closeAll();
+  });
+
   it('makes progress visible while running; the return value becomes the final progress', async () => {
     const q = r.queue();
     const id = await q.enqueue({ queue: 'q', type: 't' });

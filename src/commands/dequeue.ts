@@ -3,7 +3,7 @@ import { GROUP } from '../keys.js';
 import { enter, type Context } from '../context.js';
 import { validateQueueNames } from '../validation.js';
 import type { Task } from '../types.js';
-import { claim, type Claimed } from './claim.js';
+import { claim, type Claimed, type ClaimResult } from './claim.js';
 import { start } from './start.js';
 import { waitReady } from './wait-ready.js';
 import { promote } from './promote.js';
@@ -14,7 +14,25 @@ import { release } from './release.js';
 export interface PrefetchBuffer {
   claims: Claimed[];
   dueCheckedAt: number;
+  /** Set after a wake-up whose start found nothing more to claim: the next round may wait again at once. */
+  resume?: Resume;
 }
+
+/**
+ * What a reader needs to block again without claiming first. After a start that claimed ahead and got
+ * nothing, the group had no undelivered entry left, so every entry the group can still hand out comes
+ * after the ids seen so far: a claim then would only find nothing (one script call per task at low rates).
+ */
+interface Resume {
+  queues: readonly string[];
+  wait: EmptyClaim;
+  /** The next delayed task's due time (this process's clock), or null when none is delayed. */
+  dueAt: number | null;
+  /** Good until then: it also keeps the claim's look at due delayed tasks at least every DUE_CHECK_MS. */
+  until: number;
+}
+
+type EmptyClaim = Extract<ClaimResult, { kind: 'empty' }>;
 
 /** How often a worker with prefetched entries still looks for due delayed tasks. */
 const DUE_CHECK_MS = 50;
@@ -83,6 +101,9 @@ async function takeOne(ctx: Context, named: readonly string[] | undefined, signa
  * the next round starts those directly: one round trip per batch instead of two. Entries that waited in
  * the buffer longer than half the delivery timeout are handed back first, so recovery never has to.
  * With `wait` false it returns [] at once instead of waiting.
+ *
+ * A woken reader starts the entries it saw arrive in one call; when that call's claim-ahead finds nothing
+ * more, the next round waits again straight away (PrefetchBuffer.resume) instead of claiming first.
  */
 export async function takeBatch(
   ctx: Context,
@@ -107,6 +128,12 @@ export async function takeBatch(
     return [];
   }
   let claimed: Claimed[];
+  const resume = wait ? prefetch?.resume : undefined;
+  if (resume) prefetch!.resume = undefined;
+  const now = Date.now();
+  if (resume && resume.queues === queues && !prefetch!.claims.length && now < resume.until && (resume.dueAt === null || now < resume.dueAt)) {
+    return waitAndStart(ctx, queues, count, resume.wait, resume.dueAt, signal, prefetch);
+  }
   // A full buffer skips the claim step, which is where due delayed tasks are promoted: look at least every
   // DUE_CHECK_MS all the same.
   if (prefetch?.claims.length && Date.now() - prefetch.dueCheckedAt < DUE_CHECK_MS) {
@@ -124,24 +151,7 @@ export async function takeBatch(
     claimed = prefetch ? [...prefetch.claims.splice(0), ...fresh] : fresh;
     if (claimed.length === 0 && result.kind === 'empty') {
       if (!wait) return [];
-      const timeout = Math.max(1, Math.min(BLOCK_MS, result.nextDueInMs ?? BLOCK_MS));
-      const arrivals = await waitReady(ctx, result.streams, result.lastIds, timeout, signal, count);
-      // Entries on the wake stream only mean "look again"; ready entries are started straight away.
-      const arrived = arrivals
-        .filter((a) => a.stream < result.queues.length)
-        .map((a) => ({ queue: result.queues[a.stream]!, entryId: a.entryId, taskId: a.taskId }));
-      if (arrived.length === 0 || signal?.aborted || ctx.closed) return [];
-      const { tasks, next } = await start(ctx, [], prefetch ? { queues, count: Math.max(0, count - prefetch.claims.length) } : undefined, arrived);
-      if (prefetch) {
-        prefetch.claims.push(...next);
-        return tasks;
-      }
-      // No buffer to keep them in: entries claimed in place of arrivals another reader took are started
-      // now rather than given back (which would send them to the tail of their queue).
-      const room = Math.max(0, count - tasks.length);
-      if (room > 0 && next.length > 0) tasks.push(...(await start(ctx, next.slice(0, room))).tasks);
-      if (next.length > room) await giveBack(ctx, next.slice(room));
-      return tasks;
+      return waitAndStart(ctx, queues, count, result, result.nextDueInMs === null ? null : Date.now() + result.nextDueInMs, signal, prefetch);
     }
     if (prefetch && claimed.length > count) prefetch.claims = claimed.splice(count);
   }
@@ -151,6 +161,47 @@ export async function takeBatch(
   }
   const { tasks, next } = await start(ctx, claimed, prefetch ? { queues, count: Math.max(0, count - prefetch.claims.length) } : undefined);
   prefetch?.claims.push(...next);
+  return tasks;
+}
+
+/**
+ * Blocks until entries arrive after `empty.lastIds` (or the next delayed task is due, BLOCK_MS passes, the
+ * signal aborts), then claims and starts the arrived entries in one call.
+ */
+async function waitAndStart(
+  ctx: Context,
+  queues: readonly string[],
+  count: number,
+  empty: EmptyClaim,
+  dueAt: number | null,
+  signal: AbortSignal | undefined,
+  prefetch: PrefetchBuffer | undefined,
+): Promise<Task[]> {
+  const timeout = Math.max(1, Math.min(BLOCK_MS, dueAt === null ? BLOCK_MS : dueAt - Date.now()));
+  const arrivals = await waitReady(ctx, empty.streams, empty.lastIds, timeout, signal, count);
+  // Entries on the wake stream only mean "look again"; ready entries are started straight away.
+  const arrived = arrivals
+    .filter((a) => a.stream < empty.queues.length)
+    .map((a) => ({ queue: empty.queues[a.stream]!, entryId: a.entryId, taskId: a.taskId }));
+  if (arrived.length === 0 || signal?.aborted || ctx.closed) return [];
+  const ahead = prefetch ? Math.max(0, count - prefetch.claims.length) : 0;
+  const { tasks, next } = await start(ctx, [], prefetch ? { queues, count: ahead } : undefined, arrived);
+  if (prefetch) {
+    prefetch.claims.push(...next);
+    // Nothing more to claim and no word from the wake stream: wait on from the entries seen (arrivals of
+    // one stream come in id order, so the last one seen is the newest).
+    if (ahead > 0 && next.length === 0 && arrived.length === arrivals.length) {
+      const lastIds = [...empty.lastIds];
+      for (const a of arrivals) lastIds[a.stream] = a.entryId;
+      prefetch.resume = { queues, wait: { ...empty, lastIds }, dueAt, until: Date.now() + DUE_CHECK_MS };
+    }
+    return tasks;
+  }
+  // No buffer to keep them in: entries claimed in place of arrivals another reader took are started
+  // now rather than given back (which would send them to the tail of their queue).
+  const room = Math.max(0, count - tasks.length);
+  if (room > 0 && next.length > 0) tasks.push(...(await start(ctx, next.slice(0, room))).tasks);
+  if (next.length > room) await giveBack(ctx, next.slice(room));
   return tasks;
 }
 
