@@ -77,36 +77,48 @@ function zodMessage(err: z.ZodError): string {
  */
 export function toJsonText(value: unknown, what: string): string {
   const seen = new Set<object>();
-  const check = (v: unknown, path: string): void => {
+  // The path to the value being checked, joined into text only for an error: most values have none.
+  const path: (string | number)[] = [];
+  const at = () => what + path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('');
+  const check = (v: unknown): void => {
     switch (typeof v) {
       case 'string':
       case 'boolean':
         return;
       case 'number':
-        if (!Number.isFinite(v)) throw new ValidationError(`${what}${path} is ${v}, which JSON cannot hold`);
+        if (!Number.isFinite(v)) throw new ValidationError(`${at()} is ${v}, which JSON cannot hold`);
         return;
       case 'object': {
         if (v === null) return;
-        if (seen.has(v)) throw new ValidationError(`${what}${path} is circular: JSON cannot hold it`);
+        if (seen.has(v)) throw new ValidationError(`${at()} is circular: JSON cannot hold it`);
         const proto = Object.getPrototypeOf(v);
         if (Array.isArray(v)) {
           seen.add(v);
-          v.forEach((item, i) => check(item, `${path}[${i}]`));
+          for (let i = 0; i < v.length; i++) {
+            path.push(i);
+            check(v[i]);
+            path.pop();
+          }
         } else if (proto === Object.prototype || proto === null) {
           seen.add(v);
-          for (const [k, item] of Object.entries(v)) check(item, `${path}.${k}`);
+          for (const k in v) {
+            if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
+            path.push(k);
+            check((v as Record<string, unknown>)[k]);
+            path.pop();
+          }
         } else {
           const kind = (v as object).constructor?.name ?? 'object';
-          throw new ValidationError(`${what}${path} is a ${kind}, not a plain JSON value`);
+          throw new ValidationError(`${at()} is a ${kind}, not a plain JSON value`);
         }
         seen.delete(v);
         return;
       }
       default:
-        throw new ValidationError(`${what}${path} is ${v === undefined ? 'undefined' : `a ${typeof v}`}, which JSON cannot hold`);
+        throw new ValidationError(`${at()} is ${v === undefined ? 'undefined' : `a ${typeof v}`}, which JSON cannot hold`);
     }
   };
-  check(value, '');
+  check(value);
   return JSON.stringify(value);
 }
 

@@ -55,6 +55,8 @@ describe('enqueue validation', () => {
       [{ x: Number.NaN }, /spec\.x is NaN/],
       [{ x: Infinity }, /spec\.x is Infinity/],
       [new Map(), /spec is a Map/],
+      // Siblings checked before leave no trace in the path.
+      [{ a: [1, { b: 2 }], c: { d: [true, { e: Symbol('s') }] } }, /spec\.c\.d\[1\]\.e is a symbol/],
     ];
     for (const [spec, message] of cases) {
       await rejectsAndStoresNothing(q, () => q.enqueue({ queue: 'q', type: 't', spec: spec as never }), ValidationError, message);
