@@ -133,7 +133,10 @@ export function foldRulesAsLua(): string {
         return `a[n+1]=${q(field)} a[n+2]=${value} n=n+2`;
       });
       const map = byName ? 'local m={} for i=1,#f,2 do m[f[i]]=f[i+1] end ' : '';
-      return `if etype==${q(type)} then ${map}${body.join(' ')}`;
+      // Sized up front for every field this event may set, plus updatedAt and events: a table grown one
+      // pair at a time is rehashed at each power of two.
+      const slots = `a={${Array(2 * rule.set.length + 4).fill('0').join(',')}} `;
+      return `if etype==${q(type)} then ${slots}${map}${body.join(' ')}`;
     });
   const dels = entries
     .filter(([, r]) => !r.drop && r.del.length)
@@ -145,11 +148,11 @@ export function foldRulesAsLua(): string {
     `  if ${drops.join(' or ')} then redis.call('DEL',k) return end`,
     "  local at=string.match(id,'^(%d+)')",
     "  if prev==nil then prev=redis.call('HGET',k,'events') end",
-    '  local a,n,v={},0,nil',
+    '  local a,n,v=nil,0,nil',
     `  ${branches.join('\n  else')}`,
     "  else error('unknown event type '..etype) end",
     "  a[n+1]='updatedAt' a[n+2]=at a[n+3]='events' a[n+4]=prev and (prev..' '..id) or id",
-    "  redis.call('HSET',k,unpack(a))",
+    "  redis.call('HSET',k,unpack(a,1,n+4))",
     ...dels.map((d) => `  ${d}`),
     'end',
     '',
