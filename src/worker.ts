@@ -219,7 +219,8 @@ export class Worker extends SafeEmitter<WorkerEvents> {
         for (const task of tasks) this.run(task);
         // A full batch means more may be waiting: only then is the second reader worth a look.
         if (first && tasks.length >= free) this.workFound();
-        if (!first && tasks.length === 0) await new Promise<void>((res) => this.workWaiters.push(res));
+        // Checked in the same step as the wait begins: close() may have called workFound() already.
+        if (!first && tasks.length === 0) await new Promise<void>((res) => (signal.aborted ? res() : this.workWaiters.push(res)));
       } catch (err) {
         if (signal.aborted || (err instanceof TaskLedgerError && err.code === 'ERR_QUEUE_CLOSED')) break;
         this.emit('error', err);

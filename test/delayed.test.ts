@@ -127,4 +127,31 @@ describe('a reader already blocked', () => {
     expect(started[2]!.startedAt!.getTime() - due).toBeLessThan(100);
     await w.close();
   });
+
+  it('under a steady trickle, a delayed task no wake entry announced (as a rebuild puts back) starts within about a second of due', async () => {
+    const q = r.queue();
+    const producer = r.queue({ namespace: q.namespace });
+    const raw = r.raw();
+    await producer.enqueue({ queue: 'q', type: 't' });
+    const started: Task[] = [];
+    const w = new Worker(q, async (task) => void started.push(task), { queues: ['q'], concurrency: 1 }).start();
+    while (started.length < 1) await sleep(5);
+    const id = await producer.enqueue({ queue: 'q', type: 'later', delayMs: 60_000 });
+    await sleep(100);
+    // The delayed index now says it is due soon, and no wake entry says so (rebuild.lua writes it like this).
+    const due = Date.now() + 200;
+    await raw.zadd(`{${q.namespace}}:delayed:q`, due, id);
+    await raw.hset(`{${q.namespace}}:task:${id}`, 'runAt', String(due));
+    // Ready tasks every 100 ms, so the reader keeps waking and starting without a pause.
+    const trickleEnd = Date.now() + 3000;
+    while (Date.now() < trickleEnd && !started.some((t) => t.id === id)) {
+      await producer.enqueue({ queue: 'q', type: 't' });
+      await sleep(100);
+    }
+    const task = started.find((t) => t.id === id);
+    expect(task, 'started while the trickle went on').toBeDefined();
+    // A blocked reader claims (and so looks at the delayed index) at least once a second, busy or not.
+    expect(task!.startedAt!.getTime() - due).toBeLessThan(1500);
+    await w.close();
+  });
 });

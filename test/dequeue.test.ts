@@ -222,14 +222,27 @@ describe('dequeue', () => {
       await raw.hset(ctx.keys.task(id), 'readyId', same);
     }
     // A read that finds them already there returns one per stream; the caller asked for one in all.
-    expect(await waitReady(ctx, streams, ['0-0', '0-0', '0-0'], 1000, undefined, 1)).toHaveLength(1);
-    const arrivals = await waitReady(ctx, streams, ['0-0', '0-0', '0-0'], 1000, undefined, 3);
+    expect((await waitReady(ctx, streams, ['0-0', '0-0', '0-0'], 1000, undefined, 1)).arrivals).toHaveLength(1);
+    const { arrivals } = await waitReady(ctx, streams, ['0-0', '0-0', '0-0'], 1000, undefined, 3);
     expect(arrivals.map((a) => a.taskId)).toEqual(ids);
     // Started by queue and id: all three, none mistaken for another queue's entry.
     const arrived = arrivals.map((a) => ({ queue: ['a', 'b', 'c'][a.stream]!, entryId: a.entryId, taskId: a.taskId }));
     const { tasks, next } = await start(ctx, [], undefined, arrived);
     expect(tasks.map((t) => t.id)).toEqual(ids);
     expect(next).toEqual([]);
+  });
+
+  it('a blocking read reports entries without a task (the wake stream) apart from the task entries', async () => {
+    const q = r.queue();
+    const ctx = (q as unknown as { ctx: Context }).ctx;
+    // One enqueue call with a ready and a delayed task: its ready entry and a wake entry come in one reply.
+    await q.enqueueMany([{ queue: 'q', type: 't' }, { queue: 'q', type: 't', delayMs: 60_000 }]);
+    const read = await waitReady(ctx, [ctx.keys.ready('q'), ctx.keys.wake], ['0-0', '0-0'], 1000, undefined, 5);
+    expect(read.arrivals.map((a) => a.stream)).toEqual([0]);
+    expect(read.woken).toBe(true);
+    const quiet = await waitReady(ctx, [ctx.keys.ready('q')], ['0-0'], 1000, undefined, 5);
+    expect(quiet.arrivals).toHaveLength(1);
+    expect(quiet.woken).toBe(false);
   });
 
   it('concurrent blocked dequeues take a burst without handing entries back to the tail', async () => {

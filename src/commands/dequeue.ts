@@ -26,9 +26,18 @@ export interface PrefetchBuffer {
 interface Resume {
   queues: readonly string[];
   wait: EmptyClaim;
-  /** The next delayed task's due time (this process's clock), or null when none is delayed. */
+  deadlines: WaitDeadlines;
+}
+
+/** Times on this process's monotonic clock (performance.now()), fixed by the claim a chain of waits began with. */
+interface WaitDeadlines {
+  /** The next delayed task's due time, or null when none was delayed. */
   dueAt: number | null;
-  /** Good until then: it also keeps the claim's look at due delayed tasks at least every DUE_CHECK_MS. */
+  /**
+   * When the chain must claim again: BLOCK_MS after its claim, the longest a blocked reader goes without
+   * one anyway. Claims are where due delayed tasks are found, also those no wake entry announced (a
+   * rebuild puts delayed tasks back without one).
+   */
   until: number;
 }
 
@@ -130,9 +139,10 @@ export async function takeBatch(
   let claimed: Claimed[];
   const resume = wait ? prefetch?.resume : undefined;
   if (resume) prefetch!.resume = undefined;
-  const now = Date.now();
-  if (resume && resume.queues === queues && !prefetch!.claims.length && now < resume.until && (resume.dueAt === null || now < resume.dueAt)) {
-    return waitAndStart(ctx, queues, count, resume.wait, resume.dueAt, signal, prefetch);
+  if (resume && resume.queues === queues && !prefetch!.claims.length) {
+    const { dueAt, until } = resume.deadlines;
+    const now = performance.now();
+    if (now < until && (dueAt === null || now < dueAt)) return waitAndStart(ctx, queues, count, resume.wait, resume.deadlines, signal, prefetch);
   }
   // A full buffer skips the claim step, which is where due delayed tasks are promoted: look at least every
   // DUE_CHECK_MS all the same.
@@ -151,7 +161,9 @@ export async function takeBatch(
     claimed = prefetch ? [...prefetch.claims.splice(0), ...fresh] : fresh;
     if (claimed.length === 0 && result.kind === 'empty') {
       if (!wait) return [];
-      return waitAndStart(ctx, queues, count, result, result.nextDueInMs === null ? null : Date.now() + result.nextDueInMs, signal, prefetch);
+      const now = performance.now();
+      const deadlines = { dueAt: result.nextDueInMs === null ? null : now + result.nextDueInMs, until: now + BLOCK_MS };
+      return waitAndStart(ctx, queues, count, result, deadlines, signal, prefetch);
     }
     if (prefetch && claimed.length > count) prefetch.claims = claimed.splice(count);
   }
@@ -173,12 +185,14 @@ async function waitAndStart(
   queues: readonly string[],
   count: number,
   empty: EmptyClaim,
-  dueAt: number | null,
+  deadlines: WaitDeadlines,
   signal: AbortSignal | undefined,
   prefetch: PrefetchBuffer | undefined,
 ): Promise<Task[]> {
-  const timeout = Math.max(1, Math.min(BLOCK_MS, dueAt === null ? BLOCK_MS : dueAt - Date.now()));
-  const arrivals = await waitReady(ctx, empty.streams, empty.lastIds, timeout, signal, count);
+  const { dueAt, until } = deadlines;
+  const now = performance.now();
+  const timeout = Math.max(1, Math.ceil(Math.min(BLOCK_MS, until - now, dueAt === null ? BLOCK_MS : dueAt - now)));
+  const { arrivals, woken } = await waitReady(ctx, empty.streams, empty.lastIds, timeout, signal, count);
   // Entries on the wake stream only mean "look again"; ready entries are started straight away.
   const arrived = arrivals
     .filter((a) => a.stream < empty.queues.length)
@@ -189,11 +203,11 @@ async function waitAndStart(
   if (prefetch) {
     prefetch.claims.push(...next);
     // Nothing more to claim and no word from the wake stream: wait on from the entries seen (arrivals of
-    // one stream come in id order, so the last one seen is the newest).
-    if (ahead > 0 && next.length === 0 && arrived.length === arrivals.length) {
+    // one stream come in id order, so the last one seen is the newest), within the same deadlines.
+    if (ahead > 0 && next.length === 0 && !woken) {
       const lastIds = [...empty.lastIds];
       for (const a of arrivals) lastIds[a.stream] = a.entryId;
-      prefetch.resume = { queues, wait: { ...empty, lastIds }, dueAt, until: Date.now() + DUE_CHECK_MS };
+      prefetch.resume = { queues, wait: { ...empty, lastIds }, deadlines };
     }
     return tasks;
   }

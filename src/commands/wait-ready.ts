@@ -29,9 +29,16 @@ export interface Arrival {
   taskId: string;
 }
 
+/** What a blocking read saw: up to `count` task entries, and whether entries without a task came too. */
+export interface Arrivals {
+  arrivals: Arrival[];
+  /** An entry that carries no task arrived (the wake stream's: a task became delayed). */
+  woken: boolean;
+}
+
 /**
  * Blocks until new entries arrive on any of the streams after the given ids, the timeout passes or the
- * signal aborts, and returns up to `count` of the entries seen (none after a timeout or abort). It only
+ * signal aborts, and returns up to `count` of the task entries seen (none after a timeout or abort). It only
  * reads: the entries are then claimed through the group (start.ts), so a reader that dies here leaves
  * nothing half-delivered. Runs on a pooled connection, since XREAD BLOCK freezes it.
  *
@@ -46,8 +53,8 @@ export async function waitReady(
   timeoutMs: number,
   signal?: AbortSignal,
   count = 1,
-): Promise<Arrival[]> {
-  if (signal?.aborted) return [];
+): Promise<Arrivals> {
+  if (signal?.aborted) return { arrivals: [], woken: false };
   const conn = ctx.blocking.acquire();
   const onAbort = () => ctx.blocking.discard(conn);
   signal?.addEventListener('abort', onAbort, { once: true });
@@ -68,20 +75,22 @@ export async function waitReady(
     const reply = await read;
     ctx.blocking.release(conn);
     const arrivals: Arrival[] = [];
+    let woken = false;
     for (const [key, entries] of reply ?? []) {
       const stream = streams.indexOf(key);
       for (const [entryId, fields] of entries) {
         const taskId = fields[0] === 'task' ? fields[1] : undefined;
         if (taskId !== undefined) arrivals.push({ stream, entryId, taskId });
+        else woken = true;
       }
     }
     // XREAD's COUNT applies to each stream: at most `count` in all.
-    return signal?.aborted ? [] : arrivals.slice(0, count);
+    return signal?.aborted ? { arrivals: [], woken: false } : { arrivals: arrivals.slice(0, count), woken };
   } catch (err) {
     ctx.blocking.discard(conn);
     // An abort or close() ends the read by disconnecting; anything else is a real failure.
     if (!signal?.aborted && !ctx.closed) throw err;
-    return [];
+    return { arrivals: [], woken: false };
   } finally {
     done = true;
     clearTimeout(timer);
