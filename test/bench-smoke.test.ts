@@ -28,6 +28,20 @@ describe('npm run bench (smoke: tiny N, so it cannot rot)', () => {
     expect(out).toMatch(/\| history\(\) of one task \| [\d.]+ ms/);
   }, 120_000);
 
+  it('re-renders the last results without running anything, with each round\'s ratio', async () => {
+    const { code, out } = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn(process.execPath, [BENCH, '--from-results', '--no-docs'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      child.on('exit', (code) => resolve({ code, out }));
+    });
+    expect(code, out).toBe(0);
+    // bench/results.json holds several rounds: the ratio's range over them follows the median's.
+    expect(out).toMatch(/\| processing, concurrency 64[^|]*\|[^|]+\|[^|]+\|[^|]+\| \d+\.\d\dx \| \d+\.\d\d-\d+\.\d\dx \|/);
+    expect(out).not.toMatch(/round \d/); // nothing was run
+  });
+
   it('bench/instructions.mjs counts Redis instructions per task under callgrind (needs valgrind)', async () => {
     const script = fileURLToPath(new URL('../bench/instructions.mjs', import.meta.url));
     const { code, out } = await new Promise<{ code: number | null; out: string }>((resolve) => {
