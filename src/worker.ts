@@ -191,7 +191,7 @@ export class Worker extends SafeEmitter<WorkerEvents> {
   private async readLoop(batchSize: number, first: boolean): Promise<void> {
     const signal = this.reader.signal;
     while (!signal.aborted) {
-      const free = Math.min(batchSize, this.concurrency - this.running.size - this.reserved);
+      const free = Math.min(batchSize, this.freeSlots());
       if (free <= 0) {
         let timer: NodeJS.Timeout | undefined;
         const freed = await Promise.race([
@@ -204,7 +204,7 @@ export class Worker extends SafeEmitter<WorkerEvents> {
         // Finishes arrive together (one batched reply): let them all free their slots, then take one batch;
         // unless a whole batch is free already. Waiting then gains nothing and costs a round trip: the
         // finish just queued would be sent on its own before this reader's start could take it along.
-        if (this.concurrency - this.running.size - this.reserved < batchSize) await new Promise((res) => setImmediate(res));
+        if (this.freeSlots() < batchSize) await new Promise((res) => setImmediate(res));
         continue;
       }
       this.reserved += free;
@@ -227,6 +227,11 @@ export class Worker extends SafeEmitter<WorkerEvents> {
         await sleep(1000, signal);
       }
     }
+  }
+
+  /** Slots neither running a handler nor reserved by a reader taking tasks. */
+  private freeSlots(): number {
+    return this.concurrency - this.running.size - this.reserved;
   }
 
   /** Wakes the readers that wait for the first reader to find work (also on close). */

@@ -138,11 +138,13 @@ export async function takeBatch(
   }
   let claimed: Claimed[];
   const resume = wait ? prefetch?.resume : undefined;
-  if (resume) prefetch!.resume = undefined;
-  if (resume && resume.queues === queues && !prefetch!.claims.length) {
+  if (resume) {
+    prefetch!.resume = undefined;
     const { dueAt, until } = resume.deadlines;
     const now = performance.now();
-    if (now < until && (dueAt === null || now < dueAt)) return waitAndStart(ctx, queues, count, resume.wait, resume.deadlines, signal, prefetch);
+    if (resume.queues === queues && !prefetch!.claims.length && now < until && (dueAt === null || now < dueAt)) {
+      return waitAndStart(ctx, queues, count, resume.wait, resume.deadlines, signal, prefetch);
+    }
   }
   // A full buffer skips the claim step, which is where due delayed tasks are promoted: look at least every
   // DUE_CHECK_MS all the same.
@@ -192,11 +194,9 @@ async function waitAndStart(
   const { dueAt, until } = deadlines;
   const now = performance.now();
   const timeout = Math.max(1, Math.ceil(Math.min(BLOCK_MS, until - now, dueAt === null ? BLOCK_MS : dueAt - now)));
+  // Only ready streams carry task entries: a wake entry (a task became delayed) is `woken`, and means look again.
   const { arrivals, woken } = await waitReady(ctx, empty.streams, empty.lastIds, timeout, signal, count);
-  // Entries on the wake stream only mean "look again"; ready entries are started straight away.
-  const arrived = arrivals
-    .filter((a) => a.stream < empty.queues.length)
-    .map((a) => ({ queue: empty.queues[a.stream]!, entryId: a.entryId, taskId: a.taskId }));
+  const arrived = arrivals.map((a) => ({ queue: empty.queues[a.stream]!, entryId: a.entryId, taskId: a.taskId }));
   if (arrived.length === 0 || signal?.aborted || ctx.closed) return [];
   const ahead = prefetch ? Math.max(0, count - prefetch.claims.length) : 0;
   const { tasks, next } = await start(ctx, [], prefetch ? { queues, count: ahead } : undefined, arrived);
