@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AbortError, LeaseLostError, QueueClosedError, TaskQueue } from '../src/index.js';
-import { sleep, useRedis } from './helpers/fixture.js';
+import { scriptCalls, sleep, useRedis } from './helpers/fixture.js';
 import { namespace } from './helpers/redis.js';
 import type { Context } from '../src/context.js';
 import { start } from '../src/commands/start.js';
@@ -135,8 +135,7 @@ describe('dequeue', () => {
     await q.enqueueMany(Array.from({ length: 4 }, (_, i) => ({ queue: 'q', type: 't', spec: { i } })));
     const prefetch = { claims: [], dueCheckedAt: Date.now() };
     const [a, b] = await q.takeBatch(['q'], 2, undefined, prefetch);
-    const evalshaCalls = async () => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await raw.info('commandstats'))?.[1] ?? 0);
-    const before = await evalshaCalls();
+    const before = await scriptCalls(raw);
     const ok = q.finish(a!.id, 'done', { lease: a!.lease! });
     const refused = q.finish(b!.id, null, { lease: `${b!.lease!}-stale` });
     prefetch.dueCheckedAt = Date.now(); // straight to start with what was claimed ahead: no claim call first
@@ -144,7 +143,7 @@ describe('dequeue', () => {
     await expect(ok).resolves.toBeUndefined();
     await expect(refused).rejects.toBeInstanceOf(LeaseLostError);
     expect(next.map((t) => (t.spec as { i: number }).i)).toEqual([2, 3]);
-    expect(await evalshaCalls()).toBe(before + 1);
+    expect(await scriptCalls(raw)).toBe(before + 1);
     expect((await q.get(a!.id))?.status).toBe('finished');
     expect((await q.get(b!.id))?.status).toBe('running');
     expect((await q.verify()).mismatches).toEqual([]);
@@ -156,15 +155,14 @@ describe('dequeue', () => {
     const raw = r.raw();
     await producer.enqueue({ queue: 'q', type: 't' });
     await q.dequeue(['q']); // the queue exists and the reader has looked once
-    const evalshaCalls = async () => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await raw.info('commandstats'))?.[1] ?? 0);
     const pending = q.dequeue(['q']);
     await sleep(100); // blocked now
-    const before = await evalshaCalls();
+    const before = await scriptCalls(raw);
     const id = await producer.enqueue({ queue: 'q', type: 't', spec: { late: true } });
     const task = await pending;
     expect(task.id).toBe(id);
     expect(task.status).toBe('running');
-    expect(await evalshaCalls()).toBe(before + 2); // the enqueue, and one start
+    expect(await scriptCalls(raw)).toBe(before + 2); // the enqueue, and one start
     expect((await q.verify()).mismatches).toEqual([]);
   });
 

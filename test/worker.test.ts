@@ -11,7 +11,7 @@ import {
   type Task,
   type TaskQueue,
 } from '../src/index.js';
-import { sleep, useRedis } from './helpers/fixture.js';
+import { scriptCalls, sleep, useRedis } from './helpers/fixture.js';
 
 const r = useRedis();
 const workers: Worker[] = [];
@@ -62,15 +62,14 @@ describe('Worker', () => {
     const q = r.queue();
     const n = 400;
     await q.enqueueMany(Array.from({ length: n }, (_, i) => ({ queue: 'q', type: 't', spec: { i } })));
-    const evalshaCalls = async () => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await r.raw().info('commandstats'))?.[1] ?? 0);
-    const before = await evalshaCalls();
+    const before = await scriptCalls(r.raw());
     let done = 0;
     const w = worker(q, async () => 'ok', { queues: ['q'], concurrency: 1 });
     w.on('task:finished', () => done++);
     await until(() => done === n, 20_000);
     // One start per task, each carrying the previous finish; a few claim calls (a due-task check every
     // 50 ms) and the finishes that follow them go on their own. Sending every finish alone would be 2n.
-    expect((await evalshaCalls()) - before).toBeLessThan(n * 1.08);
+    expect((await scriptCalls(r.raw())) - before).toBeLessThan(n * 1.08);
     await closeAll();
   });
 
@@ -83,8 +82,7 @@ describe('Worker', () => {
     w.on('task:finished', () => done++);
     await until(() => done === 1);
     await sleep(100);
-    const evalshaCalls = async () => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await r.raw().info('commandstats'))?.[1] ?? 0);
-    const before = await evalshaCalls();
+    const before = await scriptCalls(r.raw());
     const n = 30;
     for (let i = 0; i < n; i++) {
       await producer.enqueue({ queue: 'q', type: 't', spec: { i } });
@@ -92,7 +90,7 @@ describe('Worker', () => {
     }
     await until(() => done === n + 1);
     // Claiming before each wait would make it four: that claim finds nothing after a start that claimed ahead.
-    expect((await evalshaCalls()) - before).toBeLessThanOrEqual(3 * n + 2);
+    expect((await scriptCalls(r.raw())) - before).toBeLessThanOrEqual(3 * n + 2);
     expect((await q.verify()).mismatches).toEqual([]);
     await closeAll();
   });

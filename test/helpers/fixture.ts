@@ -58,6 +58,11 @@ export function useRedis(options: StartOptions = {}) {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Script calls (EVALSHA) the server has run so far: the round trips a change saves, counted by Redis. */
+export async function scriptCalls(raw: Redis): Promise<number> {
+  return Number(/cmdstat_evalsha:calls=(\d+)/.exec(await raw.info('commandstats'))?.[1] ?? 0);
+}
+
 /** Keys of one namespace (its hash tag). */
 export async function namespaceKeys(raw: Redis, ns: string): Promise<string[]> {
   return (await raw.keys(`{${ns}}:*`)).sort();
