@@ -1,12 +1,15 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import type { Cluster, Redis } from 'ioredis';
-import { foldRulesAsLua } from './projections/fold-rules.js';
+import { foldRulesAsLua, startFieldsAsLua } from './projections/fold-rules.js';
 
 const LUA_DIR = new URL('./lua/', import.meta.url);
 
+/** Includes preceded by Lua generated from fold-rules.ts, so that Lua and TypeScript share one definition. */
+const GENERATED: Readonly<Record<string, () => string>> = { fold: foldRulesAsLua, 'start-fields': startFieldsAsLua };
+
 /**
- * Loads a script and expands its `--@include name` lines with src/lua/includes/name.lua. The fold include
- * is preceded by the fold rules generated from fold-rules.ts.
+ * Loads a script and expands its `--@include name` lines with src/lua/includes/name.lua, preceded by the
+ * generated part for the includes in GENERATED.
  */
 export function loadScript(file: string): string {
   const source = readFileSync(new URL(file, LUA_DIR), 'utf8');
@@ -15,7 +18,7 @@ export function loadScript(file: string): string {
     // A line the loader did not expand would stay a comment and the script would fail only when run.
     if (!/^[\w-]+$/.test(name)) throw new Error(`${file}: bad include line "--@include${raw}"`);
     const body = readFileSync(new URL(`includes/${name}.lua`, LUA_DIR), 'utf8');
-    return name === 'fold' ? foldRulesAsLua() + body : body;
+    return (GENERATED[name]?.() ?? '') + body;
   });
 }
 

@@ -24,6 +24,39 @@ describe('dequeue', () => {
     }
   });
 
+  it('returns every field of a task that carries them all, as get() reads it after the start', async () => {
+    // start.lua sends back only the fields the started event leaves alone; the rest the client folds in.
+    const q = r.queue();
+    const id = await q.enqueue({
+      queue: 'q',
+      type: 't',
+      spec: { deep: { list: [1, 'two', null] } },
+      references: { user: 'u1', n: 7, ok: true },
+      maxAttempts: 5,
+      backoff: { type: 'fixed', delayMs: 10 },
+      timeoutMs: 900,
+      delayMs: 20,
+    });
+    const first = await q.dequeue(['q']);
+    expect(await q.get(id)).toEqual(first);
+    await q.heartbeat(id, { step: 1 });
+    await q.retryLater(id, { delayMs: 20, error: 'boom', progress: { error: 'boom', step: 1 } });
+    const second = await q.dequeue(['q']);
+    expect(second.attempt).toBe(2);
+    expect(second.progress).toEqual({ error: 'boom', step: 1 });
+    expect(second.backoff).toEqual({ type: 'fixed', delayMs: 10 });
+    expect(second.timeoutMs).toBe(900);
+    expect(second.references).toEqual({ user: 'u1', n: 7, ok: true });
+    expect(second.lease).not.toBe(first.lease);
+    expect(await q.get(id)).toEqual(second);
+    // A failed task given another run: its finishedAt is gone again when it starts.
+    await q.fail(id, { error: 'final' });
+    expect(await q.retry(id)).toBe(true);
+    const third = await q.dequeue(['q']);
+    expect(third.finishedAt).toBeNull();
+    expect(await q.get(id)).toEqual(third);
+  });
+
   it('serves several queues fairly, and any queue when none are named', async () => {
     const q = r.queue();
     await q.enqueueMany(Array.from({ length: 30 }, () => ({ queue: 'busy', type: 't' })));

@@ -1,6 +1,7 @@
 import { CONSUMER, GROUP } from '../keys.js';
-import { pairsToObject, hashToTask } from '../projections/decode.js';
-import { foldInto } from '../projections/fold.js';
+import { hashToTask } from '../projections/decode.js';
+import { foldInto, type ProjectionHash } from '../projections/fold.js';
+import { KEPT_BY_START } from '../projections/fold-rules.js';
 import type { Context } from '../context.js';
 import type { Task } from '../types.js';
 import type { Claimed } from './claim.js';
@@ -43,17 +44,22 @@ export async function start(
   }
   const order = prefetch?.count ? rotate(ctx, prefetch.queues) : [];
   keys.push(...order.map((q) => ctx.keys.ready(q)));
-  type Reply = [([string[], string, string] | 0)[], (string | number)[], number[], (string | number)[]];
+  // Per task: 0 (not started) or [started event id, attempt, ...values of KEPT_BY_START (null when absent)].
+  type Reply = [((string | null)[] | 0)[], (string | number)[], number[], (string | number)[]];
   const reply = ctx.scripts.start(keys.length, ...keys, ...args) as Promise<Reply>;
   settle(finishes, reply.then((r) => r[2].map(Number)));
   const [starts, claims, , extra] = await reply;
   const tasks: Task[] = [];
   starts.forEach((result, i) => {
     if (result === 0) return;
-    const [before, eventId, attempt] = result;
     const taskId = started[i]!.taskId;
-    // The script returns the hash as it read it; the started event folds into it here as it did in Redis.
-    const hash = foldInto(pairsToObject(before), { id: eventId, type: 'started', taskId, fields: { attempt } })!;
+    // The script returns the fields the started event left alone; the event folds into them here as it did in Redis.
+    const hash: ProjectionHash = {};
+    for (let j = 0; j < KEPT_BY_START.length; j++) {
+      const value = result[j + 2];
+      if (value != null) hash[KEPT_BY_START[j]!] = value;
+    }
+    foldInto(hash, { id: result[0]!, type: 'started', taskId, fields: { attempt: result[1]! } });
     const task = hashToTask(taskId, hash);
     rememberLease(ctx, task.id, task.lease!);
     tasks.push(task);

@@ -32,10 +32,10 @@
   then for each claimed entry: task id, entry id
   then for each arrived entry: task id, entry id
 
-  Returns {starts, claims, finishes, extra}: starts has, per claimed entry then per arrived entry, {hash
-  before, started event id, attempt} (the hash as a flat field/value list; the caller folds the `started`
-  event into it) or 0 when it was not started (an arrived entry another reader took counts as not
-  started); claims is {streamIndex, entryId, taskId, ...} (streamIndex from 1); finishes has OK or a status
+  Returns {starts, claims, finishes, extra}: starts has, per claimed entry then per arrived entry, {started
+  event id, attempt, then the values of the fields in START_FIELDS after the first four, false when absent}
+  (the hash fields the `started` event leaves alone; the caller folds the event into them) or 0 when it was
+  not started (an arrived entry another reader took counts as not started); claims is {streamIndex, entryId, taskId, ...} (streamIndex from 1); finishes has OK or a status
   code per task to finish; extra is {arrivedIndex, entryId, taskId, ...}: entries claimed from an arrived
   entry's stream whose task was not declared (the caller starts them next).
 ]]
@@ -48,6 +48,7 @@
 --@include end-task
 --@include ready
 --@include claim-entries
+--@include start-fields
 
 local group, ttl, n, consumer, prefetch = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
 local nf, ne = tonumber(ARGV[6]), tonumber(ARGV[7])
@@ -112,22 +113,20 @@ for i = 1, n + ne do
   local t = todo[i]
   if t then
     local taskKey, taskId, entryId = t[1], t[3], t[4]
-    -- One read serves the check and the reply: the client folds the started event into it (the same fold).
-    local hash = redis.call('HGETALL', taskKey)
-    local status, readyId, attempt, events
-    for j = 1, #hash, 2 do
-      local f = hash[j]
-      if f == 'status' then status = hash[j + 1]
-      elseif f == 'readyId' then readyId = hash[j + 1]
-      elseif f == 'attempt' then attempt = hash[j + 1]
-      elseif f == 'events' then events = hash[j + 1] end
-    end
+    -- One read serves the check and the reply: only the fields the started event leaves as they were go
+    -- back (the client folds the event into them), as every value returned is converted twice.
+    local state = redis.call('HMGET', taskKey, unpack(START_FIELDS))
+    local status, readyId, attempt, events = state[1], state[2], state[3], state[4]
     if status == 'waiting' and readyId == entryId then
       local next = tostring(tonumber(attempt) + 1)
       local id, at = emit(KEYS[1], taskKey, taskId, 'started', { 'attempt', next }, events or false)
       deadlines[#deadlines + 1] = tonumber(at) + ttl
       deadlines[#deadlines + 1] = taskId
-      starts[i] = { hash, id, next }
+      -- The reply: the four checked fields give way to {started event id, attempt}, then the kept values.
+      state[3], state[4] = id, next
+      table.remove(state, 1)
+      table.remove(state, 1)
+      starts[i] = state
     end
   end
 end

@@ -98,6 +98,29 @@ export const FOLD_RULES: Readonly<Record<Exclude<TaskEventType, 'scheduled' | 'u
   deleted: { set: [], del: [], drop: true },
 };
 
+/** A JSON string literal is a valid Lua string literal for these ASCII names. */
+const luaString = (s: string): string => JSON.stringify(s);
+
+/** Every field a task hash can hold: those the rules set, and the two every event sets. */
+export const HASH_FIELDS: readonly string[] = [
+  ...new Set([...Object.values(FOLD_RULES).flatMap((r) => r.set.map(([field]) => field)), 'updatedAt', 'events']),
+];
+
+/**
+ * The hash fields a `started` event leaves as they were. start.lua returns only these for each task it starts
+ * (the client folds the event into them and has the whole task); the fields the event sets or removes would
+ * only be converted into Lua and back out again, which costs Redis more than the start itself. `events` is
+ * left out too: the worker's task does not carry it, and it grows with every event.
+ */
+export const KEPT_BY_START: readonly string[] = HASH_FIELDS.filter(
+  (field) => field !== 'updatedAt' && field !== 'events' && !FOLD_RULES.started.set.some(([f]) => f === field) && !FOLD_RULES.started.del.includes(field),
+);
+
+/** includes/start-fields.lua's generated part: the fields start.lua reads, those it checks first. */
+export function startFieldsAsLua(): string {
+  return `local START_FIELDS={${['status', 'readyId', 'attempt', 'events', ...KEPT_BY_START].map(luaString).join(',')}}\n`;
+}
+
 /** Event fields that hold JSON text (decoded in TaskEvent.data); the rest are plain strings. */
 export const JSON_FIELDS: ReadonlySet<string> = new Set(['spec', 'progress', 'references', 'backoff']);
 
@@ -118,7 +141,7 @@ export const SCHEDULE_EVENTS: ReadonlySet<string> = new Set(['scheduled', 'unsch
  * caller read it already (false when absent), or nil.
  */
 export function foldRulesAsLua(): string {
-  const q = (s: string) => JSON.stringify(s); // a JSON string literal is a valid Lua string literal for these ASCII names
+  const q = luaString;
   const entries = Object.entries(FOLD_RULES);
   const drops = entries.filter(([, r]) => r.drop).map(([t]) => `etype==${q(t)}`);
   const branches = entries

@@ -1,0 +1,3 @@
+-- START_FIELDS (generated above from fold-rules.ts, KEPT_BY_START): the task hash fields start.lua reads for
+-- each task, the four it checks (status, readyId, attempt, events) first, then those the `started` event
+-- leaves as they were, which it returns so the client can fold the event into them.
