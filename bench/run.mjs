@@ -150,35 +150,48 @@ async function processing(sys, n, concurrency, total = n, url = undefined) {
   return out;
 }
 
-async function scaling(url) {
-  // taskledger only: do its rates and history() hold when the queue and the log are large?
-  const out = {};
-  for (const waiting of [10_000, SCALING]) {
-    await flush(url);
-    const sys = SYSTEMS.taskledger(url);
-    await sys.open();
-    await bulkFill(sys, waiting);
-    const ops = Math.min(10_000, N);
-    const enqueue = await closedLoop(ops, 64, (i) => sys.enqueue(spec(i)));
-    const process = (await processing(sys, 0, 64, ops)).opsPerSec;
-    // history() of one task with `waiting` events in the log
-    const probe = await sys.enqueue(spec(-1));
-    const times = [];
-    for (let i = 0; i < 200; i++) {
-      const t0 = performance.now();
-      await sys.history(probe);
-      times.push(performance.now() - t0);
-    }
-    const scrape = [];
-    for (let i = 0; i < 20; i++) {
-      const t0 = performance.now();
-      await sys.scrape();
-      scrape.push(performance.now() - t0);
-    }
-    out[waiting] = { enqueuePerSec: enqueue, processPerSec: process, historyMs: median(times), statsScrapeMs: median(scrape) };
-    await sys.close();
+/** taskledger alone, with `waiting` tasks waiting (and as many events in the log): its rates, history() and stats(). */
+async function scalingOnce(url, waiting) {
+  await flush(url);
+  const sys = SYSTEMS.taskledger(url);
+  await sys.open();
+  await bulkFill(sys, waiting);
+  const ops = Math.min(10_000, N);
+  const enqueue = await closedLoop(ops, 64, (i) => sys.enqueue(spec(i)));
+  const process = (await processing(sys, 0, 64, ops)).opsPerSec;
+  // history() of one task with `waiting` events in the log
+  const probe = await sys.enqueue(spec(-1));
+  const times = [];
+  for (let i = 0; i < 200; i++) {
+    const t0 = performance.now();
+    await sys.history(probe);
+    times.push(performance.now() - t0);
   }
-  return out;
+  const scrape = [];
+  for (let i = 0; i < 20; i++) {
+    const t0 = performance.now();
+    await sys.scrape();
+    scrape.push(performance.now() - t0);
+  }
+  await sys.close();
+  return { enqueuePerSec: enqueue, processPerSec: process, historyMs: median(times), statsScrapeMs: median(scrape) };
+}
+
+/**
+ * Do taskledger's rates and history() hold when the queue and the log are large? Both sizes in every round,
+ * in alternating order: measured once each, a change in the machine's speed between the two read as scaling.
+ */
+async function scaling(url) {
+  const sizes = [10_000, SCALING];
+  const rounds = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const r = {};
+    for (const waiting of round % 2 ? [...sizes].reverse() : sizes) r[waiting] = await scalingOnce(url, waiting);
+    rounds.push(r);
+    process.stderr.write(`scaling round ${round + 1}: ${JSON.stringify(r)}\n`);
+  }
+  const summary = Object.fromEntries(sizes.map((size) => [size, Object.fromEntries(Object.keys(rounds[0][size]).map((k) => [k, median(rounds.map((r) => r[size][k]))]))]));
+  return { summary, rounds };
 }
 
 async function run() {
@@ -215,7 +228,11 @@ async function run() {
       }
     }
     results.passes[pass] = { summary, raw };
-    if (!aof && (!WORKLOAD_NAMES || WORKLOAD_NAMES.includes('scaling'))) results.scaling = await scaling(server.url);
+    if (!aof && (!WORKLOAD_NAMES || WORKLOAD_NAMES.includes('scaling'))) {
+      const { summary: bySize, rounds } = await scaling(server.url);
+      results.scaling = bySize;
+      results.scalingRounds = rounds;
+    }
     server.stop();
   }
   return results;
@@ -279,9 +296,15 @@ function table(results) {
     const a = results.scaling[small];
     const b = results.scaling[large];
     lines.push(`\n**Scaling (taskledger)**: ${Number(small).toLocaleString('en-US')} vs ${Number(large).toLocaleString('en-US')} tasks waiting (and events in the log)\n`);
-    lines.push(`| measure | ${Number(small).toLocaleString('en-US')} | ${Number(large).toLocaleString('en-US')} | change |`);
-    lines.push('|---|---|---|---|');
-    const row = (label, k, unit) => lines.push(`| ${label} | ${a[k].toFixed(unit === 'ms' ? 3 : 0)} ${unit} | ${b[k].toFixed(unit === 'ms' ? 3 : 0)} ${unit} | ${(((b[k] - a[k]) / a[k]) * 100).toFixed(0)}% |`);
+    lines.push(`| measure | ${Number(small).toLocaleString('en-US')} | ${Number(large).toLocaleString('en-US')} | change | per round |`);
+    lines.push('|---|---|---|---|---|');
+    const change = (x, y) => ((y - x) / x) * 100;
+    // The change within each round (both sizes minutes apart), as the main table's per-round ratios.
+    const perRound = (k) => {
+      const changes = (results.scalingRounds ?? []).map((r) => change(r[small][k], r[large][k]));
+      return changes.length ? `${Math.min(...changes).toFixed(0)}% to ${Math.max(...changes).toFixed(0)}%` : '-';
+    };
+    const row = (label, k, unit) => lines.push(`| ${label} | ${a[k].toFixed(unit === 'ms' ? 3 : 0)} ${unit} | ${b[k].toFixed(unit === 'ms' ? 3 : 0)} ${unit} | ${change(a[k], b[k]).toFixed(0)}% | ${perRound(k)} |`);
     row('enqueue, 64 in flight', 'enqueuePerSec', '/s');
     row('processing, concurrency 64', 'processPerSec', '/s');
     row('history() of one task', 'historyMs', 'ms');

@@ -25,7 +25,9 @@ describe('npm run bench (smoke: tiny N, so it cannot rot)', () => {
     expect(out).toMatch(/\*\*CPU per task while processing\*\*/);
     for (const c of [64, 1]) expect(out).toMatch(new RegExp(`\\| ${c} \\| \\d+ / \\d+ \\| \\d+ / \\d+ \\| \\d+ / \\d+ \\|`));
     expect(out).toMatch(/\*\*Scaling \(taskledger\)\*\*/);
-    expect(out).toMatch(/\| history\(\) of one task \| [\d.]+ ms/);
+    // Both sizes in each round, and the change within each round next to the change of the medians.
+    expect(out).toMatch(/\| history\(\) of one task \| [\d.]+ ms \| [\d.]+ ms \| -?\d+% \| -?\d+% to -?\d+% \|/);
+    expect(out).toMatch(/scaling round 1: /);
   }, 120_000);
 
   it('re-renders the last results without running anything, with each round\'s ratio', async () => {
@@ -39,6 +41,7 @@ describe('npm run bench (smoke: tiny N, so it cannot rot)', () => {
     expect(code, out).toBe(0);
     // bench/results.json holds several rounds: the ratio's range over them follows the median's.
     expect(out).toMatch(/\| processing, concurrency 64[^|]*\|[^|]+\|[^|]+\|[^|]+\| \d+\.\d\dx \| \d+\.\d\d-\d+\.\d\dx \|/);
+    expect(out).toMatch(/\| enqueue, 64 in flight \| \d+ \/s \| \d+ \/s \| -?\d+% \| -?\d+% to -?\d+% \|/);
     expect(out).not.toMatch(/round \d/); // nothing was run
   });
 

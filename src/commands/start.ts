@@ -53,7 +53,8 @@ export async function start(
   starts.forEach((result, i) => {
     if (result === 0) return;
     const taskId = started[i]!.taskId;
-    // The script returns the fields the started event left alone; the event folds into them here as it did in Redis.
+    // The script returns the fields the started event left alone; the event folds into them here as it did in
+    // Redis, giving the hash as Redis now holds it (but for `events`, which a Task does not carry).
     const hash: ProjectionHash = {};
     for (let j = 0; j < KEPT_BY_START.length; j++) {
       const value = result[j + 2];
