@@ -156,22 +156,25 @@ export function foldRulesAsLua(): string {
         return `a[n+1]=${q(field)} a[n+2]=${value} n=n+2`;
       });
       const map = byName ? 'local m={} for i=1,#f,2 do m[f[i]]=f[i+1] end ' : '';
-      // Sized up front for every field this event may set, plus updatedAt and events: a table grown one
-      // pair at a time is rehashed at each power of two.
-      const slots = `a={${Array(2 * rule.set.length + 4).fill('0').join(',')}} `;
-      return `if etype==${q(type)} then ${slots}${map}${body.join(' ')}`;
+      return `if etype==${q(type)} then ${map}${body.join(' ')}`;
     });
+  // Each event sets its fields, then updatedAt and events.
+  const slots = Math.max(...entries.map(([, r]) => 2 * r.set.length + 4));
   const dels = entries
     .filter(([, r]) => !r.drop && r.del.length)
     .map(([type, rule]) => `if etype==${q(type)} then redis.call('HDEL',k,${rule.del.map(q).join(',')}) end`);
   return [
     // The last value of a field wins, as in the TypeScript fold (pairsToObject).
     'local function fold_field(f,name) local v=nil for i=1,#f,2 do if f[i]==name then v=f[i+1] end end return v end',
+    // One HSET list for every event of the call, made at the size the largest event needs (a table grown
+    // one pair at a time is rehashed at each power of two, and one made per event is more for Lua's GC).
+    // unpack() reads only the first n+4 slots, so what an earlier event left beyond them is never sent.
+    `local FOLD_SCRATCH={${Array(slots).fill('0').join(',')}}`,
     'local function fold_apply(k,id,etype,f,prev)',
     `  if ${drops.join(' or ')} then redis.call('DEL',k) return end`,
     "  local at=string.match(id,'^(%d+)')",
     "  if prev==nil then prev=redis.call('HGET',k,'events') end",
-    '  local a,n,v=nil,0,nil',
+    '  local a,n,v=FOLD_SCRATCH,0,nil',
     `  ${branches.join('\n  else')}`,
     "  else error('unknown event type '..etype) end",
     "  a[n+1]='updatedAt' a[n+2]=at a[n+3]='events' a[n+4]=prev and (prev..' '..id) or id",
