@@ -151,11 +151,13 @@ export function foldRulesAsLua(): string {
       const byName = rule.set.filter(([, src]) => src.startsWith('$')).length >= 3;
       const body = rule.set.map(([field, src]) => {
         const get = byName ? `m[${q(src.slice(1))}]` : `fold_field(f,${q(src.slice(1))})`;
-        if (src.startsWith('$')) return `v=${get} if v~=nil then a[n+1]=${q(field)} a[n+2]=v n=n+2 end`;
+        if (src.startsWith('$')) return `v=${get} if v then a[n+1]=${q(field)} a[n+2]=v n=n+2 end`;
         const value = src === '@at' ? 'at' : src === '@id' ? 'id' : q(src);
         return `a[n+1]=${q(field)} a[n+2]=${value} n=n+2`;
       });
-      const map = byName ? 'local m={} for i=1,#f,2 do m[f[i]]=f[i+1] end ' : '';
+      // Made with a slot for each name it will hold, so filling it never rehashes (false: not in the event).
+      const names = rule.set.filter(([, src]) => src.startsWith('$')).map(([, src]) => `[${q(src.slice(1))}]=false`);
+      const map = byName ? `local m={${names.join(',')}} for i=1,#f,2 do m[f[i]]=f[i+1] end ` : '';
       return `if etype==${q(type)} then ${map}${body.join(' ')}`;
     });
   // Each event sets its fields, then updatedAt and events.
