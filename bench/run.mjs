@@ -158,7 +158,7 @@ async function scalingOnce(url, waiting) {
   await bulkFill(sys, waiting);
   const ops = Math.min(10_000, N);
   const enqueue = await closedLoop(ops, 64, (i) => sys.enqueue(spec(i)));
-  const process = (await processing(sys, 0, 64, ops)).opsPerSec;
+  const processRate = (await processing(sys, 0, 64, ops)).opsPerSec;
   // history() of one task with `waiting` events in the log
   const probe = await sys.enqueue(spec(-1));
   const times = [];
@@ -174,7 +174,7 @@ async function scalingOnce(url, waiting) {
     scrape.push(performance.now() - t0);
   }
   await sys.close();
-  return { enqueuePerSec: enqueue, processPerSec: process, historyMs: median(times), statsScrapeMs: median(scrape) };
+  return { enqueuePerSec: enqueue, processPerSec: processRate, historyMs: median(times), statsScrapeMs: median(scrape) };
 }
 
 /**
@@ -298,13 +298,13 @@ function table(results) {
     lines.push(`\n**Scaling (taskledger)**: ${Number(small).toLocaleString('en-US')} vs ${Number(large).toLocaleString('en-US')} tasks waiting (and events in the log)\n`);
     lines.push(`| measure | ${Number(small).toLocaleString('en-US')} | ${Number(large).toLocaleString('en-US')} | change | per round |`);
     lines.push('|---|---|---|---|---|');
-    const change = (x, y) => ((y - x) / x) * 100;
+    const change = (x, y) => Math.round(((y - x) / x) * 100) || 0; // whole per cent, and never "-0"
     // The change within each round (both sizes minutes apart), as the main table's per-round ratios.
     const perRound = (k) => {
       const changes = (results.scalingRounds ?? []).map((r) => change(r[small][k], r[large][k]));
-      return changes.length ? `${Math.min(...changes).toFixed(0)}% to ${Math.max(...changes).toFixed(0)}%` : '-';
+      return changes.length ? `${Math.min(...changes)}% to ${Math.max(...changes)}%` : '-';
     };
-    const row = (label, k, unit) => lines.push(`| ${label} | ${a[k].toFixed(unit === 'ms' ? 3 : 0)} ${unit} | ${b[k].toFixed(unit === 'ms' ? 3 : 0)} ${unit} | ${change(a[k], b[k]).toFixed(0)}% | ${perRound(k)} |`);
+    const row = (label, k, unit) => lines.push(`| ${label} | ${a[k].toFixed(unit === 'ms' ? 3 : 0)} ${unit} | ${b[k].toFixed(unit === 'ms' ? 3 : 0)} ${unit} | ${change(a[k], b[k])}% | ${perRound(k)} |`);
     row('enqueue, 64 in flight', 'enqueuePerSec', '/s');
     row('processing, concurrency 64', 'processPerSec', '/s');
     row('history() of one task', 'historyMs', 'ms');

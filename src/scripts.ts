@@ -18,7 +18,7 @@ export function loadScript(file: string): string {
     // A line the loader did not expand would stay a comment and the script would fail only when run.
     if (!/^[\w-]+$/.test(name)) throw new Error(`${file}: bad include line "--@include${raw}"`);
     const body = readFileSync(new URL(`includes/${name}.lua`, LUA_DIR), 'utf8');
-    return (GENERATED[name]?.() ?? '') + body;
+    return (Object.hasOwn(GENERATED, name) ? GENERATED[name]!() : '') + body;
   });
 }
 

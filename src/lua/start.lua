@@ -122,7 +122,7 @@ for i = 1, n + ne do
       local id, at = emit(KEYS[1], taskKey, taskId, 'started', { 'attempt', next }, events or false)
       deadlines[#deadlines + 1] = tonumber(at) + ttl
       deadlines[#deadlines + 1] = taskId
-      -- The reply: the four checked fields give way to {started event id, attempt}, then the kept values.
+      -- The reply: the four fields used here give way to {started event id, attempt}, then the kept values.
       state[3], state[4] = id, next
       table.remove(state, 1)
       table.remove(state, 1)

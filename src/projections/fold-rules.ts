@@ -107,16 +107,22 @@ export const HASH_FIELDS: readonly string[] = [
 ];
 
 /**
- * The hash fields a `started` event leaves as they were. start.lua returns only these for each task it starts
- * (the client folds the event into them and has the whole task); the fields the event sets or removes would
- * only be converted into Lua and back out again, which costs Redis more than the start itself. `events` is
- * left out too: the worker's task does not carry it, and it grows with every event.
+ * The hash fields a `started` event may leave as they were. start.lua returns only these for each task it
+ * starts (the client folds the event into them and has the whole task); the fields the event always sets
+ * (from its time, its id or a literal) or removes would only be converted into Lua and back out again,
+ * which costs Redis more than the start itself. A field set from one of the event's own fields stays in:
+ * an event without that field leaves it unchanged. `events` is left out too: the worker's task does not
+ * carry it, and it grows with every event.
  */
 export const KEPT_BY_START: readonly string[] = HASH_FIELDS.filter(
-  (field) => field !== 'updatedAt' && field !== 'events' && !FOLD_RULES.started.set.some(([f]) => f === field) && !FOLD_RULES.started.del.includes(field),
+  (field) =>
+    field !== 'updatedAt' &&
+    field !== 'events' &&
+    !FOLD_RULES.started.set.some(([f, src]) => f === field && !src.startsWith('$')) &&
+    !FOLD_RULES.started.del.includes(field),
 );
 
-/** includes/start-fields.lua's generated part: the fields start.lua reads, those it checks first. */
+/** includes/start-fields.lua's generated part: the fields start.lua reads, the four it uses itself first. */
 export function startFieldsAsLua(): string {
   return `local START_FIELDS={${['status', 'readyId', 'attempt', 'events', ...KEPT_BY_START].map(luaString).join(',')}}\n`;
 }
