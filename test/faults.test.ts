@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { LeaseLostError, TaskQueue } from '../src/index.js';
+import { LeaseLostError, TaskQueue, Worker } from '../src/index.js';
 import { sleep, useRedis } from './helpers/fixture.js';
 import { namespace, startRedis } from './helpers/redis.js';
 
@@ -153,6 +153,46 @@ describe('dropped connections', () => {
     }
     expect(finishedBy.size).toBeGreaterThan(ids.length * 0.9);
     expect([...finishedBy.values()].every((n) => n === 1)).toBe(true);
+    expect((await producer.verify()).mismatches).toEqual([]);
+  });
+});
+
+describe('the script cache flushed mid-run (SCRIPT FLUSH, or a server that lost its scripts)', () => {
+  it('every call is sent again as EVAL: each task starts once and finishes once, and nothing else is written', async () => {
+    const ns = namespace();
+    const producer = r.queue({ namespace: ns });
+    const ids = await producer.enqueueMany(Array.from({ length: 3000 }, (_, i) => ({ queue: 'q', type: 't', spec: { i } })));
+    const wq = r.queue({ namespace: ns });
+    const errors: unknown[] = [];
+    let done = 0;
+    const worker = new Worker(wq, async () => undefined, { queues: ['q'], concurrency: 16 });
+    worker.on('error', (err) => errors.push(err));
+    worker.on('task:finished', () => void done++);
+    worker.start();
+    const raw = r.raw();
+    const noscript = async () => Number(/errorstat_NOSCRIPT:count=(\d+)/.exec(await raw.info('errorstats'))?.[1] ?? 0);
+    const noscriptBefore = await noscript();
+    let flushes = 0;
+    // Start and finish calls are in flight when the flush lands: their EVALSHA fails with NOSCRIPT.
+    for (let i = 0; i < 200 && done < ids.length; i++) {
+      await raw.script('FLUSH');
+      flushes++;
+      await sleep(5);
+    }
+    for (let i = 0; i < 200 && done < ids.length; i++) await sleep(50);
+    await worker.close();
+    expect(flushes).toBeGreaterThan(3);
+    // The flushes did land on calls in flight, which ioredis then sent again as EVAL.
+    expect(await noscript()).toBeGreaterThan(noscriptBefore);
+    expect(errors).toEqual([]);
+    expect(done).toBe(ids.length);
+    for (const id of ids.slice(0, 300)) {
+      const types = (await producer.history(id)).map((e) => e.type);
+      expect(types, id).toEqual(['enqueued', 'started', 'finished']);
+    }
+    const stats = await producer.stats();
+    expect(stats.queues.q).toMatchObject({ waiting: 0, delayed: 0 });
+    expect(stats.running).toBe(0);
     expect((await producer.verify()).mismatches).toEqual([]);
   });
 });
