@@ -34,10 +34,11 @@
 
   Returns {starts, claims, finishes, extra}: starts has, per claimed entry then per arrived entry, {started
   event id, attempt, then the values of the fields in START_FIELDS after the first four, false when absent}
-  (the hash fields the `started` event leaves alone; the caller folds the event into them) or 0 when it was
-  not started (an arrived entry another reader took counts as not started); claims is {streamIndex, entryId, taskId, ...} (streamIndex from 1); finishes has OK or a status
-  code per task to finish; extra is {arrivedIndex, entryId, taskId, ...}: entries claimed from an arrived
-  entry's stream whose task was not declared (the caller starts them next).
+  (the hash fields the `started` event may leave alone; the caller folds the event into them) or 0 when it
+  was not started (an arrived entry another reader took counts as not started); claims is {streamIndex,
+  entryId, taskId, ...} (streamIndex from 1); finishes has OK or a status code per task to finish; extra
+  is {arrivedIndex, entryId, taskId, ...}: entries claimed from an arrived entry's stream whose task was not
+  declared (the caller starts them next).
 ]]
 --@include codes
 --@include fold
@@ -122,11 +123,8 @@ for i = 1, n + ne do
       local id, at = emit(KEYS[1], taskKey, taskId, 'started', { 'attempt', next }, events or false)
       deadlines[#deadlines + 1] = tonumber(at) + ttl
       deadlines[#deadlines + 1] = taskId
-      -- The reply: the four fields used here give way to {started event id, attempt}, then the kept values.
-      state[3], state[4] = id, next
-      table.remove(state, 1)
-      table.remove(state, 1)
-      starts[i] = state
+      -- The started event id and attempt, then the kept values (those after the four fields used here).
+      starts[i] = { id, next, unpack(state, 5) }
     end
   end
 end
