@@ -37,6 +37,8 @@ const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.floor((s.length - 1) / 2)] : NaN;
 };
+/** The median of each measure over several runs ({measure: value} each). */
+const medians = (runs) => Object.fromEntries(Object.keys(runs[0]).map((k) => [k, median(runs.map((x) => x[k]))]));
 const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((s.length * p) / 100))];
@@ -190,7 +192,7 @@ async function scaling(url) {
     rounds.push(r);
     process.stderr.write(`scaling round ${round + 1}: ${JSON.stringify(r)}\n`);
   }
-  const summary = Object.fromEntries(sizes.map((size) => [size, Object.fromEntries(Object.keys(rounds[0][size]).map((k) => [k, median(rounds.map((r) => r[size][k]))]))]));
+  const summary = Object.fromEntries(sizes.map((size) => [size, medians(rounds.map((r) => r[size]))]));
   return { summary, rounds };
 }
 
@@ -224,7 +226,7 @@ async function run() {
     for (const [wname, bySystem] of Object.entries(raw)) {
       summary[wname] = {};
       for (const [name, runs] of Object.entries(bySystem)) {
-        summary[wname][name] = Object.fromEntries(Object.keys(runs[0]).map((k) => [k, median(runs.map((x) => x[k]))]));
+        summary[wname][name] = medians(runs);
       }
     }
     results.passes[pass] = { summary, raw };
