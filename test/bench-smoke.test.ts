@@ -6,16 +6,22 @@ import { useRedis } from './helpers/fixture.js';
 const r = useRedis();
 const BENCH = fileURLToPath(new URL('../bench/run.mjs', import.meta.url));
 
+/** Runs a script with this Node, extra environment added; resolves with its exit code and all its output. */
+function runNode(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', (err) => resolve({ code: -1, out: String(err) }));
+    child.on('exit', (code) => resolve({ code, out }));
+  });
+}
+
 describe('npm run bench (smoke: tiny N, so it cannot rot)', () => {
   it('runs every workload on taskledger, BullMQ and Bee-Queue and prints the table', async () => {
-    const { code, out } = await new Promise<{ code: number | null; out: string }>((resolve) => {
-      // The test's own redis-server is this file's alone: the benchmark may flush it.
-      const child = spawn(process.execPath, [BENCH, '--quick'], { env: { ...process.env, BENCH_REDIS_URL: r.url }, stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-      child.on('exit', (code) => resolve({ code, out }));
-    });
+    // The test's own redis-server is this file's alone: the benchmark may flush it.
+    const { code, out } = await runNode([BENCH, '--quick'], { BENCH_REDIS_URL: r.url });
     expect(code, out).toBe(0);
     for (const workload of ['enqueue, 64 in flight', 'bulk enqueue', 'processing, concurrency 64', 'processing, concurrency 1', 'latency at 500/s', 'memory per task']) {
       // A row with a number for each of the three systems and a ratio.
@@ -31,13 +37,7 @@ describe('npm run bench (smoke: tiny N, so it cannot rot)', () => {
   }, 120_000);
 
   it('re-renders the last results without running anything, with each round\'s ratio', async () => {
-    const { code, out } = await new Promise<{ code: number | null; out: string }>((resolve) => {
-      const child = spawn(process.execPath, [BENCH, '--from-results', '--no-docs'], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-      child.on('exit', (code) => resolve({ code, out }));
-    });
+    const { code, out } = await runNode([BENCH, '--from-results', '--no-docs']);
     expect(code, out).toBe(0);
     // bench/results.json holds several rounds: the ratio's range over them follows the median's.
     expect(out).toMatch(/\| processing, concurrency 64[^|]*\|[^|]+\|[^|]+\|[^|]+\| \d+\.\d\dx \| \d+\.\d\d-\d+\.\d\dx \|/);
@@ -47,14 +47,7 @@ describe('npm run bench (smoke: tiny N, so it cannot rot)', () => {
 
   it('bench/instructions.mjs counts Redis instructions per task under callgrind (needs valgrind)', async () => {
     const script = fileURLToPath(new URL('../bench/instructions.mjs', import.meta.url));
-    const { code, out } = await new Promise<{ code: number | null; out: string }>((resolve) => {
-      const child = spawn(process.execPath, [script, '--systems', 'taskledger', '--n', '100'], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-      child.on('error', (err) => resolve({ code: -1, out: String(err) }));
-      child.on('exit', (code) => resolve({ code, out }));
-    });
+    const { code, out } = await runNode([script, '--systems', 'taskledger', '--n', '100']);
     expect(code, `${out}\n(valgrind and callgrind_control must be on the PATH: apt-get install valgrind)`).toBe(0);
     for (const workload of ['bulk enqueue', 'processing, concurrency 64', 'processing, concurrency 1']) {
       const m = new RegExp(`\\| ${workload} \\| ([\\d,]+) \\|`).exec(out);
