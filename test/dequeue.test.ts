@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AbortError, LeaseLostError, QueueClosedError, TaskQueue } from '../src/index.js';
-import { scriptCalls, sleep, useRedis } from './helpers/fixture.js';
+import { commandCalls, scriptCalls, sleep, useRedis } from './helpers/fixture.js';
 import { namespace } from './helpers/redis.js';
 import type { Context } from '../src/context.js';
 import { start } from '../src/commands/start.js';
@@ -312,7 +312,7 @@ describe('dequeue', () => {
   it("asks a pooled connection's CLIENT ID once, not before every blocking read", async () => {
     const q = r.queue();
     const raw = r.raw();
-    const clientIdCalls = async () => Number(/cmdstat_client\|id:calls=(\d+)/.exec(await raw.info('commandstats'))?.[1] ?? 0);
+    const clientIdCalls = () => commandCalls(raw, 'client|id');
     await q.enqueue({ queue: 'q', type: 't' });
     await q.dequeue(['q']);
     const before = await clientIdCalls();

@@ -58,10 +58,14 @@ export function useRedis(options: StartOptions = {}) {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Script calls (EVALSHA) the server has run so far: the round trips a change saves, counted by Redis. */
-export async function scriptCalls(raw: Redis): Promise<number> {
-  return Number(/cmdstat_evalsha:calls=(\d+)/.exec(await raw.info('commandstats'))?.[1] ?? 0);
+/** Calls of one command (as INFO commandstats names it, e.g. `client|id`) the server has run so far. */
+export async function commandCalls(raw: Redis, command: string): Promise<number> {
+  const stats = await raw.info('commandstats');
+  return Number(new RegExp(`cmdstat_${command.replace('|', '\\|')}:calls=(\\d+)`).exec(stats)?.[1] ?? 0);
 }
+
+/** Script calls (EVALSHA) the server has run so far: the round trips a change saves, counted by Redis. */
+export const scriptCalls = (raw: Redis): Promise<number> => commandCalls(raw, 'evalsha');
 
 /** Keys of one namespace (its hash tag). */
 export async function namespaceKeys(raw: Redis, ns: string): Promise<string[]> {
