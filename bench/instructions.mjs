@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { floor } from './floor.mjs';
 import { SYSTEMS, counter } from './systems.mjs';
 
 const argv = process.argv.slice(2);
@@ -59,7 +60,7 @@ async function measure(name, workload) {
     if (i > 300) throw new Error('redis-server under valgrind did not start');
     await sleep(100);
   }
-  const sys = SYSTEMS[name](url);
+  const sys = (name === 'floor' ? floor : SYSTEMS[name])(url);
   await sys.open();
   await workload.prepare(sys);
   execFileSync('callgrind_control', ['--zero', String(child.pid)], { stdio: 'ignore' });

@@ -45,6 +45,17 @@ describe('npm run bench (smoke: tiny N, so it cannot rot)', () => {
     expect(out).not.toMatch(/round \d/); // nothing was run
   });
 
+  it('bench/floor.mjs runs the floor of the design against taskledger and BullMQ, checking the floor did the work', async () => {
+    const script = fileURLToPath(new URL('../bench/floor.mjs', import.meta.url));
+    const { code, out } = await runNode([script, '--n', '200', '--rounds', '1'], { BENCH_REDIS_URL: r.url });
+    // A non-zero exit also covers the floor writing fewer events than one per transition of every task.
+    expect(code, out).toBe(0);
+    for (const workload of ['enqueue, 64 in flight', 'processing, concurrency 64', 'processing, concurrency 1']) {
+      // Three rates, the two ratios and each side's CPU per task for the three.
+      expect(out).toMatch(new RegExp(`\\| ${workload} \\| [\\d,]+ \\| [\\d,]+ \\| [\\d,]+ \\| \\d+\\.\\d\\dx \\| \\d+\\.\\d\\dx \\| (\\d+ / \\d+(, )?){3} \\|`));
+    }
+  }, 120_000);
+
   it('bench/instructions.mjs counts Redis instructions per task under callgrind (needs valgrind)', async () => {
     const script = fileURLToPath(new URL('../bench/instructions.mjs', import.meta.url));
     const { code, out } = await runNode([script, '--systems', 'taskledger', '--n', '100']);

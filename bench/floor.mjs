@@ -1,0 +1,217 @@
+// The floor of the design: how fast could any queue go that appends an event to a log stream and folds it
+// into a task hash for every transition, each checked in a Lua call, serving dequeue from a consumer group?
+// `floor` below does only that, with none of what taskledger adds (no idempotent ids, no running set or
+// heartbeat deadlines, no counts, no removal of started entries from the ready stream, no event list in the
+// hash, no validation, no retries or delays). It is not a queue to use: it is a bound. Where even it cannot
+// reach a target ratio against BullMQ, no implementation of this design can.
+//   node bench/floor.mjs [--n 20000] [--rounds 3]
+// Runs floor, taskledger and BullMQ on one redis-server (AOF off) in alternating order and prints, per
+// workload, the rates, each side's CPU per task and the ratios to BullMQ. `bench/instructions.mjs --systems
+// floor,taskledger,bullmq` counts its Redis instructions.
+import { Redis } from 'ioredis';
+import { startRedis } from './redis.mjs';
+import { SYSTEMS, counter } from './systems.mjs';
+
+const NS = '{floor}';
+const GROUP = 'g';
+
+// Per task: XADD the enqueued event, HSET the hash, XADD the ready entry.
+const ENQUEUE = `
+for i = 1, #ARGV, 2 do
+  local id, spec = ARGV[i], ARGV[i + 1]
+  local e = redis.call('XADD', KEYS[1], '*', 'event', 'enqueued', 'task', id, 'spec', spec)
+  redis.call('HSET', KEYS[2] .. id, 'status', 'waiting', 'spec', spec, 'updatedAt', e)
+  redis.call('XADD', KEYS[3], '*', 'task', id)
+end
+return #ARGV / 2`;
+
+// ARGV: count to start, then the ids to finish. Per finish: HMGET check, XADD, HSET. Then one XREADGROUP
+// and per start: HMGET check, XADD, HSET; one XACK. Returns id, spec, id, spec, ...
+const STEP = `
+local events, prefix, ready = KEYS[1], KEYS[2], KEYS[3]
+for i = 2, #ARGV do
+  local k = prefix .. ARGV[i]
+  local s = redis.call('HMGET', k, 'status', 'lease')
+  if s[1] == 'running' then
+    local e = redis.call('XADD', events, '*', 'event', 'finished', 'task', ARGV[i], 'lease', s[2])
+    redis.call('HSET', k, 'status', 'finished', 'updatedAt', e)
+  end
+end
+local out, acks = {}, {}
+local n = tonumber(ARGV[1])
+if n > 0 then
+  local r = redis.call('XREADGROUP', 'GROUP', '${GROUP}', 'c', 'COUNT', n, 'STREAMS', ready, '>')
+  if r then
+    for _, entry in ipairs(r[1][2]) do
+      local id = entry[2][2]
+      local k = prefix .. id
+      local s = redis.call('HMGET', k, 'status', 'spec')
+      if s[1] == 'waiting' then
+        local e = redis.call('XADD', events, '*', 'event', 'started', 'task', id)
+        redis.call('HSET', k, 'status', 'running', 'lease', e, 'updatedAt', e)
+        out[#out + 1] = id
+        out[#out + 1] = s[2]
+      end
+      acks[#acks + 1] = entry[1]
+    end
+    if #acks > 0 then redis.call('XACK', ready, '${GROUP}', unpack(acks)) end
+  end
+end
+return out`;
+
+const KEYS = [`${NS}:events`, `${NS}:task:`, `${NS}:ready`];
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** The floor, behind the interface of bench/systems.mjs. Task keys are built in Lua: fine on one node, which is all a bound needs. */
+export function floor(url) {
+  let q;
+  let next = 0;
+  let pending = [];
+  const flush = () => {
+    const batch = pending.splice(0, 32);
+    if (pending.length) setImmediate(flush);
+    const args = batch.flatMap((b) => [b.id, b.spec]);
+    q.flEnqueue(...KEYS, ...args).then(() => batch.forEach((b) => b.resolve()), (e) => batch.forEach((b) => b.reject(e)));
+  };
+  const connect = () => {
+    const r = new Redis(url);
+    r.defineCommand('flEnqueue', { numberOfKeys: 3, lua: ENQUEUE });
+    r.defineCommand('flStep', { numberOfKeys: 3, lua: STEP });
+    return r;
+  };
+  return {
+    name: 'floor',
+    async open() {
+      q = connect();
+      await q.xgroup('CREATE', KEYS[2], GROUP, '0', 'MKSTREAM').catch(() => undefined);
+    },
+    enqueue(spec) {
+      return new Promise((resolve, reject) => {
+        pending.push({ id: `t${next++}`, spec: JSON.stringify(spec), resolve, reject });
+        if (pending.length === 1) setImmediate(flush);
+      });
+    },
+    async enqueueBulk(specs) {
+      await Promise.all(specs.map((s) => this.enqueue(s)));
+    },
+    /** Two readers (one at concurrency 1), each starting as many as it has slots free and finishing the last batch in the same call. */
+    async work(concurrency, handler, onDone) {
+      const w = connect();
+      let stopped = false;
+      const readers = concurrency > 1 ? 2 : 1;
+      const loops = Array.from({ length: readers }, async (_, i) => {
+        const slots = Math.floor(concurrency / readers) + (i < concurrency % readers ? 1 : 0);
+        let finishing = [];
+        while (!stopped || finishing.length) {
+          const reply = await w.flStep(...KEYS, stopped ? 0 : slots, ...finishing);
+          for (let j = 0; j < finishing.length; j++) onDone();
+          finishing = [];
+          if (reply.length === 0) {
+            if (!stopped) await sleep(1);
+            continue;
+          }
+          const ids = [];
+          const runs = [];
+          for (let j = 0; j < reply.length; j += 2) {
+            ids.push(reply[j]);
+            runs.push(handler(JSON.parse(reply[j + 1])));
+          }
+          await Promise.all(runs);
+          finishing = ids;
+        }
+      });
+      return async () => {
+        stopped = true;
+        await Promise.all(loops);
+        w.disconnect();
+      };
+    },
+    close: async () => q.disconnect(),
+  };
+}
+
+const argv = process.argv.slice(2);
+const opt = (name, fallback) => (argv.includes(`--${name}`) ? Number(argv[argv.indexOf(`--${name}`) + 1]) : fallback);
+
+async function main() {
+  const server = await startRedis({ aof: false });
+  const admin = new Redis(server.url);
+  try {
+    await compare(server.url, admin);
+  } finally {
+    admin.disconnect();
+    server.stop();
+  }
+}
+
+async function compare(url, admin) {
+  const N = opt('n', 20_000);
+  const ROUNDS = opt('rounds', 3);
+  const cpu = async () => {
+    const info = await admin.info('cpu');
+    return (Number(/used_cpu_user:([\d.]+)/.exec(info)[1]) + Number(/used_cpu_sys:([\d.]+)/.exec(info)[1])) * 1e6;
+  };
+  const spec = (i) => ({ i, user: 'user-0012345', action: 'resize', width: 640, height: 480, url: `https://example.com/p/${i}.png` });
+  const fill = async (sys) => {
+    for (let i = 0; i < N; i += 500) await sys.enqueueBulk(Array.from({ length: Math.min(500, N - i) }, (_, j) => spec(i + j)));
+  };
+  const systems = { floor, taskledger: SYSTEMS.taskledger, bullmq: SYSTEMS.bullmq };
+  const workloads = {
+    'enqueue, 64 in flight': async (sys) => {
+      let i = 0;
+      await Promise.all(Array.from({ length: 64 }, async () => {
+        while (i < N) await sys.enqueue(spec(i++));
+      }));
+    },
+    'processing, concurrency 64': async (sys, prepared) => prepared(64),
+    'processing, concurrency 1': async (sys, prepared) => prepared(1),
+  };
+  const results = {};
+  for (const [wname, run] of Object.entries(workloads)) {
+    results[wname] = {};
+    for (let round = 0; round < ROUNDS; round++) {
+      const names = Object.keys(systems);
+      for (const name of names.map((_, i) => names[(i + round) % names.length])) {
+        await admin.flushdb();
+        const sys = systems[name](url);
+        await sys.open();
+        if (wname.startsWith('processing')) await fill(sys);
+        const done = counter(N);
+        let stop;
+        const prepared = async (c) => {
+          stop = await sys.work(c, async () => undefined, done.tick);
+          await done.all;
+        };
+        const r0 = await cpu();
+        const c0 = process.cpuUsage();
+        const t0 = performance.now();
+        await run(sys, prepared);
+        const secs = (performance.now() - t0) / 1000;
+        const c = process.cpuUsage(c0);
+        const redisUs = ((await cpu()) - r0) / N;
+        if (stop) await stop();
+        await sys.close();
+        // The bound only counts if the floor did the work: one event per transition of every task.
+        const events = await admin.xlen(KEYS[0]);
+        const expected = wname.startsWith('processing') ? 3 * N : N;
+        if (name === 'floor' && events !== expected) throw new Error(`floor wrote ${events} events for ${wname}, not ${expected}`);
+        (results[wname][name] ??= []).push({ rate: N / secs, redisUs, nodeUs: (c.user + c.system) / N });
+        process.stderr.write(`${wname} ${name} round ${round + 1}: ${Math.round(N / secs)}/s\n`);
+      }
+    }
+  }
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+  console.log(`\nThe floor of the design against taskledger and BullMQ (AOF off, medians of ${ROUNDS} rounds, N = ${N})\n`);
+  console.log('| workload | floor | taskledger | BullMQ | floor / BullMQ | taskledger / BullMQ | CPU per task, Redis / Node (µs): floor, taskledger, BullMQ |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const [wname, by] of Object.entries(results)) {
+    const m = Object.fromEntries(Object.entries(by).map(([name, rs]) => [name, { rate: median(rs.map((r) => r.rate)), redisUs: median(rs.map((r) => r.redisUs)), nodeUs: median(rs.map((r) => r.nodeUs)) }]));
+    const cpuCell = ['floor', 'taskledger', 'bullmq'].map((n) => `${m[n].redisUs.toFixed(0)} / ${m[n].nodeUs.toFixed(0)}`).join(', ');
+    console.log(`| ${wname} | ${Math.round(m.floor.rate).toLocaleString('en-US')} | ${Math.round(m.taskledger.rate).toLocaleString('en-US')} | ${Math.round(m.bullmq.rate).toLocaleString('en-US')} | ${(m.floor.rate / m.bullmq.rate).toFixed(2)}x | ${(m.taskledger.rate / m.bullmq.rate).toFixed(2)}x | ${cpuCell} |`);
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  await main();
+  process.exit(0);
+}
