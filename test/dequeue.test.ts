@@ -309,6 +309,36 @@ describe('dequeue', () => {
     expect((await q.stats()).running).toBe(0);
   }, 60_000);
 
+  it('keeps a running set of 32 tasks or more a skiplist, holding nothing but running tasks', async () => {
+    // A listpack's every insert walks all members (start.lua, includes/skiplist.lua); small sets stay one.
+    const q = r.queue();
+    const ctx = (q as unknown as { ctx: Context }).ctx;
+    const raw = r.raw();
+    const encoding = () => raw.object('ENCODING', ctx.keys.running);
+    const startSome = async (n: number) => {
+      const result = await claim(ctx, ['q'], n);
+      return (await start(ctx, result.kind === 'claimed' ? result.claimed : [])).tasks.map((t) => t.id);
+    };
+    await q.enqueueMany(Array.from({ length: 50 }, () => ({ queue: 'q', type: 't' })));
+    const running = await startSome(10);
+    expect(await encoding()).toBe('listpack');
+    running.push(...(await startSome(30)));
+    expect(await encoding()).toBe('skiplist');
+    expect((await raw.zrange(ctx.keys.running, 0, -1)).sort()).toEqual([...running].sort());
+    expect((await q.stats()).running).toBe(40);
+    // A set loaded as a listpack again (as after a restart) is converted by the next start.
+    const members = await raw.zrange(ctx.keys.running, 0, -1, 'WITHSCORES');
+    await raw.del(ctx.keys.running);
+    await raw.zadd(ctx.keys.running, ...members.reverse());
+    expect(await encoding()).toBe('listpack');
+    running.push(...(await startSome(1)));
+    expect(await encoding()).toBe('skiplist');
+    expect((await raw.zrange(ctx.keys.running, 0, -1)).sort()).toEqual([...running].sort());
+    await Promise.all(running.map((id) => q.finish(id)));
+    expect(await raw.exists(ctx.keys.running)).toBe(0);
+    expect((await q.verify()).mismatches).toEqual([]);
+  });
+
   it("asks a pooled connection's CLIENT ID once, not before every blocking read", async () => {
     const q = r.queue();
     const raw = r.raw();

@@ -50,6 +50,7 @@
 --@include ready
 --@include claim-entries
 --@include start-fields
+--@include skiplist
 
 local group, ttl, n, consumer, prefetch = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
 local nf, ne = tonumber(ARGV[6]), tonumber(ARGV[7])
@@ -128,6 +129,6 @@ for i = 1, n + ne do
     end
   end
 end
--- Heartbeat deadlines of all started tasks in one write.
-call_chunked('ZADD', KEYS[2], nil, deadlines)
+-- Heartbeat deadlines of all started tasks in one write, into a skiplist (includes/skiplist.lua says why).
+zadd_as_skiplist(KEYS[2], deadlines)
 return { starts, claim_entries(k1 + 1 + 2 * ne, #KEYS, group, consumer, prefetch), finishes, extra }
