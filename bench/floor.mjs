@@ -1,13 +1,18 @@
-// The floor of the design: how fast could any queue go that appends an event to a log stream and folds it
-// into a task hash for every transition, each checked in a Lua call, serving dequeue from a consumer group?
-// `floor` below does only that, with none of what taskledger adds (no idempotent ids, no running set or
-// heartbeat deadlines, no counts, no removal of started entries from the ready stream, no event list in the
-// hash, no validation, no retries or delays). It is not a queue to use: it is a bound. Where even it cannot
-// reach a target ratio against BullMQ, no implementation of this design can.
+// The floor of the design: a minimal queue built from only the mechanisms the design fixes. For every
+// transition it appends an event to a log stream and folds it into the task's hash, in one Lua call that
+// checks the task first (start: still waiting for exactly this ready entry; finish: still running under the
+// caller's lease); dequeue is served by a consumer group; finishes ride along with the next start; enqueues
+// and starts are batched as taskledger's are. It leaves out all the rest: idempotent ids, task keys declared
+// in KEYS (Redis Cluster), the full task returned to the handler, the running set of heartbeat deadlines
+// (stall recovery), removing started entries from the ready stream, the task's list of event ids
+// (history()), the counts, validation and the worker's runtime. It is not a queue to use. It estimates what
+// the design alone costs: taskledger does strictly more, so a target the floor misses, taskledger misses too,
+// and the gap between the two is the price of what taskledger adds (bench/ablate.mjs splits it up).
 //   node bench/floor.mjs [--n 20000] [--rounds 3]
 // Runs floor, taskledger and BullMQ on one redis-server (AOF off) in alternating order and prints, per
-// workload, the rates, each side's CPU per task and the ratios to BullMQ. `bench/instructions.mjs --systems
-// floor,taskledger,bullmq` counts its Redis instructions.
+// workload, the median rates, each side's CPU per task (medians taken one measure at a time) and the ratios
+// to BullMQ. `bench/instructions.mjs --systems floor,taskledger,bullmq` counts its Redis instructions.
+import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 import { startRedis } from './redis.mjs';
 import { SYSTEMS, counter } from './systems.mjs';
@@ -15,25 +20,26 @@ import { SYSTEMS, counter } from './systems.mjs';
 const NS = '{floor}';
 const GROUP = 'g';
 
-// Per task: XADD the enqueued event, HSET the hash, XADD the ready entry.
+// Per task: XADD the ready entry, XADD the enqueued event, HSET the hash (readyId: what start checks).
 const ENQUEUE = `
 for i = 1, #ARGV, 2 do
   local id, spec = ARGV[i], ARGV[i + 1]
+  local r = redis.call('XADD', KEYS[3], '*', 'task', id)
   local e = redis.call('XADD', KEYS[1], '*', 'event', 'enqueued', 'task', id, 'spec', spec)
-  redis.call('HSET', KEYS[2] .. id, 'status', 'waiting', 'spec', spec, 'updatedAt', e)
-  redis.call('XADD', KEYS[3], '*', 'task', id)
+  redis.call('HSET', KEYS[2] .. id, 'status', 'waiting', 'spec', spec, 'readyId', r, 'attempt', 0, 'updatedAt', e)
 end
 return #ARGV / 2`;
 
-// ARGV: count to start, then the ids to finish. Per finish: HMGET check, XADD, HSET. Then one XREADGROUP
-// and per start: HMGET check, XADD, HSET; one XACK. Returns id, spec, id, spec, ...
+// ARGV: how many to start, then (task id, lease) per task to finish. Per finish: HMGET check (running under
+// that lease), XADD, HSET. Then one XREADGROUP and per entry: HMGET check (waiting for this entry), XADD,
+// HSET (the event id is the lease); one XACK. Returns id, lease, attempt, spec per started task.
 const STEP = `
 local events, prefix, ready = KEYS[1], KEYS[2], KEYS[3]
-for i = 2, #ARGV do
+for i = 2, #ARGV, 2 do
   local k = prefix .. ARGV[i]
   local s = redis.call('HMGET', k, 'status', 'lease')
-  if s[1] == 'running' then
-    local e = redis.call('XADD', events, '*', 'event', 'finished', 'task', ARGV[i], 'lease', s[2])
+  if s[1] == 'running' and s[2] == ARGV[i + 1] then
+    local e = redis.call('XADD', events, '*', 'event', 'finished', 'task', ARGV[i])
     redis.call('HSET', k, 'status', 'finished', 'updatedAt', e)
   end
 end
@@ -45,12 +51,15 @@ if n > 0 then
     for _, entry in ipairs(r[1][2]) do
       local id = entry[2][2]
       local k = prefix .. id
-      local s = redis.call('HMGET', k, 'status', 'spec')
-      if s[1] == 'waiting' then
-        local e = redis.call('XADD', events, '*', 'event', 'started', 'task', id)
-        redis.call('HSET', k, 'status', 'running', 'lease', e, 'updatedAt', e)
+      local s = redis.call('HMGET', k, 'status', 'readyId', 'attempt', 'spec')
+      if s[1] == 'waiting' and s[2] == entry[1] then
+        local attempt = tostring(tonumber(s[3]) + 1)
+        local e = redis.call('XADD', events, '*', 'event', 'started', 'task', id, 'attempt', attempt)
+        redis.call('HSET', k, 'status', 'running', 'lease', e, 'attempt', attempt, 'updatedAt', e)
         out[#out + 1] = id
-        out[#out + 1] = s[2]
+        out[#out + 1] = e
+        out[#out + 1] = attempt
+        out[#out + 1] = s[4]
       end
       acks[#acks + 1] = entry[1]
     end
@@ -75,6 +84,7 @@ export function floor(url) {
   };
   const connect = () => {
     const r = new Redis(url);
+    r.on('error', () => {}); // a failed command rejects; the event alone would only be logged
     r.defineCommand('flEnqueue', { numberOfKeys: 3, lua: ENQUEUE });
     r.defineCommand('flStep', { numberOfKeys: 3, lua: STEP });
     return r;
@@ -83,7 +93,9 @@ export function floor(url) {
     name: 'floor',
     async open() {
       q = connect();
-      await q.xgroup('CREATE', KEYS[2], GROUP, '0', 'MKSTREAM').catch(() => undefined);
+      await q.xgroup('CREATE', KEYS[2], GROUP, '0', 'MKSTREAM').catch((e) => {
+        if (!String(e.message).startsWith('BUSYGROUP')) throw e;
+      });
     },
     enqueue(spec) {
       return new Promise((resolve, reject) => {
@@ -104,20 +116,18 @@ export function floor(url) {
         let finishing = [];
         while (!stopped || finishing.length) {
           const reply = await w.flStep(...KEYS, stopped ? 0 : slots, ...finishing);
-          for (let j = 0; j < finishing.length; j++) onDone();
+          for (let j = 0; j < finishing.length; j += 2) onDone();
           finishing = [];
           if (reply.length === 0) {
             if (!stopped) await sleep(1);
             continue;
           }
-          const ids = [];
           const runs = [];
-          for (let j = 0; j < reply.length; j += 2) {
-            ids.push(reply[j]);
-            runs.push(handler(JSON.parse(reply[j + 1])));
+          for (let j = 0; j < reply.length; j += 4) {
+            finishing.push(reply[j], reply[j + 1]);
+            runs.push(handler(JSON.parse(reply[j + 3])));
           }
           await Promise.all(runs);
-          finishing = ids;
         }
       });
       return async () => {
@@ -135,6 +145,12 @@ const opt = (name, fallback) => (argv.includes(`--${name}`) ? Number(argv[argv.i
 
 async function main() {
   const server = await startRedis({ aof: false });
+  // A failed call in a worker loop rejects where nobody awaits: stop the server rather than leave it running.
+  process.on('unhandledRejection', (err) => {
+    console.error(err);
+    server.stop();
+    process.exit(1);
+  });
   const admin = new Redis(server.url);
   try {
     await compare(server.url, admin);
@@ -211,7 +227,7 @@ async function compare(url, admin) {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   await main();
   process.exit(0);
 }

@@ -1,21 +1,19 @@
 // Redis instructions per task, counted by valgrind (callgrind) rather than timed: the same count whatever
 // else the machine is doing, so two systems (or two versions) compare without noise.
-//   node bench/instructions.mjs [--systems taskledger,bullmq,bee-queue] [--n 3000]
+//   node bench/instructions.mjs [--systems taskledger,bullmq,bee-queue,floor] [--n 3000]
 // Needs valgrind and callgrind_control on the PATH. For each system and workload it starts redis-server
 // under callgrind, prepares the work untimed, zeroes the counters, runs the workload, and reads the total.
+// bench/ablate.mjs uses measure() and workloads() to count taskledger with parts of its scripts taken out.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 import { floor } from './floor.mjs';
 import { SYSTEMS, counter } from './systems.mjs';
 
-const argv = process.argv.slice(2);
-const opt = (name, fallback) => (argv.includes(`--${name}`) ? argv[argv.indexOf(`--${name}`) + 1] : fallback);
-const N = Number(opt('n', 3000));
-const NAMES = opt('systems', 'taskledger,bullmq,bee-queue').split(',');
 const spec = (i) => ({ i, user: 'user-0012345', action: 'resize', width: 640, height: 480, url: `https://example.com/p/${i}.png` });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -31,24 +29,26 @@ async function bulkFill(sys, n) {
   for (let i = 0; i < n; i += 500) await sys.enqueueBulk(Array.from({ length: Math.min(500, n - i) }, (_, j) => spec(i + j)));
 }
 
-const WORKLOADS = {
-  'bulk enqueue': { prepare: async () => {}, run: (sys) => bulkFill(sys, N) },
-  'processing, concurrency 64': { prepare: (sys) => bulkFill(sys, N), run: (sys) => processAll(sys, 64) },
-  'processing, concurrency 1': { prepare: (sys) => bulkFill(sys, N), run: (sys) => processAll(sys, 1) },
-};
-
-async function processAll(sys, concurrency) {
-  const done = counter(N);
+async function processAll(sys, n, concurrency) {
+  const done = counter(n);
   const stop = await sys.work(concurrency, async () => undefined, done.tick);
   await done.all;
   await stop();
 }
 
-async function measure(name, workload) {
+/** The workloads for n tasks: each prepares untimed, then runs while instructions are counted. */
+export const workloads = (n) => ({
+  'bulk enqueue': { n, prepare: async () => {}, run: (sys) => bulkFill(sys, n) },
+  'processing, concurrency 64': { n, prepare: (sys) => bulkFill(sys, n), run: (sys) => processAll(sys, n, 64) },
+  'processing, concurrency 1': { n, prepare: (sys) => bulkFill(sys, n), run: (sys) => processAll(sys, n, 1) },
+});
+
+/** Redis instructions per task of one workload on the system `makeSystem(url)` makes; redisArgs go to redis-server. */
+export async function measure(makeSystem, workload, redisArgs = []) {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'taskledger-cg-'));
   const out = join(dir, 'callgrind.out');
-  const child = spawn('valgrind', ['--tool=callgrind', `--callgrind-out-file=${out}`, 'redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+  const child = spawn('valgrind', ['--tool=callgrind', `--callgrind-out-file=${out}`, 'redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...redisArgs], { stdio: 'ignore' });
   const exited = new Promise((r) => child.on('exit', r));
   const url = `redis://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
@@ -60,7 +60,7 @@ async function measure(name, workload) {
     if (i > 300) throw new Error('redis-server under valgrind did not start');
     await sleep(100);
   }
-  const sys = (name === 'floor' ? floor : SYSTEMS[name])(url);
+  const sys = makeSystem(url);
   await sys.open();
   await workload.prepare(sys);
   execFileSync('callgrind_control', ['--zero', String(child.pid)], { stdio: 'ignore' });
@@ -74,20 +74,31 @@ async function measure(name, workload) {
   const report = execFileSync('callgrind_annotate', [out], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
   rmSync(dir, { recursive: true, force: true });
   const total = Number(/([\d,]+) +\(100\.0%\) +PROGRAM TOTALS/.exec(report)[1].replace(/,/g, ''));
-  return total / N;
+  return total / workload.n;
 }
 
-const rows = [];
-for (const [wname, workload] of Object.entries(WORKLOADS)) {
-  const row = { workload: wname };
-  for (const name of NAMES) {
-    row[name] = await measure(name, workload);
-    process.stderr.write(`${wname} ${name}: ${Math.round(row[name]).toLocaleString('en-US')} instructions per task\n`);
+async function main() {
+  const argv = process.argv.slice(2);
+  const opt = (name, fallback) => (argv.includes(`--${name}`) ? argv[argv.indexOf(`--${name}`) + 1] : fallback);
+  const n = Number(opt('n', 3000));
+  const names = opt('systems', 'taskledger,bullmq,bee-queue').split(',');
+  const makers = { ...SYSTEMS, floor };
+  const rows = [];
+  for (const [wname, workload] of Object.entries(workloads(n))) {
+    const row = { workload: wname };
+    for (const name of names) {
+      row[name] = await measure(makers[name], workload);
+      process.stderr.write(`${wname} ${name}: ${Math.round(row[name]).toLocaleString('en-US')} instructions per task\n`);
+    }
+    rows.push(row);
   }
-  rows.push(row);
+  console.log(`\nRedis instructions per task (callgrind, N = ${n}; thousands)\n`);
+  console.log(`| workload | ${names.join(' | ')} |`);
+  console.log(`|---|${names.map(() => '---').join('|')}|`);
+  for (const row of rows) console.log(`| ${row.workload} | ${names.map((x) => Math.round(row[x] / 1000).toLocaleString('en-US')).join(' | ')} |`);
 }
-console.log(`\nRedis instructions per task (callgrind, N = ${N}; thousands)\n`);
-console.log(`| workload | ${NAMES.join(' | ')} |`);
-console.log(`|---|${NAMES.map(() => '---').join('|')}|`);
-for (const row of rows) console.log(`| ${row.workload} | ${NAMES.map((n) => Math.round(row[n] / 1000).toLocaleString('en-US')).join(' | ')} |`);
-process.exit(0);
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await main();
+  process.exit(0);
+}

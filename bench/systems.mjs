@@ -2,7 +2,7 @@
 // workload needs a setting (concurrency; keeping finished jobs, which BullMQ does by default).
 import BeeQueue from 'bee-queue';
 import { Queue as BullQueue, Worker as BullWorker } from 'bullmq';
-import { TaskQueue, Worker } from '../dist/index.js';
+import * as built from '../dist/index.js';
 
 const QUEUE = 'bench';
 
@@ -13,7 +13,8 @@ function counter(n) {
   return { tick: () => ++done === n && resolve(), all };
 }
 
-export function taskledger(url) {
+/** taskledger from a build of it (bench/ablate.mjs passes a patched copy of dist/). */
+export const taskledgerFrom = ({ TaskQueue, Worker }) => (url) => {
   let q;
   return {
     name: 'taskledger',
@@ -39,7 +40,9 @@ export function taskledger(url) {
     scrape: () => q.stats(),
     close: () => q.close(),
   };
-}
+};
+
+export const taskledger = taskledgerFrom(built);
 
 export function bullmq(url) {
   const { hostname, port } = new URL(url);
