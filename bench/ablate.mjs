@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { measure, workloads } from './instructions.mjs';
 import { taskledgerFrom } from './systems.mjs';
 
-/** name: [what is taken out, replacements in the loaded scripts (after includes), extra redis-server args]. */
+/** name: [what is taken out, replacements in the loaded scripts (after includes and generated code)]. */
 const PARTS = {
   reply: [
     'the full task in the start reply (13 HMGET fields and their values back)',
@@ -19,8 +19,11 @@ const PARTS = {
       ["redis.call('HMGET', taskKey, unpack(START_FIELDS))", "redis.call('HMGET', taskKey, 'status', 'readyId', 'attempt', 'events')"],
     ],
   ],
-  zadd: ["the heartbeat deadlines' ZADD into the running set", [["call_chunked('ZADD', KEYS[2], nil, deadlines)", '']]],
-  skiplist: ['nothing: the running set encoded as a skiplist (zset-max-listpack-entries 0)', [], ['--zset-max-listpack-entries', '0']],
+  zadd: ["the heartbeat deadlines' ZADD into the running set", [['zadd_as_skiplist(KEYS[2], deadlines)', '']]],
+  listpack: [
+    'nothing: the running set left a listpack below 128 members (negative: what the skiplist saves)',
+    [['zadd_as_skiplist(KEYS[2], deadlines)', "call_chunked('ZADD', KEYS[2], nil, deadlines)"]],
+  ],
   trim: [
     'the removal of started entries from the ready stream (XPENDING, XTRIM; XACK kept)',
     [['for _, readyKey in ipairs(order) do drop_started(readyKey, group, byStream[readyKey]) end', "for _, readyKey in ipairs(order) do redis.call('XACK', readyKey, group, unpack(byStream[readyKey])) end"]],
@@ -28,7 +31,7 @@ const PARTS = {
   hdel: ["the started event's HDEL of readyId", [[`if etype=="started" then redis.call('HDEL',k,"readyId") end`, '']]],
   events: ["the task's list of event ids (each transition sets only its own)", [["a[n+3]='events' a[n+4]=prev and (prev..' '..id) or id", "a[n+3]='events' a[n+4]=id"]]],
 };
-PARTS.all = ['all of the above but the encoding, together', Object.entries(PARTS).flatMap(([k, [, r]]) => (k === 'skiplist' ? [] : r))];
+PARTS.all = ['all of the above but the encoding, together', Object.entries(PARTS).flatMap(([k, [, r]]) => (k === 'listpack' ? [] : r))];
 
 const ROOT = new URL('../', import.meta.url);
 
@@ -77,10 +80,10 @@ async function main() {
   base.dispose();
   const rows = [];
   for (const part of parts) {
-    const [what, replacements, redisArgs = []] = PARTS[part];
+    const [what, replacements] = PARTS[part];
     const build = await patchedBuild(part, replacements);
     const row = { part, what, saved: {} };
-    for (const [w, workload] of picked) row.saved[w] = baseline[w] - (await measure(build.make, workload, redisArgs));
+    for (const [w, workload] of picked) row.saved[w] = baseline[w] - (await measure(build.make, workload));
     build.dispose();
     rows.push(row);
     process.stderr.write(`${part}: ${JSON.stringify(row.saved)}\n`);
