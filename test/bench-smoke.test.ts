@@ -56,6 +56,16 @@ describe('npm run bench (smoke: tiny N, so it cannot rot)', () => {
     }
   }, 120_000);
 
+  it('bench/ablate.mjs still finds every part it takes out of the scripts, and counts what they save (needs valgrind)', async () => {
+    const script = fileURLToPath(new URL('../bench/ablate.mjs', import.meta.url));
+    // `all` applies every replacement the parts use: one that no longer matches the scripts stops the run.
+    const { code, out } = await runNode([script, '--n', '100', '--workloads', '64', '--parts', 'all']);
+    expect(code, `${out}\n(valgrind and callgrind_control must be on the PATH: apt-get install valgrind)`).toBe(0);
+    const m = /\| all: [^|]+\| (-?\d+)k \(-?\d+ %\) \|/.exec(out);
+    expect(m, out).not.toBeNull();
+    expect(Number(m![1])).toBeGreaterThan(0); // taking those parts out saves instructions
+  }, 180_000);
+
   it('bench/instructions.mjs counts Redis instructions per task under callgrind (needs valgrind)', async () => {
     const script = fileURLToPath(new URL('../bench/instructions.mjs', import.meta.url));
     const { code, out } = await runNode([script, '--systems', 'taskledger', '--n', '100']);
