@@ -75,7 +75,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export function floor(url) {
   let q;
   let next = 0;
-  let pending = [];
+  const pending = [];
   const flush = () => {
     const batch = pending.splice(0, 32);
     if (pending.length) setImmediate(flush);

@@ -43,12 +43,12 @@ export const workloads = (n) => ({
   'processing, concurrency 1': { n, prepare: (sys) => bulkFill(sys, n), run: (sys) => processAll(sys, n, 1) },
 });
 
-/** Redis instructions per task of one workload on the system `makeSystem(url)` makes; redisArgs go to redis-server. */
-export async function measure(makeSystem, workload, redisArgs = []) {
+/** Redis instructions per task of one workload on the system `makeSystem(url)` makes. */
+export async function measure(makeSystem, workload) {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'taskledger-cg-'));
   const out = join(dir, 'callgrind.out');
-  const child = spawn('valgrind', ['--tool=callgrind', `--callgrind-out-file=${out}`, 'redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...redisArgs], { stdio: 'ignore' });
+  const child = spawn('valgrind', ['--tool=callgrind', `--callgrind-out-file=${out}`, 'redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
   const exited = new Promise((r) => child.on('exit', r));
   const url = `redis://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
