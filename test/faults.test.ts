@@ -182,7 +182,7 @@ describe('the script cache flushed mid-run (SCRIPT FLUSH, or a server that lost 
     for (let i = 0; i < 200 && done < ids.length; i++) await sleep(50);
     await worker.close();
     expect(flushes).toBeGreaterThan(3);
-    // The flushes did land on calls in flight, which ioredis then sent again as EVAL.
+    // The flushes did land on calls in flight, which were then sent again as EVAL (scripts.ts, directScript).
     expect(await noscript()).toBeGreaterThan(noscriptBefore);
     expect(errors).toEqual([]);
     expect(done).toBe(ids.length);
