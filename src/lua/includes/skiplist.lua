@@ -5,7 +5,8 @@
 -- a skiplist when a member is too long for a listpack, and stays one until it empties and is deleted. So a
 -- long member goes in first and comes out after the ZADD, whatever happens to it (a script's writes stay
 -- when it fails): no client ever sees it, as nothing runs between the writes. It is longer than any task id
--- (at most 256 characters) and than zset-max-listpack-value (64 by default). Sets that have not reached 32
+-- (at most 256 characters) and than zset-max-listpack-value (64 by default; set to 512 or more, nothing is
+-- converted and such calls pay a ZADD and a ZREM for nothing). Sets that have not reached 32
 -- are left as Redis made them: a short walk costs less than making a skiplist for one worker at
 -- concurrency 1, which empties its running set on every call. The encoding is checked on each call, as a
 -- restart may load the set as a listpack. Needs includes/chunks.lua.
