@@ -35,7 +35,7 @@ export const SCRIPT_FILES: readonly string[] = readdirSync(LUA_DIR).filter((f) =
 
 type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
 
-/** Scripts by name, as ioredis commands (EVALSHA with EVAL on NOSCRIPT, handled by ioredis). */
+/** Scripts by name: each sends EVALSHA, and EVAL on NOSCRIPT (directScript, or ioredis' defineCommand function). */
 export interface Scripts {
   enqueue: ScriptFn;
   claim: ScriptFn;
@@ -84,10 +84,11 @@ function commandWith(name: string, args: (string | number)[]): Command {
 
 /**
  * A script sent as EVALSHA directly, not through the function ioredis' defineCommand makes, which copies the
- * arguments twice, once with Array.prototype.flat(), which V8 runs element by element (without both, Node
- * spends about 14 % less CPU per enqueue). On NOSCRIPT (Redis restarted, or its script cache was flushed)
- * the same arguments go again as EVAL, which also caches the script. A NOSCRIPT reply means the script did
- * not run, so this can never run it twice.
+ * arguments twice more, once with Array.prototype.flat(), which V8 runs element by element (without those
+ * copies Node spends about 14 % less CPU per enqueue). On NOSCRIPT (Redis restarted, or its script cache was
+ * flushed) the same arguments go again as EVAL, which also caches the script. Redis answers NOSCRIPT before
+ * running anything, so a script never runs twice; the reply is matched at its start, as a script's own
+ * error may quote a task id.
  */
 function directScript(redis: Redis | Cluster, { lua, sha, numberOfKeys }: ScriptSource): ScriptFn {
   return async (...args) => {
@@ -96,7 +97,7 @@ function directScript(redis: Redis | Cluster, { lua, sha, numberOfKeys }: Script
     try {
       return await redis.sendCommand(commandWith('evalsha', args));
     } catch (err) {
-      if (!(err instanceof Error) || !err.message.includes('NOSCRIPT')) throw err;
+      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
       args[0] = lua;
       return redis.sendCommand(commandWith('eval', args));
     }
@@ -105,17 +106,21 @@ function directScript(redis: Redis | Cluster, { lua, sha, numberOfKeys }: Script
 
 /**
  * Defines every script on a connection (once per connection), for pipelines (pipelineScripts), and returns
- * them by short name, called directly (directScript).
+ * them by short name, called directly (directScript). A caller's connection with a key prefix, automatic
+ * pipelining or friendly error stacks keeps ioredis' own functions, which apply those options.
  */
 export function defineScripts(redis: Redis | Cluster): Scripts {
   const target = redis as unknown as Record<string, ScriptFn>;
   for (const [name, def] of sources) {
     if (typeof target[name] !== 'function') redis.defineCommand(name, def);
   }
+  const { keyPrefix, enableAutoPipelining, showFriendlyErrorStack } = redis.options;
+  const direct = !keyPrefix && !enableAutoPipelining && !showFriendlyErrorStack;
   const get = (short: string): ScriptFn => {
-    const source = sources.get(`tl_${short}`);
+    const name = `tl_${short}`;
+    const source = sources.get(name);
     if (!source) throw new Error(`script ${short} is not defined`);
-    return directScript(redis, source);
+    return direct ? directScript(redis, source) : target[name]!.bind(redis);
   };
   return {
     enqueue: get('enqueue'),

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { AbortError, LeaseLostError, QueueClosedError, TaskQueue } from '../src/index.js';
 import { commandCalls, scriptCalls, sleep, useRedis } from './helpers/fixture.js';
@@ -358,6 +359,29 @@ describe('dequeue', () => {
     await raw.zadd(key, 1, 'a');
     await expect(raw.eval(`${lua}\nzadd_as_skiplist(KEYS[1], ARGV)`, 1, key, ...pairs)).rejects.toThrow(/not a valid float/);
     expect(await raw.zrange(key, 0, -1)).toEqual(['a']);
+  });
+
+  it("a caller's connection with a key prefix or automatic pipelining: scripts write where commands read", async () => {
+    // Such a connection keeps ioredis' own script functions, which apply those options (scripts.ts).
+    for (const options of [{ keyPrefix: 'pfx:' }, { enableAutoPipelining: true }]) {
+      const ns = namespace();
+      const conn = new Redis(r.url, options);
+      const q = new TaskQueue({ connection: conn, namespace: ns, recoveryIntervalMs: 0 });
+      try {
+        const id = await q.enqueue({ queue: 'q', type: 't', spec: { a: 1 } });
+        const task = await q.dequeue(['q']);
+        expect(task.id).toBe(id);
+        await q.finish(id);
+        expect((await q.history(id)).map((e) => e.type)).toEqual(['enqueued', 'started', 'finished']);
+        const keys = await r.raw().keys(`*{${ns}}*`);
+        const prefix = 'keyPrefix' in options ? options.keyPrefix : '';
+        expect(keys.length).toBeGreaterThan(3);
+        for (const key of keys) expect(key.startsWith(`${prefix}{${ns}}:`), key).toBe(true);
+      } finally {
+        await q.close();
+        conn.disconnect();
+      }
+    }
   });
 
   it("asks a pooled connection's CLIENT ID once, not before every blocking read", async () => {
