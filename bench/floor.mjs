@@ -14,6 +14,7 @@
 // to BullMQ. `bench/instructions.mjs --systems floor,taskledger,bullmq` counts its Redis instructions.
 import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
+import { bulkFill, closedLoop, medians, redisCpu, spec } from './common.mjs';
 import { startRedis } from './redis.mjs';
 import { SYSTEMS, counter } from './systems.mjs';
 
@@ -163,22 +164,9 @@ async function main() {
 async function compare(url, admin) {
   const N = opt('n', 20_000);
   const ROUNDS = opt('rounds', 3);
-  const cpu = async () => {
-    const info = await admin.info('cpu');
-    return (Number(/used_cpu_user:([\d.]+)/.exec(info)[1]) + Number(/used_cpu_sys:([\d.]+)/.exec(info)[1])) * 1e6;
-  };
-  const spec = (i) => ({ i, user: 'user-0012345', action: 'resize', width: 640, height: 480, url: `https://example.com/p/${i}.png` });
-  const fill = async (sys) => {
-    for (let i = 0; i < N; i += 500) await sys.enqueueBulk(Array.from({ length: Math.min(500, N - i) }, (_, j) => spec(i + j)));
-  };
   const systems = { floor, taskledger: SYSTEMS.taskledger, bullmq: SYSTEMS.bullmq };
   const workloads = {
-    'enqueue, 64 in flight': async (sys) => {
-      let i = 0;
-      await Promise.all(Array.from({ length: 64 }, async () => {
-        while (i < N) await sys.enqueue(spec(i++));
-      }));
-    },
+    'enqueue, 64 in flight': (sys) => closedLoop(N, 64, (i) => sys.enqueue(spec(i))),
     'processing, concurrency 64': async (sys, prepared) => prepared(64),
     'processing, concurrency 1': async (sys, prepared) => prepared(1),
   };
@@ -191,20 +179,20 @@ async function compare(url, admin) {
         await admin.flushdb();
         const sys = systems[name](url);
         await sys.open();
-        if (wname.startsWith('processing')) await fill(sys);
+        if (wname.startsWith('processing')) await bulkFill(sys, N);
         const done = counter(N);
         let stop;
         const prepared = async (c) => {
           stop = await sys.work(c, async () => undefined, done.tick);
           await done.all;
         };
-        const r0 = await cpu();
+        const r0 = await redisCpu(url);
         const c0 = process.cpuUsage();
         const t0 = performance.now();
         await run(sys, prepared);
         const secs = (performance.now() - t0) / 1000;
         const c = process.cpuUsage(c0);
-        const redisUs = ((await cpu()) - r0) / N;
+        const redisUs = ((await redisCpu(url)) - r0) / N;
         if (stop) await stop();
         await sys.close();
         // The bound only counts if the floor did the work: one event per transition of every task.
@@ -216,12 +204,11 @@ async function compare(url, admin) {
       }
     }
   }
-  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
   console.log(`\nThe floor of the design against taskledger and BullMQ (AOF off, medians of ${ROUNDS} rounds, N = ${N})\n`);
   console.log('| workload | floor | taskledger | BullMQ | floor / BullMQ | taskledger / BullMQ | CPU per task, Redis / Node (µs): floor, taskledger, BullMQ |');
   console.log('|---|---|---|---|---|---|---|');
   for (const [wname, by] of Object.entries(results)) {
-    const m = Object.fromEntries(Object.entries(by).map(([name, rs]) => [name, { rate: median(rs.map((r) => r.rate)), redisUs: median(rs.map((r) => r.redisUs)), nodeUs: median(rs.map((r) => r.nodeUs)) }]));
+    const m = Object.fromEntries(Object.entries(by).map(([name, rs]) => [name, medians(rs)]));
     const cpuCell = ['floor', 'taskledger', 'bullmq'].map((n) => `${m[n].redisUs.toFixed(0)} / ${m[n].nodeUs.toFixed(0)}`).join(', ');
     console.log(`| ${wname} | ${Math.round(m.floor.rate).toLocaleString('en-US')} | ${Math.round(m.taskledger.rate).toLocaleString('en-US')} | ${Math.round(m.bullmq.rate).toLocaleString('en-US')} | ${(m.floor.rate / m.bullmq.rate).toFixed(2)}x | ${(m.taskledger.rate / m.bullmq.rate).toFixed(2)}x | ${cpuCell} |`);
   }

@@ -11,10 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
+import { bulkFill } from './common.mjs';
 import { floor } from './floor.mjs';
 import { SYSTEMS, counter } from './systems.mjs';
 
-const spec = (i) => ({ i, user: 'user-0012345', action: 'resize', width: 640, height: 480, url: `https://example.com/p/${i}.png` });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const freePort = () =>
@@ -24,10 +24,6 @@ const freePort = () =>
       srv.close(() => resolve(port));
     });
   });
-
-async function bulkFill(sys, n) {
-  for (let i = 0; i < n; i += 500) await sys.enqueueBulk(Array.from({ length: Math.min(500, n - i) }, (_, j) => spec(i + j)));
-}
 
 async function processAll(sys, n, concurrency) {
   const done = counter(n);

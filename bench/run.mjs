@@ -8,6 +8,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { Redis } from 'ioredis';
+import { bulkFill, closedLoop, median, medians, redisCpu, spec } from './common.mjs';
 import { startRedis } from './redis.mjs';
 import { SYSTEMS, counter } from './systems.mjs';
 
@@ -33,18 +34,10 @@ const WORKLOAD_NAMES = (() => {
 const WRITE_DOCS = !flag('no-docs') && !QUICK && !ONLY && !WORKLOAD_NAMES;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.floor((s.length - 1) / 2)] : NaN;
-};
-/** The median of each measure over several runs ({measure: value} each). */
-const medians = (runs) => Object.fromEntries(Object.keys(runs[0]).map((k) => [k, median(runs.map((x) => x[k]))]));
 const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((s.length * p) / 100))];
 };
-/** A ~100-byte JSON spec, as the workloads ask. */
-const spec = (i) => ({ i, user: 'user-0012345', action: 'resize', width: 640, height: 480, url: `https://example.com/p/${i}.png` });
 
 async function flush(url) {
   const r = new Redis(url);
@@ -56,22 +49,6 @@ async function usedMemory(url) {
   const info = await r.info('memory');
   r.disconnect();
   return Number(/used_memory:(\d+)/.exec(info)[1]);
-}
-
-/** Runs `op(i)` for i < n with `inFlight` calls outstanding; returns ops per second. */
-async function closedLoop(n, inFlight, op) {
-  let next = 0;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: inFlight }, async () => {
-      while (next < n) await op(next++);
-    }),
-  );
-  return n / ((performance.now() - t0) / 1000);
-}
-
-async function bulkFill(sys, n, base = 0) {
-  for (let i = 0; i < n; i += 500) await sys.enqueueBulk(Array.from({ length: Math.min(500, n - i) }, (_, j) => spec(base + i + j)));
 }
 
 const WORKLOADS = {
@@ -119,14 +96,6 @@ const WORKLOADS = {
     return { waitingBytesPerTask: Math.round(waiting / N), finishedBytesPerTask: Math.round(finished / N) };
   },
 };
-
-/** Redis' own CPU time so far (user + system), in µs. */
-async function redisCpu(url) {
-  const r = new Redis(url);
-  const info = await r.info('cpu');
-  r.disconnect();
-  return (Number(/used_cpu_user:([\d.]+)/.exec(info)[1]) + Number(/used_cpu_sys:([\d.]+)/.exec(info)[1])) * 1e6;
-}
 
 /**
  * Enqueues n (bulk, untimed), then times a worker of the given concurrency through `total` tasks. With
