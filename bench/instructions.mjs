@@ -4,8 +4,11 @@
 // Needs valgrind and callgrind_control on the PATH. For each system and workload it starts redis-server
 // under callgrind, prepares the work untimed, zeroes the counters, runs the workload, and reads the total.
 // bench/ablate.mjs uses measure() and workloads() to count taskledger with parts of its scripts taken out.
+// CALLGRIND_REPORT=file keeps callgrind_annotate's report of the last count, per function (self cost;
+// CALLGRIND_INCLUSIVE=1 for inclusive, CALLGRIND_TREE=1 with callers): names need a redis-server built
+// with symbols first on the PATH (docs/benchmarks.md says how).
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -67,7 +70,12 @@ export async function measure(makeSystem, workload) {
   await admin.shutdown('NOSAVE').catch(() => undefined);
   admin.disconnect();
   await exited;
-  const report = execFileSync('callgrind_annotate', [out], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
+  const annotate = (...args) => execFileSync('callgrind_annotate', [...args, out], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
+  const report = annotate();
+  if (process.env.CALLGRIND_REPORT) {
+    const env = process.env;
+    writeFileSync(env.CALLGRIND_REPORT, annotate('--threshold=100', ...(env.CALLGRIND_INCLUSIVE ? ['--inclusive=yes'] : []), ...(env.CALLGRIND_TREE ? ['--tree=caller'] : [])));
+  }
   rmSync(dir, { recursive: true, force: true });
   const total = Number(/([\d,]+) +\(100\.0%\) +PROGRAM TOTALS/.exec(report)[1].replace(/,/g, ''));
   return total / workload.n;

@@ -1,8 +1,12 @@
 // Profiles one workload for docs/benchmarks.md: node --cpu-prof bench/profile-worker.mjs [concurrency] [n]
-// Prints the rate and Redis' own time per command (INFO commandstats) for the run.
+// Prints the rate and Redis' own time per command (INFO commandstats) for the run. SYSTEM=bullmq, bee-queue
+// or floor (bench/floor.mjs) profiles another system.
 import { Redis } from 'ioredis';
 import { startRedis } from './redis.mjs';
-import { SYSTEMS, counter } from './systems.mjs';
+import { floor } from './floor.mjs';
+import { SYSTEMS as QUEUES, counter } from './systems.mjs';
+
+const SYSTEMS = { ...QUEUES, floor };
 
 const concurrency = Number(process.argv[2] ?? 64);
 const n = Number(process.argv[3] ?? 20_000);

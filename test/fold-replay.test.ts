@@ -50,7 +50,7 @@ describe.each(FIXTURES)('recorded log %s', (name) => {
         local id, etype, task, n = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
         local fields = {}
         for j = 1, 2 * n do fields[j] = ARGV[i + 3 + j] end
-        fold_apply(KEYS[1] .. task, id, etype, fields)
+        fold_apply(KEYS[1] .. task, id, string.match(id, '^(%d+)'), etype, fields)
         i = i + 4 + 2 * n
       end
       return 1`;

@@ -141,7 +141,7 @@ export const SCHEDULE_FIELD = 'schedule';
 export const SCHEDULE_EVENTS: ReadonlySet<string> = new Set(['scheduled', 'unscheduled']);
 
 /**
- * Renders the rules as Lua for includes/fold.lua: `fold_apply(taskKey, eventId, eventType, fields, prevEvents)`
+ * Renders the rules as Lua for includes/fold.lua: `fold_apply(taskKey, eventId, eventTime, eventType, fields, prevEvents)`
  * as straight-line code per event type, so Redis runs the fold without interpreting a table on every event.
  * fields is the event's flat list {name1, value1, ...}; prevEvents is the task's `events` field when the
  * caller read it already (false when absent), or nil.
@@ -178,9 +178,8 @@ export function foldRulesAsLua(): string {
     // one pair at a time is rehashed at each power of two, and one made per event is more for Lua's GC).
     // unpack() reads only the first n+4 slots, so what an earlier event left beyond them is never sent.
     `local FOLD_SCRATCH={${Array(slots).fill('0').join(',')}}`,
-    'local function fold_apply(k,id,etype,f,prev)',
+    'local function fold_apply(k,id,at,etype,f,prev)',
     `  if ${drops.join(' or ')} then redis.call('DEL',k) return end`,
-    "  local at=string.match(id,'^(%d+)')",
     "  if prev==nil then prev=redis.call('HGET',k,'events') end",
     '  local a,n,v=FOLD_SCRATCH,0,nil',
     `  ${branches.join('\n  else')}`,

@@ -4,6 +4,8 @@
 local function emit(eventsKey, taskKey, taskId, eventType, fields, prevEvents)
   -- unpack() straight into the call: a table of the whole command would be built and grown for each event.
   local id = redis.call('XADD', eventsKey, '*', 'event', eventType, 'task', taskId, unpack(fields))
-  fold_apply(taskKey, id, eventType, fields, prevEvents)
-  return id, string.match(id, '^(%d+)')
+  -- The event's time (ms) is matched out of its id once, for the fold and the caller.
+  local at = string.match(id, '^(%d+)')
+  fold_apply(taskKey, id, at, eventType, fields, prevEvents)
+  return id, at
 end
