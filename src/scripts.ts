@@ -82,6 +82,8 @@ function commandWith(name: string, args: (string | number)[]): Command {
   return command;
 }
 
+const isNoScript = (err: unknown) => err instanceof Error && err.message.startsWith('NOSCRIPT');
+
 /**
  * A script sent as EVALSHA directly, not through the function ioredis' defineCommand makes, which copies the
  * arguments twice more, once with Array.prototype.flat(), which V8 runs element by element (without those
@@ -89,17 +91,45 @@ function commandWith(name: string, args: (string | number)[]): Command {
  * flushed) the same arguments go again as EVAL, which also caches the script. Redis answers NOSCRIPT before
  * running anything, so a script never runs twice; the reply is matched at its start, as a script's own
  * error may quote a task id.
+ *
+ * Calls in flight together all meet NOSCRIPT together (a batch of enqueues at start-up, a worker's calls
+ * when Redis restarts): one of them goes as EVAL and the others wait for it, then go as EVALSHA again,
+ * instead of each making Redis hash the whole script text. One that still meets NOSCRIPT (a cluster node
+ * the EVAL did not reach, or a flush in between) goes as EVAL itself.
  */
 function directScript(redis: Redis | Cluster, { lua, sha, numberOfKeys }: ScriptSource): ScriptFn {
+  let loading: Promise<unknown> | undefined; // the EVAL putting this script back into Redis' cache
+  const send = (name: 'evalsha' | 'eval', args: (string | number)[]) => redis.sendCommand(commandWith(name, args)) as Promise<unknown>;
+  const evalOnce = (args: (string | number)[]) => {
+    const sent = send('eval', [lua, ...args.slice(1)]);
+    if (!loading) {
+      // Settles with the EVAL, whatever its reply: a script's own error still loaded the script.
+      const done: Promise<unknown> = sent.then(
+        () => undefined,
+        () => undefined,
+      );
+      loading = done;
+      void done.then(() => {
+        if (loading === done) loading = undefined;
+      });
+    }
+    return sent;
+  };
   return async (...args) => {
     if (numberOfKeys !== undefined) args.unshift(numberOfKeys);
     args.unshift(sha);
     try {
-      return await redis.sendCommand(commandWith('evalsha', args));
+      return await send('evalsha', args);
     } catch (err) {
-      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-      args[0] = lua;
-      return redis.sendCommand(commandWith('eval', args));
+      if (!isNoScript(err)) throw err;
+    }
+    if (!loading) return evalOnce(args);
+    await loading;
+    try {
+      return await send('evalsha', args);
+    } catch (err) {
+      if (!isNoScript(err)) throw err;
+      return evalOnce(args);
     }
   };
 }

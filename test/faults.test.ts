@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { LeaseLostError, TaskQueue, Worker } from '../src/index.js';
-import { sleep, useRedis } from './helpers/fixture.js';
+import { commandCalls, sleep, useRedis } from './helpers/fixture.js';
 import { namespace, startRedis } from './helpers/redis.js';
 
 const r = useRedis({ own: true });
@@ -158,6 +158,20 @@ describe('dropped connections', () => {
 });
 
 describe('the script cache flushed mid-run (SCRIPT FLUSH, or a server that lost its scripts)', () => {
+  it('calls meeting NOSCRIPT together reload the script once: one goes as EVAL, the rest as EVALSHA again', async () => {
+    const q = r.queue();
+    await q.enqueue({ queue: 'q', type: 't' }); // the connection is up and the script cached
+    const raw = r.raw();
+    await raw.script('FLUSH');
+    const evalsBefore = await commandCalls(raw, 'eval');
+    // 512 tasks go as 16 script calls of 32, all in flight at once: each meets NOSCRIPT.
+    const ids = await q.enqueueMany(Array.from({ length: 512 }, (_, i) => ({ queue: 'q', type: 't', spec: { i } })));
+    expect(await commandCalls(raw, 'eval')).toBe(evalsBefore + 1);
+    expect(new Set(ids).size).toBe(512);
+    expect((await q.stats()).queues.q).toMatchObject({ waiting: 513 });
+    for (const id of [ids[0]!, ids[511]!]) expect((await q.history(id)).map((e) => e.type)).toEqual(['enqueued']);
+  });
+
   it('every call is sent again as EVAL: each task starts once and finishes once, and nothing else is written', async () => {
     const ns = namespace();
     const producer = r.queue({ namespace: ns });
