@@ -13,7 +13,7 @@ import { taskledgerFrom } from './systems.mjs';
 /** name: [what is taken out, replacements in the loaded scripts (after includes and generated code)]. */
 const PARTS = {
   reply: [
-    'the full task in the start reply (13 HMGET fields and their values back)',
+    'the full task in the start reply (12 HMGET fields and their values back)',
     [
       ['starts[i] = { id, next, unpack(state, 5) }', 'starts[i] = { id, next }'],
       ["redis.call('HMGET', taskKey, unpack(START_FIELDS))", "redis.call('HMGET', taskKey, 'status', 'readyId', 'attempt', 'events')"],

@@ -1,7 +1,7 @@
 import { CONSUMER, GROUP } from '../keys.js';
 import { hashToTask } from '../projections/decode.js';
 import { foldInto, type ProjectionHash } from '../projections/fold.js';
-import { KEPT_BY_START } from '../projections/fold-rules.js';
+import { START_REPLY_FIELDS } from '../projections/fold-rules.js';
 import type { Context } from '../context.js';
 import type { Task } from '../types.js';
 import type { Claimed } from './claim.js';
@@ -44,7 +44,7 @@ export async function start(
   }
   const order = prefetch?.count ? rotate(ctx, prefetch.queues) : [];
   keys.push(...order.map((q) => ctx.keys.ready(q)));
-  // Per task: 0 (not started) or [started event id, attempt, ...values of KEPT_BY_START (null when absent)].
+  // Per task: 0 (not started) or [started event id, attempt, ...values of START_REPLY_FIELDS (null when absent)].
   type Reply = [((string | null)[] | 0)[], (string | number)[], number[], (string | number)[]];
   const reply = ctx.scripts.start(keys.length, ...keys, ...args) as Promise<Reply>;
   settle(finishes, reply.then((r) => r[2].map(Number)));
@@ -56,9 +56,9 @@ export async function start(
     // The script returns the fields the started event left alone; the event folds into them here as it did in
     // Redis, giving the hash as Redis now holds it (but for `events`, which a Task does not carry).
     const hash: ProjectionHash = {};
-    for (let j = 0; j < KEPT_BY_START.length; j++) {
+    for (let j = 0; j < START_REPLY_FIELDS.length; j++) {
       const value = result[j + 2];
-      if (value != null) hash[KEPT_BY_START[j]!] = value;
+      if (value != null) hash[START_REPLY_FIELDS[j]!] = value;
     }
     foldInto(hash, { id: result[0]!, type: 'started', taskId, fields: { attempt: result[1]! } });
     const task = hashToTask(taskId, hash);

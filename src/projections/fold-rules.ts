@@ -122,9 +122,15 @@ export const KEPT_BY_START: readonly string[] = HASH_FIELDS.filter(
     !FOLD_RULES.started.del.includes(field),
 );
 
+/**
+ * What start.lua returns of each started task: KEPT_BY_START but for `attempt`, which start.lua reads for
+ * itself and the started event always sets (a value read and returned twice is converted four times).
+ */
+export const START_REPLY_FIELDS: readonly string[] = KEPT_BY_START.filter((field) => field !== 'attempt');
+
 /** includes/start-fields.lua's generated part: the fields start.lua reads, the four it uses itself first. */
 export function startFieldsAsLua(): string {
-  return `local START_FIELDS={${['status', 'readyId', 'attempt', 'events', ...KEPT_BY_START].map(luaString).join(',')}}\n`;
+  return `local START_FIELDS={${['status', 'readyId', 'attempt', 'events', ...START_REPLY_FIELDS].map(luaString).join(',')}}\n`;
 }
 
 /** Event fields that hold JSON text (decoded in TaskEvent.data); the rest are plain strings. */
