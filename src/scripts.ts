@@ -98,21 +98,13 @@ const isNoScript = (err: unknown) => err instanceof Error && err.message.startsW
  * the EVAL did not reach, or a flush in between) goes as EVAL itself.
  */
 function directScript(redis: Redis | Cluster, { lua, sha, numberOfKeys }: ScriptSource): ScriptFn {
-  let loading: Promise<unknown> | undefined; // the EVAL putting this script back into Redis' cache
+  let loading: Promise<void> | undefined; // the EVAL putting this script back into Redis' cache, while in flight
   const send = (name: 'evalsha' | 'eval', args: (string | number)[]) => redis.sendCommand(commandWith(name, args)) as Promise<unknown>;
+  const noop = () => undefined;
   const evalOnce = (args: (string | number)[]) => {
     const sent = send('eval', [lua, ...args.slice(1)]);
-    if (!loading) {
-      // Settles with the EVAL, whatever its reply: a script's own error still loaded the script.
-      const done: Promise<unknown> = sent.then(
-        () => undefined,
-        () => undefined,
-      );
-      loading = done;
-      void done.then(() => {
-        if (loading === done) loading = undefined;
-      });
-    }
+    // Done whatever its reply: a script's own error still loaded the script.
+    loading ??= sent.then(noop, noop).finally(() => (loading = undefined));
     return sent;
   };
   return async (...args) => {
