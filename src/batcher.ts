@@ -15,7 +15,8 @@ export interface Pending<Item, Result> {
  */
 export class Batcher<Item, Result> {
   private pending: Pending<Item, Result>[] = [];
-  private scheduled = false;
+  /** The flush waiting for its turn, if any: cancelled when drain() takes everything first. */
+  private timer: NodeJS.Immediate | undefined;
 
   constructor(
     private readonly send: (items: Item[]) => Promise<(Result | Error)[]>,
@@ -27,21 +28,28 @@ export class Batcher<Item, Result> {
     return new Promise<Result>((resolve, reject) => {
       this.pending.push({ item, resolve, reject });
       if (this.pending.length >= this.max) this.flush();
-      else if (!this.scheduled) {
-        this.scheduled = true;
-        if (this.turns === 1) setImmediate(() => this.flush());
-        else setImmediate(() => setImmediate(() => this.flush()));
+      else if (!this.timer) {
+        const flush = () => this.flush();
+        this.timer = this.turns === 1 ? setImmediate(flush) : setImmediate(() => (this.timer = setImmediate(flush)));
       }
     });
   }
 
   /** Takes the calls waiting now (up to `max`); the caller sends them and answers them with `settle`. */
   drain(max = this.max): Pending<Item, Result>[] {
-    return this.pending.splice(0, max);
+    const taken = this.pending.splice(0, max);
+    // Nothing left to flush: a pending turn would only cost the event loop an extra round.
+    if (this.pending.length === 0) this.cancel();
+    return taken;
+  }
+
+  private cancel(): void {
+    if (this.timer) clearImmediate(this.timer);
+    this.timer = undefined;
   }
 
   private flush(): void {
-    this.scheduled = false;
+    this.cancel();
     const batch = this.pending.splice(0);
     if (batch.length === 0) return;
     settle(batch, this.send(batch.map((b) => b.item)));
