@@ -56,6 +56,14 @@ describe('npm run bench (smoke: tiny N, so it cannot rot)', () => {
     }
   }, 120_000);
 
+  it('bench/reply-decoding.mjs decodes the same start reply in both forms and times each', async () => {
+    const script = fileURLToPath(new URL('../bench/reply-decoding.mjs', import.meta.url));
+    const { code, out } = await runNode([script, '--rounds', '1', '--n', '200'], { BENCH_REDIS_URL: r.url });
+    // A non-zero exit also covers the two forms decoding to different tasks.
+    expect(code, out).toBe(0);
+    expect(out).toMatch(/round 1: nested \d+\.\d\d µs, json \d+\.\d\d µs per task/);
+  }, 60_000);
+
   it('bench/ablate.mjs still finds every part it takes out of the scripts, and counts what they save (needs valgrind)', async () => {
     const script = fileURLToPath(new URL('../bench/ablate.mjs', import.meta.url));
     // `all` applies every replacement the parts use: one that no longer matches the scripts stops the run.

@@ -100,6 +100,26 @@ describe('enqueue validation', () => {
     }
   });
 
+  it('round-trips every JSON value through the start reply (a JSON text made in Lua) as get() reads it', async () => {
+    const q = r.queue();
+    // Quotes, backslashes, slashes, control characters, characters outside the BMP and Lua patterns' specials.
+    const text = 'q"uo\\te/ \n\t\u0000\u001f ✓ 😀 %d [^] ü';
+    const specs: JsonValue[] = [null, 0, -1.5, 1e300, text, true, [], {}, { [text]: [1, { b: null }], 'ü': '\u0001' }, [[[]]]];
+    for (const spec of specs) {
+      const id = await q.enqueue({ queue: `q ${text.slice(0, 3)}`, type: '😀', spec, references: { n: 5, s: text, b: false }, backoff: { delayMs: 1 } });
+      const first = await q.dequeue([`q ${text.slice(0, 3)}`]);
+      // Fails with progress, so the next start's reply also carries progress and backoff.
+      await q.retryLater(id, { delayMs: 0, error: text, progress: { note: text } });
+      const second = await q.dequeue([`q ${text.slice(0, 3)}`]);
+      expect(first.spec).toEqual(spec);
+      expect(second).toEqual(await q.get(id));
+      expect(second.references).toEqual({ n: 5, s: text, b: false });
+      expect(second.progress).toEqual({ note: text });
+      expect(second.attempt).toBe(2);
+      await q.finish(id);
+    }
+  });
+
   it('refuses bad task ids and unknown ids with clear errors', async () => {
     const q = r.queue();
     await expect(q.heartbeat('')).rejects.toBeInstanceOf(ValidationError);

@@ -44,11 +44,13 @@ export async function start(
   }
   const order = prefetch?.count ? rotate(ctx, prefetch.queues) : [];
   keys.push(...order.map((q) => ctx.keys.ready(q)));
-  // Per task: 0 (not started) or [started event id, attempt, ...values of START_REPLY_FIELDS (null when absent)].
-  type Reply = [((string | null)[] | 0)[], (string | number)[], number[], (string | number)[]];
+  // starts is JSON: per task 0 (not started) or [started event id, attempt, ...values of START_REPLY_FIELDS
+  // (false when absent)].
+  type Reply = [string, (string | number)[], number[], (string | number)[]];
   const reply = ctx.scripts.start(keys.length, ...keys, ...args) as Promise<Reply>;
   settle(finishes, reply.then((r) => r[2].map(Number)));
-  const [starts, claims, , extra] = await reply;
+  const [startsJson, claims, , extra] = await reply;
+  const starts = JSON.parse(startsJson) as ((string | false)[] | 0)[];
   const tasks: Task[] = [];
   starts.forEach((result, i) => {
     if (result === 0) return;
@@ -58,9 +60,9 @@ export async function start(
     const hash: ProjectionHash = {};
     for (let j = 0; j < START_REPLY_FIELDS.length; j++) {
       const value = result[j + 2];
-      if (value != null) hash[START_REPLY_FIELDS[j]!] = value;
+      if (value !== false && value !== undefined) hash[START_REPLY_FIELDS[j]!] = value;
     }
-    foldInto(hash, { id: result[0]!, type: 'started', taskId, fields: { attempt: result[1]! } });
+    foldInto(hash, { id: result[0] as string, type: 'started', taskId, fields: { attempt: result[1] as string } });
     const task = hashToTask(taskId, hash);
     rememberLease(ctx, task.id, task.lease!);
     tasks.push(task);
