@@ -51,6 +51,8 @@ export interface Context {
   readonly init: () => Promise<void>;
   /** The successful or pending check; cleared when Redis was unreachable, so the next command tries again. */
   ready: Promise<void> | null;
+  /** Set once the check has passed (it never needs to run again): entering() then has nothing to wait for. */
+  checked: boolean;
   closed: boolean;
   /** Task types declared with a schema: enqueue checks their specs. */
   readonly definitions: ReadonlyMap<string, TaskDefinition>;
@@ -67,12 +69,25 @@ export async function enter(ctx: Context): Promise<void> {
   if (!ctx.ready) {
     const attempt = ctx.init();
     ctx.ready = attempt;
-    attempt.catch((err: unknown) => {
-      // An unreachable Redis is not final: the next command checks again. A newer format is final.
-      if (err instanceof RedisUnavailableError && ctx.ready === attempt) ctx.ready = null;
-    });
+    attempt.then(
+      () => {
+        if (ctx.ready === attempt) ctx.checked = true;
+      },
+      (err: unknown) => {
+        // An unreachable Redis is not final: the next command checks again. A newer format is final.
+        if (err instanceof RedisUnavailableError && ctx.ready === attempt) ctx.ready = null;
+      },
+    );
   }
   await ctx.ready;
+}
+
+/**
+ * enter(), or undefined once the check has passed: the calls a busy worker or producer makes for every task
+ * then neither make a promise nor wait a turn for it.
+ */
+export function entering(ctx: Context): Promise<void> | undefined {
+  return ctx.checked && !ctx.closed ? undefined : enter(ctx);
 }
 
 export interface ContextOptions {
@@ -111,6 +126,7 @@ export function createContext(options: ContextOptions): { ctx: Context; owned: b
     blocking: new BlockingPool(redis),
     init: () => ensureFormat(redis, keys, connectTimeoutMs),
     ready: null,
+    checked: false,
     closed: false,
     rotation: 0,
   };

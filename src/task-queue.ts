@@ -1,5 +1,5 @@
 import type { Connection, ConnectionOption } from './connection.js';
-import { createContext, enter, type Context } from './context.js';
+import { createContext, enter, entering, type Context } from './context.js';
 import type { TaskDefinition } from './task-definition.js';
 import { intOption } from './validation.js';
 import { enqueueMany } from './commands/enqueue.js';
@@ -91,7 +91,9 @@ export class TaskQueue {
    * @internal The Worker's feed; use dequeue() to take one task.
    */
   takeBatch(queues: readonly string[] | undefined, count: number, signal?: AbortSignal, prefetch?: PrefetchBuffer, wait = true): Promise<Task[]> {
-    return enter(this.ctx).then(() => takeBatch(this.ctx, queues, count, signal, prefetch, wait));
+    const entered = entering(this.ctx);
+    if (!entered) return takeBatch(this.ctx, queues, count, signal, prefetch, wait);
+    return entered.then(() => takeBatch(this.ctx, queues, count, signal, prefetch, wait));
   }
 
   /**

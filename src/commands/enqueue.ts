@@ -1,4 +1,4 @@
-import { enter, type Context } from '../context.js';
+import { entering, type Context } from '../context.js';
 import { newId } from '../ids.js';
 import { validateRequest } from '../validation.js';
 import type { EnqueueRequest } from '../types.js';
@@ -15,7 +15,8 @@ export async function enqueueMany(ctx: Context, requests: readonly EnqueueReques
     ctx.definitions.get(v.type)?.parse(r.spec);
     return v;
   });
-  await enter(ctx);
+  const wait = entering(ctx);
+  if (wait) await wait;
   const ids = valid.map((v) => v.id ?? newId());
   await Promise.all(valid.map((request, i) => ctx.batches.enqueue.add({ id: ids[i]!, request, maxAttempts: request.maxAttempts ?? ctx.maxAttempts })));
   return ids;

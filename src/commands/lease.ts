@@ -1,5 +1,5 @@
 import { LuaCode, throwOnCode } from '../errors.js';
-import { enter, type Context } from '../context.js';
+import { entering, type Context } from '../context.js';
 import { progressText, validateTaskId } from '../validation.js';
 import type { JsonValue } from '../types.js';
 
@@ -49,7 +49,8 @@ export async function guardedWrite(
 ): Promise<void> {
   validateTaskId(taskId);
   const text = progressText(progress);
-  await enter(ctx);
+  const wait = entering(ctx);
+  if (wait) await wait;
   const held = heldLease(ctx, taskId, options);
   const code = await ctx.batches[kind].add({ taskId, lease: held, progress: text });
   settle(ctx, taskId, code, held, kind !== 'heartbeat');
