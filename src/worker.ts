@@ -62,13 +62,12 @@ interface Running {
   dirty: boolean;
   lastSentAt: number;
   flushing: Promise<void> | undefined;
-  /** Writes for this task, in order. */
-  writes: Promise<unknown>;
+  /** The latest write for this task (the next one goes after it), or undefined before the first. */
+  writes: Promise<unknown> | undefined;
   /** The task is no longer this worker's to write: finished, failed, lost, timed out or released. */
   done: boolean;
-  /** The write that ended the attempt (finish, fail, retry or release), once it started. */
-  final: Promise<void> | undefined;
-  settled: Promise<void>;
+  /** Called once the handler has settled, when close() waits for it. */
+  onSettled: (() => void) | undefined;
 }
 
 /** How long entries claimed ahead may wait for a slot before they are handed back to their queue. */
@@ -102,8 +101,9 @@ export class Worker extends SafeEmitter<WorkerEvents> {
   /** Slots a reader is taking tasks for right now. */
   private reserved = 0;
   private workWaiters: (() => void)[] = [];
-  /** Outcomes (finish, fail, retry) of settled handlers still being written. */
-  private readonly writing = new Set<Promise<void>>();
+  /** Final writes (finish, fail, retry, release) not done yet, and who waits for there to be none. */
+  private finalWrites = 0;
+  private writesWaiters: (() => void)[] = [];
   private closing: Promise<void> | undefined;
 
   constructor(
@@ -170,15 +170,16 @@ export class Worker extends SafeEmitter<WorkerEvents> {
     this.workFound();
     await until(this.loop ?? Promise.resolve());
     await this.queue.giveBack(this.prefetch).catch((err: unknown) => this.emit('error', err));
-    await until(Promise.all([...this.running.values()].map((r) => r.settled)));
+    // A handler leaves `running` once it has settled.
+    await until(Promise.all([...this.running.values()].map((r) => new Promise<void>((res) => (r.onSettled = res)))));
     for (const r of this.running.values()) {
       if (r.done) continue;
       r.done = true;
       r.controller.abort(new WorkerClosedError(r.task.id));
-      r.final = this.finalWrite(r, 'release', () => this.queue.release(r.task.id, { lease: r.lease }), () => undefined);
+      this.finalWrite(r, 'release', () => this.queue.release(r.task.id, { lease: r.lease }), () => undefined);
     }
-    await Promise.all([...this.running.values()].map((r) => r.final));
-    await Promise.all([...this.writing]);
+    // Every final write, of settled handlers and of those released above.
+    if (this.finalWrites > 0) await new Promise<void>((res) => this.writesWaiters.push(res));
     clearInterval(this.heartbeatTimer);
     this.emit('closed');
   }
@@ -248,7 +249,6 @@ export class Worker extends SafeEmitter<WorkerEvents> {
   }
 
   private run(task: Task): void {
-    let settle!: () => void;
     const r: Running = {
       task,
       lease: task.lease!,
@@ -257,26 +257,29 @@ export class Worker extends SafeEmitter<WorkerEvents> {
       dirty: false,
       lastSentAt: 0,
       flushing: undefined,
-      writes: Promise.resolve(),
+      writes: undefined,
       done: false,
-      final: undefined,
-      settled: new Promise<void>((res) => (settle = res)),
+      onSettled: undefined,
     };
     this.running.set(r.lease, r);
     this.emit('task:started', task);
-    this.execute(r)
-      .catch((err) => this.emit('error', err))
-      .finally(() => {
-        // The slot is free once the handler has settled: the next batch starts while this attempt's
-        // outcome is still being written (close() waits for those writes).
-        if (r.final) {
-          const write = r.final.finally(() => this.writing.delete(write));
-          this.writing.add(write);
-        }
-        this.running.delete(r.lease);
-        settle();
-        this.wakeSlots();
-      });
+    this.execute(r).then(
+      () => this.settled(r),
+      (err: unknown) => {
+        this.emit('error', err);
+        this.settled(r);
+      },
+    );
+  }
+
+  /**
+   * The slot is free once the handler has settled: the next batch starts while this attempt's outcome is
+   * still being written (close() waits for those writes).
+   */
+  private settled(r: Running): void {
+    this.running.delete(r.lease);
+    r.onSettled?.();
+    this.wakeSlots();
   }
 
   private async execute(r: Running): Promise<void> {
@@ -298,12 +301,7 @@ export class Worker extends SafeEmitter<WorkerEvents> {
         this.failed(r, err, true);
       }, timeoutMs);
     }
-    const ctx: TaskContext = {
-      get signal() {
-        return r.controller.signal;
-      },
-      progress: (p) => this.progress(r, p),
-    };
+    const ctx = new HandlerContext(r.controller, (p) => this.progress(r, p));
     try {
       const result = await handler(task, ctx);
       if (r.done) return;
@@ -315,7 +313,7 @@ export class Worker extends SafeEmitter<WorkerEvents> {
         return;
       }
       r.done = true;
-      r.final = this.finalWrite(r, 'finish', () => this.queue.finish(task.id, final, { lease: r.lease }), () =>
+      this.finalWrite(r, 'finish', () => this.queue.finish(task.id, final, { lease: r.lease }), () =>
         this.emit('task:finished', task, final ?? null),
       );
     } catch (err) {
@@ -337,34 +335,58 @@ export class Worker extends SafeEmitter<WorkerEvents> {
     const retry = task.backoff ? { maxAttempts: task.maxAttempts, backoff: task.backoff } : this.options.retry;
     if (retriable && retry && task.attempt < retry.maxAttempts) {
       const delayMs = backoffDelay(retry.backoff, task.attempt);
-      r.final = this.finalWrite(r, 'retry', () => this.queue.retryLater(task.id, { delayMs, error: error.message, progress, lease: r.lease }), () =>
+      this.finalWrite(r, 'retry', () => this.queue.retryLater(task.id, { delayMs, error: error.message, progress, lease: r.lease }), () =>
         this.emit('task:retrying', task, error, delayMs),
       );
     } else {
-      r.final = this.finalWrite(r, 'fail', () => this.queue.fail(task.id, progress, { lease: r.lease }), () => this.emit('task:failed', task, error));
+      this.finalWrite(r, 'fail', () => this.queue.fail(task.id, progress, { lease: r.lease }), () => this.emit('task:failed', task, error));
     }
   }
 
   /**
    * The write that ends an attempt, after the task's earlier writes. A refusal means the task is no longer
    * ours (task:lost). Any other failure (Redis unreachable) is tried again a few times, then reported: the
-   * task is still fenced and its stall will bring it back.
+   * task is still fenced and its stall will bring it back. Not an async function: the usual first try that
+   * succeeds makes one promise, not a suspended frame (a worker makes one of these per task).
    */
-  private async finalWrite(r: Running, what: string, fn: () => Promise<unknown>, onDone: () => void): Promise<void> {
+  private finalWrite(r: Running, what: string, fn: () => Promise<unknown>, onDone: () => void): void {
+    this.finalWrites++;
+    this.write(r, fn).then(
+      () => {
+        try {
+          onDone();
+        } finally {
+          this.finalWriteDone();
+        }
+      },
+      (err: unknown) => void this.finalWriteFailed(r, what, fn, onDone, err).finally(() => this.finalWriteDone()),
+    );
+  }
+
+  private async finalWriteFailed(r: Running, what: string, fn: () => Promise<unknown>, onDone: () => void, first: unknown): Promise<void> {
+    let err = first;
     for (let attempt = 1; ; attempt++) {
+      if (isRefusal(err)) return this.lost(r, err);
+      if (attempt >= FINAL_WRITE_TRIES || (err instanceof TaskLedgerError && err.code === 'ERR_QUEUE_CLOSED')) {
+        this.emit('error', new Error(`task ${r.task.id}: could not ${what} (${(err as Error).message}); the task will stall and be recovered`, { cause: err }));
+        return;
+      }
+      await sleep(FINAL_WRITE_PAUSE_MS);
       try {
         await this.write(r, fn);
         onDone();
         return;
-      } catch (err) {
-        if (isRefusal(err)) return this.lost(r, err);
-        if (attempt >= FINAL_WRITE_TRIES || (err instanceof TaskLedgerError && err.code === 'ERR_QUEUE_CLOSED')) {
-          this.emit('error', new Error(`task ${r.task.id}: could not ${what} (${(err as Error).message}); the task will stall and be recovered`, { cause: err }));
-          return;
-        }
-        await sleep(FINAL_WRITE_PAUSE_MS);
+      } catch (e) {
+        err = e;
       }
     }
+  }
+
+  private finalWriteDone(): void {
+    if (--this.finalWrites > 0) return;
+    const waiters = this.writesWaiters;
+    this.writesWaiters = [];
+    for (const w of waiters) w();
   }
 
   private progress(r: Running, progress: JsonValue): Promise<void> {
@@ -407,8 +429,17 @@ export class Worker extends SafeEmitter<WorkerEvents> {
 
   /** Runs a write after the task's earlier writes, so a final write never overtakes a heartbeat. */
   private write<T>(r: Running, fn: () => Promise<T>): Promise<T> {
-    const next = r.writes.then(fn, fn);
-    r.writes = next.catch(() => undefined);
+    let next: Promise<T>;
+    if (r.writes) next = r.writes.then(fn, fn);
+    else {
+      try {
+        next = fn();
+      } catch (err) {
+        next = Promise.reject(err as Error);
+      }
+    }
+    // Each caller handles its own write's failure; the next write goes after it either way.
+    r.writes = next;
     return next;
   }
 
@@ -418,6 +449,21 @@ export class Worker extends SafeEmitter<WorkerEvents> {
     r.done = true;
     r.controller.abort(err);
     if (first) this.emit('task:lost', r.task, err);
+  }
+}
+
+/**
+ * A handler's TaskContext. A class: an object literal with a getter is made on V8's slow path, which cost
+ * a worker about 2 µs per task. `progress` is an own property, so that it also works destructured.
+ */
+class HandlerContext implements TaskContext {
+  constructor(
+    private readonly controller: LazyAbort,
+    readonly progress: (progress: JsonValue) => Promise<void>,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
   }
 }
 

@@ -100,8 +100,10 @@ describe('Worker', () => {
     const id = await q.enqueue({ queue: 'q', type: 't' });
     let release!: () => void;
     const gate = new Promise<void>((res) => (release = res));
-    worker(q, async (_task, ctx) => {
-      await ctx.progress({ pct: 50 });
+    // Destructured, as the README shows: progress needs no `this`, and signal is read through its getter.
+    worker(q, async (_task, { signal, progress }) => {
+      expect(signal.aborted).toBe(false);
+      await progress({ pct: 50 });
       await gate;
       return { pct: 100, out: 'done' };
     }, { queues: ['q'] });
