@@ -97,7 +97,7 @@ export class Worker extends SafeEmitter<WorkerEvents> {
   private readonly prefetch: PrefetchBuffer = { claims: [], dueCheckedAt: 0 };
   private loop: Promise<void> | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
-  private slotWaiters: (() => void)[] = [];
+  private slotWaiters: ((freed: true) => void)[] = [];
   /** Slots a reader is taking tasks for right now. */
   private reserved = 0;
   private workWaiters: (() => void)[] = [];
@@ -195,10 +195,11 @@ export class Worker extends SafeEmitter<WorkerEvents> {
       const free = Math.min(batchSize, this.freeSlots());
       if (free <= 0) {
         let timer: NodeJS.Timeout | undefined;
-        const freed = await Promise.race([
-          new Promise<boolean>((res) => this.slotWaiters.push(() => res(true))),
-          new Promise<boolean>((res) => (timer = setTimeout(() => res(false), PREFETCH_HOLD_MS))),
-        ]);
+        // true when a slot was freed, false when the hold time passed first.
+        const freed = await new Promise<boolean>((res) => {
+          this.slotWaiters.push(res);
+          timer = setTimeout(res, PREFETCH_HOLD_MS, false);
+        });
         clearTimeout(timer);
         // Handlers are slow: entries claimed ahead would only wait here, so other workers get them back.
         if (!freed && this.prefetch.claims.length) await this.queue.giveBack(this.prefetch).catch((err: unknown) => this.emit('error', err));
@@ -245,7 +246,7 @@ export class Worker extends SafeEmitter<WorkerEvents> {
   private wakeSlots(): void {
     const waiters = this.slotWaiters;
     this.slotWaiters = [];
-    for (const w of waiters) w();
+    for (const w of waiters) w(true);
   }
 
   private run(task: Task): void {
