@@ -35,16 +35,33 @@ const codes = async (reply: Promise<unknown>) => ((await reply) as (number | str
 
 export function createBatches(scripts: Scripts, k: Keys, heartbeatTtlMs: number): Batches {
   return {
+    // enqueue.lua's layout: each queue's keys and name once, then per task 7 values and its options.
     enqueue: new Batcher<EnqueueItem, number>(async (items) => {
+      const queues = new Map<string, number>();
       const keys = [k.events, k.queues, k.wake];
-      const args: (string | number)[] = [GROUP, items.length];
-      const opt = (v: string | number | undefined) => (v === undefined ? '' : v);
+      const taskKeys: string[] = [];
+      const taskArgs: (string | number)[] = [];
       for (const { id, request: r, maxAttempts } of items) {
+        let q = queues.get(r.queue);
+        if (q === undefined) {
+          q = queues.size + 1;
+          queues.set(r.queue, q);
+          keys.push(k.ready(r.queue), k.delayed(r.queue));
+        }
         const refs = Object.entries(r.references);
-        keys.push(k.task(id), k.ready(r.queue), k.delayed(r.queue), ...refs.map(([n, v]) => k.reference(n, v)));
-        args.push(id, r.queue, r.type, r.specJson, r.referencesJson, maxAttempts, opt(r.delayMs), opt(r.runAt), opt(r.backoffJson), opt(r.timeoutMs), refs.length);
+        taskKeys.push(k.task(id));
+        for (const [name, value] of refs) taskKeys.push(k.reference(name, value));
+        const options = taskArgs.length + 6;
+        taskArgs.push(id, q, r.type, r.specJson, maxAttempts, refs.length, 0);
+        if (refs.length) taskArgs.push('references', r.referencesJson);
+        if (r.delayMs !== undefined) taskArgs.push('delay', r.delayMs);
+        if (r.runAt !== undefined) taskArgs.push('runAt', r.runAt);
+        if (r.backoffJson !== undefined) taskArgs.push('backoff', r.backoffJson);
+        if (r.timeoutMs !== undefined) taskArgs.push('timeoutMs', r.timeoutMs);
+        taskArgs[options] = (taskArgs.length - options - 1) / 2;
       }
-      return codes(scripts.enqueue(keys.length, ...keys, ...args));
+      keys.push(...taskKeys);
+      return codes(scripts.enqueue(keys.length, ...keys, GROUP, items.length, queues.size, ...queues.keys(), ...taskArgs));
     }, ENQUEUE_MAX),
     // Waits a turn longer: a worker's next start usually takes its finishes along (start.lua).
     finish: new Batcher<TaskWrite, number>(

@@ -120,6 +120,35 @@ describe('enqueue validation', () => {
     }
   });
 
+  it('stores each task of a batch mixing queues and options exactly as it stores that task enqueued alone', async () => {
+    const q = r.queue();
+    const runAt = Date.now() + 60_000;
+    const requests: EnqueueRequest[] = [
+      { queue: 'a', type: 't', spec: 1 },
+      { queue: 'b', type: 'u', spec: 2, references: { user: 7, tag: 'x' } },
+      { queue: 'a', type: 't', spec: 3, delayMs: 30_000, timeoutMs: 500 },
+      { queue: 'c', type: 't', spec: 4, runAt, backoff: { delayMs: 10 }, maxAttempts: 5, references: { user: 7 } },
+      { queue: 'b', type: 'u', spec: 5, references: {} },
+    ];
+    const batch = await q.enqueueMany(requests);
+    const alone = [];
+    for (const request of requests) alone.push(await q.enqueue(request));
+    // Ids and times differ; everything else must not (delays from the Redis clock: compare their presence).
+    const comparable = async (id: string) => {
+      const { id: _id, createdAt: _c, updatedAt: _u, runAt: due, ...rest } = (await q.get(id))!;
+      return { ...rest, delayed: due !== null };
+    };
+    for (let i = 0; i < requests.length; i++) {
+      const { queue, type, spec, references = {}, maxAttempts = 3, timeoutMs = null, backoff } = requests[i]!;
+      expect(await q.get(batch[i]!), `request ${i}`).toMatchObject({ queue, type, spec, references, maxAttempts, timeoutMs, backoff: backoff ?? null });
+      expect(await comparable(batch[i]!), `request ${i}`).toEqual(await comparable(alone[i]!));
+    }
+    expect((await q.get(batch[3]!))?.runAt?.getTime()).toBe(runAt);
+    expect(await r.raw().scard(`{${q.namespace}}:ref:user=7`)).toBe(4);
+    const stats = await q.stats();
+    expect(Object.fromEntries(Object.entries(stats.queues).map(([name, s]) => [name, [s.waiting, s.delayed]]))).toEqual({ a: [2, 2], b: [4, 0], c: [0, 2] });
+  });
+
   it('refuses bad task ids and unknown ids with clear errors', async () => {
     const q = r.queue();
     await expect(q.heartbeat('')).rejects.toBeInstanceOf(ValidationError);

@@ -7,14 +7,16 @@
   KEYS[1] events stream
   KEYS[2] queues set
   KEYS[3] wake stream (blocked readers recompute their wait when a task is delayed)
-  then for each task, in order:
-    task hash, ready stream, delayed set, then one reference set per reference (count given in ARGV)
+  then for each distinct queue of the call, in the order of ARGV's queue names: ready stream, delayed set
+  then for each task, in order: task hash, then one reference set per reference
 
   ARGV[1] consumer group name
   ARGV[2] number of tasks
-  then for each task (11 values): id, queue, type, spec (JSON), references (JSON), maxAttempts,
-    delay in ms or '' (from the Redis clock), due time in ms or '' (absolute), backoff (JSON) or '',
-    handler timeout in ms or '', then the number of reference sets
+  ARGV[3] number of distinct queues, then their names
+  then for each task: id, queue (its index among the names, from 1), type, spec (JSON), maxAttempts,
+    number of reference sets, number of options, then per option its name and value: references (JSON;
+    '{}' when absent), delay (ms from the Redis clock), runAt (absolute ms), backoff (JSON), timeoutMs.
+    Each task thus costs 7 values when it has no options (most do not), and a queue's keys come once.
 
   Returns a list with, per task, 1 (created) or 0 (the id existed already).
 ]]
@@ -25,41 +27,47 @@
 --@include enqueue-task
 
 local group = ARGV[1]
-local count = tonumber(ARGV[2])
+local count, nq = tonumber(ARGV[2]), tonumber(ARGV[3])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local k, a = 4, 3
+local k, a = 4 + 2 * nq, 4 + nq
 local delayed = false
 local created = {}
 local seen = { streams = {}, queues = {} }
+local NONE = {} -- the options of a task that has none (never written to)
 for i = 1, count do
-  local taskKey, readyKey, delayedKey = KEYS[k], KEYS[k + 1], KEYS[k + 2]
-  local id, queue, ttype, spec, refs, maxAttempts = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5]
-  local delay, runAt, backoff, timeout = ARGV[a + 6], ARGV[a + 7], ARGV[a + 8], ARGV[a + 9]
-  local nrefs = tonumber(ARGV[a + 10])
+  local taskKey = KEYS[k]
+  local id, q, ttype, spec, maxAttempts = ARGV[a], tonumber(ARGV[a + 1]), ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
+  local nrefs, nopts = tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6])
   if redis.call('EXISTS', taskKey) == 1 then
     created[i] = 0
   else
-    local due = nil
-    if delay ~= '' then due = now + tonumber(delay) elseif runAt ~= '' then due = tonumber(runAt) end
-    local fields = { 'queue', queue, 'type', ttype, 'spec', spec, 'references', refs, 'maxAttempts', maxAttempts }
-    if backoff ~= '' then
-      fields[#fields + 1] = 'backoff'
-      fields[#fields + 1] = backoff
+    local opts = NONE
+    if nopts > 0 then
+      opts = {}
+      for o = a + 7, a + 5 + 2 * nopts, 2 do opts[ARGV[o]] = ARGV[o + 1] end
     end
-    if timeout ~= '' then
+    local due = nil
+    if opts.delay then due = now + tonumber(opts.delay) elseif opts.runAt then due = tonumber(opts.runAt) end
+    local queue = ARGV[3 + q]
+    local fields = { 'queue', queue, 'type', ttype, 'spec', spec, 'references', opts.references or '{}', 'maxAttempts', maxAttempts }
+    if opts.backoff then
+      fields[#fields + 1] = 'backoff'
+      fields[#fields + 1] = opts.backoff
+    end
+    if opts.timeoutMs then
       fields[#fields + 1] = 'timeoutMs'
-      fields[#fields + 1] = timeout
+      fields[#fields + 1] = opts.timeoutMs
     end
     local refKeys = {}
-    for r = 1, nrefs do refKeys[r] = KEYS[k + 2 + r] end
-    if enqueue_task(KEYS[1], KEYS[2], taskKey, readyKey, delayedKey, refKeys, group, id, queue, fields, due, now, seen, true) then
+    for r = 1, nrefs do refKeys[r] = KEYS[k + r] end
+    if enqueue_task(KEYS[1], KEYS[2], taskKey, KEYS[2 + 2 * q], KEYS[3 + 2 * q], refKeys, group, id, queue, fields, due, now, seen, true) then
       delayed = true
     end
     created[i] = 1
   end
-  k = k + 3 + nrefs
-  a = a + 11
+  k = k + 1 + nrefs
+  a = a + 7 + 2 * nopts
 end
 if delayed then wake_readers(KEYS[3]) end
 return created
