@@ -59,6 +59,17 @@ describe('dequeue', () => {
     expect(await q.get(id)).toEqual(third);
   });
 
+  it('counts attempts past the first few (start.lua looks the next attempt up for those, and counts the rest)', async () => {
+    const q = r.queue();
+    const id = await q.enqueue({ queue: 'q', type: 't', maxAttempts: 12 });
+    for (let attempt = 1; attempt <= 12; attempt++) {
+      const task = await q.dequeue(['q']);
+      expect(task.attempt).toBe(attempt);
+      expect((await q.get(id))?.attempt).toBe(attempt);
+      if (attempt < 12) await q.retryLater(id, { delayMs: 0, error: `attempt ${attempt}` });
+    }
+  });
+
   it('serves several queues fairly, and any queue when none are named', async () => {
     const q = r.queue();
     await q.enqueueMany(Array.from({ length: 30 }, () => ({ queue: 'busy', type: 't' })));

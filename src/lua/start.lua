@@ -111,6 +111,10 @@ for i = 1, n + ne do
 end
 for _, readyKey in ipairs(order) do drop_started(readyKey, group, byStream[readyKey]) end
 local starts, deadlines = {}, {}
+-- Numbers made into text cost Redis a printf and parsing them back a strtod: the next attempt of a first
+-- start is looked up, and a deadline is made once per event time (the tasks of a call mostly share one).
+local NEXT_ATTEMPT = { ['0'] = '1', ['1'] = '2', ['2'] = '3' }
+local deadlineAt, deadline = nil, nil
 for i = 1, n + ne do
   starts[i] = 0
   local t = todo[i]
@@ -121,9 +125,10 @@ for i = 1, n + ne do
     local state = redis.call('HMGET', taskKey, unpack(START_FIELDS))
     local status, readyId, attempt, events = state[1], state[2], state[3], state[4]
     if status == 'waiting' and readyId == entryId then
-      local next = tostring(tonumber(attempt) + 1)
+      local next = NEXT_ATTEMPT[attempt] or tostring(tonumber(attempt) + 1)
       local id, at = emit(KEYS[1], taskKey, taskId, 'started', { 'attempt', next }, events or false)
-      deadlines[#deadlines + 1] = tonumber(at) + ttl
+      if at ~= deadlineAt then deadlineAt, deadline = at, tostring(tonumber(at) + ttl) end
+      deadlines[#deadlines + 1] = deadline
       deadlines[#deadlines + 1] = taskId
       -- The started event id and attempt, then the kept values (those after the four fields used here).
       starts[i] = { id, next, unpack(state, 5) }
