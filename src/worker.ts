@@ -97,7 +97,7 @@ export class Worker extends SafeEmitter<WorkerEvents> {
   private readonly prefetch: PrefetchBuffer = { claims: [], dueCheckedAt: 0 };
   private loop: Promise<void> | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
-  private slotWaiters: ((freed: true) => void)[] = [];
+  private slotWaiters: ((freed: boolean) => void)[] = [];
   /** Slots a reader is taking tasks for right now. */
   private reserved = 0;
   private workWaiters: (() => void)[] = [];
@@ -198,7 +198,7 @@ export class Worker extends SafeEmitter<WorkerEvents> {
         // true when a slot was freed, false when the hold time passed first.
         const freed = await new Promise<boolean>((res) => {
           this.slotWaiters.push(res);
-          timer = setTimeout(res, PREFETCH_HOLD_MS, false);
+          timer = setTimeout(this.holdPassed, PREFETCH_HOLD_MS, res);
         });
         clearTimeout(timer);
         // Handlers are slow: entries claimed ahead would only wait here, so other workers get them back.
@@ -242,6 +242,13 @@ export class Worker extends SafeEmitter<WorkerEvents> {
     this.workWaiters = [];
     for (const w of waiters) w();
   }
+
+  /** A reader's wait for a slot ended by its hold time: it leaves the waiters (slots may stay busy for hours). */
+  private readonly holdPassed = (waiter: (freed: boolean) => void): void => {
+    const i = this.slotWaiters.indexOf(waiter);
+    if (i >= 0) this.slotWaiters.splice(i, 1);
+    waiter(false);
+  };
 
   private wakeSlots(): void {
     const waiters = this.slotWaiters;
@@ -369,7 +376,8 @@ export class Worker extends SafeEmitter<WorkerEvents> {
     for (let attempt = 1; ; attempt++) {
       if (isRefusal(err)) return this.lost(r, err);
       if (attempt >= FINAL_WRITE_TRIES || (err instanceof TaskLedgerError && err.code === 'ERR_QUEUE_CLOSED')) {
-        this.emit('error', new Error(`task ${r.task.id}: could not ${what} (${(err as Error).message}); the task will stall and be recovered`, { cause: err }));
+        const reason = err instanceof Error ? err.message : String(err);
+        this.emit('error', new Error(`task ${r.task.id}: could not ${what} (${reason}); the task will stall and be recovered`, { cause: err }));
         return;
       }
       await sleep(FINAL_WRITE_PAUSE_MS);
@@ -458,13 +466,18 @@ export class Worker extends SafeEmitter<WorkerEvents> {
  * a worker about 2 µs per task. `progress` is an own property, so that it also works destructured.
  */
 class HandlerContext implements TaskContext {
+  // A private field, not a TypeScript-private property: a handler sees only `signal` and `progress`.
+  readonly #controller: LazyAbort;
+
   constructor(
-    private readonly controller: LazyAbort,
+    controller: LazyAbort,
     readonly progress: (progress: JsonValue) => Promise<void>,
-  ) {}
+  ) {
+    this.#controller = controller;
+  }
 
   get signal(): AbortSignal {
-    return this.controller.signal;
+    return this.#controller.signal;
   }
 }
 

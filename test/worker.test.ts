@@ -350,6 +350,20 @@ describe('Worker', () => {
     expect(await status(q, id)).toBe('failed');
   });
 
+  it('a reader whose slots stay busy past the hold time keeps one wait, not one more per second', async () => {
+    const q = r.queue();
+    const ids = await q.enqueueMany(Array.from({ length: 3 }, () => ({ queue: 'q', type: 't' })));
+    let release!: () => void;
+    const gate = new Promise<void>((res) => (release = res));
+    const w = worker(q, () => gate.then(() => 'ok'), { queues: ['q'] });
+    // Each hold time (1 s) the reader hands its claimed-ahead entry back and waits for a slot again.
+    await sleep(2600);
+    expect((w as unknown as { slotWaiters: unknown[] }).slotWaiters.length).toBeLessThanOrEqual(1);
+    release();
+    await until(async () => (await Promise.all(ids.map((id) => status(q, id)))).every((s) => s === 'finished'));
+    await closeAll();
+  });
+
   it('refuses options that would starve heartbeats', () => {
     const q = r.queue({ heartbeatTtlMs: 1000 });
     expect(() => new Worker(q, async () => undefined, { heartbeatIntervalMs: 900 })).toThrow(/heartbeatIntervalMs must be an integer from 10 to 500/);
