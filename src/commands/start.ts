@@ -7,7 +7,7 @@ import type { Task } from '../types.js';
 import type { Claimed } from './claim.js';
 import { rememberLease } from './lease.js';
 import { settle } from '../batcher.js';
-import { writeArgs } from '../batches.js';
+import { pushWriteArgs } from '../batches.js';
 
 export interface Prefetch {
   /** Queues to claim the next entries from, in visiting order. */
@@ -35,7 +35,7 @@ export async function start(
   const finishes = ctx.batches.finish.drain();
   const keys = [ctx.keys.events, ctx.keys.running, ctx.keys.counts, ...finishes.map((f) => ctx.keys.task(f.item.taskId))];
   const args: (string | number)[] = [GROUP, ctx.heartbeatTtlMs, claimed.length, CONSUMER, prefetch?.count ?? 0, finishes.length, arrived.length];
-  args.push(...writeArgs(finishes.map((f) => f.item)));
+  for (const f of finishes) pushWriteArgs(args, f.item);
   // In the script's order: the claimed entries, then the arrived ones.
   const started = claimed.concat(arrived);
   for (const c of started) {
