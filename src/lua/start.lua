@@ -36,10 +36,9 @@
   then per arrived entry, [started event id, attempt, then the values of the fields in START_FIELDS after
   the first four, false when absent] (the hash fields the `started` event may leave alone; the caller folds
   the event into them) or 0 when it was not started (an arrived entry another reader took counts as not
-  started); claims is {streamIndex,
-  entryId, taskId, ...} (streamIndex from 1); finishes has OK or a status code per task to finish; extra
-  is {arrivedIndex, entryId, taskId, ...}: entries claimed from an arrived entry's stream whose task was not
-  declared (the caller starts them next).
+  started); claims is {streamIndex, entryId, taskId, ...} (streamIndex from 1); finishes has OK or a status
+  code per task to finish; extra is {arrivedIndex, entryId, taskId, ...}: entries claimed from an arrived
+  entry's stream whose task was not declared (the caller starts them next).
 ]]
 --@include codes
 --@include fold
