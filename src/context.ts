@@ -51,7 +51,7 @@ export interface Context {
   readonly init: () => Promise<void>;
   /** The successful or pending check; cleared when Redis was unreachable, so the next command tries again. */
   ready: Promise<void> | null;
-  /** Set once the check has passed (it never needs to run again): entering() then has nothing to wait for. */
+  /** Set once the check has passed (it never needs to run again): enter() then has nothing to wait for. */
   checked: boolean;
   closed: boolean;
   /** Task types declared with a schema: enqueue checks their specs. */
@@ -64,8 +64,15 @@ export interface Context {
   readonly batches: Batches;
 }
 
-export async function enter(ctx: Context): Promise<void> {
-  if (ctx.closed) throw new QueueClosedError();
+/**
+ * Waits for the format check (the first round trip; tried again while Redis is unreachable). Once it has
+ * passed there is nothing to wait for, and it returns undefined: the calls a busy worker or producer makes
+ * for every task then neither make a promise nor wait a turn for one (`const wait = enter(ctx); if (wait)
+ * await wait;`).
+ */
+export function enter(ctx: Context): Promise<void> | undefined {
+  if (ctx.closed) return Promise.reject(new QueueClosedError());
+  if (ctx.checked) return undefined;
   if (!ctx.ready) {
     const attempt = ctx.init();
     ctx.ready = attempt;
@@ -79,15 +86,7 @@ export async function enter(ctx: Context): Promise<void> {
       },
     );
   }
-  await ctx.ready;
-}
-
-/**
- * enter(), or undefined once the check has passed: the calls a busy worker or producer makes for every task
- * then neither make a promise nor wait a turn for it.
- */
-export function entering(ctx: Context): Promise<void> | undefined {
-  return ctx.checked && !ctx.closed ? undefined : enter(ctx);
+  return ctx.ready;
 }
 
 export interface ContextOptions {

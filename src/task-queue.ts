@@ -1,5 +1,5 @@
 import type { Connection, ConnectionOption } from './connection.js';
-import { createContext, enter, entering, type Context } from './context.js';
+import { createContext, enter, type Context } from './context.js';
 import type { TaskDefinition } from './task-definition.js';
 import { intOption } from './validation.js';
 import { enqueueMany } from './commands/enqueue.js';
@@ -64,7 +64,7 @@ export class TaskQueue {
     this.owned = owned;
     this.ctx = ctx;
     // The first round trip starts now; every command awaits it (and an unreachable Redis is tried again).
-    enter(this.ctx).catch(() => {});
+    enter(this.ctx)?.catch(() => {});
     if (recoveryIntervalMs > 0) {
       this.recoveryTimer = setInterval(() => {
         this.recovering = this.recoverNow().catch(() => {});
@@ -91,7 +91,7 @@ export class TaskQueue {
    * @internal The Worker's feed; use dequeue() to take one task.
    */
   takeBatch(queues: readonly string[] | undefined, count: number, signal?: AbortSignal, prefetch?: PrefetchBuffer, wait = true): Promise<Task[]> {
-    const entered = entering(this.ctx);
+    const entered = enter(this.ctx);
     if (!entered) return takeBatch(this.ctx, queues, count, signal, prefetch, wait);
     return entered.then(() => takeBatch(this.ctx, queues, count, signal, prefetch, wait));
   }

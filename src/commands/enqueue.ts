@@ -1,4 +1,4 @@
-import { entering, type Context } from '../context.js';
+import { enter, type Context } from '../context.js';
 import { newId } from '../ids.js';
 import { validateRequest } from '../validation.js';
 import type { EnqueueRequest } from '../types.js';
@@ -15,7 +15,7 @@ export async function enqueueMany(ctx: Context, requests: readonly EnqueueReques
     ctx.definitions.get(v.type)?.parse(r.spec);
     return v;
   });
-  const wait = entering(ctx);
+  const wait = enter(ctx);
   if (wait) await wait;
   const ids = valid.map((v) => v.id ?? newId());
   await Promise.all(valid.map((request, i) => ctx.batches.enqueue.add({ id: ids[i]!, request, maxAttempts: request.maxAttempts ?? ctx.maxAttempts })));

@@ -1,5 +1,5 @@
 import { LuaCode, throwOnCode } from '../errors.js';
-import { entering, type Context } from '../context.js';
+import { enter, type Context } from '../context.js';
 import { progressText, validateTaskId } from '../validation.js';
 import type { JsonValue } from '../types.js';
 
@@ -49,7 +49,7 @@ export async function guardedWrite(
 ): Promise<void> {
   validateTaskId(taskId);
   const text = progressText(progress);
-  const wait = entering(ctx);
+  const wait = enter(ctx);
   if (wait) await wait;
   const held = heldLease(ctx, taskId, options);
   const code = await ctx.batches[kind].add({ taskId, lease: held, progress: text });
