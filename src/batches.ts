@@ -35,7 +35,7 @@ export function pushWriteArgs(args: (string | number)[], w: TaskWrite): void {
 }
 
 /** The script arguments of many writes. A loop: flatMap took 12 µs for 32 writes, this 0.3. */
-export function writeArgs(items: readonly TaskWrite[]): string[] {
+function writeArgs(items: readonly TaskWrite[]): string[] {
   const args: string[] = [];
   for (const w of items) pushWriteArgs(args, w);
   return args;
