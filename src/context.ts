@@ -54,6 +54,13 @@ export interface Context {
   /** Set once the check has passed (it never needs to run again): enter() then has nothing to wait for. */
   checked: boolean;
   closed: boolean;
+  /** Aborted by close(): ends waits that have no connection to drop (dequeue's pause while no queue exists). */
+  readonly stop: AbortController;
+  /**
+   * Work that outlives the call that began it: a dequeue runs on after its caller stopped waiting (abort,
+   * close) to give back what it started. close() waits for it all before closing the connection.
+   */
+  readonly background: Set<Promise<unknown>>;
   /** Task types declared with a schema: enqueue checks their specs. */
   readonly definitions: ReadonlyMap<string, TaskDefinition>;
   /** Rotates the order in which queues are read, for fairness between them. */
@@ -87,6 +94,13 @@ export function enter(ctx: Context): Promise<void> | undefined {
     );
   }
   return ctx.ready;
+}
+
+/** Keeps `work` in ctx.background until it settles (a rejection is dropped there: the caller handles its own). */
+export function track(ctx: Context, work: Promise<unknown>): void {
+  ctx.background.add(work);
+  const done = () => ctx.background.delete(work);
+  work.then(done, done);
 }
 
 export interface ContextOptions {
@@ -127,6 +141,8 @@ export function createContext(options: ContextOptions): { ctx: Context; owned: b
     ready: null,
     checked: false,
     closed: false,
+    stop: new AbortController(),
+    background: new Set(),
     rotation: 0,
   };
   return { ctx, owned };

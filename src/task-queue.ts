@@ -195,13 +195,19 @@ export class TaskQueue {
     await recover(this.ctx, this.recoveryIntervalMs);
   }
 
-  /** Stops recovery, ends blocked reads and closes the connections this queue opened. */
+  /**
+   * Stops recovery, ends blocked reads, waits for pending dequeues to give back what they started for
+   * callers no longer waiting, and closes the connections this queue opened.
+   */
   async close(): Promise<void> {
     if (this.ctx.closed) return;
     this.ctx.closed = true;
     clearInterval(this.recoveryTimer);
+    this.ctx.stop.abort();
     this.ctx.blocking.closeAll();
     await this.recovering;
+    // Dequeues still running end now that their reads have; each gives back what it started for nobody.
+    while (this.ctx.background.size) await Promise.allSettled(this.ctx.background);
     if (this.owned) {
       await this.ctx.redis.quit().catch(() => this.ctx.redis.disconnect());
     }

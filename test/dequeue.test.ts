@@ -126,17 +126,19 @@ describe('dequeue', () => {
       aborted.push(p);
     }
     await Promise.all(aborted);
-    await sleep(300); // let give-backs of late aborts land
-    const tasks = await Promise.all(ids.map((id) => q.get(id)));
+    // close() waits for the give-backs of late aborts; another instance then looks.
+    await q.close();
+    const q2 = r.queue({ namespace: q.namespace });
+    const tasks = await Promise.all(ids.map((id) => q2.get(id)));
     const running = tasks.filter((t) => t?.status === 'running').map((t) => t!.id);
     expect(running.sort()).toEqual([...taken].sort());
     const waiting = tasks.filter((t) => t?.status === 'waiting').length;
     expect(waiting + running.length).toBe(200);
     // Every waiting task can still be dequeued exactly once.
     const rest = new Set<string>();
-    for (let i = 0; i < waiting; i++) rest.add((await q.dequeue(['q'])).id);
+    for (let i = 0; i < waiting; i++) rest.add((await q2.dequeue(['q'])).id);
     expect(rest.size).toBe(waiting);
-    expect((await q.verify()).mismatches).toEqual([]);
+    expect((await q2.verify()).mismatches).toEqual([]);
   });
 
   it('removes started entries from the ready stream, in delivery order or not, and keeps the waiting count exact', async () => {
@@ -456,5 +458,23 @@ describe('dequeue', () => {
     await sleep(100);
     const after = Number((await raw.info('clients')).match(/connected_clients:(\d+)/)![1]);
     expect(after).toBe(before);
+  });
+
+  it('close() during a dequeue waits until what it took is back in the queue', async () => {
+    const q = new TaskQueue({ connection: r.url, namespace: namespace(), recoveryIntervalMs: 0 });
+    const raw = r.raw();
+    const id = await q.enqueue({ queue: 'q', type: 't' });
+    // Writes (scripts too) wait while the server is paused: the dequeue's claim is in flight when close() runs.
+    await raw.client('PAUSE', 300, 'WRITE');
+    const pending = q.dequeue(['q']).catch((e: unknown) => e);
+    await sleep(50);
+    await q.close();
+    expect(await pending).toBeInstanceOf(QueueClosedError);
+    const [pendingEntries] = (await raw.xpending(`{${q.namespace}}:ready:q`, 'workers')) as [number];
+    expect(pendingEntries).toBe(0);
+    const q2 = r.queue({ namespace: q.namespace });
+    expect((await q2.get(id))?.status).toBe('waiting');
+    expect((await q2.dequeue(['q'])).id).toBe(id);
+    expect((await q2.verify()).mismatches).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 import { AbortError, QueueClosedError } from '../errors.js';
 import { GROUP } from '../keys.js';
-import { enter, type Context } from '../context.js';
+import { enter, track, type Context } from '../context.js';
 import { validateQueueNames } from '../validation.js';
 import type { Task } from '../types.js';
 import { claim, type Claimed, type ClaimResult } from './claim.js';
@@ -8,7 +8,7 @@ import { start } from './start.js';
 import { waitReady } from './wait-ready.js';
 import { promote } from './promote.js';
 import { sleep } from '../sleep.js';
-import { release } from './release.js';
+import { giveBackStarted } from './release.js';
 
 /** Entries a worker claimed ahead, to start in its next round; and when it last looked for due tasks. */
 export interface PrefetchBuffer {
@@ -56,7 +56,8 @@ export interface DequeueOptions {
 /**
  * Takes the oldest waiting task of the given queues (any queue when none are given), blocking until one
  * arrives. The task comes back running, with its attempt, startedAt and lastHeartbeatAt set. An aborted
- * signal rejects at once with AbortError; a task claimed or started after that is given back.
+ * signal rejects at once with AbortError, and close() with QueueClosedError; a task claimed or started
+ * after that is given back, and close() waits until it has been.
  */
 export async function dequeue(ctx: Context, queues: readonly string[] | undefined, options: DequeueOptions = {}): Promise<Task> {
   const named = queues && queues.length > 0 ? validateQueueNames(queues) : undefined;
@@ -70,16 +71,20 @@ export async function dequeue(ctx: Context, queues: readonly string[] | undefine
       reject(new AbortError());
     };
     signal?.addEventListener('abort', onAbort, { once: true });
-    takeOne(ctx, named, signal).then(
+    const taking = takeOne(ctx, named, signal).then(
       async (task) => {
         signal?.removeEventListener('abort', onAbort);
+        if (!done && task && !ctx.closed) {
+          done = true;
+          resolve(task);
+          return;
+        }
         if (!done) {
           done = true;
-          if (task) resolve(task);
-          else reject(ctx.closed ? new QueueClosedError() : new AbortError());
-        } else if (task) {
-          await release(ctx, task.id).catch(() => {});
+          reject(ctx.closed ? new QueueClosedError() : new AbortError());
         }
+        // Nobody holds it: back to its queue now, rather than after a heartbeat deadline.
+        if (task) await giveBackStarted(ctx, task).catch(() => undefined);
       },
       (err: unknown) => {
         signal?.removeEventListener('abort', onAbort);
@@ -89,6 +94,7 @@ export async function dequeue(ctx: Context, queues: readonly string[] | undefine
         }
       },
     );
+    track(ctx, taking);
   });
 }
 
@@ -133,7 +139,7 @@ export async function takeBatch(
   }
   const queues = named ?? (await knownQueues(ctx));
   if (queues.length === 0) {
-    await sleep(Math.min(BLOCK_MS, 250), signal);
+    await sleep(Math.min(BLOCK_MS, 250), signal, ctx.stop.signal);
     return [];
   }
   let claimed: Claimed[];

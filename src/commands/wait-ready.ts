@@ -54,7 +54,8 @@ export async function waitReady(
   signal?: AbortSignal,
   count = 1,
 ): Promise<Arrivals> {
-  if (signal?.aborted) return { arrivals: [], woken: false };
+  // After close() a new connection would outlive the pool that should close it.
+  if (signal?.aborted || ctx.closed) return { arrivals: [], woken: false };
   const conn = ctx.blocking.acquire();
   const onAbort = () => ctx.blocking.discard(conn);
   signal?.addEventListener('abort', onAbort, { once: true });
