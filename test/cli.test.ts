@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { Scheduler } from '../src/index.js';
-import { useRedis } from './helpers/fixture.js';
+import { until, useRedis } from './helpers/fixture.js';
 import { freePort, namespace } from './helpers/redis.js';
 
 const r = useRedis();
@@ -57,7 +57,8 @@ async function populated() {
   return { q, ns: q.namespace, ids, finished: a.id, failed: b.id, cancelled: ids[2]!, running: running.id, delayed: ids[4]! };
 }
 
-describe('taskledger command line', () => {
+// Each test runs the command line several times, a process each: minutes on a loaded machine.
+describe('taskledger command line', { timeout: 120_000 }, () => {
   it('stats: per-queue counts as a table and as JSON', async () => {
     const p = await populated();
     const table = await cli(['--namespace', p.ns, 'stats']);
@@ -79,10 +80,14 @@ describe('taskledger command line', () => {
     const child = spawn(process.execPath, [BIN, '--redis', r.url, '--namespace', p.ns, '--json', 'stats', '--watch', '--interval', '100']);
     let frames = '';
     child.stdout.on('data', (d: Buffer) => (frames += d.toString()));
-    await new Promise((res) => setTimeout(res, 1500));
+    const exited = new Promise((res) => child.on('exit', res));
+    await until(() => frames.trim().split('\n').length >= 3, 20_000);
     child.kill('SIGINT');
-    await new Promise((res) => child.on('exit', res));
-    expect(frames.trim().split('\n').length).toBeGreaterThanOrEqual(3);
+    await exited;
+    // One JSON document per refresh, each a complete reading.
+    const readings = frames.trim().split('\n').map((l) => JSON.parse(l) as { queues: { queue: string }[] });
+    expect(readings.length).toBeGreaterThanOrEqual(3);
+    for (const reading of readings) expect(reading.queues.map((x) => x.queue).sort()).toEqual(['img', 'mail']);
   });
 
   it('tasks: lists by queue and status, newest first or oldest first, with paging', async () => {
@@ -128,13 +133,13 @@ describe('taskledger command line', () => {
     const child = spawn(process.execPath, [BIN, '--redis', r.url, '--namespace', p.ns, '--json', 'events', '--follow', '--type', 'enqueued']);
     let live = '';
     child.stdout.on('data', (d: Buffer) => (live += d.toString()));
-    await new Promise((res) => setTimeout(res, 700));
+    const exited = new Promise((res) => child.on('exit', res));
+    // The replay first (the 6 enqueued events), so the late one arrives while it follows.
+    await until(() => live.split('\n').length > 6, 20_000);
     const late = await r.queue({ namespace: p.ns }).enqueue({ queue: 'mail', type: 'late' });
-    for (let i = 0; i < 50 && !live.includes(late); i++) await new Promise((res) => setTimeout(res, 50));
+    await until(() => live.includes(late), 20_000);
     child.kill('SIGINT');
-    const code = await new Promise((res) => child.on('exit', res));
-    expect(live).toContain(late);
-    expect(code).toBe(0);
+    expect(await exited).toBe(0);
   });
 
   it('cancel, retry and delete operate on tasks; verify and rebuild check and repair', async () => {

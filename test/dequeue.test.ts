@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { AbortError, LeaseLostError, QueueClosedError, TaskQueue } from '../src/index.js';
-import { commandCalls, scriptCalls, sleep, useRedis } from './helpers/fixture.js';
+import { blockedClients, commandCalls, scriptCalls, sleep, until, useRedis } from './helpers/fixture.js';
 import { namespace } from './helpers/redis.js';
 import type { Context } from '../src/context.js';
 import { start } from '../src/commands/start.js';
@@ -204,7 +204,7 @@ describe('dequeue', () => {
     await producer.enqueue({ queue: 'q', type: 't' });
     await q.dequeue(['q']); // the queue exists and the reader has looked once
     const pending = q.dequeue(['q']);
-    await sleep(100); // blocked now
+    await until(async () => (await blockedClients(raw)) === 1);
     const before = await scriptCalls(raw);
     const id = await producer.enqueue({ queue: 'q', type: 't', spec: { late: true } });
     const task = await pending;
@@ -451,13 +451,12 @@ describe('dequeue', () => {
     const before = Number((await raw.info('clients')).match(/connected_clients:(\d+)/)![1]);
     const q = new TaskQueue({ connection: r.url, namespace: namespace(), recoveryIntervalMs: 0 });
     const pending = q.dequeue(['q']).catch((e: unknown) => e);
-    await sleep(100);
+    await until(async () => (await blockedClients(raw)) === 1);
     await q.close();
     const result = await pending;
     expect(result).toBeInstanceOf(QueueClosedError);
-    await sleep(100);
-    const after = Number((await raw.info('clients')).match(/connected_clients:(\d+)/)![1]);
-    expect(after).toBe(before);
+    // The server notices closed connections a moment later; one left open would keep this from ever holding.
+    await until(async () => Number((await raw.info('clients')).match(/connected_clients:(\d+)/)![1]) === before);
   });
 
   it('close() during a dequeue waits until what it took is back in the queue', async () => {
@@ -465,10 +464,17 @@ describe('dequeue', () => {
     const raw = r.raw();
     const id = await q.enqueue({ queue: 'q', type: 't' });
     // Writes (scripts too) wait while the server is paused: the dequeue's claim is in flight when close() runs.
-    await raw.client('PAUSE', 300, 'WRITE');
+    await raw.client('PAUSE', 10_000, 'WRITE');
+    let closing: Promise<void>;
     const pending = q.dequeue(['q']).catch((e: unknown) => e);
-    await sleep(50);
-    await q.close();
+    try {
+      await sleep(50);
+      closing = q.close();
+      await sleep(50);
+    } finally {
+      await raw.client('UNPAUSE');
+    }
+    await closing;
     expect(await pending).toBeInstanceOf(QueueClosedError);
     const [pendingEntries] = (await raw.xpending(`{${q.namespace}}:ready:q`, 'workers')) as [number];
     expect(pendingEntries).toBe(0);

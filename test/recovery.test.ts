@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LeaseLostError, TaskNotRunningError } from '../src/index.js';
-import { sleep, useRedis } from './helpers/fixture.js';
+import { sleep, until, useRedis } from './helpers/fixture.js';
 import { namespace } from './helpers/redis.js';
 
 const r = useRedis();
@@ -47,15 +47,20 @@ describe('stalled tasks', () => {
   });
 
   it('a heartbeat in time keeps the task', async () => {
-    const q = r.queue({ heartbeatTtlMs: 400 });
+    const ttl = 1000;
+    const q = r.queue({ heartbeatTtlMs: ttl });
+    const raw = r.raw();
     const id = await q.enqueue({ queue: 'q', type: 't' });
+    const began = Date.now();
     await q.dequeue(['q']);
-    for (let i = 0; i < 4; i++) {
-      await sleep(150);
+    // Heartbeats 300 ms apart (700 ms to spare on a slow machine), for longer than one TTL in all.
+    for (let i = 0; i < 5; i++) {
+      await sleep(300);
       await q.heartbeat(id);
-      await r.raw().del(`{${q.namespace}}:recovery-lock`);
-      await q.recover();
+      await raw.del(`{${q.namespace}}:recovery-lock`);
+      expect(await q.recover()).toEqual({ requeued: 0, failed: 0, redelivered: 0 });
     }
+    expect(Date.now() - began).toBeGreaterThan(ttl);
     expect((await q.get(id))?.status).toBe('running');
   });
 
@@ -122,7 +127,8 @@ describe('stalled tasks', () => {
     for (let i = 0; i < 50; i++) await producer.dequeue(['q']);
     await sleep(TTL + 50);
     const instances = Array.from({ length: 5 }, () => r.queue({ namespace: ns, heartbeatTtlMs: TTL, recoveryIntervalMs: 20 }));
-    await sleep(300);
+    await until(async () => (await producer.stats()).queues.q!.waiting === 50, 20_000);
+    await sleep(300); // more passes of every instance, which must find nothing left to do
     expect(instances).toHaveLength(5);
     for (const id of ids) {
       const requeues = (await producer.history(id)).filter((e) => e.type === 'requeued');

@@ -11,7 +11,7 @@ import {
   type Task,
   type TaskQueue,
 } from '../src/index.js';
-import { scriptCalls, sleep, useRedis } from './helpers/fixture.js';
+import { scriptCalls, sleep, timerLateness, until, useRedis } from './helpers/fixture.js';
 
 const r = useRedis();
 const workers: Worker[] = [];
@@ -26,13 +26,6 @@ async function closeAll() {
 /** Resolves with the first event's arguments. */
 function next<A extends unknown[]>(w: Worker, event: Parameters<Worker['once']>[0]): Promise<A> {
   return new Promise((res) => w.once(event, ((...args: A) => res(args)) as never));
-}
-async function until(check: () => Promise<boolean> | boolean, ms = 5000) {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await sleep(10);
-  }
 }
 const status = async (q: TaskQueue, id: string) => (await q.get(id))?.status;
 
@@ -64,12 +57,15 @@ describe('Worker', () => {
     await q.enqueueMany(Array.from({ length: n }, (_, i) => ({ queue: 'q', type: 't', spec: { i } })));
     const before = await scriptCalls(r.raw());
     let done = 0;
+    const began = Date.now();
     const w = worker(q, async () => 'ok', { queues: ['q'], concurrency: 1 });
     w.on('task:finished', () => done++);
     await until(() => done === n, 20_000);
-    // One start per task, each carrying the previous finish; a few claim calls (a due-task check every
-    // 50 ms) and the finishes that follow them go on their own. Sending every finish alone would be 2n.
-    expect((await scriptCalls(r.raw())) - before).toBeLessThan(n * 1.08);
+    // One start per task, each carrying the previous finish; a claim call (the due-task check every 50 ms)
+    // and the finish that follows it go on their own, so a slower run makes a few more. Sending every
+    // finish alone would be 2n.
+    const dueChecks = Math.ceil((Date.now() - began) / 50);
+    expect((await scriptCalls(r.raw())) - before).toBeLessThanOrEqual(Math.min(n + 2 * dueChecks + 4, n * 1.5));
     await closeAll();
   });
 
@@ -83,6 +79,7 @@ describe('Worker', () => {
     await until(() => done === 1);
     await sleep(100);
     const before = await scriptCalls(r.raw());
+    const began = Date.now();
     const n = 30;
     for (let i = 0; i < n; i++) {
       await producer.enqueue({ queue: 'q', type: 't', spec: { i } });
@@ -90,7 +87,9 @@ describe('Worker', () => {
     }
     await until(() => done === n + 1);
     // Claiming before each wait would make it four: that claim finds nothing after a start that claimed ahead.
-    expect((await scriptCalls(r.raw())) - before).toBeLessThanOrEqual(3 * n + 2);
+    // A wait still claims again after a second without work (BLOCK_MS): one more call per second of the run.
+    const reclaims = Math.ceil((Date.now() - began) / 1000);
+    expect((await scriptCalls(r.raw())) - before).toBeLessThanOrEqual(3 * n + 2 + reclaims);
     expect((await q.verify()).mismatches).toEqual([]);
     await closeAll();
   });
@@ -214,11 +213,12 @@ describe('Worker', () => {
     await until(async () => (await status(q, id)) === 'running');
     const lost = next<[Task, Error]>(w, 'task:lost');
     const cancelledAt = Date.now();
+    const late = timerLateness(cancelledAt + 100);
     await q.cancel(id);
     await lost;
     await until(() => abortedAt > 0);
     expect(reason).toBeInstanceOf(TaskCancelledError);
-    expect(abortedAt - cancelledAt).toBeLessThanOrEqual(100 + 50);
+    expect(abortedAt - cancelledAt).toBeLessThanOrEqual(100 + 50 + (await late));
     await sleep(250);
     const h = await q.history(id);
     expect(h.at(-1)!.type).toBe('cancelled');
@@ -230,24 +230,32 @@ describe('Worker', () => {
     const q = r.queue({ heartbeatTtlMs: 1000 });
     const id = await q.enqueue({ queue: 'q', type: 't' });
     let reason: unknown;
+    let letGo!: () => void;
+    const gate = new Promise<void>((res) => (letGo = res));
     const w = worker(q, async (_t, ctx) => {
       await new Promise<void>((res) => ctx.signal.addEventListener('abort', () => res()));
       reason = ctx.signal.reason;
+      // The slot stays busy, so this worker's own reader cannot take the task back before `other` does.
+      await gate;
       throw new Error('stopped');
     }, { queues: ['q'], heartbeatIntervalMs: 50 });
     await until(async () => (await status(q, id)) === 'running');
+    const lost = next(w, 'task:lost');
     // The task is taken away: its deadline passes (as if the worker had frozen), recovery re-queues it and
     // another process starts it.
     const other = r.queue({ namespace: q.namespace, heartbeatTtlMs: 1000 });
     // A heartbeat landing between the two steps pushes the deadline back: try until recovery takes it.
-    for (let i = 0; i < 50; i++) {
+    let requeued = false;
+    for (let i = 0; i < 50 && !requeued; i++) {
       await r.raw().zadd(`{${q.namespace}}:running`, 0, id);
       await r.raw().del(`{${q.namespace}}:recovery-lock`);
-      if ((await other.recover())?.requeued === 1) break;
+      requeued = (await other.recover())?.requeued === 1;
     }
+    expect(requeued).toBe(true);
     const taken = await other.dequeue(['q'], { signal: AbortSignal.timeout(5000) });
     expect(taken.attempt).toBe(2);
-    await next(w, 'task:lost');
+    await lost;
+    letGo();
     expect((reason as { code?: string }).code).toMatch(/ERR_TASK_LEASE_LOST|ERR_TASK_NOT_RUNNING/);
     await sleep(150);
     await other.finish(id, { by: 'other' });

@@ -58,6 +58,23 @@ export function useRedis(options: StartOptions = {}) {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Waits until `check` holds, looking every 10 ms; throws after `ms` (generous: CI machines may be loaded). */
+export async function until(check: () => Promise<boolean> | boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await sleep(10);
+  }
+}
+
+/**
+ * Resolves with how late a timer set for `at` (ms since the epoch) fired. Latency bounds add it: on a
+ * loaded machine this process's own timers run late, and a bound on the queue should not count that.
+ */
+export function timerLateness(at: number): Promise<number> {
+  return new Promise((res) => setTimeout(() => res(Math.max(0, Date.now() - at)), Math.max(0, at - Date.now())));
+}
+
 /** Calls of one command (as INFO commandstats names it, e.g. `client|id`) the server has run so far. */
 export async function commandCalls(raw: Redis, command: string): Promise<number> {
   const stats = await raw.info('commandstats');
@@ -66,6 +83,12 @@ export async function commandCalls(raw: Redis, command: string): Promise<number>
 
 /** Script calls (EVALSHA) the server has run so far: the round trips a change saves, counted by Redis. */
 export const scriptCalls = (raw: Redis): Promise<number> => commandCalls(raw, 'evalsha');
+
+/** Clients the server holds blocked (in XREAD BLOCK, say): for waiting until a reader is really waiting. */
+export async function blockedClients(raw: Redis): Promise<number> {
+  const list = (await raw.client('LIST')) as string;
+  return list.split('\n').filter((line) => / flags=\S*b/.test(line)).length;
+}
 
 /** Keys of one namespace (its hash tag). */
 export async function namespaceKeys(raw: Redis, ns: string): Promise<string[]> {
