@@ -51,6 +51,7 @@ export class TaskQueue {
   private readonly owned: boolean;
   private recoveryTimer: NodeJS.Timeout | undefined;
   private recovering: Promise<unknown> = Promise.resolve();
+  private closing: Promise<void> | undefined;
 
   constructor(options: TaskQueueOptions = {}) {
     const { ctx, owned } = createContext(options);
@@ -197,10 +198,15 @@ export class TaskQueue {
 
   /**
    * Stops recovery, ends blocked reads, waits for pending dequeues to give back what they started for
-   * callers no longer waiting, and closes the connections this queue opened.
+   * callers no longer waiting, and closes the connections this queue opened. Every call resolves once
+   * that is done, also a second call made meanwhile.
    */
-  async close(): Promise<void> {
-    if (this.ctx.closed) return;
+  close(): Promise<void> {
+    this.closing ??= this.closeNow();
+    return this.closing;
+  }
+
+  private async closeNow(): Promise<void> {
     this.ctx.closed = true;
     clearInterval(this.recoveryTimer);
     this.ctx.stop.abort();
