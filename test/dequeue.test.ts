@@ -487,4 +487,33 @@ describe('dequeue', () => {
     expect((await q2.dequeue(['q'])).id).toBe(id);
     expect((await q2.verify()).mismatches).toEqual([]);
   });
+
+  it('close() or an abort while the start is in flight: the task goes back to its queue, and close() waits for it', async () => {
+    for (const stop of ['close', 'abort'] as const) {
+      const q = r.queue();
+      const id = await q.enqueue({ queue: 'q', type: 't' });
+      const ctx = (q as unknown as { ctx: Context }).ctx;
+      const ctrl = new AbortController();
+      let closing: Promise<void> | undefined;
+      // Stops the caller the moment start.lua has been sent: its reply comes back to nobody.
+      const send = ctx.scripts.start;
+      (ctx.scripts as { start: typeof send }).start = (...args) => {
+        const reply = send(...args);
+        if (stop === 'close') closing = q.close();
+        else ctrl.abort();
+        return reply;
+      };
+      const err = await q.dequeue(['q'], { signal: ctrl.signal }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(stop === 'close' ? QueueClosedError : AbortError);
+      await (closing ?? q.close());
+      const q2 = r.queue({ namespace: q.namespace });
+      expect((await q2.get(id))?.status).toBe('waiting');
+      expect((await q2.history(id)).map((e) => [e.type, e.data.reason ?? null])).toEqual([
+        ['enqueued', null],
+        ['started', null],
+        ['requeued', 'released'],
+      ]);
+      expect((await q2.dequeue(['q'])).id).toBe(id);
+    }
+  });
 });

@@ -56,8 +56,9 @@ export interface DequeueOptions {
 /**
  * Takes the oldest waiting task of the given queues (any queue when none are given), blocking until one
  * arrives. The task comes back running, with its attempt, startedAt and lastHeartbeatAt set. An aborted
- * signal rejects at once with AbortError, and close() with QueueClosedError; a task claimed or started
- * after that is given back, and close() waits until it has been.
+ * signal rejects at once with AbortError. close() rejects it with QueueClosedError once the round in flight
+ * ends (a blocked read ends at once). A task claimed or started for a caller no longer waiting is given
+ * back, and close() waits until it has been.
  */
 export async function dequeue(ctx: Context, queues: readonly string[] | undefined, options: DequeueOptions = {}): Promise<Task> {
   const named = queues && queues.length > 0 ? validateQueueNames(queues) : undefined;
@@ -220,8 +221,14 @@ async function waitAndStart(
   // No buffer to keep them in: entries claimed in place of arrivals another reader took are started
   // now rather than given back (which would send them to the tail of their queue).
   const room = Math.max(0, count - tasks.length);
-  if (room > 0 && next.length > 0) tasks.push(...(await start(ctx, next.slice(0, room))).tasks);
-  if (next.length > room) await giveBack(ctx, next.slice(room));
+  try {
+    if (room > 0 && next.length > 0) tasks.push(...(await start(ctx, next.slice(0, room))).tasks);
+    if (next.length > room) await giveBack(ctx, next.slice(room));
+  } catch (err) {
+    // Tasks already started go to the caller all the same (failing here would leave them running for
+    // nobody); entries still claimed stay pending, for redelivery.
+    if (tasks.length === 0) throw err;
+  }
   return tasks;
 }
 
