@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { LeaseLostError, TaskQueue, Worker } from '../src/index.js';
-import { commandCalls, sleep, useRedis } from './helpers/fixture.js';
+import { commandCalls, sleep, until, useRedis } from './helpers/fixture.js';
 import { namespace, startRedis } from './helpers/redis.js';
 
 const r = useRedis({ own: true });
@@ -84,12 +84,14 @@ describe('Redis killed with SIGKILL under load (appendonly yes, appendfsync alwa
       }
     };
     const loops = [...Array.from({ length: 8 }, produce), ...Array.from({ length: 4 }, consume)];
-    await sleep(700);
+    // Under load for a while, with finishes acknowledged too, then killed mid-stream.
+    await until(() => enqueued.length > 50 && finished.length > 10, 20_000);
+    await sleep(200);
     await server.kill();
     const ackedBeforeKill = enqueued.length;
     await sleep(300);
     await server.restart();
-    await sleep(700);
+    await until(() => enqueued.length > ackedBeforeKill + 20, 20_000);
     stop = true;
     await Promise.all(loops);
     await Promise.all([producer.close(), consumer.close()]);
