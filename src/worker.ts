@@ -101,9 +101,9 @@ export class Worker extends SafeEmitter<WorkerEvents> {
   /** Slots a reader is taking tasks for right now. */
   private reserved = 0;
   private workWaiters: (() => void)[] = [];
-  /** Final writes (finish, fail, retry, release) not done yet, and who waits for there to be none. */
+  /** Final writes (finish, fail, retry, release) not done yet; close() (one shutdown) waits for none. */
   private finalWrites = 0;
-  private writesWaiters: (() => void)[] = [];
+  private onWritesDone: (() => void) | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(
@@ -179,7 +179,7 @@ export class Worker extends SafeEmitter<WorkerEvents> {
       this.finalWrite(r, 'release', () => this.queue.release(r.task.id, { lease: r.lease }), () => undefined);
     }
     // Every final write, of settled handlers and of those released above.
-    if (this.finalWrites > 0) await new Promise<void>((res) => this.writesWaiters.push(res));
+    if (this.finalWrites > 0) await new Promise<void>((res) => (this.onWritesDone = res));
     clearInterval(this.heartbeatTimer);
     this.emit('closed');
   }
@@ -392,10 +392,7 @@ export class Worker extends SafeEmitter<WorkerEvents> {
   }
 
   private finalWriteDone(): void {
-    if (--this.finalWrites > 0) return;
-    const waiters = this.writesWaiters;
-    this.writesWaiters = [];
-    for (const w of waiters) w();
+    if (--this.finalWrites === 0) this.onWritesDone?.();
   }
 
   private progress(r: Running, progress: JsonValue): Promise<void> {
