@@ -41,9 +41,9 @@ async function patchedBuild(name, replacements) {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   cpSync(new URL('dist/', ROOT), dir, { recursive: true });
-  const file = new URL('scripts.js', dir);
+  const file = new URL('redis/scripts.js', dir);
   const source = readFileSync(file, 'utf8');
-  if (!source.includes('export function loadScript(')) throw new Error('dist/scripts.js has no loadScript(): rebuild, or update bench/ablate.mjs');
+  if (!source.includes('export function loadScript(')) throw new Error('dist/redis/scripts.js has no loadScript(): rebuild, or update bench/ablate.mjs');
   writeFileSync(
     file,
     source.replace('export function loadScript(', 'function loadScriptUnpatched(') +

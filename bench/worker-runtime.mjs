@@ -1,5 +1,5 @@
 // Node's cost of the Worker's own runtime per task, without Redis or the queue's commands: the Worker runs
-// no-op handlers for tasks from a stand-in queue whose takeBatch hands out tasks made beforehand, and whose
+// no-op handlers for tasks from a stand-in queue whose prefetcher hands out tasks made beforehand, and whose
 // finish resolves, each a turn of the event loop later, answering all calls of a turn together (as the real
 // queue's batched calls are answered). What it measures is the worker's bookkeeping per task: its records,
 // promises, handler context and events. Not a measure of a queue: the benchmark (run.mjs) is.
@@ -64,18 +64,21 @@ async function round() {
   const queue = {
     heartbeatTtlMs: 30_000,
     definition: () => undefined,
-    takeBatch: (_queues, count) =>
-      later().then(() => {
-        const batch = tasks.slice(taken, Math.min(n, taken + count));
-        taken += batch.length;
-        return batch;
-      }),
+    prefetcher: () => ({
+      held: 0,
+      take: (count) =>
+        later().then(() => {
+          const batch = tasks.slice(taken, Math.min(n, taken + count));
+          taken += batch.length;
+          return batch;
+        }),
+      handBack: async () => undefined,
+    }),
     finish: () => later().then(() => ++finished === n && allDone()),
     fail: unexpected,
     retryLater: unexpected,
     heartbeat: async () => undefined,
     release: async () => undefined,
-    giveBack: async () => undefined,
   };
   const worker = new Worker(queue, async () => undefined, { concurrency });
   let failure;

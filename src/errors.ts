@@ -172,6 +172,17 @@ export function errorFromCode(code: number, taskId: string): TaskLedgerError | n
   }
 }
 
+/**
+ * True for the errors of a transition Redis refused because the task is not the caller's to change any
+ * more (cancelled, finished, failed, lease lost, not found...): not for bad input, an unreachable Redis or
+ * a closed queue, which say nothing about the task.
+ */
+export function isRefusal(err: unknown): err is TaskLedgerError {
+  return (
+    err instanceof TaskLedgerError && err.code !== 'ERR_VALIDATION' && err.code !== 'ERR_REDIS_UNAVAILABLE' && err.code !== 'ERR_QUEUE_CLOSED'
+  );
+}
+
 /** Throws the error a Lua status code stands for. */
 export function throwOnCode(code: number, taskId: string): void {
   const err = errorFromCode(code, taskId);

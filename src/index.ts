@@ -3,12 +3,15 @@ export { Scheduler, scheduleId } from './scheduler/scheduler.js';
 export type { SchedulerOptions, ScheduleRequest, ScheduleKey, Schedule, SchedulerEvents } from './scheduler/scheduler.js';
 export { nextRun, validateCron, validateTimezone } from './scheduler/cron.js';
 export type { CatchUp } from './scheduler/cron.js';
-export { Worker, withError } from './worker.js';
-export type { WorkerOptions, WorkerState, TaskHandler, TaskContext } from './worker.js';
-export type { WorkerEvents } from './worker-events.js';
+export type { TaskQueueEvents } from './task-queue-events.js';
+export { Worker, withError } from './worker/worker.js';
+export type { WorkerOptions, WorkerState, TaskHandler } from './worker/worker.js';
+export type { TaskContext } from './worker/handler-context.js';
+export type { WorkerEvents } from './worker/worker-events.js';
+export type { WorkerQueue } from './worker/worker-queue.js';
 export { defineTask } from './task-definition.js';
 export type { TaskDefinition } from './task-definition.js';
-export { backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
+export { backoffDelay, DEFAULT_BACKOFF } from './worker/backoff.js';
 export {
   setupTaskQueueMetrics,
   setupSchedulerMetrics,
@@ -21,18 +24,19 @@ export {
 } from './metrics.js';
 export type { TaskQueueMetrics, SchedulerMetrics, WorkerMetrics } from './metrics.js';
 export type { TaskQueueOptions } from './task-queue.js';
-export type { DequeueOptions } from './commands/dequeue.js';
-export type { LeaseOptions } from './commands/lease.js';
+export type { DequeueOptions } from './dequeue/dequeue.js';
+export type { LeaseOptions } from './commands/leases.js';
 export type { RetryLaterOptions } from './commands/retry-later.js';
-export type { RecoveryReport } from './commands/recover.js';
+export type { RecoveryReport } from './worker/recovery.js';
 export type { EventsOptions } from './projections/events.js';
-export type { VerifyReport, FoldProgressOptions } from './projections/verify.js';
+export type { VerifyReport } from './audit/verify.js';
+export type { FoldProgressOptions } from './audit/fold-log.js';
 export type { QueueStats, QueueState } from './projections/stats.js';
-export type { RebuildReport } from './projections/rebuild.js';
-export { foldEvent, foldAll } from './projections/fold.js';
-export type { ProjectionHash, RawEvent } from './projections/fold.js';
-export { FOLD_RULES } from './projections/fold-rules.js';
-export { FORMAT_VERSION } from './connection.js';
+export type { RebuildReport } from './audit/rebuild.js';
+export { foldEvent, foldAll } from './events/fold.js';
+export type { ProjectionHash, RawEvent } from './events/fold.js';
+export { FOLD_RULES } from './events/fold-rules.js';
+export { FORMAT_VERSION } from './redis/connection.js';
 export {
   TaskLedgerError,
   TaskCancelledError,

@@ -5,7 +5,7 @@ import type { TaskQueue } from './task-queue.js';
 import type { Task } from './types.js';
 import type { QueueStats, QueueState } from './projections/stats.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Worker } from './worker.js';
+import type { Worker } from './worker/worker.js';
 
 /**
  * Prometheus metrics, named by Prometheus conventions: base units (seconds), `_total` counters, labels

@@ -1,7 +1,8 @@
 import type { z } from 'zod';
 import { UnrecoverableError, ValidationError } from './errors.js';
 import type { EnqueueRequest, JsonValue, Task } from './types.js';
-import type { TaskHandler, TaskContext } from './worker.js';
+import type { TaskHandler } from './worker/worker.js';
+import type { TaskContext } from './worker/handler-context.js';
 
 /**
  * A task type declared with a zod schema for its spec. Registered on a TaskQueue (`tasks` option), enqueue

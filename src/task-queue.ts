@@ -1,9 +1,12 @@
-import type { Connection, ConnectionOption } from './connection.js';
-import { createContext, enter, type Context } from './context.js';
+import type { Connection, ConnectionOption } from './redis/connection.js';
+import { closeQueueContext, openQueueContext } from './queue-context.js';
 import type { TaskDefinition } from './task-definition.js';
+import type { EnqueueRequest, JsonValue, References, Task, TaskEvent } from './types.js';
 import { intOption } from './validation.js';
+import { SafeEmitter } from './util/safe-emitter.js';
+import type { TaskQueueEvents } from './task-queue-events.js';
+import type { LeaseOptions } from './commands/leases.js';
 import { enqueueMany } from './commands/enqueue.js';
-import { dequeue, giveBack, takeBatch, type DequeueOptions, type PrefetchBuffer } from './commands/dequeue.js';
 import { heartbeat } from './commands/heartbeat.js';
 import { finish } from './commands/finish.js';
 import { fail } from './commands/fail.js';
@@ -11,16 +14,19 @@ import { cancel } from './commands/cancel.js';
 import { release } from './commands/release.js';
 import { retry } from './commands/retry.js';
 import { retryLater, type RetryLaterOptions } from './commands/retry-later.js';
-import { recover, type RecoveryReport } from './commands/recover.js';
 import { deleteByReference } from './commands/delete-by-reference.js';
-import type { LeaseOptions } from './commands/lease.js';
+import type { DequeueContext } from './dequeue/context.js';
+import { dequeue, type DequeueOptions } from './dequeue/dequeue.js';
+import { Prefetcher } from './dequeue/prefetcher.js';
 import { get } from './projections/get.js';
 import { history } from './projections/history.js';
 import { events, type EventsOptions } from './projections/events.js';
-import { verify, type FoldProgressOptions, type VerifyReport } from './projections/verify.js';
 import { stats, type QueueStats } from './projections/stats.js';
-import { rebuild, type RebuildReport } from './projections/rebuild.js';
-import type { EnqueueRequest, JsonValue, References, Task, TaskEvent } from './types.js';
+import { verify, type VerifyReport } from './audit/verify.js';
+import { rebuild, type RebuildReport } from './audit/rebuild.js';
+import type { FoldProgressOptions } from './audit/fold-log.js';
+import { recover, type RecoveryReport } from './worker/recovery.js';
+import { RecoveryLoop } from './worker/recovery-loop.js';
 
 export interface TaskQueueOptions {
   /** A Redis URL, or an ioredis Redis or Cluster the caller owns. Default: REDIS_URL or redis://127.0.0.1:6379. */
@@ -45,40 +51,35 @@ export interface TaskQueueOptions {
  * The queue: Queuer and Dequeuer of the Go original, on Redis Streams. Every transition is one Lua call that
  * checks the task's status, appends an event to the log and folds it into the task's hash.
  */
-export class TaskQueue {
+export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
   readonly namespace: string;
-  private readonly ctx: Context;
+  private readonly ctx: DequeueContext;
   private readonly owned: boolean;
-  private recoveryTimer: NodeJS.Timeout | undefined;
-  private recovering: Promise<unknown> = Promise.resolve();
+  private readonly recoveryIntervalMs: number;
+  private readonly recovery: RecoveryLoop;
   private closing: Promise<void> | undefined;
 
   constructor(options: TaskQueueOptions = {}) {
-    const { ctx, owned } = createContext(options);
-    const recoveryIntervalMs = intOption(
+    super();
+    const { ctx, owned } = openQueueContext(options, (err) => this.emit('error', err));
+    this.recoveryIntervalMs = intOption(
       options.recoveryIntervalMs,
-      Math.min(Math.floor(ctx.heartbeatTtlMs / 2), 5000),
+      Math.min(Math.floor(ctx.settings.heartbeatTtlMs / 2), 5000),
       'recoveryIntervalMs',
       0,
     );
+    this.ctx = ctx;
     this.namespace = ctx.keys.namespace;
     this.owned = owned;
-    this.ctx = ctx;
-    // The first round trip starts now; every command awaits it (and an unreachable Redis is tried again).
-    enter(this.ctx)?.catch(() => {});
-    if (recoveryIntervalMs > 0) {
-      this.recoveryTimer = setInterval(() => {
-        this.recovering = this.recoverNow().catch(() => {});
-      }, recoveryIntervalMs);
-      this.recoveryTimer.unref();
-    }
-    this.recoveryIntervalMs = recoveryIntervalMs;
+    // The first round trip starts now. Its failure reaches every command, which awaits the same check (and
+    // an unreachable Redis is tried again): here it has no caller to go to.
+    this.ctx.life.whenOpen()?.catch(() => undefined);
+    this.recovery = new RecoveryLoop(this.ctx, this.recoveryIntervalMs);
+    this.recovery.start();
   }
 
-  private readonly recoveryIntervalMs: number;
-
   get heartbeatTtlMs(): number {
-    return this.ctx.heartbeatTtlMs;
+    return this.ctx.settings.heartbeatTtlMs;
   }
 
   /** The declared definition of a task type, if any. */
@@ -87,23 +88,12 @@ export class TaskQueue {
   }
 
   /**
-   * One round of taking up to `count` tasks for a worker: started tasks, or [] after a bounded wait (at once
-   * when `wait` is false).
-   * @internal The Worker's feed; use dequeue() to take one task.
+   * A feed of started tasks for one worker (any queue when `queues` is undefined): batches, with the next
+   * batch's entries claimed ahead in the same call.
+   * @internal The Worker's; use dequeue() to take one task.
    */
-  takeBatch(queues: readonly string[] | undefined, count: number, signal?: AbortSignal, prefetch?: PrefetchBuffer, wait = true): Promise<Task[]> {
-    const entered = enter(this.ctx);
-    if (!entered) return takeBatch(this.ctx, queues, count, signal, prefetch, wait);
-    return entered.then(() => takeBatch(this.ctx, queues, count, signal, prefetch, wait));
-  }
-
-  /**
-   * Hands entries a worker claimed ahead back to their queues.
-   * @internal The Worker's, on close.
-   */
-  giveBack(prefetch: PrefetchBuffer): Promise<void> {
-    const claims = prefetch.claims.splice(0);
-    return claims.length ? giveBack(this.ctx, claims) : Promise.resolve();
+  prefetcher(queues: readonly string[] | undefined): Prefetcher {
+    return new Prefetcher(this.ctx, queues);
   }
 
   /** The connection commands go through (for metrics, diagnostics, tests). */
@@ -186,14 +176,9 @@ export class TaskQueue {
   }
 
   /** Runs one recovery pass now (it also runs on a timer); null when another instance holds the pass. */
-  recover(): Promise<RecoveryReport | null> {
+  async recover(): Promise<RecoveryReport | null> {
+    await this.ctx.life.whenOpen();
     return recover(this.ctx, this.recoveryIntervalMs || 1000);
-  }
-
-  private async recoverNow(): Promise<void> {
-    if (this.ctx.closed) return;
-    await enter(this.ctx);
-    await recover(this.ctx, this.recoveryIntervalMs);
   }
 
   /**
@@ -207,14 +192,10 @@ export class TaskQueue {
   }
 
   private async closeNow(): Promise<void> {
-    this.ctx.closed = true;
-    clearInterval(this.recoveryTimer);
-    this.ctx.stop.abort();
-    this.ctx.blocking.closeAll();
-    await this.recovering;
-    // Dequeues still running end now that their reads have; each gives back what it started for nobody.
-    while (this.ctx.background.size) await Promise.allSettled(this.ctx.background);
+    this.recovery.stop();
+    await closeQueueContext(this.ctx);
     if (this.owned) {
+      // QUIT fails on a connection that is down already; disconnecting is all that is left to do then.
       await this.ctx.redis.quit().catch(() => this.ctx.redis.disconnect());
     }
   }

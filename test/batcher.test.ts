@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Batcher, settle } from '../src/batcher.js';
+import { Batcher, answerAll } from '../src/redis/batcher.js';
 
 const immediates = () => process.getActiveResourcesInfo().filter((r) => r === 'Immediate').length;
 const turn = () => new Promise((res) => setImmediate(res));
@@ -34,13 +34,13 @@ describe('Batcher', () => {
     expect(taken.map((p) => p.item)).toEqual([1]);
     // The flush it had scheduled is gone: no event-loop round is spent on an empty batch.
     expect(immediates()).toBe(before);
-    settle(taken, Promise.resolve([1]));
+    answerAll(taken, Promise.resolve([1]));
 
     // Drained between its two turns, it is cancelled too.
     const late = b.add(2);
     await turn();
     expect(sent).toEqual([]);
-    settle(b.drain(), Promise.resolve([2]));
+    answerAll(b.drain(), Promise.resolve([2]));
     expect(immediates()).toBe(before);
     await expect(late).resolves.toBe(2);
     await turn();
@@ -64,7 +64,7 @@ describe('Batcher', () => {
     });
     const calls = [1, 2, 3].map((i) => b.add(i));
     const taken = b.drain(2);
-    settle(taken, Promise.resolve([1, 2]));
+    answerAll(taken, Promise.resolve([1, 2]));
     expect(await Promise.all(calls)).toEqual([1, 2, 3]);
     expect(sent).toEqual([[3]]);
   });

@@ -67,7 +67,7 @@ describe('npm run bench (smoke: tiny N, so it cannot rot)', () => {
   it('bench/worker-runtime.mjs runs a worker through tasks of a stand-in queue and times it', async () => {
     const script = fileURLToPath(new URL('../bench/worker-runtime.mjs', import.meta.url));
     const { code, out } = await runNode([script, '--n', '2000', '--rounds', '1']);
-    // A non-zero exit also covers the worker calling anything but takeBatch and finish (a handler that failed).
+    // A non-zero exit also covers the worker calling anything but its prefetcher and finish (a handler that failed).
     expect(code, out).toBe(0);
     expect(out).toMatch(/round 1: [\d,]+ tasks\/s, \d+\.\d\d µs of CPU per task \(concurrency 64, n = 2000\)/);
   }, 60_000);

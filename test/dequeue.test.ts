@@ -1,15 +1,35 @@
 import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { AbortError, LeaseLostError, QueueClosedError, TaskQueue } from '../src/index.js';
 import { blockedClients, commandCalls, scriptCalls, sleep, until, useRedis } from './helpers/fixture.js';
 import { namespace } from './helpers/redis.js';
-import type { Context } from '../src/context.js';
-import { start } from '../src/commands/start.js';
-import { claim } from '../src/commands/claim.js';
-import { waitReady } from '../src/commands/wait-ready.js';
+import { closeQueueContext, openQueueContext } from '../src/queue-context.js';
+import { start } from '../src/dequeue/start.js';
+import { claim } from '../src/dequeue/claim.js';
+import { waitReady } from '../src/dequeue/wait-ready.js';
+import { Prefetcher } from '../src/dequeue/prefetcher.js';
+import { dequeue } from '../src/dequeue/dequeue.js';
+import { finish } from '../src/commands/finish.js';
 
 const r = useRedis();
+
+const contexts: ReturnType<typeof openQueueContext>['ctx'][] = [];
+afterEach(async () => {
+  await Promise.all(contexts.splice(0).map((ctx) => closeQueueContext(ctx)));
+});
+
+/**
+ * A context of the dequeue pipeline on the queue's connection and namespace, for its parts to be called
+ * directly; closed after the test (its blocking connections with it).
+ */
+function contextOf(q: TaskQueue) {
+  const { ctx } = openQueueContext({ connection: q.redis, namespace: q.namespace }, (err) => {
+    throw err;
+  });
+  contexts.push(ctx);
+  return ctx;
+}
 
 describe('dequeue', () => {
   it('returns the oldest waiting task first, already running', async () => {
@@ -147,10 +167,11 @@ describe('dequeue', () => {
     const ready = `{${q.namespace}}:ready:q`;
     await q.enqueueMany(Array.from({ length: 10 }, (_, i) => ({ queue: 'q', type: 't', spec: { i } })));
     // A worker starts 2 and claims the next 2 ahead: those stay pending, older than what comes next.
-    const prefetch = { claims: [], dueCheckedAt: Date.now() };
-    const first = await q.takeBatch(['q'], 2, undefined, prefetch);
+    // Held entries are started without a claim first (no look for due tasks within a minute).
+    const feed = new Prefetcher(contextOf(q), ['q'], 60_000);
+    const first = await feed.take(2, undefined, true);
     expect(first.map((t) => (t.spec as { i: number }).i)).toEqual([0, 1]);
-    expect(prefetch.claims).toHaveLength(2);
+    expect(feed.held).toBe(2);
     // Another client starts newer entries while older ones are pending: they are removed all the same.
     const other = await q.dequeue(['q']);
     expect((other.spec as { i: number }).i).toBe(4);
@@ -163,15 +184,13 @@ describe('dequeue', () => {
     expect(await raw.xlen(ready)).toBe(2 + 5); // the 2 claimed ahead, the 5 never delivered
     expect((await q.stats()).queues.q?.waiting).toBe(5);
     // The worker starts what it claimed ahead (the oldest pending entries) and claims 2 more.
-    const second = await q.takeBatch(['q'], 2, undefined, prefetch);
+    const second = await feed.take(2, undefined, true);
     expect(second.map((t) => (t.spec as { i: number }).i)).toEqual([2, 3]);
     expect(await raw.xlen(ready)).toBe(2 + 3);
     expect((await q.stats()).queues.q?.waiting).toBe(3);
-    prefetch.dueCheckedAt = Date.now();
-    await q.takeBatch(['q'], 2, undefined, prefetch);
+    await feed.take(2, undefined, true);
     while ((await q.stats()).queues.q!.waiting > 0) await q.dequeue(['q']);
-    prefetch.dueCheckedAt = Date.now();
-    await q.takeBatch(['q'], 2, undefined, prefetch);
+    await feed.take(2, undefined, true);
     expect(await raw.xlen(ready)).toBe(0);
     expect((await group()).lag).toBe(0);
     expect((await q.verify()).mismatches).toEqual([]);
@@ -181,13 +200,15 @@ describe('dequeue', () => {
     const q = r.queue();
     const raw = r.raw();
     await q.enqueueMany(Array.from({ length: 4 }, (_, i) => ({ queue: 'q', type: 't', spec: { i } })));
-    const prefetch = { claims: [], dueCheckedAt: Date.now() };
-    const [a, b] = await q.takeBatch(['q'], 2, undefined, prefetch);
+    const ctx = contextOf(q);
+    const feed = new Prefetcher(ctx, ['q'], 60_000);
+    const [a, b] = await feed.take(2, undefined, true);
     const before = await scriptCalls(raw);
-    const ok = q.finish(a!.id, 'done', { lease: a!.lease! });
-    const refused = q.finish(b!.id, null, { lease: `${b!.lease!}-stale` });
-    prefetch.dueCheckedAt = Date.now(); // straight to start with what was claimed ahead: no claim call first
-    const next = await q.takeBatch(['q'], 2, undefined, prefetch);
+    // Finishes through the same context as the prefetcher: it sends them with its start.
+    const ok = finish(ctx, a!.id, 'done', { lease: a!.lease! });
+    const refused = finish(ctx, b!.id, null, { lease: `${b!.lease!}-stale` });
+    // Straight to start with what was claimed ahead: no claim call first.
+    const next = await feed.take(2, undefined, true);
     await expect(ok).resolves.toBeUndefined();
     await expect(refused).rejects.toBeInstanceOf(LeaseLostError);
     expect(next.map((t) => (t.spec as { i: number }).i)).toEqual([2, 3]);
@@ -218,7 +239,7 @@ describe('dequeue', () => {
     const q = r.queue();
     const raw = r.raw();
     const [a, b] = await q.enqueueMany([{ queue: 'q', type: 't' }, { queue: 'q', type: 't' }]);
-    const ctx = (q as unknown as { ctx: Context }).ctx;
+    const ctx = contextOf(q);
     const readyIdOf = async (id: string) => String(await raw.hget(`{${q.namespace}}:task:${id}`, 'readyId'));
     // As if a reader saw only b arrive: the group's next entry is a, which the call claims but cannot start.
     const { tasks, next } = await start(ctx, [], undefined, [{ queue: 'q', entryId: await readyIdOf(b!), taskId: b! }]);
@@ -237,7 +258,7 @@ describe('dequeue', () => {
     const raw = r.raw();
     const ready = `{${q.namespace}}:ready:q`;
     const ids = await q.enqueueMany([1, 2, 3].map((i) => ({ queue: 'q', type: 't', spec: { i } })));
-    const ctx = (q as unknown as { ctx: Context }).ctx;
+    const ctx = contextOf(q);
     const result = await claim(ctx, ['q'], 3);
     expect(result.kind).toBe('claimed');
     const claimed = result.kind === 'claimed' ? result.claimed : [];
@@ -254,7 +275,7 @@ describe('dequeue', () => {
 
   it('entries that arrive on several queues at once: at most `count` are taken, each matched by queue and id', async () => {
     const q = r.queue();
-    const ctx = (q as unknown as { ctx: Context }).ctx;
+    const ctx = contextOf(q);
     const raw = r.raw();
     const ids = await q.enqueueMany(['a', 'b', 'c'].map((queue) => ({ queue, type: 't' })));
     const streams = ['a', 'b', 'c'].map((queue) => ctx.keys.ready(queue));
@@ -280,7 +301,7 @@ describe('dequeue', () => {
 
   it('a blocking read reports entries without a task (the wake stream) apart from the task entries', async () => {
     const q = r.queue();
-    const ctx = (q as unknown as { ctx: Context }).ctx;
+    const ctx = contextOf(q);
     // One enqueue call with a ready and a delayed task: its ready entry and a wake entry come in one reply.
     await q.enqueueMany([{ queue: 'q', type: 't' }, { queue: 'q', type: 't', delayMs: 60_000 }]);
     const read = await waitReady(ctx, [ctx.keys.ready('q'), ctx.keys.wake], ['0-0', '0-0'], 1000, undefined, 5);
@@ -309,7 +330,7 @@ describe('dequeue', () => {
 
   it('starts 9,000 claimed tasks in one call (longer lists than Lua unpacks at once)', async () => {
     const q = r.queue();
-    const ctx = (q as unknown as { ctx: Context }).ctx;
+    const ctx = contextOf(q);
     const ids = await q.enqueueMany(Array.from({ length: 9000 }, () => ({ queue: 'q', type: 't' })));
     const result = await claim(ctx, ['q'], 9000);
     const claimed = result.kind === 'claimed' ? result.claimed : [];
@@ -328,7 +349,7 @@ describe('dequeue', () => {
     // A listpack's every insert walks all members (start.lua, includes/skiplist.lua); smaller sets stay as
     // Redis made them (a listpack on Redis 7, a ziplist on 6.2).
     const q = r.queue();
-    const ctx = (q as unknown as { ctx: Context }).ctx;
+    const ctx = contextOf(q);
     const raw = r.raw();
     const encoding = () => raw.object('ENCODING', ctx.keys.running);
     const members = async () => (await raw.zrange(ctx.keys.running, 0, -1)).sort();
@@ -492,20 +513,20 @@ describe('dequeue', () => {
     for (const stop of ['close', 'abort'] as const) {
       const q = r.queue();
       const id = await q.enqueue({ queue: 'q', type: 't' });
-      const ctx = (q as unknown as { ctx: Context }).ctx;
+      const ctx = contextOf(q);
       const ctrl = new AbortController();
       let closing: Promise<void> | undefined;
       // Stops the caller the moment start.lua has been sent: its reply comes back to nobody.
       const send = ctx.scripts.start;
-      (ctx.scripts as { start: typeof send }).start = (...args) => {
+      ctx.scripts.start = (...args) => {
         const reply = send(...args);
-        if (stop === 'close') closing = q.close();
+        if (stop === 'close') closing = closeQueueContext(ctx);
         else ctrl.abort();
         return reply;
       };
-      const err = await q.dequeue(['q'], { signal: ctrl.signal }).catch((e: unknown) => e);
+      const err = await dequeue(ctx, ['q'], { signal: ctrl.signal }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(stop === 'close' ? QueueClosedError : AbortError);
-      await (closing ?? q.close());
+      await (closing ?? closeQueueContext(ctx));
       const q2 = r.queue({ namespace: q.namespace });
       expect((await q2.get(id))?.status).toBe('waiting');
       expect((await q2.history(id)).map((e) => [e.type, e.data.reason ?? null])).toEqual([

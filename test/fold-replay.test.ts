@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { FOLD_RULES, foldAll, type ProjectionHash, type RawEvent } from '../src/index.js';
-import { entryToRawEvent } from '../src/projections/decode.js';
-import { foldRulesAsLua } from '../src/projections/fold-rules.js';
+import { entryToRawEvent } from '../src/events/codec.js';
+import { foldRulesAsLua } from '../src/events/fold-rules.js';
 import { useRedis } from './helpers/fixture.js';
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { newId } from '../src/ids.js';
+import { newId } from '../src/util/ids.js';
 
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 

@@ -1,8 +1,8 @@
 import { Redis } from 'ioredis';
 import { TaskQueue } from '../task-queue.js';
 import { Scheduler } from '../scheduler/scheduler.js';
-import { keysFor } from '../keys.js';
-import { DEFAULT_URL } from '../connection.js';
+import { keysFor } from '../redis/keys.js';
+import { DEFAULT_URL } from '../redis/connection.js';
 
 /** Exit codes, documented in the README. */
 export const EXIT = { OK: 0, CHECK_FAILED: 1, USAGE: 2, NOT_FOUND: 3, UNREACHABLE: 4, NO_NAMESPACE: 5, REFUSED: 6 } as const;

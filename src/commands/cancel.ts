@@ -1,16 +1,16 @@
-import { GROUP } from '../keys.js';
-import { enter, type Context } from '../context.js';
-import { queueOf } from './queue-of.js';
+import { GROUP } from '../redis/keys.js';
+import type { ReadContext } from '../context/read-context.js';
 import { throwOnCode } from '../errors.js';
 import { validateTaskId } from '../validation.js';
+import { queueOf } from './queue-of.js';
 
 /**
  * Cancels a waiting or running task. Returns true when this call cancelled it, false when it was cancelled
  * already; a finished or failed task answers with its error.
  */
-export async function cancel(ctx: Context, taskId: string): Promise<boolean> {
+export async function cancel(ctx: ReadContext, taskId: string): Promise<boolean> {
   validateTaskId(taskId);
-  await enter(ctx);
+  await ctx.life.whenOpen();
   // The script needs the queue's ready stream among its keys, so the queue is read first and checked there.
   const queue = await queueOf(ctx, taskId);
   const k = ctx.keys;

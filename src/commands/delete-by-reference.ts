@@ -1,8 +1,9 @@
-import { GROUP } from '../keys.js';
-import { enter, type Context } from '../context.js';
+import { GROUP } from '../redis/keys.js';
+import { scriptPipeline } from '../redis/pipeline.js';
+import type { ReadContext } from '../context/read-context.js';
 import { validateReferences } from '../validation.js';
 import type { References } from '../types.js';
-import { removeSchedule } from '../scheduler/remove.js';
+import { unschedule } from './unschedule.js';
 
 const BATCH = 200;
 
@@ -11,9 +12,9 @@ const BATCH = 200;
  * status. Each task goes in its own script call: its ready entry, running entry, reference sets and hash,
  * with a `deleted` event in the log. Schedules carrying all the references are removed too.
  */
-export async function deleteByReference(ctx: Context, refs: References): Promise<{ tasks: number; schedules: number }> {
+export async function deleteByReference(ctx: ReadContext, refs: References): Promise<{ tasks: number; schedules: number }> {
   const valid = validateReferences(refs);
-  await enter(ctx);
+  await ctx.life.whenOpen();
   const k = ctx.keys;
   const refKeys = Object.entries(valid).map(([n, v]) => k.reference(n, v));
   const ids = refKeys.length === 1 ? await ctx.redis.smembers(refKeys[0]!) : await ctx.redis.sinter(...refKeys);
@@ -21,26 +22,24 @@ export async function deleteByReference(ctx: Context, refs: References): Promise
   for (let i = 0; i < ids.length; i += BATCH) {
     const batch = ids.slice(i, i + BATCH);
     const state = await Promise.all(batch.map((id) => ctx.redis.hmget(k.task(id), 'queue', 'references')));
-    const pipeline = ctx.redis.pipeline() as unknown as Record<string, (...a: (string | number)[]) => unknown> & {
-      exec(): Promise<[Error | null, unknown][] | null>;
-    };
+    const pipeline = scriptPipeline(ctx.redis);
     const isDelete: boolean[] = [];
     batch.forEach((id, j) => {
       const [queue, referencesJson] = state[j]!;
-      if (queue === null) {
+      if (queue == null) {
         // A set member whose task is gone: tidy the index.
         for (const key of refKeys) {
-          (pipeline as unknown as { srem(k: string, m: string): void }).srem(key, id);
+          pipeline.commands.srem(key, id);
           isDelete.push(false);
         }
         return;
       }
       const own = Object.entries(JSON.parse(referencesJson ?? '{}') as References).map(([n, v]) => k.reference(n, v));
-      const keys = [k.events, k.running, k.task(id), k.ready(queue!), k.delayed(queue!), ...own];
-      pipeline.tl_delete!(keys.length, ...keys, id, GROUP, queue!);
+      const keys = [k.events, k.running, k.task(id), k.ready(queue), k.delayed(queue), ...own];
+      pipeline.script('delete', keys.length, ...keys, id, GROUP, queue);
       isDelete.push(true);
     });
-    ((await pipeline.exec()) ?? []).forEach(([err, deleted], j) => {
+    (await pipeline.exec()).forEach(([err, deleted], j) => {
       if (err) throw err;
       if (isDelete[j] && deleted === 1) tasks++;
     });
@@ -48,6 +47,6 @@ export async function deleteByReference(ctx: Context, refs: References): Promise
   const scheduleKeys = Object.entries(valid).map(([n, v]) => k.scheduleReference(n, v));
   const scheduleIds = scheduleKeys.length === 1 ? await ctx.redis.smembers(scheduleKeys[0]!) : await ctx.redis.sinter(...scheduleKeys);
   let schedules = 0;
-  for (const id of scheduleIds) schedules += await removeSchedule(ctx, id);
+  for (const id of scheduleIds) schedules += await unschedule(ctx, id);
   return { tasks, schedules };
 }

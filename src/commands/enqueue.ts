@@ -1,7 +1,7 @@
-import { enter, type Context } from '../context.js';
-import { newId } from '../ids.js';
+import { newId } from '../util/ids.js';
 import { validateRequest } from '../validation.js';
 import type { EnqueueRequest } from '../types.js';
+import type { WriteContext } from './context.js';
 
 /**
  * Enqueues tasks. Every request is validated before anything is sent, so a bad request stores nothing of
@@ -9,15 +9,16 @@ import type { EnqueueRequest } from '../types.js';
  * to Redis together, up to 32 tasks per script call, each call atomic, all written at once: one round
  * trip. Ids are made here, so a call retried with the same ids (EnqueueRequest.id) is idempotent.
  */
-export async function enqueueMany(ctx: Context, requests: readonly EnqueueRequest[]): Promise<string[]> {
+export async function enqueueMany(ctx: WriteContext, requests: readonly EnqueueRequest[]): Promise<string[]> {
   const valid = requests.map((r, i) => {
     const v = validateRequest(r, requests.length > 1 ? i : undefined);
     ctx.definitions.get(v.type)?.parse(r.spec);
     return v;
   });
-  const wait = enter(ctx);
+  const wait = ctx.life.whenOpen();
   if (wait) await wait;
   const ids = valid.map((v) => v.id ?? newId());
-  await Promise.all(valid.map((request, i) => ctx.batches.enqueue.add({ id: ids[i]!, request, maxAttempts: request.maxAttempts ?? ctx.maxAttempts })));
+  const maxAttempts = ctx.settings.maxAttempts;
+  await Promise.all(valid.map((request, i) => ctx.writes.enqueue.add({ id: ids[i]!, request, maxAttempts: request.maxAttempts ?? maxAttempts })));
   return ids;
 }

@@ -1,8 +1,9 @@
-import type { Context } from '../context.js';
 import type { JsonValue } from '../types.js';
-import { guardedWrite, type LeaseOptions } from './lease.js';
+import type { WriteContext } from './context.js';
+import { guardedWrite } from './guarded-write.js';
+import type { LeaseOptions } from './leases.js';
 
 /** Marks a running task failed, with optional final progress; refused unless it is running and still ours. */
-export function fail(ctx: Context, taskId: string, progress?: JsonValue, options?: LeaseOptions): Promise<void> {
+export function fail(ctx: WriteContext, taskId: string, progress?: JsonValue, options?: LeaseOptions): Promise<void> {
   return guardedWrite(ctx, 'fail', taskId, progress, options);
 }

@@ -1,28 +1,28 @@
-import { GROUP } from '../keys.js';
-import { enter, type Context } from '../context.js';
-import { queueOf } from './queue-of.js';
+import { GROUP } from '../redis/keys.js';
 import { validateTaskId } from '../validation.js';
 import type { Task } from '../types.js';
-import { heldLease, settle, type LeaseOptions } from './lease.js';
+import type { WriteContext } from './context.js';
+import type { LeaseOptions } from './leases.js';
+import { queueOf } from './queue-of.js';
 
 /** Gives a running task back to its queue (a `requeued` event, reason "released"); refused unless ours. */
-export async function release(ctx: Context, taskId: string, options?: LeaseOptions): Promise<void> {
+export async function release(ctx: WriteContext, taskId: string, options?: LeaseOptions): Promise<void> {
   validateTaskId(taskId);
-  await enter(ctx);
+  await ctx.life.whenOpen();
   const queue = await queueOf(ctx, taskId);
-  await requeueHeld(ctx, taskId, queue, heldLease(ctx, taskId, options));
+  await releaseHeld(ctx, taskId, queue, ctx.leases.held(taskId, options));
 }
 
 /**
- * Gives back a task dequeue() started for a caller who is no longer there (its signal aborted, or the
- * queue is closing). Skips enter(): close() waits for this before it closes the connection.
+ * Releases a task dequeue() started for a caller who is no longer there (its signal aborted, or the queue
+ * is closing). Skips the format gate: close() waits for this before it closes the connection.
  */
-export function giveBackStarted(ctx: Context, task: Task): Promise<void> {
-  return requeueHeld(ctx, task.id, task.queue, task.lease ?? '');
+export function releaseStarted(ctx: WriteContext, task: Task): Promise<void> {
+  return releaseHeld(ctx, task.id, task.queue, task.lease ?? '');
 }
 
-async function requeueHeld(ctx: Context, taskId: string, queue: string, held: string): Promise<void> {
+async function releaseHeld(ctx: WriteContext, taskId: string, queue: string, held: string): Promise<void> {
   const k = ctx.keys;
-  const code = Number(await ctx.scripts.requeue(k.events, k.running, k.task(taskId), k.ready(queue), k.counts, taskId, GROUP, 'released', held, queue));
-  settle(ctx, taskId, code, held, true);
+  const code = Number(await ctx.scripts.release(k.events, k.running, k.task(taskId), k.ready(queue), taskId, GROUP, held, queue));
+  ctx.leases.conclude(taskId, code, held, true);
 }

@@ -1,20 +1,20 @@
-import { GROUP } from '../keys.js';
-import { enter, type Context } from '../context.js';
-import { queueOf } from './queue-of.js';
+import { GROUP } from '../redis/keys.js';
+import type { ReadContext } from '../context/read-context.js';
 import { throwOnCode } from '../errors.js';
 import { validateTaskId } from '../validation.js';
+import { queueOf } from './queue-of.js';
 
 /**
  * Gives a failed or cancelled task another run: back to waiting at the tail of its queue (a `requeued`
  * event, reason 'retry'). False when it is waiting or running already; a finished task answers with
  * TaskFinishedError.
  */
-export async function retry(ctx: Context, taskId: string): Promise<boolean> {
+export async function retry(ctx: ReadContext, taskId: string): Promise<boolean> {
   validateTaskId(taskId);
-  await enter(ctx);
+  await ctx.life.whenOpen();
   const queue = await queueOf(ctx, taskId);
   const k = ctx.keys;
-  const code = Number(await ctx.scripts.revive(k.events, k.task(taskId), k.ready(queue), taskId, GROUP, queue));
+  const code = Number(await ctx.scripts.retry(k.events, k.task(taskId), k.ready(queue), taskId, GROUP, queue));
   if (code === 0) return false;
   throwOnCode(code, taskId);
   return true;

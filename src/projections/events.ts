@@ -1,8 +1,9 @@
-import { enter, type Context } from '../context.js';
+import type { ReadContext } from '../context/read-context.js';
 import { ValidationError } from '../errors.js';
 import type { TaskEvent } from '../types.js';
-import { entryToRawEvent, rawEventToTaskEvent, type StreamEntry } from './decode.js';
-import { readLog } from './read.js';
+import { entryToRawEvent, rawEventToTaskEvent, type StreamEntry } from '../events/codec.js';
+import { readLog } from './log-reader.js';
+import { previousStreamId, STREAM_ID } from '../events/stream-id.js';
 
 export interface EventsOptions {
   /** First event id to return (inclusive). Default: the start of the log. */
@@ -15,17 +16,16 @@ export interface EventsOptions {
   signal?: AbortSignal;
 }
 
-const STREAM_ID = /^\d+(-\d+)?$/;
 const FOLLOW_BLOCK_MS = 1000;
 
 /** Replays the log in order, optionally following it live. */
-export async function* events(ctx: Context, options: EventsOptions = {}): AsyncGenerator<TaskEvent> {
+export async function* events(ctx: ReadContext, options: EventsOptions = {}): AsyncGenerator<TaskEvent> {
   const { from, after, follow = false, signal } = options;
   for (const [name, id] of [['from', from], ['after', after]] as const) {
     if (id !== undefined && !STREAM_ID.test(id)) throw new ValidationError(`${name} must be an event id such as 1700000000000-0, got "${id}"`);
   }
   if (from !== undefined && after !== undefined) throw new ValidationError('give either from or after, not both');
-  await enter(ctx);
+  await ctx.life.whenOpen();
   let last = after ?? null;
   for await (const page of readLog(ctx, after !== undefined ? `(${after}` : from ?? '-')) {
     for (const raw of page) {
@@ -36,8 +36,8 @@ export async function* events(ctx: Context, options: EventsOptions = {}): AsyncG
   }
   if (!follow) return;
   // Follow from the last event seen (or from now, for a log that was empty at the start).
-  if (last === null) last = from !== undefined ? previousId(from) : '$';
-  while (!signal?.aborted && !ctx.closed) {
+  if (last === null) last = from !== undefined ? previousStreamId(from) : '$';
+  while (!signal?.aborted && !ctx.life.closed) {
     const conn = ctx.blocking.acquire();
     const onAbort = () => ctx.blocking.discard(conn);
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -47,7 +47,7 @@ export async function* events(ctx: Context, options: EventsOptions = {}): AsyncG
       ctx.blocking.release(conn);
     } catch (err) {
       ctx.blocking.discard(conn);
-      if (signal?.aborted || ctx.closed) return;
+      if (signal?.aborted || ctx.life.closed) return;
       throw err;
     } finally {
       signal?.removeEventListener('abort', onAbort);
@@ -58,13 +58,4 @@ export async function* events(ctx: Context, options: EventsOptions = {}): AsyncG
       yield rawEventToTaskEvent(entryToRawEvent(entry));
     }
   }
-}
-
-/** The largest id before `id`, so that XREAD (exclusive) starts at `id` itself. */
-function previousId(id: string): string {
-  const [ms, seq] = id.split('-');
-  const s = BigInt(seq ?? '0');
-  if (s > 0n) return `${ms}-${s - 1n}`;
-  const m = BigInt(ms!);
-  return m > 0n ? `${m - 1n}-18446744073709551615` : '0-0';
 }

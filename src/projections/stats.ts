@@ -1,7 +1,8 @@
-import { enter, type Context } from '../context.js';
-import { GROUP } from '../keys.js';
-import type { StreamEntry } from './decode.js';
-import { pairsToObject } from './decode.js';
+import type { ReadContext } from '../context/read-context.js';
+import { GROUP } from '../redis/keys.js';
+import { timeToMs } from '../redis/time.js';
+import { pairsToObject, type StreamEntry } from '../events/codec.js';
+import { streamIdMs } from '../events/stream-id.js';
 
 /** Above this many running tasks, running is not broken down by queue (it would cost one read per task). */
 const RUNNING_BREAKDOWN_LIMIT = 10_000;
@@ -35,8 +36,8 @@ export interface QueueStats {
  * The state of every queue, read in three pipelined round trips: its cost grows with the number of queues.
  * Running tasks are broken down by queue with two more (one HGET per running task, up to 10,000).
  */
-export async function stats(ctx: Context): Promise<QueueStats> {
-  await enter(ctx);
+export async function stats(ctx: ReadContext): Promise<QueueStats> {
+  await ctx.life.whenOpen();
   const k = ctx.keys;
   const queues = (await ctx.redis.smembers(k.queues)).sort();
   const p = ctx.redis.pipeline();
@@ -51,8 +52,7 @@ export async function stats(ctx: Context): Promise<QueueStats> {
   }
   const r = (await p.exec()) ?? [];
   const val = (i: number) => (r[i]?.[0] ? null : r[i]?.[1]);
-  const [sec, micro] = val(0) as [string, string];
-  const now = Number(sec) * 1000 + Math.floor(Number(micro) / 1000);
+  const now = timeToMs(val(0) as [string, string]);
   const running = Number(val(2));
   const out: QueueStats = {
     queues: {},
@@ -83,7 +83,7 @@ export async function stats(ctx: Context): Promise<QueueStats> {
   for (const q of queues) op.xrange(k.ready(q), `(${lastDelivered.get(q)}`, '+', 'COUNT', 1);
   ((await op.exec()) ?? []).forEach(([err, entries], i) => {
     const first = err ? undefined : (entries as StreamEntry[])[0];
-    if (first) out.queues[queues[i]!]!.oldestWaitingMs = Math.max(0, now - Number(first[0].split('-')[0]));
+    if (first) out.queues[queues[i]!]!.oldestWaitingMs = Math.max(0, now - Number(streamIdMs(first[0])));
   });
   if (running > 0 && running <= RUNNING_BREAKDOWN_LIMIT) {
     const ids = await ctx.redis.zrange(k.running, 0, -1);

@@ -1,13 +1,15 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { GROUP } from '../keys.js';
-import { newId } from '../ids.js';
-import { createContext, enter, type Context, type ContextOptions } from '../context.js';
+import { GROUP } from '../redis/keys.js';
+import { redisNow } from '../redis/time.js';
+import { newId } from '../util/ids.js';
+import { SafeEmitter } from '../util/safe-emitter.js';
+import { openContext, type ContextOptions } from '../context/open.js';
+import type { ReadContext } from '../context/read-context.js';
+import { unschedule } from '../commands/unschedule.js';
 import { NotScheduledError, TypeNotSpecifiedError, ValidationError } from '../errors.js';
 import { intOption, toJsonText, validateQueueNames, validateReferences, validateRequest } from '../validation.js';
 import type { JsonValue, References } from '../types.js';
-import { removeSchedule } from './remove.js';
-import { SafeEmitter } from '../worker-events.js';
 import { CATCH_UP, planTick, nextRun, validateCron, validateTimezone, type CatchUp } from './cron.js';
 
 export interface SchedulerOptions extends Pick<ContextOptions, 'connection' | 'namespace' | 'connectTimeoutMs' | 'maxAttempts'> {
@@ -67,7 +69,7 @@ export interface SchedulerEvents {
 
 export class Scheduler extends SafeEmitter<SchedulerEvents> {
   readonly namespace: string;
-  private readonly ctx: Context;
+  private readonly ctx: ReadContext;
   private readonly owned: boolean;
   private readonly leaseMs: number;
   private readonly pollIntervalMs: number;
@@ -81,7 +83,7 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> {
 
   constructor(options: SchedulerOptions = {}) {
     super();
-    const { ctx, owned } = createContext(options);
+    const { ctx, owned } = openContext(options, (err) => this.emit('error', err));
     this.ctx = ctx;
     this.owned = owned;
     this.namespace = ctx.keys.namespace;
@@ -103,7 +105,7 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> {
     const cron = validateCron(req.cronSchedule, timezone);
     const catchUp = req.catchUp ?? 'one';
     if (!CATCH_UP.includes(catchUp)) throw new ValidationError(`catchUp must be one of ${CATCH_UP.join(', ')}, got "${String(catchUp)}"`);
-    await enter(this.ctx);
+    await this.ctx.life.whenOpen();
     const id = scheduleId(valid.queue, valid.type, valid.references);
     const next = nextRun(cron, timezone, await this.redisNow());
     const k = this.ctx.keys;
@@ -117,7 +119,7 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> {
   /** Resolves when the schedule exists; NotScheduledError otherwise (the Go original's EnsureSchedule). */
   async ensureSchedule(key: ScheduleKey): Promise<void> {
     const id = this.idOf(key);
-    await enter(this.ctx);
+    await this.ctx.life.whenOpen();
     if ((await this.ctx.redis.exists(this.ctx.keys.schedule(id))) === 0) {
       throw new NotScheduledError(`queue "${key.queue}", type "${key.type}", references ${JSON.stringify(key.references ?? {})}`);
     }
@@ -126,12 +128,12 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> {
   /** Removes the schedule; false when there was none. Tasks it emitted stay. */
   async unschedule(key: ScheduleKey): Promise<boolean> {
     const id = this.idOf(key);
-    await enter(this.ctx);
-    return (await removeSchedule(this.ctx, id)) === 1;
+    await this.ctx.life.whenOpen();
+    return (await unschedule(this.ctx, id)) === 1;
   }
 
   async listSchedules(): Promise<Schedule[]> {
-    await enter(this.ctx);
+    await this.ctx.life.whenOpen();
     const ids = await this.ctx.redis.zrange(this.ctx.keys.schedules, 0, -1);
     const pipeline = this.ctx.redis.pipeline();
     for (const id of ids) pipeline.hgetall(this.ctx.keys.schedule(id));
@@ -141,7 +143,7 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> {
 
   /** How many schedules the namespace holds (one ZCARD). */
   async countSchedules(): Promise<number> {
-    await enter(this.ctx);
+    await this.ctx.life.whenOpen();
     return this.ctx.redis.zcard(this.ctx.keys.schedules);
   }
 
@@ -167,11 +169,13 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> {
       clearTimeout(timer);
     }
     if (this.leaderUntil > 0) {
-      await this.ctx.scripts.leaderRelease(this.ctx.keys.schedulerLeader, this.token).catch(() => undefined);
+      // Unreleased, the lease expires by itself within leaseMs: another instance then takes over later.
+      await this.ctx.scripts.leaderRelease(this.ctx.keys.schedulerLeader, this.token).catch((err: unknown) => this.emit('error', err));
       this.leaderUntil = 0;
       this.emit('leadership', false);
     }
-    this.ctx.closed = true;
+    this.ctx.life.close();
+    // QUIT fails on a connection that is down already; disconnecting is all that is left to do then.
     if (this.owned) await this.ctx.redis.quit().catch(() => this.ctx.redis.disconnect());
   }
 
@@ -180,7 +184,7 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> {
     if (this.stopped || this.inFlight) return this.inFlight ?? Promise.resolve();
     this.inFlight = (async () => {
       try {
-        await enter(this.ctx);
+        await this.ctx.life.whenOpen();
         if (await this.holdLease()) await this.emitDue();
       } catch (err) {
         // Redis unreachable for a moment: this cycle did nothing; the next one tries again.
@@ -252,7 +256,7 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> {
     const keys = [k.events, k.queues, k.schedule(id), k.schedules, k.task(taskId), k.ready(h.queue!), k.delayed(h.queue!)];
     keys.push(...Object.entries(refs).map(([n, v]) => k.reference(n, v)));
     const result = Number(
-      await this.ctx.scripts.scheduleEmit(keys.length, ...keys, GROUP, id, h.nextRunAt!, plan.tick ?? '', plan.next, taskId, toJsonText(refs, 'references'), this.ctx.maxAttempts),
+      await this.ctx.scripts.scheduleEmit(keys.length, ...keys, GROUP, id, h.nextRunAt!, plan.tick ?? '', plan.next, taskId, toJsonText(refs, 'references'), this.ctx.settings.maxAttempts),
     );
     if (result === 1) this.emit('tick', { id, queue: h.queue!, type: h.type! }, now - plan.tick!, taskId);
     return result;
@@ -265,9 +269,8 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> {
     return scheduleId(queue!, key.type, refs);
   }
 
-  private async redisNow(): Promise<number> {
-    const [s, us] = await this.ctx.redis.time();
-    return Number(s) * 1000 + Math.floor(Number(us) / 1000);
+  private redisNow(): Promise<number> {
+    return redisNow(this.ctx.redis);
   }
 }
 

@@ -1,0 +1,67 @@
+import { GROUP } from '../redis/keys.js';
+import { scriptPipeline } from '../redis/pipeline.js';
+import type { ReadContext } from '../context/read-context.js';
+import type { References } from '../types.js';
+import type { ProjectionHash } from '../events/fold.js';
+import { lastFoldedId, readHashes, scanTaskIds, touchedSince } from '../projections/log-reader.js';
+import { foldLog, type FoldProgressOptions } from './fold-log.js';
+
+const BATCH = 200;
+
+export interface RebuildReport {
+  /** Task projections written from the log (and stray hashes removed). */
+  tasks: number;
+  /** Events folded. */
+  events: number;
+}
+
+/**
+ * Rewrites every task hash and its index entries from a fold of the log (restore.lua, one call per task).
+ * A task whose live hash already names a newer event than the fold saw has moved on and is left alone, so
+ * rebuild is safe while workers run. A stray hash the log does not know is removed.
+ */
+export async function rebuild(ctx: ReadContext, options: FoldProgressOptions = {}): Promise<RebuildReport> {
+  await ctx.life.whenOpen();
+  const { folded, end, events, counts } = await foldLog(ctx, options.onProgress);
+  const strays = (await scanTaskIds(ctx)).filter((id) => !folded.has(id));
+  const strayHashes = await readHashes(ctx, strays);
+  // Tasks with events after the fold's end moved on (a deleted one has no hash to say so): leave them be.
+  const moved = await touchedSince(ctx, end);
+  const k = ctx.keys;
+  const calls: (string | number)[][] = [];
+  for (const [id, hash] of folded) {
+    if (moved.has(id)) continue;
+    const keys = [k.events, k.running, k.task(id), k.ready(hash.queue ?? ''), k.delayed(hash.queue ?? ''), k.queues, ...refKeys(ctx, hash)];
+    calls.push([keys.length, ...keys, id, GROUP, ctx.settings.heartbeatTtlMs, lastFoldedId(hash) ?? end, 'put', ...Object.entries(hash).flat()]);
+  }
+  for (const [id, hash] of strayHashes) {
+    if (!hash || moved.has(id)) continue;
+    const keys = [k.events, k.running, k.task(id), k.ready(hash.queue ?? ''), k.delayed(hash.queue ?? ''), k.queues, ...refKeys(ctx, hash)];
+    calls.push([keys.length, ...keys, id, GROUP, ctx.settings.heartbeatTtlMs, end, 'absent']);
+  }
+  let tasks = 0;
+  for (let i = 0; i < calls.length; i += BATCH) {
+    const pipeline = scriptPipeline(ctx.redis);
+    for (const args of calls.slice(i, i + BATCH)) pipeline.script('restore', ...args);
+    for (const [err, wrote] of await pipeline.exec()) {
+      if (err) throw err;
+      if (Number(wrote) === 1) tasks++;
+    }
+  }
+  // The counts index, recounted from the log (transitions made while rebuild ran are lost from it).
+  const c = ctx.redis.multi();
+  c.del(k.counts);
+  if (counts.size) c.hset(k.counts, Object.fromEntries(counts));
+  await c.exec();
+  return { tasks, events };
+}
+
+function refKeys(ctx: ReadContext, hash: ProjectionHash): string[] {
+  let refs: References = {};
+  try {
+    refs = JSON.parse(hash.references ?? '{}') as References;
+  } catch {
+    // A damaged field in a stray hash: nothing to tidy by it.
+  }
+  return Object.entries(refs).map(([n, v]) => ctx.keys.reference(n, v));
+}

@@ -1,0 +1,45 @@
+import { ensureFormat, openConnection, type ConnectionOption } from '../redis/connection.js';
+import { ValidationError } from '../errors.js';
+import { keysFor } from '../redis/keys.js';
+import { defineScripts } from '../redis/scripts.js';
+import { BlockingPool } from '../redis/blocking-pool.js';
+import { intOption, NAMESPACE_PATTERN } from '../validation.js';
+import type { TaskDefinition } from '../task-definition.js';
+import { Lifecycle } from './lifecycle.js';
+import type { ReadContext } from './read-context.js';
+
+export interface ContextOptions {
+  connection?: ConnectionOption;
+  namespace?: string;
+  heartbeatTtlMs?: number;
+  maxAttempts?: number;
+  connectTimeoutMs?: number;
+  deliveryTimeoutMs?: number;
+  tasks?: readonly TaskDefinition[];
+}
+
+/** Checks the options and opens (or adopts) the connection; `owned` says whether we must close it. */
+export function openContext(options: ContextOptions, onError: (err: unknown) => void): { ctx: ReadContext; owned: boolean } {
+  const namespace = options.namespace ?? 'taskledger';
+  if (!NAMESPACE_PATTERN.test(namespace)) {
+    throw new ValidationError(`namespace "${namespace}" must be 1 to 64 letters, digits, '_', '.' or '-'`);
+  }
+  const settings = {
+    heartbeatTtlMs: intOption(options.heartbeatTtlMs, 30_000, 'heartbeatTtlMs', 100),
+    maxAttempts: intOption(options.maxAttempts, 3, 'maxAttempts', 1),
+    deliveryTimeoutMs: intOption(options.deliveryTimeoutMs, 10_000, 'deliveryTimeoutMs', 1),
+  };
+  const connectTimeoutMs = intOption(options.connectTimeoutMs, 5000, 'connectTimeoutMs', 1);
+  const { redis, owned } = openConnection(options.connection, connectTimeoutMs);
+  const keys = keysFor(namespace);
+  const ctx: ReadContext = {
+    redis,
+    keys,
+    scripts: defineScripts(redis),
+    blocking: new BlockingPool(redis),
+    settings,
+    definitions: new Map((options.tasks ?? []).map((d) => [d.type, d])),
+    life: new Lifecycle(() => ensureFormat(redis, keys, connectTimeoutMs), onError),
+  };
+  return { ctx, owned };
+}

@@ -1,0 +1,33 @@
+import type { Connection } from '../redis/connection.js';
+import type { Keys } from '../redis/keys.js';
+import type { Scripts } from '../redis/scripts.js';
+import type { BlockingPool } from '../redis/blocking-pool.js';
+import type { TaskDefinition } from '../task-definition.js';
+import type { Lifecycle } from './lifecycle.js';
+
+/** Settings fixed when a TaskQueue or Scheduler is made. */
+export interface Settings {
+  /** A running task with no heartbeat for this long is stalled. */
+  readonly heartbeatTtlMs: number;
+  /** Starts a task gets by default. */
+  readonly maxAttempts: number;
+  /** A claimed entry not started within this long was lost by its reader. */
+  readonly deliveryTimeoutMs: number;
+}
+
+/** What every command needs and never changes: the connection, scripts, keys and settings. */
+export interface Deps {
+  readonly redis: Connection;
+  readonly scripts: Scripts;
+  readonly keys: Keys;
+  /** Connections for blocking reads. */
+  readonly blocking: BlockingPool;
+  readonly settings: Settings;
+  /** Task types declared with a schema: enqueue checks their specs. */
+  readonly definitions: ReadonlyMap<string, TaskDefinition>;
+}
+
+/** The read side's context: dependencies and the lifecycle, no write-side state. */
+export interface ReadContext extends Deps {
+  readonly life: Lifecycle;
+}

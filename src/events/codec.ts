@@ -1,0 +1,69 @@
+import { EVENT_FIELD, INT_FIELDS, JSON_FIELDS, SCHEDULE_FIELD, TASK_FIELD } from './fold-rules.js';
+import type { ProjectionHash, RawEvent } from './fold.js';
+import { streamIdMs } from './stream-id.js';
+import type { BackoffOptions, JsonValue, References, Task, TaskEvent, TaskEventType, TaskStatus } from '../types.js';
+
+/** A stream entry as ioredis returns it: [id, [field, value, ...]]. */
+export type StreamEntry = [id: string, fields: string[]];
+
+export function pairsToObject(pairs: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < pairs.length; i += 2) out[pairs[i]!] = pairs[i + 1]!;
+  return out;
+}
+
+export function entryToRawEvent([id, pairs]: StreamEntry): RawEvent {
+  const fields = pairsToObject(pairs);
+  const type = fields[EVENT_FIELD] ?? '';
+  const taskId = fields[TASK_FIELD] ?? '';
+  const scheduleId = fields[SCHEDULE_FIELD];
+  delete fields[EVENT_FIELD];
+  delete fields[TASK_FIELD];
+  delete fields[SCHEDULE_FIELD];
+  return scheduleId === undefined ? { id, type, taskId, fields } : { id, type, taskId, scheduleId, fields };
+}
+
+export function rawEventToTaskEvent(raw: RawEvent): TaskEvent {
+  const data: Record<string, JsonValue> = {};
+  for (const [k, v] of Object.entries(raw.fields)) {
+    data[k] = JSON_FIELDS.has(k) ? (JSON.parse(v) as JsonValue) : INT_FIELDS.has(k) ? Number(v) : v;
+  }
+  const event: TaskEvent = { id: raw.id, taskId: raw.taskId, type: raw.type as TaskEventType, at: new Date(Number(streamIdMs(raw.id))), data };
+  if (raw.scheduleId !== undefined) event.scheduleId = raw.scheduleId;
+  return event;
+}
+
+const date = (ms: string | undefined) => (ms === undefined ? null : new Date(Number(ms)));
+
+export function hashToTask(id: string, h: ProjectionHash): Task {
+  return {
+    id,
+    queue: h.queue ?? '',
+    type: h.type ?? '',
+    spec: JSON.parse(h.spec ?? 'null') as JsonValue,
+    status: h.status as TaskStatus,
+    progress: h.progress === undefined ? null : (JSON.parse(h.progress) as JsonValue),
+    references: JSON.parse(h.references ?? '{}') as References,
+    attempt: Number(h.attempt ?? 0),
+    maxAttempts: Number(h.maxAttempts ?? 0),
+    lease: h.lease ?? null,
+    runAt: date(h.runAt),
+    backoff: h.backoff === undefined ? null : (JSON.parse(h.backoff) as BackoffOptions),
+    timeoutMs: h.timeoutMs === undefined ? null : Number(h.timeoutMs),
+    scheduledAt: date(h.scheduledAt),
+    createdAt: new Date(Number(h.createdAt)),
+    updatedAt: new Date(Number(h.updatedAt)),
+    startedAt: date(h.startedAt),
+    finishedAt: date(h.finishedAt),
+    lastHeartbeatAt: date(h.heartbeatAt),
+  };
+}
+
+/** The stream fields of an event, from its decoded form: the inverse of entryToRawEvent + rawEventToTaskEvent. */
+export function taskEventToFields(event: Pick<TaskEvent, 'type' | 'taskId' | 'scheduleId' | 'data'>): string[] {
+  const fields = [EVENT_FIELD, event.type];
+  if (event.scheduleId !== undefined) fields.push(SCHEDULE_FIELD, event.scheduleId);
+  else fields.push(TASK_FIELD, event.taskId);
+  for (const [k, v] of Object.entries(event.data)) fields.push(k, JSON_FIELDS.has(k) ? JSON.stringify(v) : String(v));
+  return fields;
+}

@@ -1,0 +1,70 @@
+import { FOLD_RULES, SCHEDULE_EVENTS } from './fold-rules.js';
+import { InternalError } from '../errors.js';
+import { streamIdMs } from './stream-id.js';
+
+/** A task's hash as Redis stores it: field -> string. */
+export type ProjectionHash = Record<string, string>;
+
+export interface RawEvent {
+  id: string;
+  type: string;
+  taskId: string;
+  /** Set for schedule events, which name a schedule instead of a task. */
+  scheduleId?: string;
+  /** The event's own fields (without `event`, `task` and `schedule`), as stored. */
+  fields: Record<string, string>;
+}
+
+type Setter = (hash: ProjectionHash, event: RawEvent, at: string) => void;
+
+/** The rules as one setter per field, read once: the fold runs for every task a worker starts. */
+const COMPILED = new Map<string, { set: Setter[]; del: readonly string[]; drop: boolean }>(
+  Object.entries(FOLD_RULES).map(([type, rule]) => {
+    const set = rule.set.map(([field, src]): Setter => {
+      if (src === '@at') return (h, _e, at) => void (h[field] = at);
+      if (src === '@id') return (h, e) => void (h[field] = e.id);
+      if (src.startsWith('$')) {
+        const name = src.slice(1);
+        return (h, e) => {
+          const value = e.fields[name];
+          if (value !== undefined) h[field] = value;
+        };
+      }
+      return (h) => void (h[field] = src);
+    });
+    return [type, { set, del: rule.del, drop: !!rule.drop }];
+  }),
+);
+
+/**
+ * Applies one event to a projection, exactly as includes/fold.lua does in Redis. Returns the new hash, or
+ * null when the event drops the projection. Does not mutate its input.
+ */
+export function foldEvent(current: ProjectionHash | null, event: RawEvent): ProjectionHash | null {
+  return foldInto(current ? { ...current } : {}, event);
+}
+
+/** foldEvent, changing `hash` in place (it is returned, or null when the event drops the projection). */
+export function foldInto(hash: ProjectionHash, event: RawEvent): ProjectionHash | null {
+  const rule = COMPILED.get(event.type);
+  if (!rule) throw new InternalError(`unknown event type "${event.type}" in event ${event.id}: written by a newer taskledger?`);
+  if (rule.drop) return null;
+  const at = streamIdMs(event.id);
+  const previous = hash.events;
+  for (const set of rule.set) set(hash, event, at);
+  hash.updatedAt = at;
+  hash.events = previous ? `${previous} ${event.id}` : event.id;
+  for (const field of rule.del) delete hash[field];
+  return hash;
+}
+
+/** Folds a sequence of events (oldest first) into projections by task id. Dropped tasks are absent. */
+export function foldAll(events: Iterable<RawEvent>, into = new Map<string, ProjectionHash>()): Map<string, ProjectionHash> {
+  for (const event of events) {
+    if (SCHEDULE_EVENTS.has(event.type)) continue;
+    const next = foldEvent(into.get(event.taskId) ?? null, event);
+    if (next) into.set(event.taskId, next);
+    else into.delete(event.taskId);
+  }
+  return into;
+}

@@ -1,0 +1,49 @@
+--[[
+  Recovers a stalled task: one still running whose heartbeat deadline (its score in the running set) has
+  passed by the Redis clock. It goes back to waiting with a new ready entry at the tail of its queue (a
+  `requeued` event, reason 'stalled'); one that has used all its attempts is failed instead, with the
+  reason in its progress. A task whose deadline moved after the caller read it is alive and left alone.
+
+  KEYS[1] events stream
+  KEYS[2] running set
+  KEYS[3] task hash
+  KEYS[4] ready stream of the task's queue
+  KEYS[5] counts hash
+
+  ARGV[1] task id
+  ARGV[2] consumer group name
+  ARGV[3] the task's queue, as the client read it (checked, so KEYS[4] is the right stream)
+
+  Returns OK, 0 when there was nothing to do (not stalled), or a status code (includes/codes.lua).
+]]
+--@include codes
+--@include fold
+--@include emit
+--@include check
+--@include ready
+--@include count
+
+local taskId, group = ARGV[1], ARGV[2]
+local code = check_running(KEYS[3], '')
+if code ~= OK then
+  -- Only a running task belongs in the running set; drop a stray entry (index hygiene, not task state).
+  redis.call('ZREM', KEYS[2], taskId)
+  return code
+end
+local state = redis.call('HMGET', KEYS[3], 'attempt', 'maxAttempts', 'progress', 'queue')
+if state[4] ~= ARGV[3] then return redis.error_reply('ERR task ' .. taskId .. ' queue mismatch') end
+local deadline = redis.call('ZSCORE', KEYS[2], taskId)
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if deadline and tonumber(deadline) > now then return 0 end
+redis.call('ZREM', KEYS[2], taskId)
+if tonumber(state[1]) >= tonumber(state[2]) then
+  local progress = '{"error":"stalled: no heartbeat before the deadline on attempt ' .. state[1] ..
+    ' of ' .. state[2] .. '","lastProgress":' .. (state[3] or 'null') .. '}'
+  emit(KEYS[1], KEYS[3], taskId, 'failed', { 'queue', state[4], 'progress', progress })
+  count_end(KEYS[5], 'failed', state[4])
+  return OK
+end
+local readyId = push_ready(KEYS[4], group, taskId)
+emit(KEYS[1], KEYS[3], taskId, 'requeued', { 'readyId', readyId, 'reason', 'stalled' })
+return OK

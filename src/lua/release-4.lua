@@ -1,0 +1,35 @@
+--[[
+  Releases a running task: its holder gives it back to waiting (a worker shutting down, a dequeue whose
+  caller is gone). A new ready entry goes to the tail of its queue and a `requeued` event (reason
+  'released') records it. Refused unless the task is running and held by the caller's lease.
+
+  KEYS[1] events stream
+  KEYS[2] running set
+  KEYS[3] task hash
+  KEYS[4] ready stream of the task's queue
+
+  ARGV[1] task id
+  ARGV[2] consumer group name
+  ARGV[3] lease the caller holds, or ''
+  ARGV[4] the task's queue, as the client read it (checked, so KEYS[4] is the right stream)
+
+  Returns OK or a status code (includes/codes.lua).
+]]
+--@include codes
+--@include fold
+--@include emit
+--@include check
+--@include ready
+
+local taskId, group = ARGV[1], ARGV[2]
+local code = check_running(KEYS[3], ARGV[3])
+if code ~= OK then
+  -- Only a running task belongs in the running set; drop a stray entry (index hygiene, not task state).
+  if code ~= LEASE_LOST then redis.call('ZREM', KEYS[2], taskId) end
+  return code
+end
+if redis.call('HGET', KEYS[3], 'queue') ~= ARGV[4] then return redis.error_reply('ERR task ' .. taskId .. ' queue mismatch') end
+redis.call('ZREM', KEYS[2], taskId)
+local readyId = push_ready(KEYS[4], group, taskId)
+emit(KEYS[1], KEYS[3], taskId, 'requeued', { 'readyId', readyId, 'reason', 'released' })
+return OK

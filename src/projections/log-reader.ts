@@ -1,0 +1,77 @@
+import { Cluster } from 'ioredis';
+import type { ReadContext } from '../context/read-context.js';
+import { entryToRawEvent, pairsToObject, type StreamEntry } from '../events/codec.js';
+import type { ProjectionHash, RawEvent } from '../events/fold.js';
+
+const PAGE = 1000;
+
+/** Reads the log in order, page by page, from `start` (inclusive, or '(id' exclusive) up to `end`. */
+export async function* readLog(ctx: ReadContext, start = '-', end = '+'): AsyncGenerator<RawEvent[]> {
+  let from = start;
+  for (;;) {
+    const page = (await ctx.redis.xrange(ctx.keys.events, from, end, 'COUNT', PAGE)) as StreamEntry[];
+    if (page.length === 0) return;
+    yield page.map(entryToRawEvent);
+    if (page.length < PAGE) return;
+    from = `(${page[page.length - 1]![0]}`;
+  }
+}
+
+/** The id of the newest event, or '0-0' for an empty log: a fixed end for a consistent read. */
+export async function lastEventId(ctx: ReadContext): Promise<string> {
+  const [last] = (await ctx.redis.xrevrange(ctx.keys.events, '+', '-', 'COUNT', 1)) as StreamEntry[];
+  return last ? last[0] : '0-0';
+}
+
+/** Ids of every task hash in the namespace (SCAN; on a cluster, on every master). */
+export async function scanTaskIds(ctx: ReadContext): Promise<string[]> {
+  const prefix = ctx.keys.taskPrefix;
+  const nodes = ctx.redis instanceof Cluster ? ctx.redis.nodes('master') : [ctx.redis];
+  const ids: string[] = [];
+  for (const node of nodes) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', `${escapeGlob(prefix)}*`, 'COUNT', 1000);
+      cursor = next;
+      for (const key of keys) ids.push(key.slice(prefix.length));
+    } while (cursor !== '0');
+  }
+  return ids;
+}
+
+function escapeGlob(s: string): string {
+  return s.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
+}
+
+/** HGETALL of many tasks, pipelined in batches. Missing tasks map to null. */
+export async function readHashes(ctx: ReadContext, ids: readonly string[]): Promise<Map<string, ProjectionHash | null>> {
+  const out = new Map<string, ProjectionHash | null>();
+  for (let i = 0; i < ids.length; i += PAGE) {
+    const batch = ids.slice(i, i + PAGE);
+    const pipeline = ctx.redis.pipeline();
+    for (const id of batch) pipeline.call('HGETALL', ctx.keys.task(id));
+    const results = (await pipeline.exec()) ?? [];
+    batch.forEach((id, j) => {
+      const [err, pairs] = results[j]!;
+      if (err) throw err;
+      const list = pairs as string[];
+      out.set(id, list.length ? pairsToObject(list) : null);
+    });
+  }
+  return out;
+}
+
+/** The last event id a projection records, or null. */
+export function lastFoldedId(hash: ProjectionHash | null | undefined): string | null {
+  const ids = hash?.events;
+  if (!ids) return null;
+  const i = ids.lastIndexOf(' ');
+  return i < 0 ? ids : ids.slice(i + 1);
+}
+
+/** Ids of tasks with events after `end`: they moved on while a verify or rebuild was reading. */
+export async function touchedSince(ctx: ReadContext, end: string): Promise<Set<string>> {
+  const touched = new Set<string>();
+  for await (const page of readLog(ctx, end === '0-0' ? '-' : `(${end}`)) for (const e of page) touched.add(e.taskId);
+  return touched;
+}

@@ -1,0 +1,33 @@
+import { openContext, type ContextOptions } from './context/open.js';
+import { LeaseBook } from './commands/leases.js';
+import { createWriteBatches } from './commands/write-batches.js';
+import type { DequeueContext } from './dequeue/context.js';
+import { QueueRotation } from './dequeue/queue-rotation.js';
+
+/**
+ * A TaskQueue's context, made of the read context (dependencies and lifecycle) and the state of each
+ * feature: the leases held, the batched writes, the queue rotation. `owned` says whether the connection is
+ * ours to close.
+ */
+export function openQueueContext(options: ContextOptions, onError: (err: unknown) => void): { ctx: DequeueContext; owned: boolean } {
+  const { ctx, owned } = openContext(options, onError);
+  return {
+    ctx: {
+      ...ctx,
+      leases: new LeaseBook(),
+      writes: createWriteBatches(ctx.scripts, ctx.keys, ctx.settings.heartbeatTtlMs),
+      rotation: new QueueRotation(),
+    },
+    owned,
+  };
+}
+
+/**
+ * Refuses new calls, ends blocked reads, and waits for the work still running to settle (dequeues giving
+ * back what they started for callers no longer waiting, a recovery pass). The connection stays open.
+ */
+export async function closeQueueContext(ctx: DequeueContext): Promise<void> {
+  ctx.life.close();
+  ctx.blocking.closeAll();
+  await ctx.life.drain();
+}

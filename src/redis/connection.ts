@@ -1,0 +1,65 @@
+import { Cluster, Redis } from 'ioredis';
+import { FormatVersionError, RedisUnavailableError } from '../errors.js';
+import type { Keys } from './keys.js';
+
+/** The storage format this version writes and reads. Bump it when keys or events change incompatibly. */
+export const FORMAT_VERSION = 1;
+
+export type Connection = Redis | Cluster;
+export type ConnectionOption = string | Redis | Cluster;
+
+export const DEFAULT_URL = 'redis://127.0.0.1:6379';
+
+/** Opens our own connection, or adopts the caller's (which we then must not close). */
+export function openConnection(option: ConnectionOption | undefined, connectTimeoutMs: number): { redis: Connection; owned: boolean } {
+  if (option instanceof Redis || option instanceof Cluster) return { redis: option, owned: false };
+  const url = option ?? process.env.REDIS_URL ?? DEFAULT_URL;
+  const redis = new Redis(url, {
+    connectTimeout: connectTimeoutMs,
+    // A dead server fails commands after a few quick reconnect attempts instead of queueing them for ever.
+    maxRetriesPerRequest: 5,
+    lazyConnect: false,
+  });
+  // Connection errors surface through the commands that fail; an unhandled 'error' event would crash the app.
+  redis.on('error', () => {});
+  return { redis, owned: true };
+}
+
+/** A second connection for blocking reads, which freeze the connection they run on. */
+export function duplicateConnection(redis: Connection): Connection {
+  const dup = redis.duplicate() as Connection;
+  dup.on('error', () => {});
+  return dup;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new RedisUnavailableError(message)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Records the format version on first use and refuses a namespace written by a newer format. Also the
+ * first round trip, so an unreachable Redis is reported here, within connectTimeoutMs.
+ */
+export async function ensureFormat(redis: Connection, keys: Keys, connectTimeoutMs: number): Promise<void> {
+  const where = describe(redis);
+  const check = async () => {
+    try {
+      await redis.hsetnx(keys.meta, 'format', String(FORMAT_VERSION));
+      return Number(await redis.hget(keys.meta, 'format'));
+    } catch (err) {
+      throw new RedisUnavailableError(`cannot reach Redis at ${where}: ${(err as Error).message}`, err);
+    }
+  };
+  const found = await withTimeout(check(), connectTimeoutMs, `Redis at ${where} did not answer within ${connectTimeoutMs} ms`);
+  if (!(found <= FORMAT_VERSION)) throw new FormatVersionError(keys.namespace, found, FORMAT_VERSION);
+}
+
+function describe(redis: Connection): string {
+  if (redis instanceof Cluster) return 'a cluster';
+  const { host, port, path } = redis.options;
+  return path ? path : `${host}:${port}`;
+}

@@ -1,0 +1,9 @@
+/** What a TaskQueue reports, with each event's arguments. */
+export interface TaskQueueEvents {
+  /**
+   * Background work failed: a recovery pass, or giving back a task started for a dequeue() caller that was
+   * gone. Nothing is lost (the next pass tries again; a task not given back stalls and is recovered), but
+   * an app should log these. With no listener they are dropped.
+   */
+  error: [error: unknown];
+}

@@ -1,0 +1,21 @@
+import type { LeaseOptions } from '../commands/leases.js';
+import type { RetryLaterOptions } from '../commands/retry-later.js';
+import type { Prefetcher } from '../dequeue/prefetcher.js';
+import type { TaskDefinition } from '../task-definition.js';
+import type { JsonValue } from '../types.js';
+
+/** What a Worker needs of its TaskQueue. */
+export interface WorkerQueue {
+  readonly heartbeatTtlMs: number;
+  definition(type: string): TaskDefinition | undefined;
+  /**
+   * A feed of started tasks for one worker (any queue when `queues` is undefined).
+   * @internal
+   */
+  prefetcher(queues: readonly string[] | undefined): Prefetcher;
+  heartbeat(taskId: string, progress?: JsonValue, options?: LeaseOptions): Promise<void>;
+  finish(taskId: string, progress?: JsonValue, options?: LeaseOptions): Promise<void>;
+  fail(taskId: string, progress?: JsonValue, options?: LeaseOptions): Promise<void>;
+  release(taskId: string, options?: LeaseOptions): Promise<void>;
+  retryLater(taskId: string, options: RetryLaterOptions): Promise<void>;
+}
