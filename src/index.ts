@@ -9,17 +9,6 @@ export type { WorkerEvents } from './worker-events.js';
 export { defineTask } from './task-definition.js';
 export type { TaskDefinition } from './task-definition.js';
 export { backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
-export {
-  setupTaskQueueMetrics,
-  setupSchedulerMetrics,
-  queuerWithMetrics,
-  dequeuerWithMetrics,
-  schedulerWithMetrics,
-  workerWithMetrics,
-  queueStateMetrics,
-  metricsHandler,
-} from './metrics.js';
-export type { TaskQueueMetrics, SchedulerMetrics, WorkerMetrics } from './metrics.js';
 export type { TaskQueueOptions } from './task-queue.js';
 export type { DequeueOptions } from './commands/dequeue.js';
 export type { LeaseOptions } from './commands/lease.js';
