@@ -8,17 +8,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { createServer } from 'node:http';
+import { TaskQueue, Worker, UnrecoverableError } from '../dist/index.js';
 import {
-  TaskQueue,
-  Worker,
-  UnrecoverableError,
   dequeuerWithMetrics,
   metricsHandler,
   queueStateMetrics,
   queuerWithMetrics,
   setupTaskQueueMetrics,
   workerWithMetrics,
-} from '../dist/index.js';
+} from '../dist/metrics/index.js';
 
 const SHORT = process.argv.includes('--short');
 const TOTAL = SHORT ? 400 : 3000;

@@ -12,17 +12,6 @@ export type { WorkerQueue } from './worker/worker-queue.js';
 export { defineTask } from './task-definition.js';
 export type { TaskDefinition } from './task-definition.js';
 export { backoffDelay, DEFAULT_BACKOFF } from './worker/backoff.js';
-export {
-  setupTaskQueueMetrics,
-  setupSchedulerMetrics,
-  queuerWithMetrics,
-  dequeuerWithMetrics,
-  schedulerWithMetrics,
-  workerWithMetrics,
-  queueStateMetrics,
-  metricsHandler,
-} from './metrics.js';
-export type { TaskQueueMetrics, SchedulerMetrics, WorkerMetrics } from './metrics.js';
 export type { TaskQueueOptions } from './task-queue.js';
 export type { DequeueOptions } from './dequeue/dequeue.js';
 export type { LeaseOptions } from './commands/leases.js';

@@ -1,13 +1,8 @@
 import { createServer } from 'node:http';
-import { Registry } from 'prom-client';
-import { describe, expect, it } from 'vitest';
+import { Registry, register as defaultRegistry } from 'prom-client';
+import { describe, expect, it, vi } from 'vitest';
+import { AbortError, LeaseLostError, Scheduler, TaskFinishedError, TaskQueue, Worker } from '../src/index.js';
 import {
-  AbortError,
-  LeaseLostError,
-  Scheduler,
-  TaskFinishedError,
-  TaskQueue,
-  Worker,
   dequeuerWithMetrics,
   metricsHandler,
   queueStateMetrics,
@@ -16,7 +11,7 @@ import {
   setupSchedulerMetrics,
   setupTaskQueueMetrics,
   workerWithMetrics,
-} from '../src/index.js';
+} from '../src/metrics/index.js';
 import { sleep, useRedis } from './helpers/fixture.js';
 
 const r = useRedis();
@@ -47,7 +42,7 @@ describe('metrics setup', () => {
     expect(setupSchedulerMetrics('tl_twice', registry).scheduleCounter).toBe(s1.scheduleCounter);
     // The default registry works too.
     expect(setupTaskQueueMetrics('tl_default_twice').taskCounter).toBe(setupTaskQueueMetrics('tl_default_twice').taskCounter);
-    expect(() => setupTaskQueueMetrics('bad-name', registry)).toThrow(/metrics namespace/);
+    expect(() => setupTaskQueueMetrics('bad-name', registry)).toThrow(/metrics prefix/);
   });
 });
 
@@ -85,13 +80,57 @@ describe('queue wrappers', () => {
     expect(sample(text, 'tl_tasks_dequeued_total', { queue: 'a', type: 'x' })).toBe(3);
     expect(sample(text, 'tl_dequeue_wait_seconds_count')).toBe(3);
     expect(sample(text, 'tl_dequeue_errors_total', { code: 'ERR_ABORTED' })).toBe(1);
-    const t = (operation: string, outcome: string, code = '') => sample(text, 'tl_task_transitions_total', { operation, outcome, code });
+    const t = (operation: string, outcome: string, code?: string) =>
+      sample(text, 'tl_task_transitions_total', code === undefined ? { operation, outcome } : { operation, outcome, code });
     expect(t('heartbeat', 'ok')).toBe(1);
     expect(t('finish', 'ok')).toBe(1);
     expect(t('fail', 'ok')).toBe(1);
     expect(t('cancel', 'ok')).toBe(1);
     expect(t('heartbeat', 'refused', 'ERR_TASK_FINISHED')).toBe(1);
     expect(t('finish', 'refused', 'ERR_TASK_LEASE_LOST')).toBe(1); // a fenced-off stale worker shows up
+    expect(text).not.toContain('code=""'); // an ok outcome has no code label, not an empty one
+  });
+
+  it('record into the last setup’s metrics when given none, as the Go original’s package-level globals', async () => {
+    const registry = new Registry();
+    setupTaskQueueMetrics('tl_first', registry);
+    setupTaskQueueMetrics('tl_last', registry);
+    const q = dequeuerWithMetrics(queuerWithMetrics(r.queue()));
+    await q.enqueue({ queue: 'last', type: 'x' });
+    const task = await q.dequeue(['last']);
+    await q.finish(task.id);
+    const text = await registry.metrics();
+    expect(sample(text, 'tl_last_tasks_enqueued_total', { queue: 'last', type: 'x' })).toBe(1);
+    expect(sample(text, 'tl_last_tasks_dequeued_total', { queue: 'last', type: 'x' })).toBe(1);
+    expect(sample(text, 'tl_last_task_transitions_total', { operation: 'finish', outcome: 'ok' })).toBe(1);
+    expect(sample(text, 'tl_first_tasks_enqueued_total', { queue: 'last', type: 'x' })).toBeUndefined();
+    // Nothing went to a second set under the default prefix.
+    expect(sample(await defaultRegistry.metrics(), 'taskledger_tasks_enqueued_total', { queue: 'last', type: 'x' })).toBeUndefined();
+
+    setupSchedulerMetrics('tl_last', registry);
+    const s = schedulerWithMetrics(new Scheduler({ connection: r.url, namespace: r.queue().namespace }));
+    try {
+      await expect(s.schedule({ queue: 'q', type: 'beat', cronSchedule: 'nope' })).rejects.toThrow(/invalid cron/);
+    } finally {
+      await s.stop();
+    }
+    expect(sample(await registry.metrics(), 'tl_last_scheduler_errors_total', { operation: 'schedule' })).toBe(1);
+    expect(sample(await defaultRegistry.metrics(), 'taskledger_scheduler_errors_total', { operation: 'schedule' })).toBeUndefined();
+  });
+
+  it('set up the default set once when no setup call came first, and follow a later setup call', async () => {
+    // A fresh copy of the module: no setup call has been made in it (prom-client, external, stays shared).
+    vi.resetModules();
+    const fresh = await import('../src/metrics/index.js');
+    const q = r.queue();
+    await fresh.queuerWithMetrics(q).enqueue({ queue: 'fresh', type: 'x' });
+    await fresh.queuerWithMetrics(q).enqueue({ queue: 'fresh', type: 'x' });
+    expect(sample(await defaultRegistry.metrics(), 'taskledger_tasks_enqueued_total', { queue: 'fresh', type: 'x' })).toBe(2);
+    const registry = new Registry();
+    fresh.setupTaskQueueMetrics('tl_fresh', registry);
+    await fresh.queuerWithMetrics(q).enqueue({ queue: 'fresh', type: 'x' });
+    expect(sample(await registry.metrics(), 'tl_fresh_tasks_enqueued_total', { queue: 'fresh', type: 'x' })).toBe(1);
+    expect(sample(await defaultRegistry.metrics(), 'taskledger_tasks_enqueued_total', { queue: 'fresh', type: 'x' })).toBe(2);
   });
 });
 
@@ -105,16 +144,57 @@ describe('queue state gauges', () => {
     await q.dequeue(['a']);
     await sleep(20);
     const text = await registry.metrics();
-    expect(sample(text, 'tl_queue_waiting', { queue: 'a' })).toBe(2);
-    expect(sample(text, 'tl_queue_waiting', { queue: 'b' })).toBe(0);
-    expect(sample(text, 'tl_queue_delayed', { queue: 'b' })).toBe(2);
-    expect(sample(text, 'tl_queue_running', { queue: 'a' })).toBe(1);
-    expect(sample(text, 'tl_tasks_running')).toBe(1);
-    expect(sample(text, 'tl_queue_consumer_lag', { queue: 'a' })).toBe(2);
-    expect(sample(text, 'tl_queue_oldest_waiting_seconds', { queue: 'a' })).toBeGreaterThan(0);
-    expect(sample(text, 'tl_event_log_entries')).toBe(6);
-    expect(sample(text, 'tl_event_log_bytes')).toBeGreaterThan(0);
+    const namespace = q.namespace;
+    expect(sample(text, 'tl_queue_waiting', { namespace, queue: 'a' })).toBe(2);
+    expect(sample(text, 'tl_queue_waiting', { namespace, queue: 'b' })).toBe(0);
+    expect(sample(text, 'tl_queue_delayed', { namespace, queue: 'b' })).toBe(2);
+    expect(sample(text, 'tl_queue_running', { namespace, queue: 'a' })).toBe(1);
+    expect(sample(text, 'tl_tasks_running', { namespace })).toBe(1);
+    expect(sample(text, 'tl_queue_consumer_lag', { namespace, queue: 'a' })).toBe(2);
+    expect(sample(text, 'tl_queue_oldest_waiting_seconds', { namespace, queue: 'a' })).toBeGreaterThan(0);
+    expect(sample(text, 'tl_event_log_entries', { namespace })).toBe(6);
+    expect(sample(text, 'tl_event_log_bytes', { namespace })).toBeGreaterThan(0);
     expect(await q.stats()).toMatchObject({ running: 1, events: 6, queues: { a: { waiting: 2, running: 1 }, b: { delayed: 2 } } });
+  });
+
+  it('report several namespaces in one registry, each read once per scrape however often registered', async () => {
+    const registry = new Registry();
+    const a = r.queue();
+    const b = r.queue();
+    const reads = new Map<string, number>();
+    for (const q of [a, b]) {
+      const stats = q.stats.bind(q);
+      q.stats = () => {
+        reads.set(q.namespace, (reads.get(q.namespace) ?? 0) + 1);
+        return stats();
+      };
+    }
+    queueStateMetrics(a, 'tl', registry);
+    queueStateMetrics(b, 'tl', registry);
+    queueStateMetrics(a, 'tl', registry); // again, for the same queue
+    await a.enqueueMany([{ queue: 'q', type: 't' }, { queue: 'q', type: 't' }, { queue: 'q', type: 't' }]);
+    await b.enqueue({ queue: 'q', type: 't' });
+    await a.dequeue(['q']);
+    const text = await registry.metrics();
+    expect(sample(text, 'tl_queue_waiting', { namespace: a.namespace, queue: 'q' })).toBe(2);
+    expect(sample(text, 'tl_queue_running', { namespace: a.namespace, queue: 'q' })).toBe(1);
+    expect(sample(text, 'tl_queue_waiting', { namespace: b.namespace, queue: 'q' })).toBe(1);
+    expect(sample(text, 'tl_queue_running', { namespace: b.namespace, queue: 'q' })).toBe(0);
+    expect(sample(text, 'tl_tasks_running', { namespace: a.namespace })).toBe(1);
+    expect(sample(text, 'tl_tasks_running', { namespace: b.namespace })).toBe(0);
+    expect(sample(text, 'tl_event_log_entries', { namespace: a.namespace })).toBe(4);
+    expect(sample(text, 'tl_event_log_entries', { namespace: b.namespace })).toBe(1);
+    // One sample per namespace and queue, and one stats() per namespace for the whole scrape.
+    expect(text.split('\n').filter((line) => line.startsWith('tl_queue_waiting{'))).toHaveLength(2);
+    expect(Object.fromEntries(reads)).toEqual({ [a.namespace]: 1, [b.namespace]: 1 });
+
+    // A closed queue drops out; the others are still scraped.
+    await b.close();
+    await sleep(300); // past the reading shared by one scrape
+    const after = await registry.metrics();
+    expect(sample(after, 'tl_queue_waiting', { namespace: a.namespace, queue: 'q' })).toBe(2);
+    expect(sample(after, 'tl_queue_waiting', { namespace: b.namespace, queue: 'q' })).toBeUndefined();
+    expect(sample(after, 'tl_tasks_running', { namespace: b.namespace })).toBeUndefined();
   });
 });
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { CliError, EXIT, type GlobalOptions } from './connect.js';
 import * as c from './commands.js';
@@ -44,7 +45,9 @@ program
 
 program
   .command('export')
-  .description('the audit log as NDJSON, one event per line (docs/export.md)')
+  .summary('the audit log as NDJSON, one event per line')
+  // The format's documentation ships in the package: name the installed file, which resolves wherever that is.
+  .description(`the audit log as NDJSON, one event per line; the format: ${fileURLToPath(new URL('../../docs/export.md', import.meta.url))}`)
   .requiredOption('--out <file>', 'file to write')
   .option('--from <id>', 'first event id (inclusive)')
   .option('--to <id>', 'last event id (inclusive)')

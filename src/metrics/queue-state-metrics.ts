@@ -1,0 +1,100 @@
+import { Gauge, register as defaultRegistry, type Registry } from 'prom-client';
+import { QueueClosedError } from '../errors.js';
+import type { QueueState, QueueStats } from '../projections/stats.js';
+import type { TaskQueue } from '../task-queue.js';
+import { checkedPrefix, once } from './registry-helpers.js';
+
+type StatsReader = () => Promise<QueueStats>;
+
+/**
+ * The namespaces each registry's state gauges report, by prefix: one reader per namespace, so a second
+ * call for the same queue (or another TaskQueue on its namespace) replaces the reader instead of adding one.
+ */
+const STATE_SOURCES = new WeakMap<Registry, Map<string, Map<string, StatsReader>>>();
+
+function sourcesOf(registry: Registry, prefix: string): Map<string, StatsReader> {
+  let byPrefix = STATE_SOURCES.get(registry);
+  if (!byPrefix) STATE_SOURCES.set(registry, (byPrefix = new Map()));
+  let sources = byPrefix.get(prefix);
+  if (!sources) byPrefix.set(prefix, (sources = new Map()));
+  return sources;
+}
+
+/** Every registered namespace's stats; a closed queue stops being reported rather than failing the scrape. */
+async function readAll(sources: Map<string, StatsReader>): Promise<[string, QueueStats][]> {
+  const read = await Promise.all(
+    [...sources].map(async ([namespace, reader]): Promise<[string, QueueStats] | undefined> => {
+      try {
+        return [namespace, await reader()];
+      } catch (err) {
+        if (!(err instanceof QueueClosedError)) throw err;
+        if (sources.get(namespace) === reader) sources.delete(namespace);
+        return undefined;
+      }
+    }),
+  );
+  return read.filter((entry) => entry !== undefined);
+}
+
+/**
+ * Gauges of the queue's state, read from Redis when scraped (one `stats()` per namespace and scrape, shared
+ * by all the gauges), labelled with the queue's `namespace`: waiting, delayed and running per queue, the
+ * oldest waiting task's age, consumer-group lag, the event log's length and its memory. Call it once per
+ * TaskQueue to report several namespaces in one registry; the metric names start with `prefix`.
+ */
+export function queueStateMetrics(q: TaskQueue, prefix = 'taskledger', registry: Registry = defaultRegistry): void {
+  const p = checkedPrefix(prefix);
+  const sources = sourcesOf(registry, p);
+  let snapshot: { at: number; value: Promise<QueueStats> } | undefined;
+  sources.set(q.namespace, () => {
+    // All gauges of one scrape share one reading.
+    if (!snapshot || Date.now() - snapshot.at > 250) snapshot = { at: Date.now(), value: q.stats() };
+    return snapshot.value;
+  });
+  const perQueue = (name: string, help: string, pick: (s: QueueState) => number | null) =>
+    once(registry, name, () => {
+      const gauge: Gauge<'namespace' | 'queue'> = new Gauge({
+        name,
+        help,
+        labelNames: ['namespace', 'queue'] as const,
+        registers: [registry],
+        async collect() {
+          const all = await readAll(sources);
+          gauge.reset();
+          for (const [namespace, s] of all) {
+            for (const [queue, state] of Object.entries(s.queues)) {
+              const v = pick(state);
+              if (v !== null) gauge.set({ namespace, queue }, v);
+            }
+          }
+        },
+      });
+      return gauge;
+    });
+  const perNamespace = (name: string, help: string, pick: (s: QueueStats) => number | null) =>
+    once(registry, name, () => {
+      const gauge: Gauge<'namespace'> = new Gauge({
+        name,
+        help,
+        labelNames: ['namespace'] as const,
+        registers: [registry],
+        async collect() {
+          const all = await readAll(sources);
+          gauge.reset();
+          for (const [namespace, s] of all) {
+            const v = pick(s);
+            if (v !== null) gauge.set({ namespace }, v);
+          }
+        },
+      });
+      return gauge;
+    });
+  perQueue(`${p}_queue_waiting`, 'Tasks due and waiting.', (s) => s.waiting);
+  perQueue(`${p}_queue_delayed`, 'Waiting tasks not due yet (delayed or waiting to retry).', (s) => s.delayed);
+  perQueue(`${p}_queue_running`, 'Running tasks.', (s) => s.running);
+  perQueue(`${p}_queue_oldest_waiting_seconds`, 'Age of the oldest due waiting task.', (s) => s.oldestWaitingMs / 1000);
+  perQueue(`${p}_queue_consumer_lag`, 'Ready entries the consumer group has not delivered yet.', (s) => s.lag);
+  perNamespace(`${p}_tasks_running`, 'Running tasks in the namespace.', (s) => s.running);
+  perNamespace(`${p}_event_log_entries`, 'Entries in the event log.', (s) => s.events);
+  perNamespace(`${p}_event_log_bytes`, 'Estimated memory of the event log.', (s) => s.eventLogBytes);
+}
