@@ -3,10 +3,16 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { hostname } from 'node:os';
 import { TaskLedgerError } from '../errors.js';
-import { FORMAT_VERSION } from '../redis/connection.js';
+import { FORMAT_VERSION, readFormat } from '../redis/connection.js';
+import { redisNow } from '../redis/time.js';
+import { endedCounts } from '../projections/ended-counts.js';
+import { endedSince } from '../projections/throughput.js';
+import { LISTED_STATUSES, listTasks, type ListedStatus } from '../projections/task-list.js';
+import { logLength, readEventsByIds, readLog } from '../projections/log-reader.js';
+import { appendEvents, logIsEmpty } from '../audit/import-log.js';
 import { keysFor } from '../redis/keys.js';
-import { entryToRawEvent, rawEventToTaskEvent, taskEventToFields, type StreamEntry } from '../events/codec.js';
-import type { JsonValue, References, Task, TaskEvent } from '../types.js';
+import { rawEventToTaskEvent } from '../events/codec.js';
+import type { JsonValue, References, TaskEvent } from '../types.js';
 import { CliError, EXIT, connect, type GlobalOptions, type Session } from './connect.js';
 import { brief, colour, duration, lazyProgress, progressBar, relative, statusColour, table } from './format.js';
 
@@ -73,37 +79,20 @@ interface StatsRow {
 
 async function readStats(s: Session): Promise<{ at: Date; queues: StatsRow[]; events: number }> {
   const st = await s.queue.stats();
-  const counts = await s.redis.hgetall(keysFor(s.queue.namespace).counts);
-  // Throughput: ended tasks in the last minute, read from the log (ended events carry their queue).
-  const since = st.at.getTime() - 60_000;
-  const perMinute = new Map<string, { finished: number; failed: number }>();
-  let from = `${since}-0`;
-  for (let scanned = 0; scanned < 500_000; ) {
-    const page = (await s.redis.xrange(keysFor(s.queue.namespace).events, from, '+', 'COUNT', 5000)) as StreamEntry[];
-    for (const entry of page) {
-      const e = entryToRawEvent(entry);
-      if ((e.type === 'finished' || e.type === 'failed') && e.fields.queue !== undefined) {
-        const row = perMinute.get(e.fields.queue) ?? { finished: 0, failed: 0 };
-        row[e.type]++;
-        perMinute.set(e.fields.queue, row);
-      }
-    }
-    scanned += page.length;
-    if (page.length < 5000) break;
-    from = `(${page[page.length - 1]![0]}`;
-  }
-  const names = new Set([...Object.keys(st.queues), ...Object.keys(counts).map((k) => k.slice(k.indexOf(':') + 1))]);
+  const counts = await endedCounts(s.read);
+  const perMinute = await endedSince(s.read, st.at.getTime() - 60_000);
+  const names = new Set([...Object.keys(st.queues), ...counts.keys()]);
   const queues = [...names].sort().map((queue) => {
     const q = st.queues[queue];
-    const n = (status: string) => Number(counts[`${status}:${queue}`] ?? 0);
+    const ended = counts.get(queue);
     return {
       queue,
       waiting: q?.waiting ?? 0,
       delayed: q?.delayed ?? 0,
       running: q ? q.running : 0,
-      finished: n('finished'),
-      failed: n('failed'),
-      cancelled: n('cancelled'),
+      finished: ended?.finished ?? 0,
+      failed: ended?.failed ?? 0,
+      cancelled: ended?.cancelled ?? 0,
       oldestWaitingMs: q?.oldestWaitingMs ?? 0,
       finishedLastMinute: perMinute.get(queue)?.finished ?? 0,
       failedLastMinute: perMinute.get(queue)?.failed ?? 0,
@@ -146,57 +135,19 @@ export async function statsCommand(opts: GlobalOptions & { watch?: boolean; inte
 
 // ---------------------------------------------------------------------------------------------- tasks
 
-const STATUSES = ['waiting', 'delayed', 'running', 'finished', 'failed', 'cancelled'] as const;
-
 export async function tasksCommand(opts: GlobalOptions & { queue: string; status: string; limit?: string; oldest?: boolean; after?: string }): Promise<void> {
-  const status = opts.status as (typeof STATUSES)[number];
-  if (!STATUSES.includes(status)) throw new CliError(`--status must be one of ${STATUSES.join(', ')}`, EXIT.USAGE);
+  const status = opts.status as ListedStatus;
+  if (!LISTED_STATUSES.includes(status)) throw new CliError(`--status must be one of ${LISTED_STATUSES.join(', ')}`, EXIT.USAGE);
   const limit = Number(opts.limit ?? 20);
   if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new CliError('--limit must be a whole number from 1 to 10000', EXIT.USAGE);
   await withSession(opts, async (s) => {
-    const k = keysFor(s.queue.namespace);
-    const ids: string[] = [];
-    let next: string | null = null;
-    if (status === 'waiting') {
-      // Ready entries, in queue order; the cursor is the last entry id shown.
-      const start = opts.after ? `(${opts.after}` : opts.oldest ? '-' : '+';
-      const entries = (opts.oldest
-        ? await s.redis.xrange(k.ready(opts.queue), start, '+', 'COUNT', limit)
-        : await s.redis.xrevrange(k.ready(opts.queue), start, '-', 'COUNT', limit)) as StreamEntry[];
-      ids.push(...entries.map(([, f]) => f[1]!));
-      next = entries.length === limit ? entries[entries.length - 1]![0] : null;
-    } else if (status === 'delayed' || status === 'running') {
-      const key = status === 'delayed' ? k.delayed(opts.queue) : k.running;
-      const offset = Number(opts.after ?? 0);
-      const all = opts.oldest ? await s.redis.zrange(key, 0, -1) : await s.redis.zrevrange(key, 0, -1);
-      const mine = status === 'delayed' ? all : await filterQueue(s, all, opts.queue);
-      ids.push(...mine.slice(offset, offset + limit));
-      next = offset + limit < mine.length ? String(offset + limit) : null;
-    } else {
-      // Ended tasks are found through their events in the log, newest (or oldest) first.
-      let cursor = opts.after ?? (opts.oldest ? '-' : '+');
-      const seen = new Set<string>();
-      for (let scanned = 0; ids.length < limit && scanned < 200_000; ) {
-        const range = opts.after || cursor !== (opts.oldest ? '-' : '+') ? `(${cursor}` : cursor;
-        const page = (opts.oldest
-          ? await s.redis.xrange(k.events, range, '+', 'COUNT', 2000)
-          : await s.redis.xrevrange(k.events, range, '-', 'COUNT', 2000)) as StreamEntry[];
-        for (const entry of page) {
-          cursor = entry[0];
-          const e = entryToRawEvent(entry);
-          if (e.type === status && e.fields.queue === opts.queue && !seen.has(e.taskId)) {
-            seen.add(e.taskId);
-            ids.push(e.taskId);
-            if (ids.length === limit) break;
-          }
-        }
-        scanned += page.length;
-        if (page.length < 2000) break;
-      }
-      next = ids.length === limit ? cursor : null;
-    }
-    const tasks = (await Promise.all(ids.map((id) => s.queue.get(id)))).filter((t): t is Task => t !== null && t.queue === opts.queue);
-    const shown = status === 'delayed' ? tasks.filter((t) => t.status === 'waiting') : tasks.filter((t) => t.status === status);
+    const { tasks: shown, next } = await listTasks(s.read, {
+      queue: opts.queue,
+      status,
+      limit,
+      ...(opts.oldest ? { oldest: true } : {}),
+      ...(opts.after ? { after: opts.after } : {}),
+    });
     if (opts.json) return json({ tasks: shown, next });
     print(
       table(
@@ -206,13 +157,6 @@ export async function tasksCommand(opts: GlobalOptions & { queue: string; status
     );
     if (next) print(colour.dim(`more: --after ${next}`));
   });
-}
-
-async function filterQueue(s: Session, ids: string[], queue: string): Promise<string[]> {
-  const p = s.redis.pipeline();
-  for (const id of ids) p.hget(keysFor(s.queue.namespace).task(id), 'queue');
-  const res = (await p.exec()) ?? [];
-  return ids.filter((_, i) => res[i]?.[1] === queue);
 }
 
 // ---------------------------------------------------------------------------------------------- show
@@ -283,22 +227,14 @@ function exportLine(e: TaskEvent): string {
 
 export async function exportCommand(opts: GlobalOptions & { out: string; from?: string; to?: string }): Promise<void> {
   await withSession(opts, async (s) => {
-    const k = keysFor(s.queue.namespace);
-    const total = await s.redis.xlen(k.events);
-    const bar = progressBar('exporting', total);
+    const bar = progressBar('exporting', await logLength(s.read));
     const out = createWriteStream(opts.out, { encoding: 'utf8' });
     let count = 0;
-    let from = opts.from ?? '-';
-    const to = opts.to ?? '+';
-    for (;;) {
-      const page = (await s.redis.xrange(k.events, from, to, 'COUNT', 5000)) as StreamEntry[];
-      if (page.length === 0) break;
-      const chunk = page.map((entry) => exportLine(rawEventToTaskEvent(entryToRawEvent(entry)))).join('\n') + '\n';
+    for await (const page of readLog(s.read, opts.from ?? '-', opts.to ?? '+')) {
+      const chunk = page.map((e) => exportLine(rawEventToTaskEvent(e))).join('\n') + '\n';
       if (!out.write(chunk)) await once(out, 'drain');
       count += page.length;
       bar.update(count);
-      if (page.length < 5000) break;
-      from = `(${page[page.length - 1]![0]}`;
     }
     out.end();
     await once(out, 'finish');
@@ -327,22 +263,26 @@ async function* readExport(file: string): AsyncGenerator<{ line: number; event: 
   }
 }
 
+async function* eventsOf(lines: AsyncIterable<{ event: TaskEvent }>): AsyncGenerator<TaskEvent> {
+  for await (const { event } of lines) yield event;
+}
+
 /** Compares every line of an export with the event of the same id in the log. */
 export async function verifyExportCommand(file: string, opts: GlobalOptions): Promise<void> {
   await withSession(opts, async (s) => {
-    const k = keysFor(s.queue.namespace);
-    const bar = progressBar('verifying', await s.redis.xlen(k.events));
+    const bar = progressBar('verifying', await logLength(s.read));
     const problems: string[] = [];
     let checked = 0;
     let batch: { line: number; event: TaskEvent & { at: string } }[] = [];
     const flush = async () => {
-      const p = s.redis.pipeline();
-      for (const b of batch) p.xrange(k.events, b.event.id, b.event.id);
-      const res = (await p.exec()) ?? [];
+      const found = await readEventsByIds(
+        s.read,
+        batch.map((b) => b.event.id),
+      );
       batch.forEach((b, i) => {
-        const [entry] = (res[i]?.[1] ?? []) as StreamEntry[];
-        if (!entry) problems.push(`line ${b.line}: event ${b.event.id} is not in the log`);
-        else if (exportLine(rawEventToTaskEvent(entryToRawEvent(entry))) !== JSON.stringify(b.event)) problems.push(`line ${b.line}: event ${b.event.id} differs from the log`);
+        const event = found[i];
+        if (!event) problems.push(`line ${b.line}: event ${b.event.id} is not in the log`);
+        else if (exportLine(rawEventToTaskEvent(event)) !== JSON.stringify(b.event)) problems.push(`line ${b.line}: event ${b.event.id} differs from the log`);
       });
       checked += batch.length;
       bar.update(checked);
@@ -368,19 +308,8 @@ export async function importCommand(file: string, opts: GlobalOptions): Promise<
   await withSession(
     opts,
     async (s) => {
-      const k = keysFor(s.queue.namespace);
-      if ((await s.redis.xlen(k.events)) > 0) throw new CliError(`namespace "${s.queue.namespace}" already has events: import only into an empty namespace`, EXIT.REFUSED);
-      await s.redis.hsetnx(k.meta, 'format', String(FORMAT_VERSION));
-      let count = 0;
-      let p = s.redis.pipeline();
-      for await (const { event } of readExport(file)) {
-        p.xadd(k.events, event.id, ...taskEventToFields(event));
-        if (++count % 1000 === 0) {
-          await p.exec();
-          p = s.redis.pipeline();
-        }
-      }
-      await p.exec();
+      if (!(await logIsEmpty(s.read))) throw new CliError(`namespace "${s.queue.namespace}" already has events: import only into an empty namespace`, EXIT.REFUSED);
+      const count = await appendEvents(s.read, eventsOf(readExport(file)));
       const bar = progressBar('rebuilding', count);
       const report = await s.queue.rebuild({ onProgress: (done) => bar.update(done) });
       bar.end();
@@ -551,7 +480,7 @@ export async function doctorCommand(opts: GlobalOptions): Promise<void> {
             },
       );
       // Read through the raw connection: a TaskQueue would record a format version in an empty namespace.
-      const format = await s.redis.hget(keysFor(opts.namespace).meta, 'format');
+      const format = await readFormat(s.redis, keysFor(opts.namespace));
       checks.push(
         format === null
           ? { check: 'format version', status: 'warn', detail: `namespace "${opts.namespace}" has no data yet` }
@@ -560,9 +489,9 @@ export async function doctorCommand(opts: GlobalOptions): Promise<void> {
             : { check: 'format version', status: 'fail', detail: `${format}, newer than this taskledger (${FORMAT_VERSION})`, fix: 'upgrade taskledger' },
       );
       const before = Date.now();
-      const [sec, micro] = await s.redis.time();
+      const redisMs = await redisNow(s.redis);
       const after = Date.now();
-      const skew = Math.round(Number(sec) * 1000 + Number(micro) / 1000 - (before + after) / 2);
+      const skew = Math.round(redisMs - (before + after) / 2);
       checks.push(
         Math.abs(skew) <= 1000
           ? { check: 'clock skew', status: 'ok', detail: `${skew} ms between ${hostname()} and Redis` }

@@ -3,6 +3,8 @@ import { TaskQueue } from '../task-queue.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { keysFor } from '../redis/keys.js';
 import { DEFAULT_URL } from '../redis/connection.js';
+import { openContext } from '../context/open.js';
+import type { ReadContext } from '../context/read-context.js';
 
 /** Exit codes, documented in the README. */
 export const EXIT = { OK: 0, CHECK_FAILED: 1, USAGE: 2, NOT_FOUND: 3, UNREACHABLE: 4, NO_NAMESPACE: 5, REFUSED: 6 } as const;
@@ -25,6 +27,8 @@ export interface GlobalOptions {
 export interface Session {
   redis: Redis;
   queue: TaskQueue;
+  /** The read models' context, on the same connection. */
+  read: ReadContext;
   scheduler(): Scheduler;
   close(): Promise<void>;
 }
@@ -57,15 +61,22 @@ export async function connect(opts: GlobalOptions, create = false): Promise<Sess
   // namespace that has no data yet.
   let queue: TaskQueue | undefined;
   let scheduler: Scheduler | undefined;
+  let read: ReadContext | undefined;
   return {
     redis,
     get queue() {
       return (queue ??= new TaskQueue({ connection: redis, namespace: opts.namespace, recoveryIntervalMs: 0 }));
     },
+    get read() {
+      // A one-shot command has no background work whose failure could be reported: every call is awaited.
+      return (read ??= openContext({ connection: redis, namespace: opts.namespace }, () => undefined).ctx);
+    },
     scheduler: () => (scheduler ??= new Scheduler({ connection: redis, namespace: opts.namespace })),
     close: async () => {
       await scheduler?.stop();
       await queue?.close();
+      read?.life.close();
+      read?.blocking.closeAll();
       redis.disconnect();
     },
   };

@@ -69,8 +69,10 @@ export async function waitReady(
     id?.then(
       (clientId) => {
         if (done) return;
+        // A failed UNBLOCK costs only precision: the server's own BLOCK timeout ends the read a little later.
         timer = setTimeout(() => void ctx.redis.client('UNBLOCK', clientId).catch(() => undefined), timeoutMs);
       },
+      // Without the id the read just runs to the server's timeout; a broken connection fails the read itself.
       () => undefined,
     );
     const reply = await read;

@@ -75,3 +75,19 @@ export async function touchedSince(ctx: ReadContext, end: string): Promise<Set<s
   for await (const page of readLog(ctx, end === '0-0' ? '-' : `(${end}`)) for (const e of page) touched.add(e.taskId);
   return touched;
 }
+
+/** Entries in the log. */
+export function logLength(ctx: ReadContext): Promise<number> {
+  return ctx.redis.xlen(ctx.keys.events);
+}
+
+/** The events with these ids, in the order given (undefined where the log has no such event). */
+export async function readEventsByIds(ctx: ReadContext, ids: readonly string[]): Promise<(RawEvent | undefined)[]> {
+  const p = ctx.redis.pipeline();
+  for (const id of ids) p.xrange(ctx.keys.events, id, id);
+  const res = (await p.exec()) ?? [];
+  return ids.map((_, i) => {
+    const [entry] = (res[i]?.[1] ?? []) as StreamEntry[];
+    return entry && entryToRawEvent(entry);
+  });
+}

@@ -58,6 +58,12 @@ export async function ensureFormat(redis: Connection, keys: Keys, connectTimeout
   if (!(found <= FORMAT_VERSION)) throw new FormatVersionError(keys.namespace, found, FORMAT_VERSION);
 }
 
+/** The namespace's format version as stored, or null for a namespace with no data yet. */
+export async function readFormat(redis: Connection, keys: Keys): Promise<number | null> {
+  const format = await redis.hget(keys.meta, 'format');
+  return format === null ? null : Number(format);
+}
+
 function describe(redis: Connection): string {
   if (redis instanceof Cluster) return 'a cluster';
   const { host, port, path } = redis.options;

@@ -73,8 +73,9 @@ async function recoverUndelivered(ctx: ReadContext, report: RecoveryReport): Pro
       let reply: [string, (StreamEntry | null)[]];
       try {
         reply = (await ctx.redis.xautoclaim(k.ready(queue), GROUP, CONSUMER, ctx.settings.deliveryTimeoutMs, cursor, 'COUNT', BATCH)) as typeof reply;
-      } catch {
+      } catch (err) {
         // One broken stream (say its group was destroyed by hand) must not stop recovery of the others.
+        ctx.life.report(err);
         break;
       }
       cursor = reply[0];

@@ -1,0 +1,92 @@
+import type { ReadContext } from '../context/read-context.js';
+import { entryToRawEvent, type StreamEntry } from '../events/codec.js';
+import type { Task } from '../types.js';
+import { get } from './get.js';
+
+export const LISTED_STATUSES = ['waiting', 'delayed', 'running', 'finished', 'failed', 'cancelled'] as const;
+export type ListedStatus = (typeof LISTED_STATUSES)[number];
+
+export interface TaskListOptions {
+  queue: string;
+  /** 'delayed' lists waiting tasks not due yet. */
+  status: ListedStatus;
+  limit: number;
+  /** Oldest first (default newest first). */
+  oldest?: boolean;
+  /** The cursor a previous page returned. */
+  after?: string;
+}
+
+/** Log entries read at most for one page of ended tasks. */
+const MAX_SCANNED = 200_000;
+const LOG_PAGE = 2000;
+
+/**
+ * One page of a queue's tasks in one status, with the cursor of the next page (null on the last). Waiting
+ * tasks come from the ready stream in queue order, delayed and running ones from their sorted sets, and
+ * ended ones from their events in the log (at most MAX_SCANNED entries read per page).
+ */
+export async function listTasks(ctx: ReadContext, o: TaskListOptions): Promise<{ tasks: Task[]; next: string | null }> {
+  const { ids, next } =
+    o.status === 'waiting' ? await waitingIds(ctx, o) : o.status === 'delayed' || o.status === 'running' ? await indexedIds(ctx, o) : await endedIds(ctx, o);
+  const tasks = (await Promise.all(ids.map((id) => get(ctx, id)))).filter((t): t is Task => t !== null && t.queue === o.queue);
+  const wanted = o.status === 'delayed' ? 'waiting' : o.status;
+  return { tasks: tasks.filter((t) => t.status === wanted), next };
+}
+
+type Page = { ids: string[]; next: string | null };
+
+/** Ready entries, in queue order; the cursor is the last entry id shown. */
+async function waitingIds(ctx: ReadContext, o: TaskListOptions): Promise<Page> {
+  const ready = ctx.keys.ready(o.queue);
+  const start = o.after ? `(${o.after}` : o.oldest ? '-' : '+';
+  const entries = (
+    o.oldest ? await ctx.redis.xrange(ready, start, '+', 'COUNT', o.limit) : await ctx.redis.xrevrange(ready, start, '-', 'COUNT', o.limit)
+  ) as StreamEntry[];
+  return { ids: entries.map(([, f]) => f[1]!), next: entries.length === o.limit ? entries[entries.length - 1]![0] : null };
+}
+
+/** Delayed or running tasks from their sorted set; the cursor is an offset. */
+async function indexedIds(ctx: ReadContext, o: TaskListOptions): Promise<Page> {
+  const key = o.status === 'delayed' ? ctx.keys.delayed(o.queue) : ctx.keys.running;
+  const offset = Number(o.after ?? 0);
+  const all = o.oldest ? await ctx.redis.zrange(key, 0, -1) : await ctx.redis.zrevrange(key, 0, -1);
+  // The running set holds every queue's tasks.
+  const mine = o.status === 'delayed' ? all : await ofQueue(ctx, all, o.queue);
+  return { ids: mine.slice(offset, offset + o.limit), next: offset + o.limit < mine.length ? String(offset + o.limit) : null };
+}
+
+async function ofQueue(ctx: ReadContext, ids: string[], queue: string): Promise<string[]> {
+  const p = ctx.redis.pipeline();
+  for (const id of ids) p.hget(ctx.keys.task(id), 'queue');
+  const res = (await p.exec()) ?? [];
+  return ids.filter((_, i) => res[i]?.[1] === queue);
+}
+
+/** Ended tasks, found through their events in the log; the cursor is the last event id read. */
+async function endedIds(ctx: ReadContext, o: TaskListOptions): Promise<Page> {
+  const ids: string[] = [];
+  const first = o.oldest ? '-' : '+';
+  let cursor = o.after ?? first;
+  const seen = new Set<string>();
+  for (let scanned = 0; ids.length < o.limit && scanned < MAX_SCANNED; ) {
+    const range = o.after || cursor !== first ? `(${cursor}` : cursor;
+    const page = (
+      o.oldest
+        ? await ctx.redis.xrange(ctx.keys.events, range, '+', 'COUNT', LOG_PAGE)
+        : await ctx.redis.xrevrange(ctx.keys.events, range, '-', 'COUNT', LOG_PAGE)
+    ) as StreamEntry[];
+    for (const entry of page) {
+      cursor = entry[0];
+      const e = entryToRawEvent(entry);
+      if (e.type === o.status && e.fields.queue === o.queue && !seen.has(e.taskId)) {
+        seen.add(e.taskId);
+        ids.push(e.taskId);
+        if (ids.length === o.limit) break;
+      }
+    }
+    scanned += page.length;
+    if (page.length < LOG_PAGE) break;
+  }
+  return { ids, next: ids.length === o.limit ? cursor : null };
+}
