@@ -53,11 +53,7 @@ export interface Schedule {
   updatedAt: Date;
 }
 
-/**
- * Cron schedules whose ticks enqueue tasks. Runs in every app instance; one leader (a lease in Redis)
- * emits, and each emission is one Lua call that advances the schedule only from the run time it read, so
- * no tick is enqueued twice even while leadership moves.
- */
+/** What a Scheduler reports, with each event's arguments. */
 export interface SchedulerEvents {
   /** A tick was enqueued as a task, delayMs after its time. */
   tick: [schedule: { id: string; queue: string; type: string }, delayMs: number, taskId: string];
@@ -67,6 +63,11 @@ export interface SchedulerEvents {
   error: [error: unknown];
 }
 
+/**
+ * Cron schedules whose ticks enqueue tasks. Runs in every app instance; one leader (a lease in Redis)
+ * emits, and each emission is one Lua call that advances the schedule only from the run time it read, so
+ * no tick is enqueued twice even while leadership moves.
+ */
 export class Scheduler extends SafeEmitter<SchedulerEvents> {
   readonly namespace: string;
   private readonly ctx: ReadContext;

@@ -1,9 +1,9 @@
 import { randomFillSync } from 'node:crypto';
 import { monotonicFactory } from 'ulid';
 
-// ulid's own source draws each of an id's 16 random characters with a getRandomValues call of its own:
-// a native crypto job per character (~70 µs an id) whose handles every young-generation GC must then
-// finalise, which lengthened GC pauses (and so tail latency) several-fold. One refill serves 256 ids.
+// ulid's own source draws each of an id's 16 random characters with a getRandomValues call of its own: a
+// native crypto job per character, whose handles every young-generation GC must then finalise (longer GC
+// pauses, so worse tail latency). One refill serves 256 ids (docs/benchmark-history.md).
 const pool = new Uint8Array(4096);
 let next = pool.length;
 function random(): number {

@@ -8,8 +8,8 @@ export interface TaskContext {
 }
 
 /**
- * A handler's TaskContext. A class: an object literal with a getter is made on V8's slow path, which cost
- * a worker about 2 µs per task. `progress` is an own property, so that it also works destructured.
+ * A handler's TaskContext. A class: V8 makes an object literal with a getter on its slow path, and one is
+ * made per task. `progress` is an own property, so that it also works destructured.
  */
 export class HandlerContext implements TaskContext {
   // A private field, not a TypeScript-private property: a handler sees only `signal` and `progress`.
@@ -27,7 +27,7 @@ export class HandlerContext implements TaskContext {
   }
 }
 
-/** An AbortController made when the handler first reads its signal: most handlers never do, and making one per task was a visible share of a worker's time. */
+/** An AbortController made when the handler first reads its signal: most handlers never do. */
 export class LazyAbort {
   private controller: AbortController | undefined;
   private reason: unknown;

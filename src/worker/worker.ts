@@ -120,8 +120,8 @@ export class Worker extends SafeEmitter<WorkerEvents> {
     if (this.loop || this.closing) return this;
     this.heartbeatTimer = setInterval(() => this.heartbeatAll(), this.heartbeatIntervalMs);
     // Two readers, each taking up to half the slots: while Redis starts one batch, Node runs the other's
-    // handlers and sends their outcomes, so neither side waits on the other (30% more tasks per second at
-    // concurrency 64 than one reader; three or four did worse).
+    // handlers and sends their outcomes, so neither side waits on the other (docs/benchmark-history.md has
+    // what one, three and four readers gave).
     const readers = this.concurrency > 1 ? 2 : 1;
     const size = Math.ceil(this.concurrency / readers);
     this.loop = Promise.all(Array.from({ length: readers }, (_, i) => this.readLoop(size, i === 0))).then(() => undefined);
