@@ -159,3 +159,22 @@ describe('undelivered entries', () => {
     expect((await q.verify()).mismatches).toEqual([]);
   });
 });
+
+describe("the TaskQueue 'error' event", () => {
+  it('reports a background recovery pass that failed, and the next pass runs all the same', async () => {
+    const q = r.queue({ heartbeatTtlMs: TTL, recoveryIntervalMs: 50 });
+    const errors: unknown[] = [];
+    q.on('error', (err) => void errors.push(err));
+    await q.enqueue({ queue: 'q', type: 't' }); // the format check passed: passes run
+    // A running set of the wrong type makes every pass fail in Redis.
+    const running = `{${q.namespace}}:running`;
+    await r.raw().set(running, 'not a sorted set');
+    await until(() => errors.length >= 2);
+    expect(String(errors[0])).toMatch(/WRONGTYPE/);
+    // Mended, the passes go on: a stalled task is recovered.
+    await r.raw().del(running);
+    const id = (await q.dequeue(['q'])).id;
+    await until(async () => (await q.get(id))?.status === 'waiting');
+    expect((await q.history(id)).map((e) => e.data.reason ?? e.type)).toEqual(['enqueued', 'started', 'stalled']);
+  });
+});
