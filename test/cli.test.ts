@@ -1,12 +1,11 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { Scheduler } from '../src/index.js';
 import { until, useRedis } from './helpers/fixture.js';
-import { freePort, namespace } from './helpers/redis.js';
+import { freePort, namespace, tempDir } from './helpers/redis.js';
 
 const r = useRedis();
 const BIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
@@ -179,21 +178,25 @@ describe('taskledger command line', { timeout: 120_000 }, () => {
   });
 
   it('doctor checks the Redis and says what to change', async () => {
+    // What doctor reports follows the server's settings, and the test changes one: on a server this process
+    // started (appendonly no, maxmemory-policy as it comes), never REDIS_URL's.
+    const own = await r.ownServer();
+    const raw = own.raw();
     const fresh = namespace();
-    const out = parsed<{ ok: boolean; checks: { check: string; status: string; fix?: string; detail: string }[] }>(await cli(['--namespace', fresh, '--json', 'doctor']));
+    const out = parsed<{ ok: boolean; checks: { check: string; status: string; fix?: string; detail: string }[] }>(await cli(['--namespace', fresh, '--json', 'doctor'], { url: own.url }));
     // Looking does not create: a namespace without data is reported as such, and stays without data.
     expect(out.checks.find((c) => c.check === 'format version')).toMatchObject({ status: 'warn', detail: expect.stringMatching(/has no data yet/) });
-    expect(await r.raw().exists(`{${fresh}}:meta`)).toBe(0);
+    expect(await raw.exists(`{${fresh}}:meta`)).toBe(0);
     expect(out.checks.map((c) => c.check)).toEqual(['Redis version', 'maxmemory-policy', 'persistence', 'format version', 'clock skew']);
     expect(out.checks.find((c) => c.check === 'persistence')).toMatchObject({ status: 'warn', fix: expect.stringMatching(/appendonly yes/) });
-    const raw = r.raw();
+    const policy = ((await raw.config('GET', 'maxmemory-policy')) as string[])[1]!;
     await raw.config('SET', 'maxmemory-policy', 'allkeys-lru');
     try {
-      const failing = await cli(['--namespace', namespace(), 'doctor']);
+      const failing = await cli(['--namespace', namespace(), 'doctor'], { url: own.url });
       expect(failing.code).toBe(1);
       expect(failing.stdout).toMatch(/FAIL\s+maxmemory-policy\s+allkeys-lru\n\s+→ set maxmemory-policy noeviction/);
     } finally {
-      await raw.config('SET', 'maxmemory-policy', 'noeviction');
+      await raw.config('SET', 'maxmemory-policy', policy);
     }
   });
 
@@ -224,7 +227,10 @@ describe('taskledger command line', { timeout: 120_000 }, () => {
     for (let i = 0; i < 20; i++) {
       await q.enqueueMany(Array.from({ length: 5000 }, (_, j) => ({ queue: `q${j % 3}`, type: 'bulk', spec: { i, j }, references: { batch: i } })));
     }
-    const dir = mkdtempSync(join(tmpdir(), 'taskledger-export-'));
+    // About 24 MB of export, removed however the test ends.
+    const tmp = tempDir('export');
+    onTestFinished(() => tmp.remove());
+    const dir = tmp.path;
     const file = join(dir, 'log.ndjson');
     const exported = parsed<{ events: number }>(await cli(['--namespace', q.namespace, '--json', 'export', '--out', file], { timeoutMs: 120_000 }));
     expect(exported.events).toBe(100_000);

@@ -107,8 +107,10 @@ describe('retryLater', () => {
 
 describe('a reader already blocked', () => {
   it('wakes for a delayed task enqueued after it began to wait, and takes it when due', async () => {
-    const q = r.queue();
-    const raw = r.raw();
+    // Counts the whole server's blocked clients: on a server of this process's own, never REDIS_URL's (shared).
+    const own = await r.ownServer();
+    const q = own.queue();
+    const raw = own.raw();
     const pending = q.dequeue(['q']);
     await until(async () => (await blockedClients(raw)) === 1); // with no delayed task in sight
     const id = await q.enqueue({ queue: 'q', type: 't', delayMs: 300 });
@@ -120,11 +122,13 @@ describe('a reader already blocked', () => {
   });
 
   it("a worker that just woke for a ready task (and waits on without claiming) still takes a delayed one when due", async () => {
-    const q = r.queue();
-    const producer = r.queue({ namespace: q.namespace });
+    // Counts the whole server's blocked clients: on a server of this process's own, never REDIS_URL's (shared).
+    const own = await r.ownServer();
+    const q = own.queue();
+    const producer = own.queue({ namespace: q.namespace });
     await producer.enqueue({ queue: 'q', type: 't' });
     const started: Task[] = [];
-    const raw = r.raw();
+    const raw = own.raw();
     const w = new Worker(q, async (task) => void started.push(task), { queues: ['q'], concurrency: 2 }).start();
     while (started.length < 1) await sleep(5);
     await until(async () => (await blockedClients(raw)) === 1); // blocked again, with no delayed task in sight

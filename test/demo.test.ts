@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { useRedis } from './helpers/fixture.js';
+import { adoptNamespace } from './helpers/redis.js';
 
 const r = useRedis();
 const DEMO = fileURLToPath(new URL('../scripts/demo.mjs', import.meta.url));
@@ -17,6 +18,9 @@ describe('npm run demo', () => {
       child.stderr.on('data', (c: Buffer) => (out += c.toString()));
       child.on('exit', (code) => resolve({ code, out }));
     });
+    // The demo's namespace goes with the tests' own after the file (a REDIS_URL server is left as found).
+    const ns = /in namespace "([^"]+)"/.exec(out)?.[1];
+    if (ns) adoptNamespace(ns);
     expect(out).toMatch(/Summary: 402 tasks in [\d.]+ s: 400 finished, 1 failed/);
     expect(out).toMatch(/1 cancelled midway, \d+ retries/);
     expect(out).toMatch(/verify\(\): 402 projections checked against the event log, 0 mismatches/);

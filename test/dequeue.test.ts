@@ -197,8 +197,10 @@ describe('dequeue', () => {
   });
 
   it("takes finishes made just before a worker's next start along in the same call, each answered on its own", async () => {
-    const q = r.queue();
-    const raw = r.raw();
+    // Counts what the whole server did: on a server of this process's own, never REDIS_URL's (shared).
+    const own = await r.ownServer();
+    const q = own.queue();
+    const raw = own.raw();
     await q.enqueueMany(Array.from({ length: 4 }, (_, i) => ({ queue: 'q', type: 't', spec: { i } })));
     const ctx = contextOf(q);
     const feed = new Prefetcher(ctx, ['q'], 60_000);
@@ -219,9 +221,11 @@ describe('dequeue', () => {
   });
 
   it('starts a task that arrives while it waits in one script call after waking (not a claim, then a start)', async () => {
-    const q = r.queue();
-    const producer = r.queue({ namespace: q.namespace });
-    const raw = r.raw();
+    // Counts what the whole server did: on a server of this process's own, never REDIS_URL's (shared).
+    const own = await r.ownServer();
+    const q = own.queue();
+    const producer = own.queue({ namespace: q.namespace });
+    const raw = own.raw();
     await producer.enqueue({ queue: 'q', type: 't' });
     await q.dequeue(['q']); // the queue exists and the reader has looked once
     const pending = q.dequeue(['q']);
@@ -419,8 +423,10 @@ describe('dequeue', () => {
   });
 
   it("asks a pooled connection's CLIENT ID once, not before every blocking read", async () => {
-    const q = r.queue();
-    const raw = r.raw();
+    // Counts what the whole server did: on a server of this process's own, never REDIS_URL's (shared).
+    const own = await r.ownServer();
+    const q = own.queue();
+    const raw = own.raw();
     const clientIdCalls = () => commandCalls(raw, 'client|id');
     await q.enqueue({ queue: 'q', type: 't' });
     await q.dequeue(['q']);
@@ -468,9 +474,11 @@ describe('dequeue', () => {
   });
 
   it('close() ends a blocked dequeue and leaves no connection behind', async () => {
-    const raw = r.raw();
+    // Counts what the whole server did: on a server of this process's own, never REDIS_URL's (shared).
+    const own = await r.ownServer();
+    const raw = own.raw();
     const before = Number((await raw.info('clients')).match(/connected_clients:(\d+)/)![1]);
-    const q = new TaskQueue({ connection: r.url, namespace: namespace(), recoveryIntervalMs: 0 });
+    const q = new TaskQueue({ connection: own.url, namespace: namespace(), recoveryIntervalMs: 0 });
     const pending = q.dequeue(['q']).catch((e: unknown) => e);
     await until(async () => (await blockedClients(raw)) === 1);
     await q.close();
@@ -481,8 +489,10 @@ describe('dequeue', () => {
   });
 
   it('close() during a dequeue waits until what it took is back in the queue', async () => {
-    const q = new TaskQueue({ connection: r.url, namespace: namespace(), recoveryIntervalMs: 0 });
-    const raw = r.raw();
+    // CLIENT PAUSE holds every client's writes: on a server of this process's own, never REDIS_URL's.
+    const own = await r.ownServer();
+    const q = new TaskQueue({ connection: own.url, namespace: namespace(), recoveryIntervalMs: 0 });
+    const raw = own.raw();
     const id = await q.enqueue({ queue: 'q', type: 't' });
     // Writes (scripts too) wait while the server is paused: the dequeue's claim is in flight when close() runs.
     await raw.client('PAUSE', 10_000, 'WRITE');
@@ -503,7 +513,7 @@ describe('dequeue', () => {
     expect(await pending).toBeInstanceOf(QueueClosedError);
     const [pendingEntries] = (await raw.xpending(`{${q.namespace}}:ready:q`, 'workers')) as [number];
     expect(pendingEntries).toBe(0);
-    const q2 = r.queue({ namespace: q.namespace });
+    const q2 = own.queue({ namespace: q.namespace });
     expect((await q2.get(id))?.status).toBe('waiting');
     expect((await q2.dequeue(['q'])).id).toBe(id);
     expect((await q2.verify()).mismatches).toEqual([]);

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { LeaseLostError, TaskQueue, Worker } from '../src/index.js';
 import { commandCalls, sleep, until, useRedis } from './helpers/fixture.js';
 import { namespace, startRedis } from './helpers/redis.js';
@@ -60,6 +60,7 @@ describe('a worker process killed with SIGKILL mid-task', () => {
 describe('Redis killed with SIGKILL under load (appendonly yes, appendfsync always)', () => {
   it('loses no acknowledged enqueue or finish, and verify() is clean after the restart', async () => {
     const server = await startRedis({ appendfsync: 'always', own: true });
+    onTestFinished(() => server.stop()); // its AOF dir goes even when the test fails before the finally below
     const ns = namespace();
     const open = (opts = {}) => new TaskQueue({ connection: server.url, namespace: ns, recoveryIntervalMs: 0, heartbeatTtlMs: 500, ...opts });
     const producer = open();

@@ -4,6 +4,7 @@ import { FOLD_RULES, foldAll, type ProjectionHash, type RawEvent } from '../src/
 import { entryToRawEvent } from '../src/events/codec.js';
 import { foldRulesAsLua } from '../src/events/fold-rules.js';
 import { useRedis } from './helpers/fixture.js';
+import { namespace } from './helpers/redis.js';
 
 /**
  * Recorded logs (scripts/record-history.mjs) replayed through today's code: a change to the fold that would
@@ -54,7 +55,7 @@ describe.each(FIXTURES)('recorded log %s', (name) => {
         i = i + 4 + 2 * n
       end
       return 1`;
-    const prefix = `{replay-${name}-${Date.now()}}:task:`;
+    const prefix = `{${namespace()}}:replay-${name}:task:`; // a test namespace: removed after the file on REDIS_URL
     const args: string[] = [];
     for (const e of events) {
       const pairs = Object.entries(e.fields);

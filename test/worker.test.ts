@@ -31,7 +31,9 @@ const status = async (q: TaskQueue, id: string) => (await q.get(id))?.status;
 
 describe('Worker', () => {
   it('runs at most `concurrency` handlers at once, with one blocking connection', async () => {
-    const q = r.queue();
+    // Lists the whole server's clients: on a server of this process's own, never REDIS_URL's (shared).
+    const own = await r.ownServer();
+    const q = own.queue();
     const ids = await q.enqueueMany(Array.from({ length: 40 }, (_, i) => ({ queue: 'q', type: 't', spec: { i } })));
     let now = 0;
     let peak = 0;
@@ -46,16 +48,18 @@ describe('Worker', () => {
     expect(peak).toBe(4);
     expect(w.state()).toMatchObject({ concurrency: 4, busy: 0 });
     // One command connection and one blocking connection, however high the concurrency.
-    const clients = ((await r.raw().client('LIST')) as string).trim().split('\n');
+    const clients = ((await own.raw().client('LIST')) as string).trim().split('\n');
     expect(clients.length).toBe(3); // those two and the raw client asking
     await closeAll();
   });
 
   it('at concurrency 1, sends each finish along with its next start: about one script call per task', async () => {
-    const q = r.queue();
+    // Counts what the whole server did: on a server of this process's own, never REDIS_URL's (shared).
+    const own = await r.ownServer();
+    const q = own.queue();
     const n = 400;
     await q.enqueueMany(Array.from({ length: n }, (_, i) => ({ queue: 'q', type: 't', spec: { i } })));
-    const before = await scriptCalls(r.raw());
+    const before = await scriptCalls(own.raw());
     let done = 0;
     const began = Date.now();
     const w = worker(q, async () => 'ok', { queues: ['q'], concurrency: 1 });
@@ -65,20 +69,22 @@ describe('Worker', () => {
     // and the finish that follows it go on their own, so a slower run makes a few more. Sending every
     // finish alone would be 2n.
     const dueChecks = Math.ceil((Date.now() - began) / 50);
-    expect((await scriptCalls(r.raw())) - before).toBeLessThanOrEqual(Math.min(n + 2 * dueChecks + 4, n * 1.5));
+    expect((await scriptCalls(own.raw())) - before).toBeLessThanOrEqual(Math.min(n + 2 * dueChecks + 4, n * 1.5));
     await closeAll();
   });
 
   it('at a low rate, a woken reader waits again at once: three script calls per task (enqueue, start, finish)', async () => {
-    const q = r.queue();
-    const producer = r.queue({ namespace: q.namespace });
+    // Counts what the whole server did: on a server of this process's own, never REDIS_URL's (shared).
+    const own = await r.ownServer();
+    const q = own.queue();
+    const producer = own.queue({ namespace: q.namespace });
     await producer.enqueue({ queue: 'q', type: 't' }); // the queue exists before the worker looks
     let done = 0;
     const w = worker(q, async () => 'ok', { queues: ['q'], concurrency: 4 });
     w.on('task:finished', () => done++);
     await until(() => done === 1);
     await sleep(100);
-    const before = await scriptCalls(r.raw());
+    const before = await scriptCalls(own.raw());
     const began = Date.now();
     const n = 30;
     for (let i = 0; i < n; i++) {
@@ -89,7 +95,7 @@ describe('Worker', () => {
     // Claiming before each wait would make it four: that claim finds nothing after a start that claimed ahead.
     // A wait still claims again after a second without work (BLOCK_MS): one more call per second of the run.
     const reclaims = Math.ceil((Date.now() - began) / 1000);
-    expect((await scriptCalls(r.raw())) - before).toBeLessThanOrEqual(3 * n + 2 + reclaims);
+    expect((await scriptCalls(own.raw())) - before).toBeLessThanOrEqual(3 * n + 2 + reclaims);
     expect((await q.verify()).mismatches).toEqual([]);
     await closeAll();
   });

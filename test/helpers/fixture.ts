@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { Redis } from 'ioredis';
 import { TaskQueue, type TaskQueueOptions } from '../../src/index.js';
-import { namespace, startRedis, type StartOptions, type TestRedis } from './redis.js';
+import { namespace, removeNamespaces, startPrivateRedis, startRedis, type StartOptions, type TestRedis } from './redis.js';
 
 /**
  * One redis-server per test file; queues made through `queue()` are closed after each test, and the test
@@ -9,8 +9,14 @@ import { namespace, startRedis, type StartOptions, type TestRedis } from './redi
  */
 export function useRedis(options: StartOptions = {}) {
   let server: TestRedis | undefined;
+  let privateServer: Promise<TestRedis> | undefined;
   const open: TaskQueue[] = [];
   const clients: Redis[] = [];
+  const rawClient = (url: string) => {
+    const r = new Redis(url);
+    clients.push(r);
+    return r;
+  };
   const state = {
     get url(): string {
       if (!server) throw new Error('redis not started');
@@ -27,9 +33,22 @@ export function useRedis(options: StartOptions = {}) {
     },
     /** A raw client for looking at keys. */
     raw(): Redis {
-      const r = new Redis(state.url);
-      clients.push(r);
-      return r;
+      return rawClient(state.url);
+    },
+    /**
+     * A redis-server this process started, never REDIS_URL's: for a test that changes the server (CONFIG
+     * SET, CONFIG RESETSTAT, CLIENT PAUSE, ...) or counts what the whole server did (INFO commandstats,
+     * CLIENT LIST, blocked clients), which other test files sharing REDIS_URL's server would disturb. The
+     * file's own server when it has one; else one started on first use, shared by the file's tests that
+     * ask and stopped after them. Its queues and clients are closed as the file's are.
+     */
+    async ownServer(): Promise<{ url: string; queue(opts?: TaskQueueOptions): TaskQueue; raw(): Redis }> {
+      let url = state.server.url;
+      if (!state.server.owned) {
+        privateServer ??= startPrivateRedis();
+        url = (await privateServer).url;
+      }
+      return { url, queue: (opts = {}) => state.queue({ connection: url, ...opts }), raw: () => rawClient(url) };
     },
   };
   beforeAll(async () => {
@@ -40,18 +59,25 @@ export function useRedis(options: StartOptions = {}) {
   });
   afterAll(async () => {
     await Promise.all(clients.splice(0).map((c) => c.quit().catch(() => c.disconnect())));
-    if (server?.owned) {
-      // Nothing leaked: every queue the tests made has closed all its connections (blocking ones too).
-      const probe = new Redis(server.url);
-      await new Promise((res) => setTimeout(res, 100));
-      const list = (await probe.client('LIST')) as string;
-      await probe.quit();
-      const others = list.trim().split('\n').filter((line) => !/ cmd=client\|list /.test(line));
-      await server.stop();
-      if (others.length > 0) throw new Error(`connections left open after the tests:\n${others.join('\n')}`);
-      return;
+    const extra = privateServer;
+    privateServer = undefined;
+    try {
+      await (await extra?.catch(() => undefined))?.stop();
+      // REDIS_URL's server is the user's: the keys of the namespaces the tests made go.
+      if (server && !server.owned) await removeNamespaces(server.url);
+      if (server?.owned) {
+        // Nothing leaked: every queue the tests made has closed all its connections (blocking ones too).
+        const probe = new Redis(server.url);
+        await new Promise((res) => setTimeout(res, 100));
+        const list = (await probe.client('LIST')) as string;
+        await probe.quit();
+        const others = list.trim().split('\n').filter((line) => !/ cmd=client\|list /.test(line));
+        if (others.length > 0) throw new Error(`connections left open after the tests:\n${others.join('\n')}`);
+      }
+    } finally {
+      // Stopped (its temp dir removed) even when the check above failed.
+      await server?.stop();
     }
-    await server?.stop();
   });
   return state;
 }

@@ -9,6 +9,12 @@ import { Redis } from 'ioredis';
  * Test Redis, never a mock: REDIS_URL when set, else a redis-server of our own on a free loopback port
  * (temp dir, killed at the end), else a testcontainers Redis where a Docker engine answers. With none of
  * these the tests fail, saying how to get one.
+ *
+ * The REDIS_URL server is the user's: tests only write keys of their own namespaces there (removed after
+ * each file, removeNamespaces()). A test that changes the server itself (CONFIG SET, CONFIG RESETSTAT,
+ * FLUSHALL/FLUSHDB, SCRIPT FLUSH, CLIENT KILL or PAUSE, SHUTDOWN, DEBUG, ACL, ...), kills it, or counts
+ * what the whole server did (other test files share REDIS_URL's server) runs on a server this process
+ * started: startPrivateRedis(), or useRedis({ own: true }) / ownServer() in fixture.ts.
  */
 export interface TestRedis {
   url: string;
@@ -24,7 +30,7 @@ export interface TestRedis {
 export interface StartOptions {
   /** appendonly yes with this fsync policy. */
   appendfsync?: 'always' | 'everysec';
-  /** Ignore REDIS_URL: the test needs a server it can kill. */
+  /** Ignore REDIS_URL: the test needs a server of its own (one it changes, flushes or kills). */
   own?: boolean;
   /** Listen on this port (default: a free one). */
   port?: number;
@@ -34,6 +40,13 @@ export const NO_REDIS_MESSAGE =
   'taskledger tests need a real Redis (>= 6.2). Install one (Debian/Ubuntu: sudo apt-get install redis-server; ' +
   'macOS: brew install redis) so that `redis-server` is on PATH, or set REDIS_URL=redis://host:port, ' +
   'or run a Docker engine so testcontainers can start one.';
+
+/** Why a test that needs a server of its own fails when it cannot start one. */
+export const NO_PRIVATE_REDIS_MESSAGE =
+  'this test needs a Redis server of its own (it changes, flushes or kills the server, or counts what the whole server did), ' +
+  'so it never runs on REDIS_URL: it starts a redis-server itself. ' +
+  'Install one (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis) so that `redis-server` ' +
+  'is on PATH, or run a Docker engine so testcontainers can start one.';
 
 export function hasRedisBinary(): boolean {
   return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
@@ -85,19 +98,83 @@ export async function startRedis(options: StartOptions = {}): Promise<TestRedis>
   }
   if (hasRedisBinary()) return startOwnServer(options);
   if (!options.appendfsync && (await dockerAvailable())) return startContainer();
-  throw new Error(NO_REDIS_MESSAGE);
+  throw new Error(options.own ? NO_PRIVATE_REDIS_MESSAGE : NO_REDIS_MESSAGE);
+}
+
+/**
+ * A Redis server this process started, even when REDIS_URL is set: for a test that changes the server's
+ * configuration or state, kills it, or counts what the whole server did. Stop it when done (that removes
+ * its temp dir).
+ */
+export function startPrivateRedis(options: Omit<StartOptions, 'own'> = {}): Promise<TestRedis> {
+  return startRedis({ ...options, own: true });
+}
+
+/**
+ * What to undo should the process end without a test's stop() (a hook that threw, a test that timed out
+ * before its finally): redis-servers still running are killed and temp dirs removed when the process
+ * exits, or when it is told to end (vitest stops its worker processes with SIGTERM; Ctrl-C sends SIGINT),
+ * after which the signal is raised again. One registry and one set of listeners per process, however many
+ * test files import this module.
+ */
+interface Leftovers {
+  children: Set<ChildProcess>;
+  dirs: Set<string>;
+}
+const LEFTOVERS = Symbol.for('taskledger.test.leftovers');
+function leftovers(): Leftovers {
+  const g = globalThis as { [LEFTOVERS]?: Leftovers };
+  if (!g[LEFTOVERS]) {
+    const l: Leftovers = { children: new Set(), dirs: new Set() };
+    g[LEFTOVERS] = l;
+    const undo = () => {
+      for (const c of l.children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+      l.children.clear();
+      // A server killed this instant may still hold files open; removal by name works all the same on Linux and macOS.
+      for (const dir of l.dirs) rmSync(dir, { recursive: true, force: true });
+      l.dirs.clear();
+    };
+    process.on('exit', undo);
+    for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+      process.once(signal, () => {
+        undo();
+        process.kill(process.pid, signal); // this listener is gone: the signal does what it would have done
+      });
+    }
+  }
+  return g[LEFTOVERS];
+}
+
+/** A temp dir (under the OS temp dir, named taskledger-<prefix>-XXXXXX) removed at process exit if not before. */
+export function tempDir(prefix: string): { path: string; remove(): void } {
+  const path = mkdtempSync(join(tmpdir(), `taskledger-${prefix}-`));
+  leftovers().dirs.add(path);
+  return {
+    path,
+    remove: () => {
+      rmSync(path, { recursive: true, force: true });
+      leftovers().dirs.delete(path);
+    },
+  };
+}
+
+function track(child: ChildProcess): ChildProcess {
+  const l = leftovers();
+  l.children.add(child);
+  child.once('exit', () => l.children.delete(child));
+  return child;
 }
 
 async function startOwnServer(options: StartOptions): Promise<TestRedis> {
   const port = options.port ?? (await freePort());
-  const dir = mkdtempSync(join(tmpdir(), 'taskledger-redis-'));
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--daemonize', 'no', '--loglevel', 'warning'];
+  const dir = tempDir('redis');
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir.path, '--save', '', '--daemonize', 'no', '--loglevel', 'warning'];
   if (options.appendfsync) args.push('--appendonly', 'yes', '--appendfsync', options.appendfsync);
   else args.push('--appendonly', 'no');
   const url = `redis://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
   const launch = async () => {
-    child = spawn('redis-server', args, { stdio: 'ignore' });
+    child = track(spawn('redis-server', args, { stdio: 'ignore' }));
     await waitForPing(url);
   };
   const killChild = async (signal: NodeJS.Signals) => {
@@ -108,13 +185,22 @@ async function startOwnServer(options: StartOptions): Promise<TestRedis> {
       c.kill(signal);
     });
   };
-  await launch();
+  try {
+    await launch();
+  } catch (err) {
+    await killChild('SIGKILL');
+    dir.remove();
+    throw err;
+  }
   return {
     url,
     owned: true,
     stop: async () => {
-      await killChild('SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
+      try {
+        await killChild('SIGKILL');
+      } finally {
+        dir.remove();
+      }
     },
     kill: () => killChild('SIGKILL'),
     restart: launch,
@@ -136,9 +222,44 @@ async function startContainer(): Promise<TestRedis> {
 }
 
 let counter = 0;
+const made = new Set<string>();
 /** A fresh namespace per test, so tests sharing a server never see each other's keys. */
 export function namespace(): string {
-  return `t${process.pid}-${Date.now().toString(36)}-${counter++}`;
+  const ns = `t${process.pid}-${Date.now().toString(36)}-${counter++}`;
+  made.add(ns);
+  return ns;
+}
+
+/** A namespace a test's child process made (the demo's, say): its keys are removed with those of namespace(). */
+export function adoptNamespace(ns: string): void {
+  made.add(ns);
+}
+
+/**
+ * Removes the keys of the namespaces this test file made (namespace(), adoptNamespace()) from the server
+ * at `url`: a REDIS_URL server is the user's, and is left as the tests found it. One SCAN over the keys
+ * with a hash tag (a key prefix before it or not), deleting those whose tag is one of ours; resolves with
+ * how many went.
+ */
+export async function removeNamespaces(url: string): Promise<number> {
+  if (made.size === 0) return 0;
+  const raw = new Redis(url, { maxRetriesPerRequest: 1 });
+  raw.on('error', () => {});
+  let removed = 0;
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await raw.scan(cursor, 'MATCH', '*{*}*', 'COUNT', 1000);
+      cursor = next;
+      // The hash tag, as Redis reads it: from the first '{' to the next '}' (after a caller's key prefix too).
+      const tag = (k: string) => k.slice(k.indexOf('{') + 1, k.indexOf('}', k.indexOf('{')));
+      const ours = keys.filter((k) => made.has(tag(k)));
+      if (ours.length > 0) removed += await raw.unlink(...ours);
+    } while (cursor !== '0');
+  } finally {
+    raw.disconnect();
+  }
+  return removed;
 }
 
 export interface TestCluster {
@@ -150,29 +271,38 @@ export interface TestCluster {
 export async function startCluster(): Promise<TestCluster> {
   if (!hasRedisBinary() || spawnSync('redis-cli', ['--version'], { stdio: 'ignore' }).status !== 0) throw new Error(NO_REDIS_MESSAGE);
   const ports = [await freePort(), await freePort(), await freePort()];
-  const dirs: string[] = [];
+  const dirs: { remove(): void }[] = [];
   const children: ChildProcess[] = [];
-  for (const port of ports) {
-    const dir = mkdtempSync(join(tmpdir(), 'taskledger-cluster-'));
-    dirs.push(dir);
-    children.push(
-      spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--dir', dir, '--save', '', '--appendonly', 'no'], { stdio: 'ignore' }),
-    );
-  }
-  for (const port of ports) await waitForPing(`redis://127.0.0.1:${port}`);
-  const create = spawnSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8', timeout: 30_000 });
-  if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`);
-  // Wait until every node agrees the cluster is up.
-  for (const port of ports) {
-    const probe = new Redis(`redis://127.0.0.1:${port}`);
-    for (let i = 0; i < 100 && !/cluster_state:ok/.test((await probe.cluster('INFO')) as string); i++) await new Promise((r) => setTimeout(r, 100));
-    probe.disconnect();
-  }
-  return {
-    ports,
-    stop: async () => {
-      await Promise.all(children.map((c) => new Promise<void>((res) => (c.exitCode !== null ? res() : (c.once('exit', () => res()), c.kill('SIGKILL'))))));
-      for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-    },
+  const stop = async () => {
+    try {
+      await Promise.all(children.map((c) => new Promise<void>((res) => (c.exitCode !== null || c.signalCode !== null ? res() : (c.once('exit', () => res()), c.kill('SIGKILL'))))));
+    } finally {
+      for (const dir of dirs) dir.remove();
+    }
   };
+  try {
+    for (const port of ports) {
+      const dir = tempDir('cluster');
+      dirs.push(dir);
+      children.push(
+        track(spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--dir', dir.path, '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })),
+      );
+    }
+    for (const port of ports) await waitForPing(`redis://127.0.0.1:${port}`);
+    const create = spawnSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8', timeout: 30_000 });
+    if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`);
+    // Wait until every node agrees the cluster is up.
+    for (const port of ports) {
+      const probe = new Redis(`redis://127.0.0.1:${port}`);
+      try {
+        for (let i = 0; i < 100 && !/cluster_state:ok/.test((await probe.cluster('INFO')) as string); i++) await new Promise((r) => setTimeout(r, 100));
+      } finally {
+        probe.disconnect();
+      }
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { ports, stop };
 }
