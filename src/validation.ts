@@ -91,7 +91,7 @@ export function toJsonText(value: unknown, what: string): string {
       case 'object': {
         if (v === null) return;
         if (seen.has(v)) throw new ValidationError(`${at()} is circular: JSON cannot hold it`);
-        const proto = Object.getPrototypeOf(v);
+        const proto: unknown = Object.getPrototypeOf(v);
         if (Array.isArray(v)) {
           seen.add(v);
           for (let i = 0; i < v.length; i++) {
@@ -108,7 +108,8 @@ export function toJsonText(value: unknown, what: string): string {
             path.pop();
           }
         } else {
-          const kind = (v as object).constructor?.name ?? 'object';
+          // Not every prototype chain has a constructor (Object.create(Object.create(null)), say).
+          const kind = (v as { constructor?: { name?: string } }).constructor?.name ?? 'object';
           throw new ValidationError(`${at()} is a ${kind}, not a plain JSON value`);
         }
         seen.delete(v);
@@ -141,6 +142,7 @@ const isBlank = (v: unknown) => v === undefined || v === null || (typeof v === '
 
 /** Checks an enqueue request at the boundary. Blank queue is reported first, then blank type. */
 export function validateRequest(req: EnqueueRequest, index?: number): ValidRequest {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the public boundary: a JavaScript caller can pass anything
   if (typeof req !== 'object' || req === null) throw new ValidationError('an enqueue request must be an object');
   if (isBlank(req.queue)) throw new QueueNotSpecifiedError();
   if (isBlank(req.type)) throw new TypeNotSpecifiedError();

@@ -29,6 +29,7 @@ function cli(args: string[], { url = r.url, timeoutMs = 60_000 } = {}): Promise<
     });
   });
 }
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- a typed JSON.parse: T names the shape of the CLI's JSON output, which the assertions then check
 const parsed = <T = Record<string, unknown>>(run: Run): T => {
   expect(run.stderr).toBe('');
   expect(run.code).toBe(0);

@@ -12,7 +12,9 @@ beforeAll(async () => {
   conn = new Cluster([{ host: '127.0.0.1', port: cluster.ports[0]! }]);
 }, 60_000);
 afterAll(async () => {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when beforeAll failed part way
   conn?.disconnect();
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when beforeAll failed part way
   await cluster?.stop();
 });
 

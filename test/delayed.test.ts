@@ -14,7 +14,7 @@ describe('delayed tasks', () => {
     const due = t!.runAt!.getTime();
     const late = timerLateness(due);
     // Gives up well before the due time, however late it begins.
-    const early = await q.dequeue(['q'], { signal: AbortSignal.timeout(Math.max(0, due - 300 - Date.now())) }).catch((e: Error) => e);
+    const early = await q.dequeue(['q'], { signal: AbortSignal.timeout(Math.max(0, due - 300 - Date.now())) }).catch((e: unknown) => e);
     expect(early).toMatchObject({ code: 'ERR_ABORTED' });
     const task = await q.dequeue(['q']); // blocks until due, without polling
     const [sec, micro] = await r.raw().time();

@@ -412,7 +412,7 @@ describe('dequeue', () => {
         await q.finish(id);
         expect((await q.history(id)).map((e) => e.type)).toEqual(['enqueued', 'started', 'finished']);
         const keys = await r.raw().keys(`*{${ns}}*`);
-        const prefix = 'keyPrefix' in options ? options.keyPrefix : '';
+        const prefix = options.keyPrefix ?? '';
         expect(keys.length).toBeGreaterThan(3);
         for (const key of keys) expect(key.startsWith(`${prefix}{${ns}}:`), key).toBe(true);
       } finally {

@@ -32,7 +32,7 @@ function startChild(url: string, ns: string, queue: string): Promise<{ pid: numb
         });
       }
     });
-    child.once('exit', (code) => reject(new Error(`worker process exited with ${code} before starting a task`)));
+    child.once('exit', (code, signal) => reject(new Error(`worker process exited with ${code !== null ? `code ${code}` : `signal ${signal ?? '?'}`} before starting a task`)));
   });
 }
 
@@ -184,7 +184,7 @@ describe('the script cache flushed mid-run (SCRIPT FLUSH, or a server that lost 
     let done = 0;
     const worker = new Worker(wq, async () => undefined, { queues: ['q'], concurrency: 16 });
     worker.on('error', (err) => errors.push(err));
-    worker.on('task:finished', () => void done++);
+    worker.on('task:finished', () => done++);
     worker.start();
     const raw = r.raw();
     const noscript = async () => Number(/errorstat_NOSCRIPT:count=(\d+)/.exec(await raw.info('errorstats'))?.[1] ?? 0);

@@ -105,16 +105,16 @@ describe('verify and rebuild', () => {
     const { q, ids } = await workload();
     expect(await q.verify()).toEqual({ tasks: 12, mismatches: [] });
     const raw = r.raw();
-    await raw.hset(`{${q.namespace}}:task:${ids[0]}`, 'status', 'waiting');
-    await raw.hdel(`{${q.namespace}}:task:${ids[1]}`, 'spec');
-    await raw.del(`{${q.namespace}}:task:${ids[2]}`);
+    await raw.hset(`{${q.namespace}}:task:${ids[0]!}`, 'status', 'waiting');
+    await raw.hdel(`{${q.namespace}}:task:${ids[1]!}`, 'spec');
+    await raw.del(`{${q.namespace}}:task:${ids[2]!}`);
     await raw.hset(`{${q.namespace}}:task:01STRAYSTRAYSTRAYSTRAYSTRA`, 'status', 'running');
     const { mismatches } = await q.verify();
     expect(mismatches).toEqual(
       expect.arrayContaining([
-        expect.stringMatching(new RegExp(`^${ids[0]}: status is "waiting" live but "\\w+" in the log`)),
-        expect.stringMatching(new RegExp(`^${ids[1]}: spec is null live`)),
-        expect.stringMatching(new RegExp(`^${ids[2]}: missing live hash`)),
+        expect.stringMatching(new RegExp(`^${ids[0]!}: status is "waiting" live but "\\w+" in the log`)),
+        expect.stringMatching(new RegExp(`^${ids[1]!}: spec is null live`)),
+        expect.stringMatching(new RegExp(`^${ids[2]!}: missing live hash`)),
         expect.stringMatching(/^01STRAYSTRAYSTRAYSTRAYSTRA: live hash exists but the log has no such task/),
       ]),
     );

@@ -184,7 +184,7 @@ export const Queue = TaskQueue;
       }),
     );
     const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
-    const result = await node([tsc, '-p', app], app).catch((err: { stdout?: string }) => ({ stdout: err.stdout ?? String(err) }));
+    const result = await node([tsc, '-p', app], app).catch((err: unknown) => ({ stdout: (err as { stdout?: string }).stdout ?? String(err) }));
     expect(result.stdout).toBe('');
   }, 60_000);
 

@@ -70,7 +70,7 @@ describe('random operation sequences', () => {
         // second instance looks at a namespace where nothing moves any more.
         await q.close();
         const q2 = r.queue({ namespace: ns });
-        for await (const e of q2.events()) seen.add(e.data.reason ? `${e.type}:${String(e.data.reason)}` : e.type);
+        for await (const e of q2.events()) seen.add(e.data.reason ? `${e.type}:${e.data.reason as string}` : e.type);
         const v = await q2.verify();
         expect(v.mismatches).toEqual([]);
         const snapshot = async () => {

@@ -66,7 +66,7 @@ describe('schedule, ensureSchedule, unschedule', () => {
       [{ cronSchedule: '0 9 * * *', queue: '' }, /queue name cannot be blank/],
     ];
     for (const [extra, message] of cases) {
-      await expect(s.schedule({ queue: 'q', type: 't', cronSchedule: '* * * * *', ...extra } as never)).rejects.toThrow(message);
+      await expect(s.schedule({ queue: 'q', type: 't', cronSchedule: '* * * * *', ...extra })).rejects.toThrow(message);
     }
     await expect(s.schedule({ queue: 'q', type: 't', cronSchedule: '61 * * * *' })).rejects.toBeInstanceOf(ValidationError);
     expect(await r.raw().keys(`{${ns}}:sched*`)).toEqual([]);
@@ -203,7 +203,7 @@ describe('emission', () => {
     for (let i = 0; i < 3; i++) {
       const child = spawn(process.execPath, [CHILD, r.url, ns, String(leaseMs), String(pollMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
       children.push(child);
-      await new Promise<void>((res) => child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && res()));
+      await new Promise<void>((res) => child.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && res()));
     }
     try {
       const raw = r.raw();

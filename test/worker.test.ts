@@ -275,7 +275,9 @@ describe('Worker', () => {
     let finishHandler!: () => void;
     let reason: unknown;
     const w = worker(q, async (_t, ctx) => {
-      ctx.signal.addEventListener('abort', () => (reason = ctx.signal.reason));
+      ctx.signal.addEventListener('abort', () => {
+        reason = ctx.signal.reason;
+      });
       await new Promise<void>((res) => (finishHandler = res)); // ignores its signal
     }, { queues: ['q'], concurrency: 1 });
     await next(w, 'task:timeout');
@@ -408,7 +410,9 @@ describe('Worker', () => {
     const id = await q.enqueue({ queue: 'q', type: 't' });
     let reason: unknown;
     const w = worker(q, async (_t, ctx) => {
-      ctx.signal.addEventListener('abort', () => (reason = ctx.signal.reason));
+      ctx.signal.addEventListener('abort', () => {
+        reason = ctx.signal.reason;
+      });
       await sleep(2000); // ignores its signal
     }, { queues: ['q'] });
     await until(async () => (await status(q, id)) === 'running');
@@ -444,7 +448,7 @@ describe('Worker', () => {
 });
 
 describe('typed task definitions', () => {
-  const resize = defineTask('resize', z.object({ url: z.string().url(), width: z.number().int().positive() }), { timeoutMs: 5000 });
+  const resize = defineTask('resize', z.object({ url: z.url(), width: z.number().int().positive() }), { timeoutMs: 5000 });
 
   it('enqueue refuses a bad spec; the handler gets a typed, validated spec', async () => {
     const q = r.queue({ tasks: [resize] });

@@ -47,7 +47,7 @@ export async function verify(ctx: ReadContext, options: FoldProgressOptions = {}
 export function compareProjection(id: string, expected: ProjectionHash | null, actual: ProjectionHash | null): string[] {
   if (expected === null && actual === null) return [];
   if (expected === null) return [`${id}: live hash exists but the log has no such task (or deleted it)`];
-  if (actual === null) return [`${id}: missing live hash (the log has it as ${expected.status})`];
+  if (actual === null) return [`${id}: missing live hash (the log has it as ${expected.status ?? 'a task without a status'})`];
   const out: string[] = [];
   for (const field of new Set([...Object.keys(expected), ...Object.keys(actual)])) {
     if (expected[field] !== actual[field]) {

@@ -148,7 +148,10 @@ export async function tasksCommand(opts: GlobalOptions & { queue: string; status
       ...(opts.oldest ? { oldest: true } : {}),
       ...(opts.after ? { after: opts.after } : {}),
     });
-    if (opts.json) return json({ tasks: shown, next });
+    if (opts.json) {
+      json({ tasks: shown, next });
+      return;
+    }
     print(
       table(
         ['ID', 'STATUS', 'TYPE', 'ATTEMPT', 'CREATED', 'UPDATED', status === 'delayed' ? 'DUE' : 'PROGRESS'],
@@ -166,7 +169,10 @@ export async function showCommand(id: string, opts: GlobalOptions): Promise<void
     const task = await s.queue.get(id);
     if (!task) throw new CliError(`task ${id} not found`, EXIT.NOT_FOUND);
     const history = await s.queue.history(id);
-    if (opts.json) return json({ task, history });
+    if (opts.json) {
+      json({ task, history });
+      return;
+    }
     print(`${colour.bold(task.id)}  ${statusColour(task.status)}  queue ${task.queue}  type ${task.type}  attempt ${task.attempt}/${task.maxAttempts}`);
     print(`spec        ${brief(task.spec, 100)}`);
     if (Object.keys(task.references).length) print(`references  ${brief(task.references, 100)}`);
@@ -179,7 +185,7 @@ export async function showCommand(id: string, opts: GlobalOptions): Promise<void
         history.map((e) => {
           if (e.type === 'started') attempt = Number(e.data.attempt);
           const detail = e.data.error ?? (e.data.progress !== undefined ? e.data.progress : e.data.reason ?? '');
-          return [e.at.toISOString(), e.type === 'failed' ? colour.red(e.type) : e.type, attempt || '-', brief(detail as JsonValue, 80)];
+          return [e.at.toISOString(), e.type === 'failed' ? colour.red(e.type) : e.type, attempt || '-', brief(detail, 80)];
         }),
       ),
     );
@@ -379,7 +385,10 @@ export async function deleteCommand(opts: GlobalOptions & { reference: string[] 
 export async function schedulesCommand(opts: GlobalOptions): Promise<void> {
   await withSession(opts, async (s) => {
     const list = await s.scheduler().listSchedules();
-    if (opts.json) return json(list);
+    if (opts.json) {
+      json(list);
+      return;
+    }
     print(
       table(
         ['ID', 'QUEUE', 'TYPE', 'CRON', 'TIMEZONE', 'NEXT RUN', 'LAST RUN', 'REFERENCES'],
@@ -412,7 +421,7 @@ export async function scheduleAddCommand(opts: GlobalOptions & { queue: string; 
       });
       const schedule = (await s.scheduler().listSchedules()).find((x) => x.id === id);
       if (opts.json) json(schedule);
-      else print(`scheduled ${id}: next run ${schedule?.nextRunAt.toISOString()}`);
+      else print(`scheduled ${id}: next run ${schedule ? schedule.nextRunAt.toISOString() : 'unknown (the schedule is no longer listed)'}`);
     },
     true,
   );
@@ -484,7 +493,7 @@ export async function doctorCommand(opts: GlobalOptions): Promise<void> {
       checks.push(
         format === null
           ? { check: 'format version', status: 'warn', detail: `namespace "${opts.namespace}" has no data yet` }
-          : Number(format) <= FORMAT_VERSION
+          : format <= FORMAT_VERSION
             ? { check: 'format version', status: 'ok', detail: `${format} (this taskledger reads up to ${FORMAT_VERSION})` }
             : { check: 'format version', status: 'fail', detail: `${format}, newer than this taskledger (${FORMAT_VERSION})`, fix: 'upgrade taskledger' },
       );

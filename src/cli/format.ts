@@ -1,6 +1,8 @@
 /** Terminal output: aligned tables, relative times, colour only on a TTY (and never with NO_COLOR). */
 
-export const useColour = (stream: NodeJS.WriteStream = process.stdout) => stream.isTTY === true && !process.env.NO_COLOR;
+export const useColour = (stream: NodeJS.WriteStream = process.stdout) =>
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-boolean-literal-compare -- isTTY is undefined, not false, on a stream that is not a terminal (typed boolean); this keeps a boolean
+  stream.isTTY === true && !process.env.NO_COLOR;
 
 const paint = (code: number) => (s: string) => (useColour() ? `\u001b[${code}m${s}\u001b[0m` : s);
 export const colour = { red: paint(31), green: paint(32), yellow: paint(33), dim: paint(2), bold: paint(1) };
@@ -61,7 +63,8 @@ export function duration(ms: number): string {
 
 /** A progress bar on stderr when it is a terminal; silent otherwise. */
 export function progressBar(label: string, total: number): { update(done: number): void; end(): void } {
-  const tty = process.stderr.isTTY === true;
+  // Only tested for truth: undefined (not false) when stderr is not a terminal, whatever the typing says.
+  const tty = process.stderr.isTTY;
   let last = 0;
   const draw = (done: number) => {
     const frac = total > 0 ? Math.min(1, done / total) : 1;

@@ -106,4 +106,11 @@ async function main(): Promise<number> {
   }
 }
 
-main().then((code) => process.exit(code));
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    // Only a failure inside main()'s own error handling gets here: report it, and fail.
+    process.stderr.write(`taskledger: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(EXIT.CHECK_FAILED);
+  },
+);

@@ -26,8 +26,10 @@ export async function retryLater(ctx: WriteContext, taskId: string, options: Ret
   const queue = await queueOf(ctx, taskId);
   const held = ctx.leases.held(taskId, options);
   const k = ctx.keys;
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-conversion -- TaskQueue.retryLater is public: a JavaScript caller may pass an Error or other non-string
+  const error = String(options.error);
   const code = Number(
-    await ctx.scripts.retryLater(k.events, k.running, k.task(taskId), k.delayed(queue), k.wake, taskId, held, options.delayMs, String(options.error), progress, queue),
+    await ctx.scripts.retryLater(k.events, k.running, k.task(taskId), k.delayed(queue), k.wake, taskId, held, options.delayMs, error, progress, queue),
   );
   ctx.leases.conclude(taskId, code, held, true);
 }

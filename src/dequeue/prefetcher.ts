@@ -80,6 +80,7 @@ export class Prefetcher {
       }
       if (claimed.length > count) this.claims = claimed.splice(count);
     }
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the signal can abort and close() can run during the awaits above
     if (signal?.aborted || ctx.life.closed) {
       await redeliver(ctx, claimed);
       return [];

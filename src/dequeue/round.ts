@@ -81,6 +81,7 @@ export async function takeRound(ctx: DequeueContext, named: readonly string[] | 
   const result = await claimReady(ctx, queues, count);
   if (result.kind === 'due') return [];
   if (result.kind === 'empty') return waitAndStart(ctx, result, count, signal);
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the signal can abort and close() can run during the awaits above
   if (signal?.aborted || ctx.life.closed) {
     await redeliver(ctx, result.claimed);
     return [];

@@ -13,7 +13,7 @@ const clientIds = new WeakMap<Connection, Promise<number>>();
 function clientId(conn: Connection): Promise<number> {
   let id = clientIds.get(conn);
   if (!id) {
-    id = conn.client('ID') as Promise<number>;
+    id = conn.client('ID');
     clientIds.set(conn, id);
     id.catch(() => clientIds.delete(conn));
     conn.once('close', () => clientIds.delete(conn));
@@ -92,6 +92,7 @@ export async function waitReady(
   } catch (err) {
     ctx.blocking.discard(conn);
     // An abort or close() ends the read by disconnecting; anything else is a real failure.
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the signal can abort and close() can run while the read blocks
     if (!signal?.aborted && !ctx.life.closed) throw err;
     return { arrivals: [], woken: false };
   } finally {

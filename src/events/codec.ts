@@ -13,13 +13,19 @@ export function pairsToObject(pairs: string[]): Record<string, string> {
 }
 
 export function entryToRawEvent([id, pairs]: StreamEntry): RawEvent {
-  const fields = pairsToObject(pairs);
-  const type = fields[EVENT_FIELD] ?? '';
-  const taskId = fields[TASK_FIELD] ?? '';
-  const scheduleId = fields[SCHEDULE_FIELD];
-  delete fields[EVENT_FIELD];
-  delete fields[TASK_FIELD];
-  delete fields[SCHEDULE_FIELD];
+  // As pairsToObject (the last value of a field wins), with event, task and schedule taken out as read.
+  const fields: Record<string, string> = {};
+  let type = '';
+  let taskId = '';
+  let scheduleId: string | undefined;
+  for (let i = 0; i + 1 < pairs.length; i += 2) {
+    const name = pairs[i]!;
+    const value = pairs[i + 1]!;
+    if (name === EVENT_FIELD) type = value;
+    else if (name === TASK_FIELD) taskId = value;
+    else if (name === SCHEDULE_FIELD) scheduleId = value;
+    else fields[name] = value;
+  }
   return scheduleId === undefined ? { id, type, taskId, fields } : { id, type, taskId, scheduleId, fields };
 }
 
@@ -64,6 +70,7 @@ export function taskEventToFields(event: Pick<TaskEvent, 'type' | 'taskId' | 'sc
   const fields = [EVENT_FIELD, event.type];
   if (event.scheduleId !== undefined) fields.push(SCHEDULE_FIELD, event.scheduleId);
   else fields.push(TASK_FIELD, event.taskId);
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- outside JSON_FIELDS the values are strings and integers, as rawEventToTaskEvent decodes them
   for (const [k, v] of Object.entries(event.data)) fields.push(k, JSON_FIELDS.has(k) ? JSON.stringify(v) : String(v));
   return fields;
 }

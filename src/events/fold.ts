@@ -54,6 +54,7 @@ export function foldInto(hash: ProjectionHash, event: RawEvent): ProjectionHash 
   for (const set of rule.set) set(hash, event, at);
   hash.updatedAt = at;
   hash.events = previous ? `${previous} ${event.id}` : event.id;
+  // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- the hash mirrors a Redis hash (a public Record type): this is fold.lua's HDEL, on the hot path
   for (const field of rule.del) delete hash[field];
   return hash;
 }

@@ -14,9 +14,9 @@ const STATE_SOURCES = new WeakMap<Registry, Map<string, Map<string, StatsReader>
 
 function sourcesOf(registry: Registry, prefix: string): Map<string, StatsReader> {
   let byPrefix = STATE_SOURCES.get(registry);
-  if (!byPrefix) STATE_SOURCES.set(registry, (byPrefix = new Map()));
+  if (!byPrefix) STATE_SOURCES.set(registry, (byPrefix = new Map<string, Map<string, StatsReader>>()));
   let sources = byPrefix.get(prefix);
-  if (!sources) byPrefix.set(prefix, (sources = new Map()));
+  if (!sources) byPrefix.set(prefix, (sources = new Map<string, StatsReader>()));
   return sources;
 }
 

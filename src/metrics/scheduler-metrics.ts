@@ -69,5 +69,5 @@ export function schedulerWithMetrics<T extends Scheduler>(s: T, metrics: Schedul
     }
   };
   addSource(metrics.schedules, () => s.countSchedules().catch(() => 0));
-  return intercept(s, { schedule: counted('schedule'), unschedule: counted('unschedule'), ensureSchedule: counted('ensureSchedule') } as never);
+  return intercept(s, { schedule: counted('schedule'), unschedule: counted('unschedule'), ensureSchedule: counted('ensureSchedule') });
 }

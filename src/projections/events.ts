@@ -43,10 +43,11 @@ export async function* events(ctx: ReadContext, options: EventsOptions = {}): As
     signal?.addEventListener('abort', onAbort, { once: true });
     let reply: [string, StreamEntry[]][] | null;
     try {
-      reply = (await conn.xread('COUNT', 1000, 'BLOCK', FOLLOW_BLOCK_MS, 'STREAMS', ctx.keys.events, last)) as [string, StreamEntry[]][] | null;
+      reply = await conn.xread('COUNT', 1000, 'BLOCK', FOLLOW_BLOCK_MS, 'STREAMS', ctx.keys.events, last);
       ctx.blocking.release(conn);
     } catch (err) {
       ctx.blocking.discard(conn);
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the signal can abort and close() can run while the read blocks
       if (signal?.aborted || ctx.life.closed) return;
       throw err;
     } finally {

@@ -69,7 +69,7 @@ export async function stats(ctx: ReadContext): Promise<QueueStats> {
     const pending = Number(group?.pending ?? 0);
     // Started entries are deleted, so the stream holds the waiting tasks: undelivered and claimed-not-started.
     const lag = group?.lag === undefined || group.lag === '' ? null : Number(group.lag);
-    lastDelivered.set(q, String(group?.['last-delivered-id'] ?? '0-0'));
+    lastDelivered.set(q, group?.['last-delivered-id'] ?? '0-0');
     out.queues[q] = {
       waiting: Math.max(0, Number(val(base) ?? 0) - pending),
       delayed: Number(val(base + 1) ?? 0),
@@ -80,7 +80,7 @@ export async function stats(ctx: ReadContext): Promise<QueueStats> {
   });
   // The oldest waiting task: the first entry the group has not delivered yet.
   const op = ctx.redis.pipeline();
-  for (const q of queues) op.xrange(k.ready(q), `(${lastDelivered.get(q)}`, '+', 'COUNT', 1);
+  for (const q of queues) op.xrange(k.ready(q), `(${lastDelivered.get(q)!}`, '+', 'COUNT', 1);
   ((await op.exec()) ?? []).forEach(([err, entries], i) => {
     const first = err ? undefined : (entries as StreamEntry[])[0];
     if (first) out.queues[queues[i]!]!.oldestWaitingMs = Math.max(0, now - Number(streamIdMs(first[0])));

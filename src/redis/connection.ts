@@ -27,7 +27,7 @@ export function openConnection(option: ConnectionOption | undefined, connectTime
 
 /** A second connection for blocking reads, which freeze the connection they run on. */
 export function duplicateConnection(redis: Connection): Connection {
-  const dup = redis.duplicate() as Connection;
+  const dup = redis.duplicate();
   dup.on('error', () => {});
   return dup;
 }
@@ -67,5 +67,6 @@ export async function readFormat(redis: Connection, keys: Keys): Promise<number 
 function describe(redis: Connection): string {
   if (redis instanceof Cluster) return 'a cluster';
   const { host, port, path } = redis.options;
-  return path ? path : `${host}:${port}`;
+  // ioredis fills in its defaults (localhost:6379) for what the caller left out.
+  return path ? path : `${host ?? 'localhost'}:${port ?? 6379}`;
 }

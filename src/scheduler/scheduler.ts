@@ -105,7 +105,10 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> {
     const timezone = validateTimezone(req.timezone ?? 'UTC');
     const cron = validateCron(req.cronSchedule, timezone);
     const catchUp = req.catchUp ?? 'one';
-    if (!CATCH_UP.includes(catchUp)) throw new ValidationError(`catchUp must be one of ${CATCH_UP.join(', ')}, got "${String(catchUp)}"`);
+    if (!CATCH_UP.includes(catchUp)) {
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-conversion -- a value that fails the check can be anything a JavaScript caller passed (String() also takes a symbol)
+      throw new ValidationError(`catchUp must be one of ${CATCH_UP.join(', ')}, got "${String(catchUp)}"`);
+    }
     await this.ctx.life.whenOpen();
     const id = scheduleId(valid.queue, valid.type, valid.references);
     const next = nextRun(cron, timezone, await this.redisNow());
@@ -257,7 +260,7 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> {
     const keys = [k.events, k.queues, k.schedule(id), k.schedules, k.task(taskId), k.ready(h.queue!), k.delayed(h.queue!)];
     keys.push(...Object.entries(refs).map(([n, v]) => k.reference(n, v)));
     const result = Number(
-      await this.ctx.scripts.scheduleEmit(keys.length, ...keys, GROUP, id, h.nextRunAt!, plan.tick ?? '', plan.next, taskId, toJsonText(refs, 'references'), this.ctx.settings.maxAttempts),
+      await this.ctx.scripts.scheduleEmit(keys.length, ...keys, GROUP, id, h.nextRunAt, plan.tick ?? '', plan.next, taskId, toJsonText(refs, 'references'), this.ctx.settings.maxAttempts),
     );
     if (result === 1) this.emit('tick', { id, queue: h.queue!, type: h.type! }, now - plan.tick!, taskId);
     return result;

@@ -10,7 +10,7 @@ export class SafeEmitter<Events extends { [K in keyof Events]: unknown[] }> {
   on<K extends keyof Events>(event: K, listener: Listener<Events[K]>): this {
     let set = this.listeners.get(event);
     if (!set) this.listeners.set(event, (set = new Set()));
-    set.add(listener as Listener<never>);
+    set.add(listener);
     return this;
   }
 
@@ -23,7 +23,7 @@ export class SafeEmitter<Events extends { [K in keyof Events]: unknown[] }> {
   }
 
   off<K extends keyof Events>(event: K, listener: Listener<Events[K]>): this {
-    this.listeners.get(event)?.delete(listener as Listener<never>);
+    this.listeners.get(event)?.delete(listener);
     return this;
   }
 
@@ -35,7 +35,7 @@ export class SafeEmitter<Events extends { [K in keyof Events]: unknown[] }> {
     for (const listener of [...(this.listeners.get(event) ?? [])]) {
       try {
         const out = (listener as Listener<Events[K]>)(...args);
-        if (out && typeof (out as Promise<unknown>).then === 'function') (out as Promise<unknown>).then(undefined, (err) => this.listenerFailed(event, err));
+        if (out && typeof (out as Promise<unknown>).then === 'function') (out as Promise<unknown>).then(undefined, (err: unknown) => this.listenerFailed(event, err));
       } catch (err) {
         this.listenerFailed(event, err);
       }

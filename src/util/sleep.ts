@@ -8,7 +8,10 @@ export function sleep(ms: number, ...signals: (AbortSignal | undefined)[]): Prom
       resolve();
     }
     for (const signal of signals) {
-      if (signal?.aborted) return done();
+      if (signal?.aborted) {
+        done();
+        return;
+      }
       signal?.addEventListener('abort', done, { once: true });
     }
   });

@@ -3,8 +3,11 @@ import type { JsonValue } from '../types.js';
 export interface TaskContext {
   /** Aborts when the task is cancelled, its lease is lost, its deadline passes, or the worker closes. */
   signal: AbortSignal;
-  /** Records progress: sent at most once per progressThrottleMs, and the last value is never lost. */
-  progress(progress: JsonValue): Promise<void>;
+  /**
+   * Records progress: sent at most once per progressThrottleMs, and the last value is never lost. A function
+   * property, not a method: it works destructured (`async (task, { progress }) => ...`).
+   */
+  progress: (progress: JsonValue) => Promise<void>;
 }
 
 /**

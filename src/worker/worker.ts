@@ -10,6 +10,7 @@ import type { Prefetcher } from '../dequeue/prefetcher.js';
 import type { WorkerEvents } from './worker-events.js';
 import type { WorkerQueue } from './worker-queue.js';
 
+// eslint-disable-next-line @typescript-eslint/no-invalid-void-type -- handlers may return nothing (`async () => {}` is Promise<void>, not assignable to Promise<JsonValue | undefined>); no option of the rule allows void in a union
 export type TaskHandler = (task: Task, ctx: TaskContext) => Promise<JsonValue | void>;
 
 export interface WorkerOptions {
@@ -205,6 +206,7 @@ export class Worker extends SafeEmitter<WorkerEvents> {
         // Checked in the same step as the wait begins: close() may have called workFound() already.
         if (!first && tasks.length === 0) await new Promise<void>((res) => (signal.aborted ? res() : this.workWaiters.push(res)));
       } catch (err) {
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the signal can abort during the awaits in the try block
         if (signal.aborted || (err instanceof TaskLedgerError && err.code === 'ERR_QUEUE_CLOSED')) break;
         this.emit('error', err);
         await sleep(1000, signal);
@@ -337,7 +339,10 @@ export class Worker extends SafeEmitter<WorkerEvents> {
   private async finalWriteFailed(r: Running, what: string, fn: () => Promise<unknown>, onDone: () => void, first: unknown): Promise<void> {
     let err = first;
     for (let attempt = 1; ; attempt++) {
-      if (isRefusal(err)) return this.lost(r, err);
+      if (isRefusal(err)) {
+        this.lost(r, err);
+        return;
+      }
       if (attempt >= FINAL_WRITE_TRIES || (err instanceof TaskLedgerError && err.code === 'ERR_QUEUE_CLOSED')) {
         const reason = err instanceof Error ? err.message : String(err);
         this.emit('error', new Error(`task ${r.task.id}: could not ${what} (${reason}); the task will stall and be recovered`, { cause: err }));
@@ -404,7 +409,7 @@ export class Worker extends SafeEmitter<WorkerEvents> {
       try {
         next = fn();
       } catch (err) {
-        next = Promise.reject(err as Error);
+        next = Promise.reject(err);
       }
     }
     // Each caller handles its own write's failure; the next write goes after it either way.

@@ -71,11 +71,10 @@ export async function waitForPing(url: string, timeoutMs = 10_000): Promise<void
     probe.on('error', () => {});
     try {
       await probe.connect();
-      if ((await probe.ping()) === 'PONG') {
-        // Loading an AOF answers LOADING until done.
-        probe.disconnect();
-        return;
-      }
+      // Loading an AOF answers LOADING (an error) until done.
+      await probe.ping();
+      probe.disconnect();
+      return;
     } catch {
       // not up yet
     }
@@ -88,8 +87,8 @@ export async function waitForPing(url: string, timeoutMs = 10_000): Promise<void
 export async function startRedis(options: StartOptions = {}): Promise<TestRedis> {
   if (process.env.REDIS_URL && !options.own) {
     const url = process.env.REDIS_URL;
-    await waitForPing(url, 5000).catch((err: Error) => {
-      throw new Error(`REDIS_URL=${url} does not answer (${err.message}). ${NO_REDIS_MESSAGE}`);
+    await waitForPing(url, 5000).catch((err: unknown) => {
+      throw new Error(`REDIS_URL=${url} does not answer (${err instanceof Error ? err.message : String(err)}). ${NO_REDIS_MESSAGE}`);
     });
     const refuse = async () => {
       throw new Error('this test needs a redis-server it started itself');
@@ -218,7 +217,15 @@ async function startContainer(): Promise<TestRedis> {
   const refuse = async () => {
     throw new Error('this test needs a redis-server binary');
   };
-  return { url, owned: true, stop: async () => void (await container.stop()), kill: refuse, restart: refuse };
+  return {
+    url,
+    owned: true,
+    stop: async () => {
+      await container.stop();
+    },
+    kill: refuse,
+    restart: refuse,
+  };
 }
 
 let counter = 0;
