@@ -27,8 +27,14 @@ function runNode(args: string[], env: Record<string, string> = {}): Promise<{ co
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('error', (err) => (running.delete(child), resolve({ code: -1, out: String(err) })));
-    child.on('exit', (code) => (running.delete(child), resolve({ code, out })));
+    child.on('error', (err) => {
+      running.delete(child);
+      resolve({ code: -1, out: String(err) });
+    });
+    child.on('exit', (code) => {
+      running.delete(child);
+      resolve({ code, out });
+    });
   });
 }
 

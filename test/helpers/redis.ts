@@ -302,7 +302,7 @@ export async function startCluster(): Promise<TestCluster> {
     for (const port of ports) {
       const probe = new Redis(`redis://127.0.0.1:${port}`);
       try {
-        for (let i = 0; i < 100 && !/cluster_state:ok/.test((await probe.cluster('INFO')) as string); i++) await new Promise((r) => setTimeout(r, 100));
+        for (let i = 0; i < 100 && !/cluster_state:ok/.test(await probe.cluster('INFO')); i++) await new Promise((r) => setTimeout(r, 100));
       } finally {
         probe.disconnect();
       }
