@@ -2,11 +2,19 @@
 import { Redis } from 'ioredis';
 
 /** A ~100-byte JSON spec, as the workloads ask. */
-export const spec = (i) => ({ i, user: 'user-0012345', action: 'resize', width: 640, height: 480, url: `https://example.com/p/${i}.png` });
+export const spec = (i) => ({
+  i,
+  user: 'user-0012345',
+  action: 'resize',
+  width: 640,
+  height: 480,
+  url: `https://example.com/p/${i}.png`,
+});
 
 /** Enqueues n tasks (specs numbered from base) in batches of 500. */
 export async function bulkFill(sys, n, base = 0) {
-  for (let i = 0; i < n; i += 500) await sys.enqueueBulk(Array.from({ length: Math.min(500, n - i) }, (_, j) => spec(base + i + j)));
+  for (let i = 0; i < n; i += 500)
+    await sys.enqueueBulk(Array.from({ length: Math.min(500, n - i) }, (_, j) => spec(base + i + j)));
 }
 
 /** Runs `op(i)` for i < n with `inFlight` calls outstanding; returns ops per second. */
@@ -27,7 +35,8 @@ export const median = (xs) => {
 };
 
 /** The median of each measure over several runs ({measure: value} each). */
-export const medians = (runs) => Object.fromEntries(Object.keys(runs[0]).map((k) => [k, median(runs.map((x) => x[k]))]));
+export const medians = (runs) =>
+  Object.fromEntries(Object.keys(runs[0]).map((k) => [k, median(runs.map((x) => x[k]))]));
 
 /** Redis' own CPU time so far (user + system), in µs. */
 export async function redisCpu(url) {

@@ -81,7 +81,10 @@ export function floor(url) {
     const batch = pending.splice(0, 32);
     if (pending.length) setImmediate(flush);
     const args = batch.flatMap((b) => [b.id, b.spec]);
-    q.flEnqueue(...KEYS, ...args).then(() => batch.forEach((b) => b.resolve()), (e) => batch.forEach((b) => b.reject(e)));
+    q.flEnqueue(...KEYS, ...args).then(
+      () => batch.forEach((b) => b.resolve()),
+      (e) => batch.forEach((b) => b.reject(e)),
+    );
   };
   const connect = () => {
     const r = new Redis(url);
@@ -198,19 +201,28 @@ async function compare(url, admin) {
         // The bound only counts if the floor did the work: one event per transition of every task.
         const events = await admin.xlen(KEYS[0]);
         const expected = wname.startsWith('processing') ? 3 * N : N;
-        if (name === 'floor' && events !== expected) throw new Error(`floor wrote ${events} events for ${wname}, not ${expected}`);
+        if (name === 'floor' && events !== expected)
+          throw new Error(`floor wrote ${events} events for ${wname}, not ${expected}`);
         (results[wname][name] ??= []).push({ rate: N / secs, redisUs, nodeUs: (c.user + c.system) / N });
         process.stderr.write(`${wname} ${name} round ${round + 1}: ${Math.round(N / secs)}/s\n`);
       }
     }
   }
-  console.log(`\nThe floor of the design against taskledger and BullMQ (AOF off, medians of ${ROUNDS} rounds, N = ${N})\n`);
-  console.log('| workload | floor | taskledger | BullMQ | floor / BullMQ | taskledger / BullMQ | CPU per task, Redis / Node (µs): floor, taskledger, BullMQ |');
+  console.log(
+    `\nThe floor of the design against taskledger and BullMQ (AOF off, medians of ${ROUNDS} rounds, N = ${N})\n`,
+  );
+  console.log(
+    '| workload | floor | taskledger | BullMQ | floor / BullMQ | taskledger / BullMQ | CPU per task, Redis / Node (µs): floor, taskledger, BullMQ |',
+  );
   console.log('|---|---|---|---|---|---|---|');
   for (const [wname, by] of Object.entries(results)) {
     const m = Object.fromEntries(Object.entries(by).map(([name, rs]) => [name, medians(rs)]));
-    const cpuCell = ['floor', 'taskledger', 'bullmq'].map((n) => `${m[n].redisUs.toFixed(0)} / ${m[n].nodeUs.toFixed(0)}`).join(', ');
-    console.log(`| ${wname} | ${Math.round(m.floor.rate).toLocaleString('en-US')} | ${Math.round(m.taskledger.rate).toLocaleString('en-US')} | ${Math.round(m.bullmq.rate).toLocaleString('en-US')} | ${(m.floor.rate / m.bullmq.rate).toFixed(2)}x | ${(m.taskledger.rate / m.bullmq.rate).toFixed(2)}x | ${cpuCell} |`);
+    const cpuCell = ['floor', 'taskledger', 'bullmq']
+      .map((n) => `${m[n].redisUs.toFixed(0)} / ${m[n].nodeUs.toFixed(0)}`)
+      .join(', ');
+    console.log(
+      `| ${wname} | ${Math.round(m.floor.rate).toLocaleString('en-US')} | ${Math.round(m.taskledger.rate).toLocaleString('en-US')} | ${Math.round(m.bullmq.rate).toLocaleString('en-US')} | ${(m.floor.rate / m.bullmq.rate).toFixed(2)}x | ${(m.taskledger.rate / m.bullmq.rate).toFixed(2)}x | ${cpuCell} |`,
+    );
   }
 }
 

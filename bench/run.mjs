@@ -156,7 +156,12 @@ async function scalingOnce(url, waiting) {
     scrape.push(performance.now() - t0);
   }
   await sys.close();
-  return { enqueuePerSec: enqueue, processPerSec: processRate, historyMs: median(times), statsScrapeMs: median(scrape) };
+  return {
+    enqueuePerSec: enqueue,
+    processPerSec: processRate,
+    historyMs: median(times),
+    statsScrapeMs: median(scrape),
+  };
 }
 
 /**
@@ -177,7 +182,18 @@ async function scaling(url) {
 }
 
 async function run() {
-  const results = { date: new Date().toISOString(), machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version }, n: N, rounds: ROUNDS, passes: {} };
+  const results = {
+    date: new Date().toISOString(),
+    machine: {
+      cpus: cpus().length,
+      cpu: cpus()[0]?.model,
+      memGiB: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+    },
+    n: N,
+    rounds: ROUNDS,
+    passes: {},
+  };
   for (const aof of PASSES) {
     const server = await startRedis({ aof });
     const pass = aof ? 'aof-everysec' : 'no-aof';
@@ -186,7 +202,9 @@ async function run() {
     probe.disconnect();
     const raw = {};
     const names = Object.keys(SYSTEMS).filter((n) => !ONLY || ONLY.includes(n));
-    for (const [wname, workload] of Object.entries(WORKLOADS).filter(([w]) => !WORKLOAD_NAMES || WORKLOAD_NAMES.includes(w))) {
+    for (const [wname, workload] of Object.entries(WORKLOADS).filter(
+      ([w]) => !WORKLOAD_NAMES || WORKLOAD_NAMES.includes(w),
+    )) {
       raw[wname] = Object.fromEntries(names.map((n) => [n, []]));
       for (let round = 0; round < ROUNDS; round++) {
         // Alternate the order so that no system always runs on a warm (or cold) server.
@@ -240,7 +258,9 @@ const LABELS = {
 function table(results) {
   const lines = [];
   for (const [pass, { summary, raw }] of Object.entries(results.passes)) {
-    lines.push(`\n**${pass === 'no-aof' ? 'AOF off' : 'appendonly yes, appendfsync everysec'}** (medians of ${results.rounds} rounds, N = ${results.n})\n`);
+    lines.push(
+      `\n**${pass === 'no-aof' ? 'AOF off' : 'appendonly yes, appendfsync everysec'}** (medians of ${results.rounds} rounds, N = ${results.n})\n`,
+    );
     lines.push('| workload | taskledger | BullMQ | Bee-Queue | taskledger / BullMQ | per round | target | met |');
     lines.push('|---|---|---|---|---|---|---|---|');
     for (const [w, s] of Object.entries(summary)) {
@@ -258,27 +278,39 @@ function table(results) {
       const ratio = s.taskledger[key] / s.bullmq[key];
       const met = dir === 'higher' ? ratio >= target : ratio <= target;
       // The ratio within each round (the two ran minutes apart): how far one run's median can be trusted.
-      const rounds = (raw?.[w]?.taskledger ?? []).map((x, i) => x[key] / raw[w].bullmq[i]?.[key]).filter(Number.isFinite);
+      const rounds = (raw?.[w]?.taskledger ?? [])
+        .map((x, i) => x[key] / raw[w].bullmq[i]?.[key])
+        .filter(Number.isFinite);
       const spread = rounds.length > 1 ? `${Math.min(...rounds).toFixed(2)}-${Math.max(...rounds).toFixed(2)}x` : '';
-      lines.push(`| ${LABELS[w]} | ${fmt(s.taskledger)} | ${fmt(s.bullmq)} | ${fmt(s['bee-queue'])} | ${ratio.toFixed(2)}x | ${spread} | ${dir === 'higher' ? '>=' : '<='} ${target}x | ${met ? 'yes' : 'no'} |`);
+      lines.push(
+        `| ${LABELS[w]} | ${fmt(s.taskledger)} | ${fmt(s.bullmq)} | ${fmt(s['bee-queue'])} | ${ratio.toFixed(2)}x | ${spread} | ${dir === 'higher' ? '>=' : '<='} ${target}x | ${met ? 'yes' : 'no'} |`,
+      );
     }
   }
   for (const [pass, { summary }] of Object.entries(results.passes)) {
     if (!summary.process64?.taskledger?.redisUsPerTask) continue;
-    lines.push(`\n**CPU per task while processing** (${pass === 'no-aof' ? 'AOF off' : 'AOF everysec'}; µs, medians): Redis / this Node process\n`);
+    lines.push(
+      `\n**CPU per task while processing** (${pass === 'no-aof' ? 'AOF off' : 'AOF everysec'}; µs, medians): Redis / this Node process\n`,
+    );
     lines.push('| concurrency | taskledger | BullMQ | Bee-Queue |');
     lines.push('|---|---|---|---|');
     for (const w of ['process64', 'process1']) {
       const cell = (x) => (x?.redisUsPerTask ? `${x.redisUsPerTask.toFixed(0)} / ${x.nodeUsPerTask.toFixed(0)}` : '-');
-      lines.push(`| ${w === 'process64' ? 64 : 1} | ${cell(summary[w]?.taskledger)} | ${cell(summary[w]?.bullmq)} | ${cell(summary[w]?.['bee-queue'])} |`);
+      lines.push(
+        `| ${w === 'process64' ? 64 : 1} | ${cell(summary[w]?.taskledger)} | ${cell(summary[w]?.bullmq)} | ${cell(summary[w]?.['bee-queue'])} |`,
+      );
     }
   }
   if (results.scaling) {
     const [small, large] = Object.keys(results.scaling);
     const a = results.scaling[small];
     const b = results.scaling[large];
-    lines.push(`\n**Scaling (taskledger)**: ${Number(small).toLocaleString('en-US')} vs ${Number(large).toLocaleString('en-US')} tasks waiting (and events in the log)\n`);
-    lines.push(`| measure | ${Number(small).toLocaleString('en-US')} | ${Number(large).toLocaleString('en-US')} | change | per round |`);
+    lines.push(
+      `\n**Scaling (taskledger)**: ${Number(small).toLocaleString('en-US')} vs ${Number(large).toLocaleString('en-US')} tasks waiting (and events in the log)\n`,
+    );
+    lines.push(
+      `| measure | ${Number(small).toLocaleString('en-US')} | ${Number(large).toLocaleString('en-US')} | change | per round |`,
+    );
     lines.push('|---|---|---|---|---|');
     const change = (x, y) => Math.round(((y - x) / x) * 100) || 0; // whole per cent, and never "-0"
     // The change within each round (both sizes minutes apart), as the main table's per-round ratios.
@@ -286,7 +318,10 @@ function table(results) {
       const changes = (results.scalingRounds ?? []).map((r) => change(r[small][k], r[large][k]));
       return changes.length ? `${Math.min(...changes)}% to ${Math.max(...changes)}%` : '-';
     };
-    const row = (label, k, unit) => lines.push(`| ${label} | ${a[k].toFixed(unit === 'ms' ? 3 : 0)} ${unit} | ${b[k].toFixed(unit === 'ms' ? 3 : 0)} ${unit} | ${change(a[k], b[k])}% | ${perRound(k)} |`);
+    const row = (label, k, unit) =>
+      lines.push(
+        `| ${label} | ${a[k].toFixed(unit === 'ms' ? 3 : 0)} ${unit} | ${b[k].toFixed(unit === 'ms' ? 3 : 0)} ${unit} | ${change(a[k], b[k])}% | ${perRound(k)} |`,
+      );
     row('enqueue, 64 in flight', 'enqueuePerSec', '/s');
     row('processing, concurrency 64', 'processPerSec', '/s');
     row('history() of one task', 'historyMs', 'ms');
@@ -296,10 +331,13 @@ function table(results) {
 }
 
 // --from-results re-renders the table (and the docs block) from bench/results.json without running anything.
-const results = flag('from-results') ? JSON.parse(readFileSync(new URL('./results.json', import.meta.url), 'utf8')) : await run();
+const results = flag('from-results')
+  ? JSON.parse(readFileSync(new URL('./results.json', import.meta.url), 'utf8'))
+  : await run();
 const text = table(results);
 console.log(text);
-if (!QUICK && !WORKLOAD_NAMES && !flag('from-results')) writeFileSync(new URL('./results.json', import.meta.url), JSON.stringify(results, null, 2) + '\n');
+if (!QUICK && !WORKLOAD_NAMES && !flag('from-results'))
+  writeFileSync(new URL('./results.json', import.meta.url), JSON.stringify(results, null, 2) + '\n');
 if (WRITE_DOCS) {
   const docs = new URL('../docs/benchmarks.md', import.meta.url);
   const current = readFileSync(docs, 'utf8');

@@ -14,33 +14,35 @@ function counter(n) {
 }
 
 /** taskledger from a build of it (bench/ablate.mjs passes a patched copy of dist/). */
-export const taskledgerFrom = ({ TaskQueue, Worker }) => (url) => {
-  let q;
-  return {
-    name: 'taskledger',
-    async open() {
-      q = new TaskQueue({ connection: url, namespace: QUEUE, recoveryIntervalMs: 0 });
-      await q.stats();
-    },
-    enqueue: (spec) => q.enqueue({ queue: QUEUE, type: 'noop', spec }),
-    enqueueBulk: (specs) => q.enqueueMany(specs.map((spec) => ({ queue: QUEUE, type: 'noop', spec }))),
-    /** Starts a worker; resolves with a stop function. `onDone` runs once a task's finish is persisted. */
-    async work(concurrency, handler, onDone) {
-      // The worker on a TaskQueue (a connection) of its own, as BullMQ's Worker and Queue each have theirs.
-      const wq = new TaskQueue({ connection: url, namespace: QUEUE, recoveryIntervalMs: 0 });
-      const w = new Worker(wq, async (task) => handler(task.spec), { queues: [QUEUE], concurrency });
-      w.on('task:finished', onDone);
-      w.start();
-      return async () => {
-        await w.close();
-        await wq.close();
-      };
-    },
-    history: (id) => q.history(id),
-    scrape: () => q.stats(),
-    close: () => q.close(),
+export const taskledgerFrom =
+  ({ TaskQueue, Worker }) =>
+  (url) => {
+    let q;
+    return {
+      name: 'taskledger',
+      async open() {
+        q = new TaskQueue({ connection: url, namespace: QUEUE, recoveryIntervalMs: 0 });
+        await q.stats();
+      },
+      enqueue: (spec) => q.enqueue({ queue: QUEUE, type: 'noop', spec }),
+      enqueueBulk: (specs) => q.enqueueMany(specs.map((spec) => ({ queue: QUEUE, type: 'noop', spec }))),
+      /** Starts a worker; resolves with a stop function. `onDone` runs once a task's finish is persisted. */
+      async work(concurrency, handler, onDone) {
+        // The worker on a TaskQueue (a connection) of its own, as BullMQ's Worker and Queue each have theirs.
+        const wq = new TaskQueue({ connection: url, namespace: QUEUE, recoveryIntervalMs: 0 });
+        const w = new Worker(wq, async (task) => handler(task.spec), { queues: [QUEUE], concurrency });
+        w.on('task:finished', onDone);
+        w.start();
+        return async () => {
+          await w.close();
+          await wq.close();
+        };
+      },
+      history: (id) => q.history(id),
+      scrape: () => q.stats(),
+      close: () => q.close(),
+    };
   };
-};
 
 export const taskledger = taskledgerFrom(built);
 
@@ -79,7 +81,13 @@ export function beeQueue(url) {
     enqueue: (spec) => producer.createJob(spec).save(),
     enqueueBulk: (specs) => producer.saveAll(specs.map((spec) => producer.createJob(spec))),
     async work(concurrency, handler, onDone) {
-      const w = new BeeQueue(QUEUE, { redis, isWorker: true, getEvents: false, removeOnSuccess: false, activateDelayedJobs: false });
+      const w = new BeeQueue(QUEUE, {
+        redis,
+        isWorker: true,
+        getEvents: false,
+        removeOnSuccess: false,
+        activateDelayedJobs: false,
+      });
       w.on('succeeded', onDone);
       w.process(concurrency, async (job) => handler(job.data));
       await w.ready();

@@ -96,5 +96,7 @@ async function round() {
 
 for (let r = 1; r <= rounds; r++) {
   const { rate, cpuUs } = await round();
-  console.log(`round ${r}: ${Math.round(rate).toLocaleString('en-US')} tasks/s, ${cpuUs.toFixed(2)} µs of CPU per task (concurrency ${concurrency}, n = ${n})`);
+  console.log(
+    `round ${r}: ${Math.round(rate).toLocaleString('en-US')} tasks/s, ${cpuUs.toFixed(2)} µs of CPU per task (concurrency ${concurrency}, n = ${n})`,
+  );
 }

@@ -24,7 +24,12 @@ const tty = process.stdout.isTTY;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function answers(url) {
-  const probe = new Redis(url, { lazyConnect: true, connectTimeout: 500, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const probe = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: 500,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   probe.on('error', () => {});
   try {
     await probe.connect();
@@ -52,12 +57,18 @@ async function connect() {
   if (await answers(local)) return { url: local, stop: () => {} };
   if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status !== 0) {
     console.error('No Redis: set REDIS_URL, start one on 127.0.0.1:6379, or install redis-server');
-    console.error('(Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis) and run npm run demo again.');
+    console.error(
+      '(Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis) and run npm run demo again.',
+    );
     process.exit(2);
   }
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'taskledger-demo-'));
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore' },
+  );
   const url = `redis://127.0.0.1:${port}`;
   for (let i = 0; i < 100 && !(await answers(url)); i++) await sleep(50);
   console.log(`Started a throw-away redis-server on ${url}`);
@@ -73,7 +84,10 @@ async function connect() {
 const redis = await connect();
 const namespace = `demo-${Date.now().toString(36)}`;
 const metrics = setupTaskQueueMetrics('taskledger');
-const q = dequeuerWithMetrics(queuerWithMetrics(new TaskQueue({ connection: redis.url, namespace, heartbeatTtlMs: 5000 }), metrics), metrics);
+const q = dequeuerWithMetrics(
+  queuerWithMetrics(new TaskQueue({ connection: redis.url, namespace, heartbeatTtlMs: 5000 }), metrics),
+  metrics,
+);
 queueStateMetrics(q);
 const metricsServer = createServer(metricsHandler());
 await new Promise((res) => metricsServer.listen(Number(process.env.METRICS_PORT ?? 0), '127.0.0.1', res));
@@ -86,7 +100,14 @@ const requests = [];
 for (let i = 0; i < TOTAL; i++) {
   const kind = i % 10;
   if (kind < 6) requests.push({ queue: 'images', type: 'thumbnail', spec: { image: `img-${i}.png`, width: 320 } });
-  else if (kind < 9) requests.push({ queue: 'mail', type: 'email', spec: { to: `user${i}@example.com` }, maxAttempts: 4, backoff: { delayMs: 100 } });
+  else if (kind < 9)
+    requests.push({
+      queue: 'mail',
+      type: 'email',
+      spec: { to: `user${i}@example.com` },
+      maxAttempts: 4,
+      backoff: { delayMs: 100 },
+    });
   else requests.push({ queue: 'reports', type: 'report', spec: { day: i }, delayMs: 1000 + (i % 1000) });
 }
 requests.push({ queue: 'mail', type: 'email', spec: { to: 'not-an-address' } });
@@ -124,7 +145,9 @@ const handlers = {
 
 const counts = { finished: 0, failed: 0, retrying: 0, cancelled: 0 };
 let retriedId;
-const workers = [1, 2].map(() => workerWithMetrics(new Worker(q, handlers, { concurrency: 32, heartbeatIntervalMs: 500, progressThrottleMs: 100 })));
+const workers = [1, 2].map(() =>
+  workerWithMetrics(new Worker(q, handlers, { concurrency: 32, heartbeatIntervalMs: 500, progressThrottleMs: 100 })),
+);
 for (const w of workers) {
   w.on('task:finished', () => counts.finished++);
   w.on('task:failed', () => counts.failed++);
@@ -175,7 +198,9 @@ await Promise.all(workers.map((w) => w.close()));
 
 const elapsed = (Date.now() - started) / 1000;
 const { tasks, mismatches } = await q.verify();
-console.log(`\nSummary: ${total} tasks in ${elapsed.toFixed(1)} s: ${counts.finished} finished, ${counts.failed} failed (poisoned input),`);
+console.log(
+  `\nSummary: ${total} tasks in ${elapsed.toFixed(1)} s: ${counts.finished} finished, ${counts.failed} failed (poisoned input),`,
+);
 console.log(`${counts.cancelled} cancelled midway, ${counts.retrying} retries after handler errors.`);
 console.log(`verify(): ${tasks} projections checked against the event log, ${mismatches.length} mismatches.`);
 
@@ -183,18 +208,28 @@ if (retriedId) {
   console.log(`\nAudit history of retried task ${retriedId}, replayed from the event log:`);
   for (const e of await q.history(retriedId)) {
     const data = Object.keys(e.data).length ? JSON.stringify(e.data) : '';
-    console.log(`  ${e.at.toISOString()}  ${e.type.padEnd(9)} ${data.length > 110 ? data.slice(0, 107) + '...' : data}`);
+    console.log(
+      `  ${e.at.toISOString()}  ${e.type.padEnd(9)} ${data.length > 110 ? data.slice(0, 107) + '...' : data}`,
+    );
   }
 }
 const video = await q.get(videoId);
 console.log(`\nThe cancelled transcode stopped at ${JSON.stringify(video.progress)} (status ${video.status}).`);
 
 const scrape = await (await fetch(`http://127.0.0.1:${metricsServer.address().port}/metrics`)).text();
-const pick = (name) => scrape.split('\n').filter((l) => l.startsWith(name)).map((l) => Number(l.split(' ').pop())).reduce((a, b) => a + b, 0);
-console.log(`\nFrom /metrics: ${pick('taskledger_tasks_enqueued_total')} enqueued, ${pick('taskledger_task_retries_total')} retries, ` +
-  `${pick('taskledger_event_log_entries')} events in the log.`);
+const pick = (name) =>
+  scrape
+    .split('\n')
+    .filter((l) => l.startsWith(name))
+    .map((l) => Number(l.split(' ').pop()))
+    .reduce((a, b) => a + b, 0);
+console.log(
+  `\nFrom /metrics: ${pick('taskledger_tasks_enqueued_total')} enqueued, ${pick('taskledger_task_retries_total')} retries, ` +
+    `${pick('taskledger_event_log_entries')} events in the log.`,
+);
 metricsServer.close();
 await q.close();
 redis.stop();
-const ok = mismatches.length === 0 && counts.finished + counts.failed + counts.cancelled === total && counts.cancelled === 1;
+const ok =
+  mismatches.length === 0 && counts.finished + counts.failed + counts.cancelled === total && counts.cancelled === 1;
 process.exit(ok ? 0 : 1);

@@ -4,7 +4,9 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) =>
-  m[1].replaceAll("from 'taskledger'", "from '../src/index.js'").replaceAll("from 'taskledger/metrics'", "from '../src/metrics/index.js'"),
+  m[1]
+    .replaceAll("from 'taskledger'", "from '../src/index.js'")
+    .replaceAll("from 'taskledger/metrics'", "from '../src/metrics/index.js'"),
 );
 const dir = new URL('../.tmp/', import.meta.url);
 rmSync(dir, { recursive: true, force: true });

@@ -13,8 +13,18 @@ const raw = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const [a, b, c, d, e] = await q.enqueueMany([
-  { queue: 'images', type: 'resize', spec: { url: 'https://example.com/a.png', width: 640 }, references: { account: 7 } },
-  { queue: 'images', type: 'resize', spec: { url: 'b.png', width: 1e21, tags: [] }, references: { account: 7, album: 'x' } },
+  {
+    queue: 'images',
+    type: 'resize',
+    spec: { url: 'https://example.com/a.png', width: 640 },
+    references: { account: 7 },
+  },
+  {
+    queue: 'images',
+    type: 'resize',
+    spec: { url: 'b.png', width: 1e21, tags: [] },
+    references: { account: 7, album: 'x' },
+  },
   { queue: 'mail', type: 'send', spec: { to: 'ü@example.com', body: 'line\nbreak "quoted"' } },
   { queue: 'mail', type: 'send', spec: null, maxAttempts: 1 },
   { queue: 'mail', type: 'send', spec: [1, 2.5, -0, { deep: { deeper: true } }] },
@@ -38,7 +48,13 @@ await q.cancel(e);
 // Since format 1's first recording (history-v1): delayed tasks and retries.
 const [f, g] = await q.enqueueMany([
   { queue: 'reports', type: 'daily', spec: { day: '2026-11-27' }, delayMs: 100, timeoutMs: 30000 },
-  { queue: 'reports', type: 'daily', spec: { day: '2026-11-28' }, maxAttempts: 2, backoff: { type: 'fixed', delayMs: 50, jitter: 0 } },
+  {
+    queue: 'reports',
+    type: 'daily',
+    spec: { day: '2026-11-28' },
+    maxAttempts: 2,
+    backoff: { type: 'fixed', delayMs: 50, jitter: 0 },
+  },
 ]);
 const first = await q.dequeue(['reports']); // g: f is not due yet
 await q.retryLater(first.id, { delayMs: 50, error: 'upstream 503', progress: { error: 'upstream 503' } });

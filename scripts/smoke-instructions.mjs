@@ -16,7 +16,9 @@ const TIMEOUT_MS = 180_000;
 
 for (const tool of ['valgrind', 'callgrind_control', 'callgrind_annotate', 'redis-server']) {
   if (spawnSync(tool, ['--version'], { stdio: 'ignore' }).error) {
-    console.error(`smoke-instructions: ${tool} not found on the PATH. ${tool === 'redis-server' ? 'Install redis-server (apt-get install redis-server).' : HINT}`);
+    console.error(
+      `smoke-instructions: ${tool} not found on the PATH. ${tool === 'redis-server' ? 'Install redis-server (apt-get install redis-server).' : HINT}`,
+    );
     process.exit(2);
   }
 }
@@ -31,7 +33,11 @@ const tmp = mkdtempSync(join(tmpdir(), 'taskledger-smoke-'));
  */
 function runNode(args) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { env: { ...process.env, TMPDIR: tmp }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(process.execPath, args, {
+      env: { ...process.env, TMPDIR: tmp },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     let out = '';
     const killGroup = () => {
       try {
@@ -59,7 +65,15 @@ const checks = [
   {
     name: 'bench/ablate.mjs still finds every part it takes out of the scripts, and counts what they save',
     // `all` applies every replacement the parts use: one that no longer matches the scripts stops the run.
-    args: [fileURLToPath(new URL('../bench/ablate.mjs', import.meta.url)), '--n', '100', '--workloads', '64', '--parts', 'all'],
+    args: [
+      fileURLToPath(new URL('../bench/ablate.mjs', import.meta.url)),
+      '--n',
+      '100',
+      '--workloads',
+      '64',
+      '--parts',
+      'all',
+    ],
     check(out) {
       const m = /\| all: [^|]+\| (-?\d+)k \(-?\d+ %\) \|/.exec(out);
       if (!m) return 'no `| all: ... | <n>k (<p> %) |` row in the output';
@@ -70,7 +84,13 @@ const checks = [
   },
   {
     name: 'bench/instructions.mjs counts Redis instructions per task under callgrind',
-    args: [fileURLToPath(new URL('../bench/instructions.mjs', import.meta.url)), '--systems', 'taskledger', '--n', '100'],
+    args: [
+      fileURLToPath(new URL('../bench/instructions.mjs', import.meta.url)),
+      '--systems',
+      'taskledger',
+      '--n',
+      '100',
+    ],
     check(out) {
       for (const workload of ['bulk enqueue', 'processing, concurrency 64', 'processing, concurrency 1']) {
         const m = new RegExp(`\\| ${workload} \\| ([\\d,]+) \\|`).exec(out);

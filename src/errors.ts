@@ -44,7 +44,10 @@ export class TaskFailedError extends TaskLedgerError {
 /** The task was taken from this worker (stalled, re-queued and started again): its writes are fenced off. */
 export class LeaseLostError extends TaskLedgerError {
   constructor(taskId: string) {
-    super('ERR_TASK_LEASE_LOST', `task ${taskId} is no longer held by this caller's lease (it stalled, was re-queued and started again)`);
+    super(
+      'ERR_TASK_LEASE_LOST',
+      `task ${taskId} is no longer held by this caller's lease (it stalled, was re-queued and started again)`,
+    );
   }
 }
 
@@ -126,7 +129,10 @@ export class NoHandlerError extends TaskLedgerError {
 /** The worker closed before the handler ended (the reason its signal aborts with); the task went back to waiting. */
 export class WorkerClosedError extends TaskLedgerError {
   constructor(taskId: string) {
-    super('ERR_WORKER_CLOSED', `the worker closed before task ${taskId} ended; the task was released back to its queue`);
+    super(
+      'ERR_WORKER_CLOSED',
+      `the worker closed before task ${taskId} ended; the task was released back to its queue`,
+    );
   }
 }
 
@@ -179,7 +185,10 @@ export function errorFromCode(code: number, taskId: string): TaskLedgerError | n
  */
 export function isRefusal(err: unknown): err is TaskLedgerError {
   return (
-    err instanceof TaskLedgerError && err.code !== 'ERR_VALIDATION' && err.code !== 'ERR_REDIS_UNAVAILABLE' && err.code !== 'ERR_QUEUE_CLOSED'
+    err instanceof TaskLedgerError &&
+    err.code !== 'ERR_VALIDATION' &&
+    err.code !== 'ERR_REDIS_UNAVAILABLE' &&
+    err.code !== 'ERR_QUEUE_CLOSED'
   );
 }
 

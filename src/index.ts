@@ -1,6 +1,12 @@
 export { TaskQueue } from './task-queue.js';
 export { Scheduler, scheduleId } from './scheduler/scheduler.js';
-export type { SchedulerOptions, ScheduleRequest, ScheduleKey, Schedule, SchedulerEvents } from './scheduler/scheduler.js';
+export type {
+  SchedulerOptions,
+  ScheduleRequest,
+  ScheduleKey,
+  Schedule,
+  SchedulerEvents,
+} from './scheduler/scheduler.js';
 export { nextRun, validateCron, validateTimezone } from './scheduler/cron.js';
 export type { CatchUp } from './scheduler/cron.js';
 export type { TaskQueueEvents } from './task-queue-events.js';
@@ -49,4 +55,13 @@ export {
   WorkerClosedError,
 } from './errors.js';
 export { TASK_STATUSES } from './types.js';
-export type { JsonValue, References, Task, TaskStatus, TaskEvent, TaskEventType, EnqueueRequest, BackoffOptions } from './types.js';
+export type {
+  JsonValue,
+  References,
+  Task,
+  TaskStatus,
+  TaskEvent,
+  TaskEventType,
+  EnqueueRequest,
+  BackoffOptions,
+} from './types.js';

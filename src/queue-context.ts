@@ -9,7 +9,10 @@ import { QueueRotation } from './dequeue/queue-rotation.js';
  * feature: the leases held, the batched writes, the queue rotation. `owned` says whether the connection is
  * ours to close.
  */
-export function openQueueContext(options: ContextOptions, onError: (err: unknown) => void): { ctx: DequeueContext; owned: boolean } {
+export function openQueueContext(
+  options: ContextOptions,
+  onError: (err: unknown) => void,
+): { ctx: DequeueContext; owned: boolean } {
   const { ctx, owned } = openContext(options, onError);
   return {
     ctx: {

@@ -22,12 +22,18 @@ export interface TaskDefinition<Schema extends z.ZodType = z.ZodType> {
   handler(fn: (task: Task<z.output<Schema> & JsonValue>, ctx: TaskContext) => Promise<JsonValue | void>): TaskHandler;
 }
 
-export function defineTask<Schema extends z.ZodType>(type: string, schema: Schema, options: { timeoutMs?: number } = {}): TaskDefinition<Schema> {
+export function defineTask<Schema extends z.ZodType>(
+  type: string,
+  schema: Schema,
+  options: { timeoutMs?: number } = {},
+): TaskDefinition<Schema> {
   if (type.trim() === '') throw new ValidationError('a task definition needs a type');
   const parse = (spec: unknown): z.output<Schema> => {
     const result = schema.safeParse(spec);
     if (result.success) return result.data;
-    const detail = result.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
+    const detail = result.error.issues
+      .map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message))
+      .join('; ');
     throw new ValidationError(`spec for task type "${type}": ${detail}`);
   };
   return {

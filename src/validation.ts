@@ -32,16 +32,24 @@ const referenceValue = z.union(
   { error: 'must be a string, a number or a boolean (references are flat)' },
 );
 
-const referencesSchema = z.record(name('a reference name').min(1, { error: 'a reference name is blank' }), referenceValue, {
-  error: 'references must be an object of names to strings, numbers or booleans',
-});
+const referencesSchema = z.record(
+  name('a reference name').min(1, { error: 'a reference name is blank' }),
+  referenceValue,
+  {
+    error: 'references must be an object of names to strings, numbers or booleans',
+  },
+);
 
 const backoffSchema = z.strictObject(
   {
     type: z.enum(['exponential', 'fixed'], { error: "backoff.type must be 'exponential' or 'fixed'" }).optional(),
     delayMs: msSchema('backoff.delayMs').optional(),
     maxDelayMs: msSchema('backoff.maxDelayMs').optional(),
-    jitter: z.number({ error: 'backoff.jitter must be a number' }).min(0).max(1, { error: 'backoff.jitter must be between 0 and 1' }).optional(),
+    jitter: z
+      .number({ error: 'backoff.jitter must be a number' })
+      .min(0)
+      .max(1, { error: 'backoff.jitter must be between 0 and 1' })
+      .optional(),
   },
   { error: 'backoff must be an object with type, delayMs, maxDelayMs and jitter' },
 );
@@ -53,18 +61,26 @@ export function validateBackoff(backoff: unknown): void {
 }
 
 const requestSchema = z.object({
-  id: name('id').refine((s) => s.trim() !== '', { error: 'id is blank' }).optional(),
+  id: name('id')
+    .refine((s) => s.trim() !== '', { error: 'id is blank' })
+    .optional(),
   queue: name('queue'),
   type: name('type'),
   references: referencesSchema.optional(),
-  maxAttempts: z.number().int({ error: 'maxAttempts must be an integer' }).min(1, { error: 'maxAttempts must be at least 1' }).optional(),
+  maxAttempts: z
+    .number()
+    .int({ error: 'maxAttempts must be an integer' })
+    .min(1, { error: 'maxAttempts must be at least 1' })
+    .optional(),
   backoff: backoffSchema.optional(),
   delayMs: msSchema('delayMs').optional(),
   runAt: z
     .union([z.date(), z.number()], { error: 'runAt must be a Date or a time in ms' })
     .refine((v) => Number.isFinite(typeof v === 'number' ? v : v.getTime()), { error: 'runAt is not a valid time' })
     .optional(),
-  timeoutMs: msSchema('timeoutMs').refine((v) => v > 0, { error: 'timeoutMs must be positive' }).optional(),
+  timeoutMs: msSchema('timeoutMs')
+    .refine((v) => v > 0, { error: 'timeoutMs must be positive' })
+    .optional(),
 });
 
 function zodMessage(err: z.ZodError): string {
@@ -116,7 +132,9 @@ export function toJsonText(value: unknown, what: string): string {
         return;
       }
       default:
-        throw new ValidationError(`${at()} is ${v === undefined ? 'undefined' : `a ${typeof v}`}, which JSON cannot hold`);
+        throw new ValidationError(
+          `${at()} is ${v === undefined ? 'undefined' : `a ${typeof v}`}, which JSON cannot hold`,
+        );
     }
   };
   check(value);
@@ -146,7 +164,8 @@ export function validateRequest(req: EnqueueRequest, index?: number): ValidReque
   if (typeof req !== 'object' || req === null) throw new ValidationError('an enqueue request must be an object');
   if (isBlank(req.queue)) throw new QueueNotSpecifiedError();
   if (isBlank(req.type)) throw new TypeNotSpecifiedError();
-  if (req.delayMs !== undefined && req.runAt !== undefined) throw new ValidationError('give either delayMs or runAt, not both');
+  if (req.delayMs !== undefined && req.runAt !== undefined)
+    throw new ValidationError('give either delayMs or runAt, not both');
   const parsed = requestSchema.safeParse(req);
   const where = index === undefined ? '' : `request ${index}: `;
   if (!parsed.success) throw new ValidationError(`${where}${zodMessage(parsed.error)}`);
@@ -162,7 +181,9 @@ export function validateRequest(req: EnqueueRequest, index?: number): ValidReque
     delayMs: parsed.data.delayMs,
     runAt: parsed.data.runAt === undefined ? undefined : Number(parsed.data.runAt),
     backoffJson:
-      parsed.data.backoff !== undefined || parsed.data.maxAttempts !== undefined ? JSON.stringify(parsed.data.backoff ?? {}) : undefined,
+      parsed.data.backoff !== undefined || parsed.data.maxAttempts !== undefined
+        ? JSON.stringify(parsed.data.backoff ?? {})
+        : undefined,
     timeoutMs: parsed.data.timeoutMs,
   };
 }
@@ -181,7 +202,8 @@ export function validateReferences(refs: unknown): References {
 
 export function validateTaskId(id: unknown): string {
   if (typeof id !== 'string' || id.trim() === '') throw new ValidationError('a task id must be a non-blank string');
-  if (id.length > MAX_NAME_LENGTH || CONTROL.test(id)) throw new ValidationError(`"${id.slice(0, 40)}" is not a task id`);
+  if (id.length > MAX_NAME_LENGTH || CONTROL.test(id))
+    throw new ValidationError(`"${id.slice(0, 40)}" is not a task id`);
   return id;
 }
 
@@ -197,10 +219,18 @@ export function validateQueueNames(queues: readonly string[]): string[] {
 }
 
 /** An integer option within bounds, or its default; the message names the option and the bad value. */
-export function intOption(value: number | undefined, fallback: number, what: string, min: number, max = Infinity): number {
+export function intOption(
+  value: number | undefined,
+  fallback: number,
+  what: string,
+  min: number,
+  max = Infinity,
+): number {
   const n = value ?? fallback;
   if (!Number.isInteger(n) || n < min || n > max) {
-    throw new ValidationError(`${what} must be an integer from ${min}${max < Infinity ? ` to ${max}` : ' up'}, got ${String(value)}`);
+    throw new ValidationError(
+      `${what} must be an integer from ${min}${max < Infinity ? ` to ${max}` : ' up'}, got ${String(value)}`,
+    );
   }
   return n;
 }

@@ -14,7 +14,11 @@ describe('Batcher', () => {
     const calls = [1, 2, 3].map((i) => b.add(i));
     const results = await Promise.allSettled(calls);
     expect(sent).toEqual([[1, 2, 3]]);
-    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message))).toEqual([10, 'two', 30]);
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message))).toEqual([
+      10,
+      'two',
+      30,
+    ]);
   });
 
   it('waits a second turn with turns 2, and a drain that takes every call leaves no turn scheduled', async () => {

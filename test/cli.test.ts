@@ -17,7 +17,10 @@ interface Run {
 }
 function cli(args: string[], { url = r.url, timeoutMs = 60_000 } = {}): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, '--redis', url, ...args], { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, '--redis', url, ...args], {
+      env: { ...process.env, NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -54,7 +57,16 @@ async function populated() {
   await q.fail(b.id, { error: 'smtp 550' });
   await q.cancel(ids[2]!);
   const running = await q.dequeue(['mail']);
-  return { q, ns: q.namespace, ids, finished: a.id, failed: b.id, cancelled: ids[2]!, running: running.id, delayed: ids[4]! };
+  return {
+    q,
+    ns: q.namespace,
+    ids,
+    finished: a.id,
+    failed: b.id,
+    cancelled: ids[2]!,
+    running: running.id,
+    delayed: ids[4]!,
+  };
 }
 
 // Each test runs the command line several times, a process each: minutes on a loaded machine.
@@ -64,7 +76,9 @@ describe('taskledger command line', { timeout: 120_000 }, () => {
     const table = await cli(['--namespace', p.ns, 'stats']);
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/QUEUE\s+WAITING\s+DELAYED\s+RUNNING\s+FINISHED\s+FAILED\s+CANCELLED/);
-    const out = parsed<{ queues: Record<string, unknown>[]; events: number }>(await cli(['--namespace', p.ns, '--json', 'stats']));
+    const out = parsed<{ queues: Record<string, unknown>[]; events: number }>(
+      await cli(['--namespace', p.ns, '--json', 'stats']),
+    );
     expect(out.queues.find((x) => x.queue === 'mail')).toMatchObject({
       waiting: 0,
       delayed: 1,
@@ -77,7 +91,18 @@ describe('taskledger command line', { timeout: 120_000 }, () => {
     });
     expect(out.queues.find((x) => x.queue === 'img')).toMatchObject({ waiting: 1 });
     // --watch refreshes until interrupted.
-    const child = spawn(process.execPath, [BIN, '--redis', r.url, '--namespace', p.ns, '--json', 'stats', '--watch', '--interval', '100']);
+    const child = spawn(process.execPath, [
+      BIN,
+      '--redis',
+      r.url,
+      '--namespace',
+      p.ns,
+      '--json',
+      'stats',
+      '--watch',
+      '--interval',
+      '100',
+    ]);
     let frames = '';
     child.stdout.on('data', (d: Buffer) => (frames += d.toString()));
     const exited = new Promise((res) => child.on('exit', res));
@@ -85,14 +110,20 @@ describe('taskledger command line', { timeout: 120_000 }, () => {
     child.kill('SIGINT');
     await exited;
     // One JSON document per refresh, each a complete reading.
-    const readings = frames.trim().split('\n').map((l) => JSON.parse(l) as { queues: { queue: string }[] });
+    const readings = frames
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { queues: { queue: string }[] });
     expect(readings.length).toBeGreaterThanOrEqual(3);
     for (const reading of readings) expect(reading.queues.map((x) => x.queue).sort()).toEqual(['img', 'mail']);
   });
 
   it('tasks: lists by queue and status, newest first or oldest first, with paging', async () => {
     const p = await populated();
-    const list = async (...args: string[]) => parsed<{ tasks: { id: string; status: string }[]; next: string | null }>(await cli(['--namespace', p.ns, '--json', 'tasks', '--queue', 'mail', ...args]));
+    const list = async (...args: string[]) =>
+      parsed<{ tasks: { id: string; status: string }[]; next: string | null }>(
+        await cli(['--namespace', p.ns, '--json', 'tasks', '--queue', 'mail', ...args]),
+      );
     expect((await list('--status', 'finished')).tasks.map((t) => t.id)).toEqual([p.finished]);
     expect((await list('--status', 'failed')).tasks.map((t) => t.id)).toEqual([p.failed]);
     expect((await list('--status', 'cancelled')).tasks.map((t) => t.id)).toEqual([p.cancelled]);
@@ -113,7 +144,9 @@ describe('taskledger command line', { timeout: 120_000 }, () => {
 
   it('show: the task and its timeline', async () => {
     const p = await populated();
-    const out = parsed<{ task: { id: string; status: string }; history: { type: string }[] }>(await cli(['--namespace', p.ns, '--json', 'show', p.finished]));
+    const out = parsed<{ task: { id: string; status: string }; history: { type: string }[] }>(
+      await cli(['--namespace', p.ns, '--json', 'show', p.finished]),
+    );
     expect(out.task).toMatchObject({ id: p.finished, status: 'finished' });
     expect(out.history.map((e) => e.type)).toEqual(['enqueued', 'started', 'progress', 'finished']);
     const text = await cli(['--namespace', p.ns, 'show', p.failed]);
@@ -123,14 +156,35 @@ describe('taskledger command line', { timeout: 120_000 }, () => {
 
   it('events: replays, filters by task and type, and follows live', async () => {
     const p = await populated();
-    const lines = (run: Run) => run.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; taskId: string; id: string });
+    const lines = (run: Run) =>
+      run.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { type: string; taskId: string; id: string });
     const all = lines(await cli(['--namespace', p.ns, '--json', 'events']));
     expect(all.length).toBe(6 + 3 + 1 + 1 + 1 + 1); // 6 enqueued, 3 started, progress, finished, failed, cancelled
     expect(all.filter((e) => e.type === 'enqueued')).toHaveLength(6);
-    expect(lines(await cli(['--namespace', p.ns, '--json', 'events', '--task', p.failed])).map((e) => e.type)).toEqual(['enqueued', 'started', 'failed']);
-    expect(lines(await cli(['--namespace', p.ns, '--json', 'events', '--type', 'cancelled'])).map((e) => e.taskId)).toEqual([p.cancelled]);
+    expect(lines(await cli(['--namespace', p.ns, '--json', 'events', '--task', p.failed])).map((e) => e.type)).toEqual([
+      'enqueued',
+      'started',
+      'failed',
+    ]);
+    expect(
+      lines(await cli(['--namespace', p.ns, '--json', 'events', '--type', 'cancelled'])).map((e) => e.taskId),
+    ).toEqual([p.cancelled]);
     expect(lines(await cli(['--namespace', p.ns, '--json', 'events', '--from', all[5]!.id]))[0]!.id).toBe(all[5]!.id);
-    const child = spawn(process.execPath, [BIN, '--redis', r.url, '--namespace', p.ns, '--json', 'events', '--follow', '--type', 'enqueued']);
+    const child = spawn(process.execPath, [
+      BIN,
+      '--redis',
+      r.url,
+      '--namespace',
+      p.ns,
+      '--json',
+      'events',
+      '--follow',
+      '--type',
+      'enqueued',
+    ]);
     let live = '';
     child.stdout.on('data', (d: Buffer) => (live += d.toString()));
     const exited = new Promise((res) => child.on('exit', res));
@@ -146,12 +200,19 @@ describe('taskledger command line', { timeout: 120_000 }, () => {
     const p = await populated();
     const c = parsed(await cli(['--namespace', p.ns, '--json', 'cancel', p.running]));
     expect(c).toEqual({ id: p.running, cancelled: true, changed: true });
-    expect(parsed(await cli(['--namespace', p.ns, '--json', 'retry', p.failed]))).toEqual({ id: p.failed, waiting: true, changed: true });
+    expect(parsed(await cli(['--namespace', p.ns, '--json', 'retry', p.failed]))).toEqual({
+      id: p.failed,
+      waiting: true,
+      changed: true,
+    });
     expect((await p.q.get(p.failed))?.status).toBe('waiting');
     const refused = await cli(['--namespace', p.ns, 'cancel', p.finished]);
     expect(refused.code).toBe(6);
     expect(refused.stderr).toMatch(/has finished/);
-    expect(parsed(await cli(['--namespace', p.ns, '--json', 'delete', '--reference', 'account=1']))).toEqual({ tasks: 2, schedules: 0 });
+    expect(parsed(await cli(['--namespace', p.ns, '--json', 'delete', '--reference', 'account=1']))).toEqual({
+      tasks: 2,
+      schedules: 0,
+    });
     expect(await p.q.get(p.finished)).toBeNull();
     expect(parsed(await cli(['--namespace', p.ns, '--json', 'verify']))).toMatchObject({ mismatches: [] });
     await r.raw().hset(`{${p.ns}}:task:${p.cancelled}`, 'status', 'running');
@@ -165,16 +226,78 @@ describe('taskledger command line', { timeout: 120_000 }, () => {
   it('schedules, schedule add and schedule remove', async () => {
     const ns = namespace();
     const added = parsed<{ id: string; cronSchedule: string; nextRunAt: string }>(
-      await cli(['--namespace', ns, '--json', 'schedule', 'add', '--queue', 'reports', '--type', 'daily', '--cron', '0 9 * * *', '--timezone', 'Europe/Berlin', '--spec', '{"format":"pdf"}', '--reference', 'tenant=7']),
+      await cli([
+        '--namespace',
+        ns,
+        '--json',
+        'schedule',
+        'add',
+        '--queue',
+        'reports',
+        '--type',
+        'daily',
+        '--cron',
+        '0 9 * * *',
+        '--timezone',
+        'Europe/Berlin',
+        '--spec',
+        '{"format":"pdf"}',
+        '--reference',
+        'tenant=7',
+      ]),
     );
     expect(added).toMatchObject({ cronSchedule: '0 9 * * *' });
-    const list = parsed<{ id: string; references: unknown; spec: unknown }[]>(await cli(['--namespace', ns, '--json', 'schedules']));
+    const list = parsed<{ id: string; references: unknown; spec: unknown }[]>(
+      await cli(['--namespace', ns, '--json', 'schedules']),
+    );
     expect(list).toMatchObject([{ id: added.id, references: { tenant: 7 }, spec: { format: 'pdf' } }]);
-    const bad = await cli(['--namespace', ns, 'schedule', 'add', '--queue', 'q', '--type', 't', '--cron', '61 * * * *']);
+    const bad = await cli([
+      '--namespace',
+      ns,
+      'schedule',
+      'add',
+      '--queue',
+      'q',
+      '--type',
+      't',
+      '--cron',
+      '61 * * * *',
+    ]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/invalid cron "61 \* \* \* \*"/);
-    expect(parsed(await cli(['--namespace', ns, '--json', 'schedule', 'remove', '--queue', 'reports', '--type', 'daily', '--reference', 'tenant=7']))).toEqual({ removed: true });
-    expect((await cli(['--namespace', ns, 'schedule', 'remove', '--queue', 'reports', '--type', 'daily', '--reference', 'tenant=7'])).code).toBe(3);
+    expect(
+      parsed(
+        await cli([
+          '--namespace',
+          ns,
+          '--json',
+          'schedule',
+          'remove',
+          '--queue',
+          'reports',
+          '--type',
+          'daily',
+          '--reference',
+          'tenant=7',
+        ]),
+      ),
+    ).toEqual({ removed: true });
+    expect(
+      (
+        await cli([
+          '--namespace',
+          ns,
+          'schedule',
+          'remove',
+          '--queue',
+          'reports',
+          '--type',
+          'daily',
+          '--reference',
+          'tenant=7',
+        ])
+      ).code,
+    ).toBe(3);
     await new Scheduler({ connection: r.url, namespace: ns }).stop();
   });
 
@@ -184,12 +307,26 @@ describe('taskledger command line', { timeout: 120_000 }, () => {
     const own = await r.ownServer();
     const raw = own.raw();
     const fresh = namespace();
-    const out = parsed<{ ok: boolean; checks: { check: string; status: string; fix?: string; detail: string }[] }>(await cli(['--namespace', fresh, '--json', 'doctor'], { url: own.url }));
+    const out = parsed<{ ok: boolean; checks: { check: string; status: string; fix?: string; detail: string }[] }>(
+      await cli(['--namespace', fresh, '--json', 'doctor'], { url: own.url }),
+    );
     // Looking does not create: a namespace without data is reported as such, and stays without data.
-    expect(out.checks.find((c) => c.check === 'format version')).toMatchObject({ status: 'warn', detail: expect.stringMatching(/has no data yet/) });
+    expect(out.checks.find((c) => c.check === 'format version')).toMatchObject({
+      status: 'warn',
+      detail: expect.stringMatching(/has no data yet/),
+    });
     expect(await raw.exists(`{${fresh}}:meta`)).toBe(0);
-    expect(out.checks.map((c) => c.check)).toEqual(['Redis version', 'maxmemory-policy', 'persistence', 'format version', 'clock skew']);
-    expect(out.checks.find((c) => c.check === 'persistence')).toMatchObject({ status: 'warn', fix: expect.stringMatching(/appendonly yes/) });
+    expect(out.checks.map((c) => c.check)).toEqual([
+      'Redis version',
+      'maxmemory-policy',
+      'persistence',
+      'format version',
+      'clock skew',
+    ]);
+    expect(out.checks.find((c) => c.check === 'persistence')).toMatchObject({
+      status: 'warn',
+      fix: expect.stringMatching(/appendonly yes/),
+    });
     const policy = ((await raw.config('GET', 'maxmemory-policy')) as string[])[1]!;
     await raw.config('SET', 'maxmemory-policy', 'allkeys-lru');
     try {
@@ -226,30 +363,47 @@ describe('taskledger command line', { timeout: 120_000 }, () => {
   it('export of 100,000 events round-trips through verify-export and import', async () => {
     const q = r.queue();
     for (let i = 0; i < 20; i++) {
-      await q.enqueueMany(Array.from({ length: 5000 }, (_, j) => ({ queue: `q${j % 3}`, type: 'bulk', spec: { i, j }, references: { batch: i } })));
+      await q.enqueueMany(
+        Array.from({ length: 5000 }, (_, j) => ({
+          queue: `q${j % 3}`,
+          type: 'bulk',
+          spec: { i, j },
+          references: { batch: i },
+        })),
+      );
     }
     // About 24 MB of export, removed however the test ends.
     const tmp = tempDir('export');
     onTestFinished(() => tmp.remove());
     const dir = tmp.path;
     const file = join(dir, 'log.ndjson');
-    const exported = parsed<{ events: number }>(await cli(['--namespace', q.namespace, '--json', 'export', '--out', file], { timeoutMs: 120_000 }));
+    const exported = parsed<{ events: number }>(
+      await cli(['--namespace', q.namespace, '--json', 'export', '--out', file], { timeoutMs: 120_000 }),
+    );
     expect(exported.events).toBe(100_000);
     const lines = readFileSync(file, 'utf8').trim().split('\n');
     expect(lines).toHaveLength(100_000);
     expect(JSON.parse(lines[0]!)).toMatchObject({ type: 'enqueued', data: { queue: 'q0', spec: { i: 0, j: 0 } } });
-    expect(parsed(await cli(['--namespace', q.namespace, '--json', 'verify-export', file], { timeoutMs: 120_000 }))).toEqual({ file, events: 100_000, mismatches: [] });
+    expect(
+      parsed(await cli(['--namespace', q.namespace, '--json', 'verify-export', file], { timeoutMs: 120_000 })),
+    ).toEqual({ file, events: 100_000, mismatches: [] });
     // A tampered line is caught, with its line number.
     const tampered = join(dir, 'tampered.ndjson');
     writeFileSync(tampered, [lines[0], lines[1]!.replace('"bulk"', '"bulk!"'), lines[2]].join('\n') + '\n');
     const caught = await cli(['--namespace', q.namespace, '--json', 'verify-export', tampered]);
     expect(caught.code).toBe(1);
-    expect(JSON.parse(caught.stdout).mismatches).toEqual([expect.stringMatching(/^line 2: event .* differs from the log/)]);
+    expect(JSON.parse(caught.stdout).mismatches).toEqual([
+      expect.stringMatching(/^line 2: event .* differs from the log/),
+    ]);
     // Importing a slice into a fresh namespace rebuilds the same tasks.
     const slice = join(dir, 'slice.ndjson');
     writeFileSync(slice, lines.slice(0, 1000).join('\n') + '\n');
     const ns2 = namespace();
-    expect(parsed(await cli(['--namespace', ns2, '--json', 'import', slice]))).toEqual({ file: slice, events: 1000, tasks: 1000 });
+    expect(parsed(await cli(['--namespace', ns2, '--json', 'import', slice]))).toEqual({
+      file: slice,
+      events: 1000,
+      tasks: 1000,
+    });
     const first = JSON.parse(lines[0]!) as { taskId: string };
     const imported = r.queue({ namespace: ns2 });
     // The same task; being waiting with no ready stream in the new namespace, it got a ready entry (an event).

@@ -24,7 +24,14 @@ describe('on Redis Cluster', () => {
     const q = new TaskQueue({ connection: conn, namespace: ns, recoveryIntervalMs: 0 });
     const s = new Scheduler({ connection: conn, namespace: ns, leaseMs: 1000, pollIntervalMs: 100 });
     try {
-      const ids = await q.enqueueMany(Array.from({ length: 40 }, (_, i) => ({ queue: `q${i % 2}`, type: 't', spec: { i }, references: { batch: i % 4 } })));
+      const ids = await q.enqueueMany(
+        Array.from({ length: 40 }, (_, i) => ({
+          queue: `q${i % 2}`,
+          type: 't',
+          spec: { i },
+          references: { batch: i % 4 },
+        })),
+      );
       const first = await q.dequeue(['q0', 'q1']);
       await q.heartbeat(first.id, { half: true });
       await q.finish(first.id, { ok: true });

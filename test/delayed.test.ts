@@ -14,7 +14,9 @@ describe('delayed tasks', () => {
     const due = t!.runAt!.getTime();
     const late = timerLateness(due);
     // Gives up well before the due time, however late it begins.
-    const early = await q.dequeue(['q'], { signal: AbortSignal.timeout(Math.max(0, due - 300 - Date.now())) }).catch((e: unknown) => e);
+    const early = await q
+      .dequeue(['q'], { signal: AbortSignal.timeout(Math.max(0, due - 300 - Date.now())) })
+      .catch((e: unknown) => e);
     expect(early).toMatchObject({ code: 'ERR_ABORTED' });
     const task = await q.dequeue(['q']); // blocks until due, without polling
     const [sec, micro] = await r.raw().time();
@@ -38,7 +40,9 @@ describe('delayed tasks', () => {
     expect((await q.get(later))?.runAt).toBeInstanceOf(Date);
     await expect(q.enqueue({ queue: 'q', type: 't', delayMs: -1 })).rejects.toBeInstanceOf(ValidationError);
     await expect(q.enqueue({ queue: 'q', type: 't', delayMs: 1, runAt: 5 })).rejects.toThrow(/either delayMs or runAt/);
-    await expect(q.enqueue({ queue: 'q', type: 't', backoff: { type: 'linear' } as never })).rejects.toThrow(/backoff.type/);
+    await expect(q.enqueue({ queue: 'q', type: 't', backoff: { type: 'linear' } as never })).rejects.toThrow(
+      /backoff.type/,
+    );
   });
 
   it('can be cancelled or deleted while delayed, and are rebuilt into the delayed index', async () => {
@@ -95,7 +99,9 @@ describe('retryLater', () => {
     const waiting = await q.get(id);
     expect(waiting?.status).toBe('waiting');
     expect(waiting?.progress).toEqual({ error: 'boom', step: 1 });
-    await expect(q.retryLater(id, { delayMs: 1, error: 'late', lease: t1.lease! })).rejects.toMatchObject({ code: 'ERR_TASK_NOT_RUNNING' });
+    await expect(q.retryLater(id, { delayMs: 1, error: 'late', lease: t1.lease! })).rejects.toMatchObject({
+      code: 'ERR_TASK_NOT_RUNNING',
+    });
     const t2 = await q.dequeue(['q']);
     expect(t2.attempt).toBe(2);
     const h = await q.history(id);
@@ -121,7 +127,7 @@ describe('a reader already blocked', () => {
     expect(task.startedAt!.getTime() - due).toBeLessThan(100 + (await late));
   });
 
-  it("a worker that just woke for a ready task (and waits on without claiming) still takes a delayed one when due", async () => {
+  it('a worker that just woke for a ready task (and waits on without claiming) still takes a delayed one when due', async () => {
     // Counts the whole server's blocked clients: on a server of this process's own, never REDIS_URL's (shared).
     const own = await r.ownServer();
     const q = own.queue();

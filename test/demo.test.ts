@@ -10,9 +10,15 @@ const DEMO = fileURLToPath(new URL('../scripts/demo.mjs', import.meta.url));
 
 describe('npm run demo', () => {
   it('runs to completion (short mode), with a summary and a replayed history, and exits 0', async () => {
-    expect(existsSync(new URL('../dist/index.js', import.meta.url)), 'the demo runs on the built package: npm run build').toBe(true);
+    expect(
+      existsSync(new URL('../dist/index.js', import.meta.url)),
+      'the demo runs on the built package: npm run build',
+    ).toBe(true);
     const { code, out } = await new Promise<{ code: number | null; out: string }>((resolve) => {
-      const child = spawn(process.execPath, [DEMO, '--short'], { env: { ...process.env, REDIS_URL: r.url }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [DEMO, '--short'], {
+        env: { ...process.env, REDIS_URL: r.url },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let out = '';
       child.stdout.on('data', (c: Buffer) => (out += c.toString()));
       child.stderr.on('data', (c: Buffer) => (out += c.toString()));
@@ -24,7 +30,9 @@ describe('npm run demo', () => {
     expect(out).toMatch(/Summary: 402 tasks in [\d.]+ s: 400 finished, 1 failed/);
     expect(out).toMatch(/1 cancelled midway, \d+ retries/);
     expect(out).toMatch(/verify\(\): 402 projections checked against the event log, 0 mismatches/);
-    expect(out).toMatch(/Audit history of retried task \w+, replayed from the event log:\n.*enqueued[\s\S]*retrying[\s\S]*finished/);
+    expect(out).toMatch(
+      /Audit history of retried task \w+, replayed from the event log:\n.*enqueued[\s\S]*retrying[\s\S]*finished/,
+    );
     expect(out).toMatch(/The cancelled transcode stopped at \{"pct":\d+\} \(status cancelled\)/);
     expect(code).toBe(0);
   }, 90_000);

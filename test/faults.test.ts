@@ -9,9 +9,15 @@ import { namespace, startRedis } from './helpers/redis.js';
 const r = useRedis({ own: true });
 const CHILD = fileURLToPath(new URL('./fixtures/worker-child.mjs', import.meta.url));
 
-function startChild(url: string, ns: string, queue: string): Promise<{ pid: number; taskId: string; lease: string; kill(): Promise<void> }> {
+function startChild(
+  url: string,
+  ns: string,
+  queue: string,
+): Promise<{ pid: number; taskId: string; lease: string; kill(): Promise<void> }> {
   if (!existsSync(new URL('../dist/index.js', import.meta.url))) {
-    throw new Error('the fault tests run a worker process on the built package: run `npm run build` first (npm test does)');
+    throw new Error(
+      'the fault tests run a worker process on the built package: run `npm run build` first (npm test does)',
+    );
   }
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CHILD, url, ns, queue], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -32,7 +38,13 @@ function startChild(url: string, ns: string, queue: string): Promise<{ pid: numb
         });
       }
     });
-    child.once('exit', (code, signal) => reject(new Error(`worker process exited with ${code !== null ? `code ${code}` : `signal ${signal ?? '?'}`} before starting a task`)));
+    child.once('exit', (code, signal) =>
+      reject(
+        new Error(
+          `worker process exited with ${code !== null ? `code ${code}` : `signal ${signal ?? '?'}`} before starting a task`,
+        ),
+      ),
+    );
   });
 }
 
@@ -53,7 +65,14 @@ describe('a worker process killed with SIGKILL mid-task', () => {
     await expect(q.finish(id, { by: 'dead' }, { lease: child.lease })).rejects.toBeInstanceOf(LeaseLostError);
     await q.finish(id, { by: 'alive' });
     expect((await q.get(id))?.progress).toEqual({ by: 'alive' });
-    expect((await q.history(id)).map((e) => e.type)).toEqual(['enqueued', 'started', 'progress', 'requeued', 'started', 'finished']);
+    expect((await q.history(id)).map((e) => e.type)).toEqual([
+      'enqueued',
+      'started',
+      'progress',
+      'requeued',
+      'started',
+      'finished',
+    ]);
   });
 });
 
@@ -62,7 +81,8 @@ describe('Redis killed with SIGKILL under load (appendonly yes, appendfsync alwa
     const server = await startRedis({ appendfsync: 'always', own: true });
     onTestFinished(() => server.stop()); // its AOF dir goes even when the test fails before the finally below
     const ns = namespace();
-    const open = (opts = {}) => new TaskQueue({ connection: server.url, namespace: ns, recoveryIntervalMs: 0, heartbeatTtlMs: 500, ...opts });
+    const open = (opts = {}) =>
+      new TaskQueue({ connection: server.url, namespace: ns, recoveryIntervalMs: 0, heartbeatTtlMs: 500, ...opts });
     const producer = open();
     const consumer = open();
     const enqueued: string[] = [];
@@ -80,7 +100,10 @@ describe('Redis killed with SIGKILL under load (appendonly yes, appendfsync alwa
       while (!stop) {
         const task = await consumer.dequeue(['q'], { signal: AbortSignal.timeout(300) }).catch(() => null);
         if (!task) continue;
-        const ok = await consumer.finish(task.id).then(() => true, () => false);
+        const ok = await consumer.finish(task.id).then(
+          () => true,
+          () => false,
+        );
         if (ok) finished.push(task.id);
       }
     };
@@ -122,7 +145,9 @@ describe('dropped connections', () => {
   it('every task still finishes exactly once when the server kills all client connections mid-run', async () => {
     const ns = namespace();
     const producer = r.queue({ namespace: ns, heartbeatTtlMs: 300 });
-    const ids = await producer.enqueueMany(Array.from({ length: 600 }, (_, i) => ({ queue: 'q', type: 't', spec: { i } })));
+    const ids = await producer.enqueueMany(
+      Array.from({ length: 600 }, (_, i) => ({ queue: 'q', type: 't', spec: { i } })),
+    );
     // A claim or start whose reply died with its connection comes back through recovery: keep those timers short.
     const workers = Array.from({ length: 4 }, () =>
       r.queue({ namespace: ns, heartbeatTtlMs: 300, recoveryIntervalMs: 100, deliveryTimeoutMs: 300 }),
@@ -133,7 +158,10 @@ describe('dropped connections', () => {
       while (!stop) {
         const task = await w.dequeue(['q'], { signal: AbortSignal.timeout(300) }).catch(() => null);
         if (!task) continue;
-        const ok = await w.finish(task.id).then(() => true, () => false);
+        const ok = await w.finish(task.id).then(
+          () => true,
+          () => false,
+        );
         if (ok) finishedBy.set(task.id, (finishedBy.get(task.id) ?? 0) + 1);
       }
     };
@@ -143,7 +171,8 @@ describe('dropped connections', () => {
       await sleep(100);
       await raw.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
     }
-    const allFinished = async () => (await Promise.all(ids.map(async (id) => (await producer.get(id))?.status))).every((s) => s === 'finished');
+    const allFinished = async () =>
+      (await Promise.all(ids.map(async (id) => (await producer.get(id))?.status))).every((s) => s === 'finished');
     for (let i = 0; i < 150 && !(await allFinished()); i++) await sleep(100);
     stop = true;
     await Promise.all(loops);
@@ -178,7 +207,9 @@ describe('the script cache flushed mid-run (SCRIPT FLUSH, or a server that lost 
   it('every call is sent again as EVAL: each task starts once and finishes once, and nothing else is written', async () => {
     const ns = namespace();
     const producer = r.queue({ namespace: ns });
-    const ids = await producer.enqueueMany(Array.from({ length: 3000 }, (_, i) => ({ queue: 'q', type: 't', spec: { i } })));
+    const ids = await producer.enqueueMany(
+      Array.from({ length: 3000 }, (_, i) => ({ queue: 'q', type: 't', spec: { i } })),
+    );
     const wq = r.queue({ namespace: ns });
     const errors: unknown[] = [];
     let done = 0;

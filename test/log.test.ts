@@ -24,11 +24,23 @@ describe('history', () => {
     const h = await q.history(id);
     expect(h.map((e) => e.type)).toEqual(['enqueued', 'started', 'progress', 'finished']);
     expect(h.every((e) => e.taskId === id)).toBe(true);
-    expect(h[0]!.data).toMatchObject({ queue: 'q', type: 'resize', spec: { w: 10 }, references: { image: 7 }, maxAttempts: 3 });
+    expect(h[0]!.data).toMatchObject({
+      queue: 'q',
+      type: 'resize',
+      spec: { w: 10 },
+      references: { image: 7 },
+      maxAttempts: 3,
+    });
     expect(h[1]!.data).toEqual({ attempt: 1 });
     expect(h[2]!.data).toEqual({ progress: { pct: 50 } });
     const ids = h.map((e) => e.id);
-    expect([...ids].sort((a, b) => (BigInt(a.split('-')[0]!) === BigInt(b.split('-')[0]!) ? Number(a.split('-')[1]) - Number(b.split('-')[1]) : Number(BigInt(a.split('-')[0]!) - BigInt(b.split('-')[0]!))))).toEqual(ids);
+    expect(
+      [...ids].sort((a, b) =>
+        BigInt(a.split('-')[0]!) === BigInt(b.split('-')[0]!)
+          ? Number(a.split('-')[1]) - Number(b.split('-')[1])
+          : Number(BigInt(a.split('-')[0]!) - BigInt(b.split('-')[0]!)),
+      ),
+    ).toEqual(ids);
     // Event time is the stream id's time, and the projection's updatedAt is the last event's.
     expect(h[3]!.at.getTime()).toBe(Number(h[3]!.id.split('-')[0]));
     expect((await q.get(id))?.updatedAt).toEqual(h[3]!.at);
@@ -90,7 +102,14 @@ describe('events()', () => {
 describe('verify and rebuild', () => {
   async function workload() {
     const q = r.queue({ heartbeatTtlMs: 100 });
-    const ids = await q.enqueueMany(Array.from({ length: 12 }, (_, i) => ({ queue: `q${i % 3}`, type: 't', spec: { i }, references: { batch: i % 2 } })));
+    const ids = await q.enqueueMany(
+      Array.from({ length: 12 }, (_, i) => ({
+        queue: `q${i % 3}`,
+        type: 't',
+        spec: { i },
+        references: { batch: i % 2 },
+      })),
+    );
     for (let i = 0; i < 9; i++) {
       const t = await q.dequeue();
       if (i % 3 === 0) await q.finish(t.id, { ok: i });
@@ -172,7 +191,12 @@ describe('deleteByReference', () => {
     expect((await q.get(other))?.status).toBe('waiting');
     await expect(q.heartbeat(run)).rejects.toMatchObject({ code: 'ERR_TASK_NOT_FOUND' });
     const log = await collect(q.events());
-    expect(log.filter((e) => e.type === 'deleted').map((e) => e.taskId).sort()).toEqual([w, run].sort());
+    expect(
+      log
+        .filter((e) => e.type === 'deleted')
+        .map((e) => e.taskId)
+        .sort(),
+    ).toEqual([w, run].sort());
     expect(await r.raw().zcard(`{${q.namespace}}:running`)).toBe(0);
     expect(await r.raw().exists(`{${q.namespace}}:ref:datasource=2`)).toBe(0);
     expect(await q.verify()).toEqual({ tasks: 2, mismatches: [] });
@@ -183,7 +207,11 @@ describe('deleteByReference', () => {
 describe('the counts index', () => {
   it('is rebuilt from the log', async () => {
     const q = r.queue();
-    const [a, b, c] = await q.enqueueMany([{ queue: 'x', type: 't' }, { queue: 'x', type: 't' }, { queue: 'y', type: 't' }]);
+    const [a, b, c] = await q.enqueueMany([
+      { queue: 'x', type: 't' },
+      { queue: 'x', type: 't' },
+      { queue: 'y', type: 't' },
+    ]);
     await q.dequeue(['x']);
     await q.dequeue(['x']);
     await q.finish(a!);

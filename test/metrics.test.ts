@@ -41,7 +41,9 @@ describe('metrics setup', () => {
     const s1 = setupSchedulerMetrics('tl_twice', registry);
     expect(setupSchedulerMetrics('tl_twice', registry).scheduleCounter).toBe(s1.scheduleCounter);
     // The default registry works too.
-    expect(setupTaskQueueMetrics('tl_default_twice').taskCounter).toBe(setupTaskQueueMetrics('tl_default_twice').taskCounter);
+    expect(setupTaskQueueMetrics('tl_default_twice').taskCounter).toBe(
+      setupTaskQueueMetrics('tl_default_twice').taskCounter,
+    );
     expect(() => setupTaskQueueMetrics('bad-name', registry)).toThrow(/metrics prefix/);
   });
 });
@@ -56,7 +58,10 @@ describe('queue wrappers', () => {
     const ids = [
       await q.enqueue({ queue: 'a', type: 'x' }),
       await q.enqueue({ queue: 'a', type: 'x' }),
-      ...(await q.enqueueMany([{ queue: 'a', type: 'x' }, { queue: 'b', type: 'y' }])),
+      ...(await q.enqueueMany([
+        { queue: 'a', type: 'x' },
+        { queue: 'b', type: 'y' },
+      ])),
     ];
     expect(ids).toHaveLength(4);
     const t1 = await q.dequeue(['a']);
@@ -68,7 +73,9 @@ describe('queue wrappers', () => {
     await q.fail(t2.id, { error: 'x' });
     const refused = await q.heartbeat(t1.id).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(TaskFinishedError); // errors still thrown, as they were
-    await q.finish(t3.id, undefined, { lease: 'not-the-lease' }).catch((e: unknown) => expect(e).toBeInstanceOf(LeaseLostError));
+    await q
+      .finish(t3.id, undefined, { lease: 'not-the-lease' })
+      .catch((e: unknown) => expect(e).toBeInstanceOf(LeaseLostError));
     expect(await q.cancel(ids[3]!)).toBe(true); // values still returned
     expect((await q.get(t1.id))?.status).toBe('finished'); // unwrapped methods still work
 
@@ -81,7 +88,11 @@ describe('queue wrappers', () => {
     expect(sample(text, 'tl_dequeue_wait_seconds_count')).toBe(3);
     expect(sample(text, 'tl_dequeue_errors_total', { code: 'ERR_ABORTED' })).toBe(1);
     const t = (operation: string, outcome: string, code?: string) =>
-      sample(text, 'tl_task_transitions_total', code === undefined ? { operation, outcome } : { operation, outcome, code });
+      sample(
+        text,
+        'tl_task_transitions_total',
+        code === undefined ? { operation, outcome } : { operation, outcome, code },
+      );
     expect(t('heartbeat', 'ok')).toBe(1);
     expect(t('finish', 'ok')).toBe(1);
     expect(t('fail', 'ok')).toBe(1);
@@ -105,7 +116,9 @@ describe('queue wrappers', () => {
     expect(sample(text, 'tl_last_task_transitions_total', { operation: 'finish', outcome: 'ok' })).toBe(1);
     expect(sample(text, 'tl_first_tasks_enqueued_total', { queue: 'last', type: 'x' })).toBeUndefined();
     // Nothing went to a second set under the default prefix.
-    expect(sample(await defaultRegistry.metrics(), 'taskledger_tasks_enqueued_total', { queue: 'last', type: 'x' })).toBeUndefined();
+    expect(
+      sample(await defaultRegistry.metrics(), 'taskledger_tasks_enqueued_total', { queue: 'last', type: 'x' }),
+    ).toBeUndefined();
 
     setupSchedulerMetrics('tl_last', registry);
     const s = schedulerWithMetrics(new Scheduler({ connection: r.url, namespace: r.queue().namespace }));
@@ -115,7 +128,9 @@ describe('queue wrappers', () => {
       await s.stop();
     }
     expect(sample(await registry.metrics(), 'tl_last_scheduler_errors_total', { operation: 'schedule' })).toBe(1);
-    expect(sample(await defaultRegistry.metrics(), 'taskledger_scheduler_errors_total', { operation: 'schedule' })).toBeUndefined();
+    expect(
+      sample(await defaultRegistry.metrics(), 'taskledger_scheduler_errors_total', { operation: 'schedule' }),
+    ).toBeUndefined();
   });
 
   it('set up the default set once when no setup call came first, and follow a later setup call', async () => {
@@ -125,12 +140,16 @@ describe('queue wrappers', () => {
     const q = r.queue();
     await fresh.queuerWithMetrics(q).enqueue({ queue: 'fresh', type: 'x' });
     await fresh.queuerWithMetrics(q).enqueue({ queue: 'fresh', type: 'x' });
-    expect(sample(await defaultRegistry.metrics(), 'taskledger_tasks_enqueued_total', { queue: 'fresh', type: 'x' })).toBe(2);
+    expect(
+      sample(await defaultRegistry.metrics(), 'taskledger_tasks_enqueued_total', { queue: 'fresh', type: 'x' }),
+    ).toBe(2);
     const registry = new Registry();
     fresh.setupTaskQueueMetrics('tl_fresh', registry);
     await fresh.queuerWithMetrics(q).enqueue({ queue: 'fresh', type: 'x' });
     expect(sample(await registry.metrics(), 'tl_fresh_tasks_enqueued_total', { queue: 'fresh', type: 'x' })).toBe(1);
-    expect(sample(await defaultRegistry.metrics(), 'taskledger_tasks_enqueued_total', { queue: 'fresh', type: 'x' })).toBe(2);
+    expect(
+      sample(await defaultRegistry.metrics(), 'taskledger_tasks_enqueued_total', { queue: 'fresh', type: 'x' }),
+    ).toBe(2);
   });
 });
 
@@ -139,8 +158,15 @@ describe('queue state gauges', () => {
     const registry = new Registry();
     const q = r.queue();
     queueStateMetrics(q, 'tl', registry);
-    await q.enqueueMany([{ queue: 'a', type: 't' }, { queue: 'a', type: 't' }, { queue: 'a', type: 't' }]);
-    await q.enqueueMany([{ queue: 'b', type: 't', delayMs: 60_000 }, { queue: 'b', type: 't', delayMs: 60_000 }]);
+    await q.enqueueMany([
+      { queue: 'a', type: 't' },
+      { queue: 'a', type: 't' },
+      { queue: 'a', type: 't' },
+    ]);
+    await q.enqueueMany([
+      { queue: 'b', type: 't', delayMs: 60_000 },
+      { queue: 'b', type: 't', delayMs: 60_000 },
+    ]);
     await q.dequeue(['a']);
     await sleep(20);
     const text = await registry.metrics();
@@ -154,7 +180,11 @@ describe('queue state gauges', () => {
     expect(sample(text, 'tl_queue_oldest_waiting_seconds', { namespace, queue: 'a' })).toBeGreaterThan(0);
     expect(sample(text, 'tl_event_log_entries', { namespace })).toBe(6);
     expect(sample(text, 'tl_event_log_bytes', { namespace })).toBeGreaterThan(0);
-    expect(await q.stats()).toMatchObject({ running: 1, events: 6, queues: { a: { waiting: 2, running: 1 }, b: { delayed: 2 } } });
+    expect(await q.stats()).toMatchObject({
+      running: 1,
+      events: 6,
+      queues: { a: { waiting: 2, running: 1 }, b: { delayed: 2 } },
+    });
   });
 
   it('report several namespaces in one registry, each read once per scrape however often registered', async () => {
@@ -172,7 +202,11 @@ describe('queue state gauges', () => {
     queueStateMetrics(a, 'tl', registry);
     queueStateMetrics(b, 'tl', registry);
     queueStateMetrics(a, 'tl', registry); // again, for the same queue
-    await a.enqueueMany([{ queue: 'q', type: 't' }, { queue: 'q', type: 't' }, { queue: 'q', type: 't' }]);
+    await a.enqueueMany([
+      { queue: 'q', type: 't' },
+      { queue: 'q', type: 't' },
+      { queue: 'q', type: 't' },
+    ]);
     await b.enqueue({ queue: 'q', type: 't' });
     await a.dequeue(['q']);
     const text = await registry.metrics();
@@ -209,25 +243,39 @@ describe('worker and scheduler metrics', () => {
       { queue: 'w', type: 'bad' },
     ]);
     const w = workerWithMetrics(
-      new Worker(q, {
-        ok: async () => 'done',
-        flaky: async (task) => {
-          if (task.attempt === 1) throw new Error('once');
+      new Worker(
+        q,
+        {
+          ok: async () => 'done',
+          flaky: async (task) => {
+            if (task.attempt === 1) throw new Error('once');
+          },
+          bad: async () => {
+            throw new Error('always');
+          },
         },
-        bad: async () => {
-          throw new Error('always');
-        },
-      }, { queues: ['w'], concurrency: 2 }),
+        { queues: ['w'], concurrency: 2 },
+      ),
       'tl',
       registry,
     );
     w.start();
-    for (let i = 0; i < 200 && (await q.stats()).queues.w!.waiting + (await q.stats()).queues.w!.delayed + (await q.stats()).running > 0; i++) await sleep(20);
+    for (
+      let i = 0;
+      i < 200 &&
+      (await q.stats()).queues.w!.waiting + (await q.stats()).queues.w!.delayed + (await q.stats()).running > 0;
+      i++
+    )
+      await sleep(20);
     await w.close();
     const text = await registry.metrics();
     expect(sample(text, 'tl_task_processing_seconds_count', { queue: 'w', type: 'ok', outcome: 'finished' })).toBe(2);
-    expect(sample(text, 'tl_task_processing_seconds_count', { queue: 'w', type: 'flaky', outcome: 'retrying' })).toBe(1);
-    expect(sample(text, 'tl_task_processing_seconds_count', { queue: 'w', type: 'flaky', outcome: 'finished' })).toBe(1);
+    expect(sample(text, 'tl_task_processing_seconds_count', { queue: 'w', type: 'flaky', outcome: 'retrying' })).toBe(
+      1,
+    );
+    expect(sample(text, 'tl_task_processing_seconds_count', { queue: 'w', type: 'flaky', outcome: 'finished' })).toBe(
+      1,
+    );
     expect(sample(text, 'tl_task_processing_seconds_count', { queue: 'w', type: 'bad', outcome: 'failed' })).toBe(1);
     expect(sample(text, 'tl_task_retries_total', { queue: 'w', type: 'flaky' })).toBe(1);
     expect(sample(text, 'tl_handler_errors_total', { queue: 'w', type: 'bad' })).toBe(1);
@@ -240,11 +288,16 @@ describe('worker and scheduler metrics', () => {
     const registry = new Registry();
     const metrics = setupSchedulerMetrics('tl', registry);
     const ns = r.queue().namespace;
-    const s = schedulerWithMetrics(new Scheduler({ connection: r.url, namespace: ns, leaseMs: 1000, pollIntervalMs: 100 }), metrics);
+    const s = schedulerWithMetrics(
+      new Scheduler({ connection: r.url, namespace: ns, leaseMs: 1000, pollIntervalMs: 100 }),
+      metrics,
+    );
     try {
       await s.schedule({ queue: 'q', type: 'beat', cronSchedule: '* * * * * *' });
       await expect(s.schedule({ queue: 'q', type: 'beat', cronSchedule: 'nope' })).rejects.toThrow(/invalid cron/);
-      await expect(s.ensureSchedule({ queue: 'q', type: 'other' })).rejects.toMatchObject({ code: 'ERR_NOT_SCHEDULED' });
+      await expect(s.ensureSchedule({ queue: 'q', type: 'other' })).rejects.toMatchObject({
+        code: 'ERR_NOT_SCHEDULED',
+      });
       await s.start();
       await sleep(2300);
       const text = await registry.metrics();

@@ -26,7 +26,8 @@ function npmEnv(): NodeJS.ProcessEnv {
 }
 
 const npm = (args: string[], cwd: string) => run('npm', args, { cwd, env: npmEnv(), maxBuffer: 16 * 1024 * 1024 });
-const node = (args: string[], cwd: string, env: NodeJS.ProcessEnv = {}) => run(process.execPath, args, { cwd, env: { ...process.env, ...env } });
+const node = (args: string[], cwd: string, env: NodeJS.ProcessEnv = {}) =>
+  run(process.execPath, args, { cwd, env: { ...process.env, ...env } });
 
 interface PackResult {
   filename: string;
@@ -48,7 +49,18 @@ beforeAll(async () => {
   await run('mkdir', ['-p', app]);
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true }));
   await npm(
-    ['install', join(dir, result!.filename), 'prom-client@14', '--prefix', app, '--prefer-offline', '--no-audit', '--no-fund', '--no-package-lock', '--ignore-scripts'],
+    [
+      'install',
+      join(dir, result!.filename),
+      'prom-client@14',
+      '--prefix',
+      app,
+      '--prefer-offline',
+      '--no-audit',
+      '--no-fund',
+      '--no-package-lock',
+      '--ignore-scripts',
+    ],
     app,
   );
 }, 180_000);
@@ -59,14 +71,28 @@ afterAll(() => {
 
 describe('the packed files', () => {
   it('are the build, the docs, README and LICENSE, with nothing twice and nothing stale', () => {
-    expect(packed).toEqual(expect.arrayContaining(['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.d.ts', 'dist/metrics/index.js', 'dist/metrics/index.d.ts', 'dist/cli/main.js', 'docs/export.md']));
+    expect(packed).toEqual(
+      expect.arrayContaining([
+        'package.json',
+        'README.md',
+        'LICENSE',
+        'dist/index.js',
+        'dist/index.d.ts',
+        'dist/metrics/index.js',
+        'dist/metrics/index.d.ts',
+        'dist/cli/main.js',
+        'docs/export.md',
+      ]),
+    );
     expect(packed.filter((p) => !/^(dist|docs)\//.test(p)).sort()).toEqual(['LICENSE', 'README.md', 'package.json']);
     // The Lua scripts once, in dist/lua where they are loaded from.
     const lua = packed.filter((p) => p.endsWith('.lua'));
     expect(lua.length).toBeGreaterThan(0);
     expect(lua.every((p) => p.startsWith('dist/lua/'))).toBe(true);
     // Every compiled file has its source: a build left over from a moved file would ship dead modules.
-    const stale = packed.filter((p) => /^dist\/.*\.js$/.test(p) && !existsSync(join(ROOT, p.replace(/^dist\//, 'src/').replace(/\.js$/, '.ts'))));
+    const stale = packed.filter(
+      (p) => /^dist\/.*\.js$/.test(p) && !existsSync(join(ROOT, p.replace(/^dist\//, 'src/').replace(/\.js$/, '.ts'))),
+    );
     expect(stale, 'dist has files with no source: npm run build (it starts from an empty dist)').toEqual([]);
     // The maps carry their sources, since src is not shipped.
     const map = JSON.parse(readFileSync(join(ROOT, 'dist/index.js.map'), 'utf8')) as { sourcesContent?: string[] };
@@ -74,20 +100,28 @@ describe('the packed files', () => {
   });
 
   it('leave prom-client to taskledger/metrics alone, so the main entry needs no peer', () => {
-    const importers = packed.filter((p) => p.endsWith('.js') && readFileSync(join(ROOT, p), 'utf8').includes("from 'prom-client'"));
+    const importers = packed.filter(
+      (p) => p.endsWith('.js') && readFileSync(join(ROOT, p), 'utf8').includes("from 'prom-client'"),
+    );
     expect(importers.length).toBeGreaterThan(0);
     expect(importers.filter((p) => !p.startsWith('dist/metrics/'))).toEqual([]);
   });
 
   it('hold every file the README links to', () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-    const links = [...readme.matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]!).filter((href) => !/^[a-z]+:/i.test(href) && !href.startsWith('#'));
+    const links = [...readme.matchAll(/\]\(([^)\s]+)\)/g)]
+      .map((m) => m[1]!)
+      .filter((href) => !/^[a-z]+:/i.test(href) && !href.startsWith('#'));
     expect(links.length).toBeGreaterThan(0);
-    expect(links.map((href) => href.replace(/#.*$/, '').replace(/^\.\//, '')).filter((path) => !packed.includes(path))).toEqual([]);
+    expect(
+      links.map((href) => href.replace(/#.*$/, '').replace(/^\.\//, '')).filter((path) => !packed.includes(path)),
+    ).toEqual([]);
   });
 
   it('are exported with types first, for import and require alike', () => {
-    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { exports: Record<string, Record<string, string>> };
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+      exports: Record<string, Record<string, string>>;
+    };
     for (const entry of ['.', './metrics']) {
       const conditions = pkg.exports[entry]!;
       expect(Object.keys(conditions)[0]).toBe('types');
@@ -113,12 +147,21 @@ console.log('esm ok');
 `,
     );
     expect((await node(['esm.mjs'], app)).stdout).toBe('esm ok\n');
-    const cjs = await node(['-e', "const t = require('taskledger'); const m = require('taskledger/metrics'); console.log(typeof t.TaskQueue, typeof t.TaskLedgerError, typeof m.metricsHandler)"], app);
+    const cjs = await node(
+      [
+        '-e',
+        "const t = require('taskledger'); const m = require('taskledger/metrics'); console.log(typeof t.TaskQueue, typeof t.TaskLedgerError, typeof m.metricsHandler)",
+      ],
+      app,
+    );
     expect(cjs.stdout).toBe('function function function\n');
   });
 
   it('records into the app’s own prom-client 14 registry, counters and scraped gauges', async () => {
-    expect((JSON.parse(readFileSync(join(app, 'node_modules/prom-client/package.json'), 'utf8')) as { version: string }).version).toMatch(/^14\./);
+    expect(
+      (JSON.parse(readFileSync(join(app, 'node_modules/prom-client/package.json'), 'utf8')) as { version: string })
+        .version,
+    ).toMatch(/^14\./);
     writeFileSync(
       join(app, 'scrape.cjs'),
       `const client = require('prom-client');
@@ -184,7 +227,9 @@ export const Queue = TaskQueue;
       }),
     );
     const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
-    const result = await node([tsc, '-p', app], app).catch((err: unknown) => ({ stdout: (err as { stdout?: string }).stdout ?? String(err) }));
+    const result = await node([tsc, '-p', app], app).catch((err: unknown) => ({
+      stdout: (err as { stdout?: string }).stdout ?? String(err),
+    }));
     expect(result.stdout).toBe('');
   }, 60_000);
 

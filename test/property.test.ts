@@ -7,10 +7,19 @@ const r = useRedis();
 
 /** One operation of a random run; task and progress choices are indices into what exists at that point. */
 const op = fc.oneof(
-  fc.record({ kind: fc.constant('enqueue' as const), queue: fc.constantFrom('a', 'b'), ref: fc.integer({ min: 0, max: 2 }), spec: fc.jsonValue({ maxDepth: 2 }) }),
+  fc.record({
+    kind: fc.constant('enqueue' as const),
+    queue: fc.constantFrom('a', 'b'),
+    ref: fc.integer({ min: 0, max: 2 }),
+    spec: fc.jsonValue({ maxDepth: 2 }),
+  }),
   fc.record({ kind: fc.constant('enqueueMany' as const), n: fc.integer({ min: 1, max: 4 }) }),
   fc.record({ kind: fc.constant('dequeue' as const), queue: fc.constantFrom('a', 'b', null) }),
-  fc.record({ kind: fc.constantFrom('heartbeat' as const, 'finish' as const, 'fail' as const), pick: fc.nat(), progress: fc.option(fc.jsonValue({ maxDepth: 2 })) }),
+  fc.record({
+    kind: fc.constantFrom('heartbeat' as const, 'finish' as const, 'fail' as const),
+    pick: fc.nat(),
+    progress: fc.option(fc.jsonValue({ maxDepth: 2 })),
+  }),
   fc.record({ kind: fc.constantFrom('cancel' as const, 'release' as const, 'stall' as const), pick: fc.nat() }),
   fc.record({ kind: fc.constant('deleteByReference' as const), ref: fc.integer({ min: 0, max: 2 }) }),
 );
@@ -30,10 +39,20 @@ describe('random operation sequences', () => {
           const ignore = () => undefined;
           switch (o.kind) {
             case 'enqueue':
-              ids.push(await q.enqueue({ queue: o.queue, type: 't', spec: o.spec as never, references: { ref: o.ref } }));
+              ids.push(
+                await q.enqueue({ queue: o.queue, type: 't', spec: o.spec as never, references: { ref: o.ref } }),
+              );
               break;
             case 'enqueueMany':
-              ids.push(...(await q.enqueueMany(Array.from({ length: o.n }, (_, i) => ({ queue: i % 2 ? 'a' : 'b', type: 'm', references: { ref: i % 3 } })))));
+              ids.push(
+                ...(await q.enqueueMany(
+                  Array.from({ length: o.n }, (_, i) => ({
+                    queue: i % 2 ? 'a' : 'b',
+                    type: 'm',
+                    references: { ref: i % 3 },
+                  })),
+                )),
+              );
               break;
             case 'dequeue':
               await q.dequeue(o.queue ? [o.queue] : undefined, { signal: AbortSignal.timeout(30) }).catch(ignore);
@@ -93,7 +112,17 @@ describe('random operation sequences', () => {
     );
     // The runs exercised every transition, so the property speaks about all of them.
     expect([...seen].sort()).toEqual(
-      ['cancelled', 'deleted', 'enqueued', 'failed', 'finished', 'progress', 'requeued:released', 'requeued:stalled', 'started'].sort(),
+      [
+        'cancelled',
+        'deleted',
+        'enqueued',
+        'failed',
+        'finished',
+        'progress',
+        'requeued:released',
+        'requeued:stalled',
+        'started',
+      ].sort(),
     );
   }, 120_000);
 });

@@ -42,7 +42,10 @@ describe('stalled tasks', () => {
     }
     const t = await q.get(id);
     expect(t?.status).toBe('failed');
-    expect(t?.progress).toEqual({ error: 'stalled: no heartbeat before the deadline on attempt 2 of 2', lastProgress: { step: 2 } });
+    expect(t?.progress).toEqual({
+      error: 'stalled: no heartbeat before the deadline on attempt 2 of 2',
+      lastProgress: { step: 2 },
+    });
     expect((await q.verify()).mismatches).toEqual([]);
   });
 
@@ -126,7 +129,9 @@ describe('stalled tasks', () => {
     const ids = await producer.enqueueMany(Array.from({ length: 50 }, () => ({ queue: 'q', type: 't' })));
     for (let i = 0; i < 50; i++) await producer.dequeue(['q']);
     await sleep(TTL + 50);
-    const instances = Array.from({ length: 5 }, () => r.queue({ namespace: ns, heartbeatTtlMs: TTL, recoveryIntervalMs: 20 }));
+    const instances = Array.from({ length: 5 }, () =>
+      r.queue({ namespace: ns, heartbeatTtlMs: TTL, recoveryIntervalMs: 20 }),
+    );
     await until(async () => (await producer.stats()).queues.q!.waiting === 50, 20_000);
     await sleep(300); // more passes of every instance, which must find nothing left to do
     expect(instances).toHaveLength(5);
@@ -144,7 +149,16 @@ describe('undelivered entries', () => {
     const id = await q.enqueue({ queue: 'q', type: 't' });
     // A reader that claimed the entry through the group and died before starting the task.
     const raw = r.raw();
-    const read = await raw.xreadgroup('GROUP', 'workers', 'taskledger', 'COUNT', 1, 'STREAMS', `{${q.namespace}}:ready:q`, '>');
+    const read = await raw.xreadgroup(
+      'GROUP',
+      'workers',
+      'taskledger',
+      'COUNT',
+      1,
+      'STREAMS',
+      `{${q.namespace}}:ready:q`,
+      '>',
+    );
     expect(read).not.toBeNull();
     const ctrl = new AbortController();
     setTimeout(() => ctrl.abort(), 200);

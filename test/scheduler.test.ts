@@ -22,7 +22,8 @@ async function stopAll() {
 async function ticks(q: TaskQueue, scheduleId: string): Promise<number[]> {
   const out: number[] = [];
   for await (const e of q.events()) {
-    if (e.type === 'enqueued' && (e.data.references as Record<string, unknown>).scheduleId === scheduleId) out.push(e.data.scheduledAt as number);
+    if (e.type === 'enqueued' && (e.data.references as Record<string, unknown>).scheduleId === scheduleId)
+      out.push(e.data.scheduledAt as number);
   }
   return out.sort((a, b) => a - b);
 }
@@ -41,13 +42,23 @@ describe('next run computation (fixed dates, no waiting)', () => {
       return out;
     };
     // Spring forward on 2026-03-29: 09:00 CET is 08:00Z, 09:00 CEST is 07:00Z.
-    expect(runs('2026-03-27T12:00:00Z', 3)).toEqual(['2026-03-28T08:00:00.000Z', '2026-03-29T07:00:00.000Z', '2026-03-30T07:00:00.000Z']);
+    expect(runs('2026-03-27T12:00:00Z', 3)).toEqual([
+      '2026-03-28T08:00:00.000Z',
+      '2026-03-29T07:00:00.000Z',
+      '2026-03-30T07:00:00.000Z',
+    ]);
     // Fall back on 2026-10-25.
-    expect(runs('2026-10-23T12:00:00Z', 3)).toEqual(['2026-10-24T07:00:00.000Z', '2026-10-25T08:00:00.000Z', '2026-10-26T08:00:00.000Z']);
+    expect(runs('2026-10-23T12:00:00Z', 3)).toEqual([
+      '2026-10-24T07:00:00.000Z',
+      '2026-10-25T08:00:00.000Z',
+      '2026-10-26T08:00:00.000Z',
+    ]);
   });
 
   it('reads 6 fields with seconds and @aliases', () => {
-    expect(nextRun('*/15 * * * * *', 'UTC', Date.parse('2026-01-01T00:00:01Z'))).toBe(Date.parse('2026-01-01T00:00:15Z'));
+    expect(nextRun('*/15 * * * * *', 'UTC', Date.parse('2026-01-01T00:00:01Z'))).toBe(
+      Date.parse('2026-01-01T00:00:15Z'),
+    );
     expect(nextRun('@hourly', 'UTC', Date.parse('2026-01-01T00:10:00Z'))).toBe(Date.parse('2026-01-01T01:00:00Z'));
   });
 });
@@ -68,7 +79,9 @@ describe('schedule, ensureSchedule, unschedule', () => {
     for (const [extra, message] of cases) {
       await expect(s.schedule({ queue: 'q', type: 't', cronSchedule: '* * * * *', ...extra })).rejects.toThrow(message);
     }
-    await expect(s.schedule({ queue: 'q', type: 't', cronSchedule: '61 * * * *' })).rejects.toBeInstanceOf(ValidationError);
+    await expect(s.schedule({ queue: 'q', type: 't', cronSchedule: '61 * * * *' })).rejects.toBeInstanceOf(
+      ValidationError,
+    );
     expect(await r.raw().keys(`{${ns}}:sched*`)).toEqual([]);
     expect(await s.listSchedules()).toEqual([]);
     await stopAll();
@@ -77,12 +90,26 @@ describe('schedule, ensureSchedule, unschedule', () => {
   it('is an upsert: many concurrent callers leave one schedule; a change updates it', async () => {
     const ns = namespace();
     const callers = Array.from({ length: 10 }, () => scheduler(ns));
-    const req = { queue: 'reports', type: 'daily', cronSchedule: '0 9 * * *', timezone: 'Europe/Berlin', references: { tenant: 7 }, spec: { v: 1 } };
+    const req = {
+      queue: 'reports',
+      type: 'daily',
+      cronSchedule: '0 9 * * *',
+      timezone: 'Europe/Berlin',
+      references: { tenant: 7 },
+      spec: { v: 1 },
+    };
     const ids = await Promise.all(callers.map((s) => s.schedule(req)));
     expect(new Set(ids).size).toBe(1);
     const list = await callers[0]!.listSchedules();
     expect(list).toHaveLength(1);
-    expect(list[0]).toMatchObject({ id: ids[0], queue: 'reports', cronSchedule: '0 9 * * *', timezone: 'Europe/Berlin', catchUp: 'one', spec: { v: 1 } });
+    expect(list[0]).toMatchObject({
+      id: ids[0],
+      queue: 'reports',
+      cronSchedule: '0 9 * * *',
+      timezone: 'Europe/Berlin',
+      catchUp: 'one',
+      spec: { v: 1 },
+    });
     expect(list[0]!.nextRunAt.getUTCHours()).toBeGreaterThanOrEqual(7);
     const q = r.queue({ namespace: ns });
     const scheduled = async () => {
@@ -103,7 +130,9 @@ describe('schedule, ensureSchedule, unschedule', () => {
     await expect(s.ensureSchedule(key)).rejects.toBeInstanceOf(NotScheduledError);
     await s.schedule({ ...key, cronSchedule: '*/5 * * * *' });
     await s.ensureSchedule(key);
-    await expect(s.ensureSchedule({ ...key, references: { a: 2 } })).rejects.toMatchObject({ code: 'ERR_NOT_SCHEDULED' });
+    await expect(s.ensureSchedule({ ...key, references: { a: 2 } })).rejects.toMatchObject({
+      code: 'ERR_NOT_SCHEDULED',
+    });
     expect(await s.unschedule(key)).toBe(true);
     expect(await s.unschedule(key)).toBe(false);
     await expect(s.ensureSchedule(key)).rejects.toBeInstanceOf(NotScheduledError);
@@ -127,7 +156,13 @@ describe('emission', () => {
   it('three schedulers on one namespace: one leader, one task per tick, none missing, none doubled', async () => {
     const ns = namespace();
     const all = [scheduler(ns), scheduler(ns), scheduler(ns)];
-    const id = await all[0]!.schedule({ queue: 'q', type: 'beat', cronSchedule: '* * * * * *', references: { app: 'x' }, spec: { hello: 1 } });
+    const id = await all[0]!.schedule({
+      queue: 'q',
+      type: 'beat',
+      cronSchedule: '* * * * * *',
+      references: { app: 'x' },
+      spec: { hello: 1 },
+    });
     await Promise.all(all.map((s) => s.start()));
     await sleep(4200);
     expect(all.filter((s) => s.isLeader)).toHaveLength(1);
@@ -150,12 +185,14 @@ describe('emission', () => {
     const id = await a.schedule({ queue: 'q', type: 't', cronSchedule: '* * * * * *', catchUp: 'all' });
     // No leases at all: both run the emission step as fast as they can, as two leaders would after a pause.
     const end = Date.now() + 3200;
-    await Promise.all([a, b].map(async (s) => {
-      while (Date.now() < end) {
-        await s.emitDue();
-        await sleep(5);
-      }
-    }));
+    await Promise.all(
+      [a, b].map(async (s) => {
+        while (Date.now() < end) {
+          await s.emitDue();
+          await sleep(5);
+        }
+      }),
+    );
     const list = await ticks(r.queue({ namespace: ns }), id);
     expect(list.length).toBeGreaterThanOrEqual(2);
     expectConsecutiveSeconds(list);
@@ -201,7 +238,9 @@ describe('emission', () => {
     const pollMs = 100;
     const children: ChildProcess[] = [];
     for (let i = 0; i < 3; i++) {
-      const child = spawn(process.execPath, [CHILD, r.url, ns, String(leaseMs), String(pollMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(process.execPath, [CHILD, r.url, ns, String(leaseMs), String(pollMs)], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       children.push(child);
       await new Promise<void>((res) => child.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && res()));
     }
@@ -286,8 +325,16 @@ describe('scheduler robustness', () => {
     const ns = namespace();
     const s = scheduler(ns);
     await expect(s.schedule({ queue: 'q', type: 't', cronSchedule: 'H * * * *' })).rejects.toThrow(/"H"/);
-    await expect(s.schedule({ queue: 'q', type: 't', cronSchedule: '* * * * *', references: { scheduleId: 'x' } })).rejects.toThrow(/scheduleId/);
-    await s.schedule({ queue: 'q', type: 't', cronSchedule: '0  9 * * *', timezone: 'utc', references: { a: 1, b: 2 } });
+    await expect(
+      s.schedule({ queue: 'q', type: 't', cronSchedule: '* * * * *', references: { scheduleId: 'x' } }),
+    ).rejects.toThrow(/scheduleId/);
+    await s.schedule({
+      queue: 'q',
+      type: 't',
+      cronSchedule: '0  9 * * *',
+      timezone: 'utc',
+      references: { a: 1, b: 2 },
+    });
     await s.schedule({ queue: 'q', type: 't', cronSchedule: '0 9 * * *', timezone: 'UTC', references: { b: 2, a: 1 } });
     const events = [];
     for await (const e of r.queue({ namespace: ns }).events()) events.push(e.type);

@@ -14,7 +14,10 @@ const r = useRedis();
 type Op = 'heartbeat' | 'finish' | 'fail';
 const OPS: Op[] = ['heartbeat', 'finish', 'fail'];
 
-async function inStatus(q: TaskQueue, status: 'waiting' | 'running' | 'cancelled' | 'finished' | 'failed'): Promise<string> {
+async function inStatus(
+  q: TaskQueue,
+  status: 'waiting' | 'running' | 'cancelled' | 'finished' | 'failed',
+): Promise<string> {
   const id = await q.enqueue({ queue: `q-${status}`, type: 't' });
   if (status === 'waiting') return id;
   if (status === 'cancelled') {
@@ -143,6 +146,10 @@ describe('retry (another run for a failed or cancelled task)', () => {
     const again = await q.dequeue(['q-failed']);
     expect(again).toMatchObject({ id: failed, attempt: 2 });
     expect((await q.verify()).mismatches).toEqual([]);
-    expect(await r.raw().hgetall(`{${q.namespace}}:counts`)).toEqual({ 'failed:q-failed': '1', 'cancelled:q-cancelled': '1', 'finished:q-finished': '1' });
+    expect(await r.raw().hgetall(`{${q.namespace}}:counts`)).toEqual({
+      'failed:q-failed': '1',
+      'cancelled:q-cancelled': '1',
+      'finished:q-finished': '1',
+    });
   });
 });

@@ -16,7 +16,12 @@ import { freePort, namespace, startRedis } from './helpers/redis.js';
 const r = useRedis();
 
 /** Runs the call, expects the error class and a message matching `message`, then checks nothing was stored. */
-async function rejectsAndStoresNothing(q: TaskQueue, call: () => Promise<unknown>, cls: new (...a: never[]) => Error, message?: RegExp) {
+async function rejectsAndStoresNothing(
+  q: TaskQueue,
+  call: () => Promise<unknown>,
+  cls: new (...a: never[]) => Error,
+  message?: RegExp,
+) {
   const before = await namespaceKeys(r.raw(), q.namespace);
   const err = await call().then(
     () => null,
@@ -59,23 +64,48 @@ describe('enqueue validation', () => {
       [{ a: [1, { b: 2 }], c: { d: [true, { e: Symbol('s') }] } }, /spec\.c\.d\[1\]\.e is a symbol/],
     ];
     for (const [spec, message] of cases) {
-      await rejectsAndStoresNothing(q, () => q.enqueue({ queue: 'q', type: 't', spec: spec as never }), ValidationError, message);
+      await rejectsAndStoresNothing(
+        q,
+        () => q.enqueue({ queue: 'q', type: 't', spec: spec as never }),
+        ValidationError,
+        message,
+      );
     }
   });
 
   it('refuses long names, control characters and references that are not flat', async () => {
     const q = r.queue();
     await q.get('warm-up-id');
-    await rejectsAndStoresNothing(q, () => q.enqueue({ queue: 'q'.repeat(257), type: 't' }), ValidationError, /queue is longer than 256/);
-    await rejectsAndStoresNothing(q, () => q.enqueue({ queue: 'q', type: 'a\nb' }), ValidationError, /type holds a control character/);
+    await rejectsAndStoresNothing(
+      q,
+      () => q.enqueue({ queue: 'q'.repeat(257), type: 't' }),
+      ValidationError,
+      /queue is longer than 256/,
+    );
+    await rejectsAndStoresNothing(
+      q,
+      () => q.enqueue({ queue: 'q', type: 'a\nb' }),
+      ValidationError,
+      /type holds a control character/,
+    );
     await rejectsAndStoresNothing(
       q,
       () => q.enqueue({ queue: 'q', type: 't', references: { nested: { a: 1 } } as never }),
       ValidationError,
       /references\.nested: must be a string, a number or a boolean/,
     );
-    await rejectsAndStoresNothing(q, () => q.enqueue({ queue: 'q', type: 't', references: [1] as never }), ValidationError, /references/);
-    await rejectsAndStoresNothing(q, () => q.enqueue({ queue: 'q', type: 't', maxAttempts: 0 }), ValidationError, /maxAttempts must be at least 1/);
+    await rejectsAndStoresNothing(
+      q,
+      () => q.enqueue({ queue: 'q', type: 't', references: [1] as never }),
+      ValidationError,
+      /references/,
+    );
+    await rejectsAndStoresNothing(
+      q,
+      () => q.enqueue({ queue: 'q', type: 't', maxAttempts: 0 }),
+      ValidationError,
+      /maxAttempts must be at least 1/,
+    );
   });
 
   it('stores nothing of a batch when one request is bad', async () => {
@@ -83,7 +113,11 @@ describe('enqueue validation', () => {
     await q.get('warm-up-id');
     await rejectsAndStoresNothing(
       q,
-      () => q.enqueueMany([{ queue: 'q', type: 't' }, { queue: 'q', type: 't', spec: { bad: 1n } as never }]),
+      () =>
+        q.enqueueMany([
+          { queue: 'q', type: 't' },
+          { queue: 'q', type: 't', spec: { bad: 1n } as never },
+        ]),
       ValidationError,
       /request 1: spec\.bad is a bigint/,
     );
@@ -91,7 +125,18 @@ describe('enqueue validation', () => {
 
   it('accepts every JSON value and round-trips it exactly', async () => {
     const q = r.queue();
-    const specs: JsonValue[] = [null, 0, -1.5, 1e300, 'text ✓', true, [], {}, { a: [1, { b: null }], 'ü': '\u0001' }, [[[]]]];
+    const specs: JsonValue[] = [
+      null,
+      0,
+      -1.5,
+      1e300,
+      'text ✓',
+      true,
+      [],
+      {},
+      { a: [1, { b: null }], ü: '\u0001' },
+      [[[]]],
+    ];
     for (const spec of specs) {
       const id = await q.enqueue({ queue: 'q', type: 't', spec, references: { n: 5, s: 'x', b: false } });
       const task = await q.get(id);
@@ -104,9 +149,26 @@ describe('enqueue validation', () => {
     const q = r.queue();
     // Quotes, backslashes, slashes, control characters, characters outside the BMP and Lua patterns' specials.
     const text = 'q"uo\\te/ \n\t\u0000\u001f ✓ 😀 %d [^] ü';
-    const specs: JsonValue[] = [null, 0, -1.5, 1e300, text, true, [], {}, { [text]: [1, { b: null }], 'ü': '\u0001' }, [[[]]]];
+    const specs: JsonValue[] = [
+      null,
+      0,
+      -1.5,
+      1e300,
+      text,
+      true,
+      [],
+      {},
+      { [text]: [1, { b: null }], ü: '\u0001' },
+      [[[]]],
+    ];
     for (const spec of specs) {
-      const id = await q.enqueue({ queue: `q ${text.slice(0, 3)}`, type: '😀', spec, references: { n: 5, s: text, b: false }, backoff: { delayMs: 1 } });
+      const id = await q.enqueue({
+        queue: `q ${text.slice(0, 3)}`,
+        type: '😀',
+        spec,
+        references: { n: 5, s: text, b: false },
+        backoff: { delayMs: 1 },
+      });
       const first = await q.dequeue([`q ${text.slice(0, 3)}`]);
       // Fails with progress, so the next start's reply also carries progress and backoff.
       await q.retryLater(id, { delayMs: 0, error: text, progress: { note: text } });
@@ -140,13 +202,23 @@ describe('enqueue validation', () => {
     };
     for (let i = 0; i < requests.length; i++) {
       const { queue, type, spec, references = {}, maxAttempts = 3, timeoutMs = null, backoff } = requests[i]!;
-      expect(await q.get(batch[i]!), `request ${i}`).toMatchObject({ queue, type, spec, references, maxAttempts, timeoutMs, backoff: backoff ?? null });
+      expect(await q.get(batch[i]!), `request ${i}`).toMatchObject({
+        queue,
+        type,
+        spec,
+        references,
+        maxAttempts,
+        timeoutMs,
+        backoff: backoff ?? null,
+      });
       expect(await comparable(batch[i]!), `request ${i}`).toEqual(await comparable(alone[i]!));
     }
     expect((await q.get(batch[3]!))?.runAt?.getTime()).toBe(runAt);
     expect(await r.raw().scard(`{${q.namespace}}:ref:user=7`)).toBe(4);
     const stats = await q.stats();
-    expect(Object.fromEntries(Object.entries(stats.queues).map(([name, s]) => [name, [s.waiting, s.delayed]]))).toEqual({ a: [2, 2], b: [4, 0], c: [0, 2] });
+    expect(Object.fromEntries(Object.entries(stats.queues).map(([name, s]) => [name, [s.waiting, s.delayed]]))).toEqual(
+      { a: [2, 2], b: [4, 0], c: [0, 2] },
+    );
   });
 
   it('refuses bad task ids and unknown ids with clear errors', async () => {
@@ -161,7 +233,9 @@ describe('enqueue validation', () => {
   it('refuses a bad namespace and bad options at construction', () => {
     expect(() => new TaskQueue({ namespace: 'a b' })).toThrow(ValidationError);
     expect(() => new TaskQueue({ namespace: '' })).toThrow(ValidationError);
-    expect(() => new TaskQueue({ connection: r.url, heartbeatTtlMs: 5 })).toThrow(/heartbeatTtlMs must be an integer from 100 up/);
+    expect(() => new TaskQueue({ connection: r.url, heartbeatTtlMs: 5 })).toThrow(
+      /heartbeatTtlMs must be an integer from 100 up/,
+    );
   });
 });
 

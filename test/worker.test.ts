@@ -37,13 +37,17 @@ describe('Worker', () => {
     const ids = await q.enqueueMany(Array.from({ length: 40 }, (_, i) => ({ queue: 'q', type: 't', spec: { i } })));
     let now = 0;
     let peak = 0;
-    const w = worker(q, async () => {
-      now++;
-      peak = Math.max(peak, now);
-      await sleep(15);
-      now--;
-      return 'ok';
-    }, { queues: ['q'], concurrency: 4 });
+    const w = worker(
+      q,
+      async () => {
+        now++;
+        peak = Math.max(peak, now);
+        await sleep(15);
+        now--;
+        return 'ok';
+      },
+      { queues: ['q'], concurrency: 4 },
+    );
     await until(async () => (await Promise.all(ids.map((id) => status(q, id)))).every((s) => s === 'finished'));
     expect(peak).toBe(4);
     expect(w.state()).toMatchObject({ concurrency: 4, busy: 0 });
@@ -106,12 +110,16 @@ describe('Worker', () => {
     let release!: () => void;
     const gate = new Promise<void>((res) => (release = res));
     // Destructured, as the README shows: progress needs no `this`, and signal is read through its getter.
-    worker(q, async (_task, { signal, progress }) => {
-      expect(signal.aborted).toBe(false);
-      await progress({ pct: 50 });
-      await gate;
-      return { pct: 100, out: 'done' };
-    }, { queues: ['q'] });
+    worker(
+      q,
+      async (_task, { signal, progress }) => {
+        expect(signal.aborted).toBe(false);
+        await progress({ pct: 50 });
+        await gate;
+        return { pct: 100, out: 'done' };
+      },
+      { queues: ['q'] },
+    );
     await until(async () => JSON.stringify((await q.get(id))?.progress) === '{"pct":50}');
     expect(await status(q, id)).toBe('running');
     release();
@@ -123,10 +131,14 @@ describe('Worker', () => {
   it('throttles progress writes and never loses the last value', async () => {
     const q = r.queue();
     const id = await q.enqueue({ queue: 'q', type: 't' });
-    worker(q, async (_t, ctx) => {
-      for (let i = 1; i <= 200; i++) void ctx.progress({ i });
-      await sleep(50);
-    }, { queues: ['q'], progressThrottleMs: 1000 });
+    worker(
+      q,
+      async (_t, ctx) => {
+        for (let i = 1; i <= 200; i++) void ctx.progress({ i });
+        await sleep(50);
+      },
+      { queues: ['q'], progressThrottleMs: 1000 },
+    );
     await until(async () => (await status(q, id)) === 'finished');
     expect((await q.get(id))?.progress).toEqual({ i: 200 });
     const writes = (await q.history(id)).filter((e) => e.type === 'progress');
@@ -137,10 +149,14 @@ describe('Worker', () => {
   it('by default fails a task at once on a handler error, merging the error into the last progress', async () => {
     const q = r.queue();
     const id = await q.enqueue({ queue: 'q', type: 't' });
-    const w = worker(q, async (_t, ctx) => {
-      await ctx.progress({ step: 3, error: 'older' });
-      throw new Error('disk full');
-    }, { queues: ['q'] });
+    const w = worker(
+      q,
+      async (_t, ctx) => {
+        await ctx.progress({ step: 3, error: 'older' });
+        throw new Error('disk full');
+      },
+      { queues: ['q'] },
+    );
     const [task, err] = await next<[Task, Error]>(w, 'task:failed');
     expect(task.id).toBe(id);
     expect(err.message).toBe('disk full');
@@ -152,14 +168,28 @@ describe('Worker', () => {
     const q = r.queue();
     const id = await q.enqueue({ queue: 'q', type: 't', maxAttempts: 3, backoff: { delayMs: 100, jitter: 0 } });
     const delays: number[] = [];
-    const w = worker(q, async (task) => {
-      throw new Error(`boom ${task.attempt}`);
-    }, { queues: ['q'] });
+    const w = worker(
+      q,
+      async (task) => {
+        throw new Error(`boom ${task.attempt}`);
+      },
+      { queues: ['q'] },
+    );
     w.on('task:retrying', (_t, _e, delayMs) => delays.push(delayMs));
     await next(w, 'task:failed');
     expect(delays).toEqual([100, 200]);
     const h = await q.history(id);
-    expect(h.map((e) => e.type)).toEqual(['enqueued', 'started', 'retrying', 'promoted', 'started', 'retrying', 'promoted', 'started', 'failed']);
+    expect(h.map((e) => e.type)).toEqual([
+      'enqueued',
+      'started',
+      'retrying',
+      'promoted',
+      'started',
+      'retrying',
+      'promoted',
+      'started',
+      'failed',
+    ]);
     const errors = h.filter((e) => e.type === 'retrying').map((e) => e.data.error);
     expect(errors).toEqual(['boom 1', 'boom 2']);
     expect(h.at(-1)!.data.progress).toEqual({ error: 'boom 3' });
@@ -209,13 +239,17 @@ describe('Worker', () => {
     const id = await q.enqueue({ queue: 'q', type: 't' });
     let abortedAt = 0;
     let reason: unknown;
-    const w = worker(q, async (_t, ctx) => {
-      await new Promise<void>((res) => ctx.signal.addEventListener('abort', () => res()));
-      abortedAt = Date.now();
-      reason = ctx.signal.reason;
-      await ctx.progress({ after: 'cancel' }); // ignored: the task is no longer this worker's
-      return 'late result';
-    }, { queues: ['q'], heartbeatIntervalMs: 100 });
+    const w = worker(
+      q,
+      async (_t, ctx) => {
+        await new Promise<void>((res) => ctx.signal.addEventListener('abort', () => res()));
+        abortedAt = Date.now();
+        reason = ctx.signal.reason;
+        await ctx.progress({ after: 'cancel' }); // ignored: the task is no longer this worker's
+        return 'late result';
+      },
+      { queues: ['q'], heartbeatIntervalMs: 100 },
+    );
     await until(async () => (await status(q, id)) === 'running');
     const lost = next<[Task, Error]>(w, 'task:lost');
     const cancelledAt = Date.now();
@@ -238,13 +272,17 @@ describe('Worker', () => {
     let reason: unknown;
     let letGo!: () => void;
     const gate = new Promise<void>((res) => (letGo = res));
-    const w = worker(q, async (_t, ctx) => {
-      await new Promise<void>((res) => ctx.signal.addEventListener('abort', () => res()));
-      reason = ctx.signal.reason;
-      // The slot stays busy, so this worker's own reader cannot take the task back before `other` does.
-      await gate;
-      throw new Error('stopped');
-    }, { queues: ['q'], heartbeatIntervalMs: 50 });
+    const w = worker(
+      q,
+      async (_t, ctx) => {
+        await new Promise<void>((res) => ctx.signal.addEventListener('abort', () => res()));
+        reason = ctx.signal.reason;
+        // The slot stays busy, so this worker's own reader cannot take the task back before `other` does.
+        await gate;
+        throw new Error('stopped');
+      },
+      { queues: ['q'], heartbeatIntervalMs: 50 },
+    );
     await until(async () => (await status(q, id)) === 'running');
     const lost = next(w, 'task:lost');
     // The task is taken away: its deadline passes (as if the worker had frozen), recovery re-queues it and
@@ -274,12 +312,16 @@ describe('Worker', () => {
     const id = await q.enqueue({ queue: 'q', type: 'slow', timeoutMs: 100 });
     let finishHandler!: () => void;
     let reason: unknown;
-    const w = worker(q, async (_t, ctx) => {
-      ctx.signal.addEventListener('abort', () => {
-        reason = ctx.signal.reason;
-      });
-      await new Promise<void>((res) => (finishHandler = res)); // ignores its signal
-    }, { queues: ['q'], concurrency: 1 });
+    const w = worker(
+      q,
+      async (_t, ctx) => {
+        ctx.signal.addEventListener('abort', () => {
+          reason = ctx.signal.reason;
+        });
+        await new Promise<void>((res) => (finishHandler = res)); // ignores its signal
+      },
+      { queues: ['q'], concurrency: 1 },
+    );
     await next(w, 'task:timeout');
     await until(async () => (await status(q, id)) === 'failed');
     expect(reason).toBeInstanceOf(TaskTimeoutError);
@@ -297,15 +339,25 @@ describe('Worker', () => {
 
   it('holds one task twice without confusing the two: a stuck attempt and its retry', async () => {
     const q = r.queue();
-    const id = await q.enqueue({ queue: 'q', type: 't', maxAttempts: 3, backoff: { delayMs: 0, jitter: 0 }, timeoutMs: 100 });
+    const id = await q.enqueue({
+      queue: 'q',
+      type: 't',
+      maxAttempts: 3,
+      backoff: { delayMs: 0, jitter: 0 },
+      timeoutMs: 100,
+    });
     let unblock!: () => void;
     const stuck = new Promise<void>((res) => (unblock = res));
     let peak = 0;
-    const w = worker(q, async (task) => {
-      peak = Math.max(peak, w.state().busy);
-      if (task.attempt === 1) await stuck; // ignores its signal, holds its slot
-      return { attempt: task.attempt };
-    }, { queues: ['q'], concurrency: 2, heartbeatIntervalMs: 50 });
+    const w = worker(
+      q,
+      async (task) => {
+        peak = Math.max(peak, w.state().busy);
+        if (task.attempt === 1) await stuck; // ignores its signal, holds its slot
+        return { attempt: task.attempt };
+      },
+      { queues: ['q'], concurrency: 2, heartbeatIntervalMs: 50 },
+    );
     await until(async () => (await status(q, id)) === 'finished');
     expect((await q.get(id))?.progress).toEqual({ attempt: 2 });
     expect(w.state()).toMatchObject({ busy: 1, stuck: 1 });
@@ -315,7 +367,14 @@ describe('Worker', () => {
     await sleep(100);
     // Nothing of the stuck attempt was written after its timeout: no progress of attempt 1, no second finish.
     const h = await q.history(id);
-    expect(h.filter((e) => e.type !== 'progress').map((e) => e.type)).toEqual(['enqueued', 'started', 'retrying', 'promoted', 'started', 'finished']);
+    expect(h.filter((e) => e.type !== 'progress').map((e) => e.type)).toEqual([
+      'enqueued',
+      'started',
+      'retrying',
+      'promoted',
+      'started',
+      'finished',
+    ]);
     const pos = (type: string, n = 0) => h.indexOf(h.filter((e) => e.type === type)[n]!);
     expect(h.slice(pos('retrying'), pos('started', 1)).filter((e) => e.type === 'progress')).toEqual([]);
     await closeAll();
@@ -326,10 +385,14 @@ describe('Worker', () => {
     const id = await q.enqueue({ queue: 'q', type: 't' });
     let go!: () => void;
     const gate = new Promise<void>((res) => (go = res));
-    const w = worker(q, async () => {
-      await gate;
-      return 'done';
-    }, { queues: ['q'], heartbeatIntervalMs: 5000 });
+    const w = worker(
+      q,
+      async () => {
+        await gate;
+        return 'done';
+      },
+      { queues: ['q'], heartbeatIntervalMs: 5000 },
+    );
     await until(async () => (await status(q, id)) === 'running');
     await q.cancel(id);
     const lost = next<[Task, Error]>(w, 'task:lost');
@@ -344,10 +407,14 @@ describe('Worker', () => {
     const q = r.queue();
     await q.enqueue({ queue: 'q', type: 't', timeoutMs: 50 });
     let seen: { aborted: boolean; reason: unknown } | undefined;
-    const w = worker(q, async (_t, ctx) => {
-      await sleep(150); // the signal is made only when read: here, after it was aborted
-      seen = { aborted: ctx.signal.aborted, reason: ctx.signal.reason };
-    }, { queues: ['q'] });
+    const w = worker(
+      q,
+      async (_t, ctx) => {
+        await sleep(150); // the signal is made only when read: here, after it was aborted
+        seen = { aborted: ctx.signal.aborted, reason: ctx.signal.reason };
+      },
+      { queues: ['q'] },
+    );
     await next(w, 'task:timeout');
     await until(async () => seen !== undefined);
     expect(seen?.aborted).toBe(true);
@@ -358,9 +425,13 @@ describe('Worker', () => {
   it('close() resolves only after a timed-out task’s outcome is written', async () => {
     const q = r.queue();
     const id = await q.enqueue({ queue: 'q', type: 't', timeoutMs: 50 });
-    const w = worker(q, async (_t, ctx) => {
-      await new Promise<void>((res) => ctx.signal.addEventListener('abort', () => res()));
-    }, { queues: ['q'] });
+    const w = worker(
+      q,
+      async (_t, ctx) => {
+        await new Promise<void>((res) => ctx.signal.addEventListener('abort', () => res()));
+      },
+      { queues: ['q'] },
+    );
     await next(w, 'task:timeout');
     await w.close();
     expect(await status(q, id)).toBe('failed');
@@ -375,7 +446,9 @@ describe('Worker', () => {
     // Each hold time (1 s) the reader hands its claimed-ahead entry back and waits for a slot again
     // (test/slots.test.ts: a wait that ends by its hold time leaves the waiters).
     const givenBack = async () =>
-      (await Promise.all(ids.map((id) => q.history(id)))).flat().filter((e) => e.type === 'requeued' && e.data.reason === 'given-back').length;
+      (await Promise.all(ids.map((id) => q.history(id))))
+        .flat()
+        .filter((e) => e.type === 'requeued' && e.data.reason === 'given-back').length;
     await until(async () => (await givenBack()) >= 1);
     expect(w.state().busy).toBe(1);
     release();
@@ -385,18 +458,28 @@ describe('Worker', () => {
 
   it('refuses options that would starve heartbeats', () => {
     const q = r.queue({ heartbeatTtlMs: 1000 });
-    expect(() => new Worker(q, async () => undefined, { heartbeatIntervalMs: 900 })).toThrow(/heartbeatIntervalMs must be an integer from 10 to 500/);
-    expect(() => new Worker(q, async () => undefined, { heartbeatIntervalMs: 100, progressThrottleMs: 2000 })).toThrow(/progressThrottleMs/);
-    expect(() => new Worker(q, async () => undefined, { retry: { maxAttempts: 3, backoff: { delayMs: '5' as never } } })).toThrow(/backoff.delayMs/);
+    expect(() => new Worker(q, async () => undefined, { heartbeatIntervalMs: 900 })).toThrow(
+      /heartbeatIntervalMs must be an integer from 10 to 500/,
+    );
+    expect(() => new Worker(q, async () => undefined, { heartbeatIntervalMs: 100, progressThrottleMs: 2000 })).toThrow(
+      /progressThrottleMs/,
+    );
+    expect(
+      () => new Worker(q, async () => undefined, { retry: { maxAttempts: 3, backoff: { delayMs: '5' as never } } }),
+    ).toThrow(/backoff.delayMs/);
   });
 
   it('close() waits for running handlers to end', async () => {
     const q = r.queue();
     const id = await q.enqueue({ queue: 'q', type: 't' });
-    const w = worker(q, async () => {
-      await sleep(300);
-      return 'done';
-    }, { queues: ['q'] });
+    const w = worker(
+      q,
+      async () => {
+        await sleep(300);
+        return 'done';
+      },
+      { queues: ['q'] },
+    );
     await until(async () => (await status(q, id)) === 'running');
     await w.close();
     expect(await status(q, id)).toBe('finished');
@@ -409,12 +492,16 @@ describe('Worker', () => {
     const q = r.queue();
     const id = await q.enqueue({ queue: 'q', type: 't' });
     let reason: unknown;
-    const w = worker(q, async (_t, ctx) => {
-      ctx.signal.addEventListener('abort', () => {
-        reason = ctx.signal.reason;
-      });
-      await sleep(2000); // ignores its signal
-    }, { queues: ['q'] });
+    const w = worker(
+      q,
+      async (_t, ctx) => {
+        ctx.signal.addEventListener('abort', () => {
+          reason = ctx.signal.reason;
+        });
+        await sleep(2000); // ignores its signal
+      },
+      { queues: ['q'] },
+    );
     await until(async () => (await status(q, id)) === 'running');
     const started = Date.now();
     await w.close({ timeoutMs: 100 });
@@ -427,7 +514,10 @@ describe('Worker', () => {
 
   it('survives listeners that throw', async () => {
     const q = r.queue();
-    const ids = await q.enqueueMany([{ queue: 'q', type: 't' }, { queue: 'q', type: 't' }]);
+    const ids = await q.enqueueMany([
+      { queue: 'q', type: 't' },
+      { queue: 'q', type: 't' },
+    ]);
     const reported: unknown[] = [];
     const w = worker(q, async () => 'ok', { queues: ['q'] });
     w.on('task:started', () => {
@@ -442,13 +532,20 @@ describe('Worker', () => {
     });
     await until(async () => (await Promise.all(ids.map((id) => status(q, id)))).every((s) => s === 'finished'));
     await until(() => reported.length >= 4);
-    expect(reported.map((e) => (e as Error).message).sort()).toEqual(['async listener bug', 'async listener bug', 'listener bug', 'listener bug']);
+    expect(reported.map((e) => (e as Error).message).sort()).toEqual([
+      'async listener bug',
+      'async listener bug',
+      'listener bug',
+      'listener bug',
+    ]);
     await closeAll();
   });
 });
 
 describe('typed task definitions', () => {
-  const resize = defineTask('resize', z.object({ url: z.url(), width: z.number().int().positive() }), { timeoutMs: 5000 });
+  const resize = defineTask('resize', z.object({ url: z.url(), width: z.number().int().positive() }), {
+    timeoutMs: 5000,
+  });
 
   it('enqueue refuses a bad spec; the handler gets a typed, validated spec', async () => {
     const q = r.queue({ tasks: [resize] });

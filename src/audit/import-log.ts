@@ -15,7 +15,10 @@ export async function logIsEmpty(ctx: ReadContext): Promise<boolean> {
  * Appends exported events to the log with their own ids, in batches, and returns how many were sent. The
  * projections are not written here: a rebuild() folds them from the imported log.
  */
-export async function appendEvents(ctx: ReadContext, events: AsyncIterable<Pick<TaskEvent, 'id' | 'type' | 'taskId' | 'scheduleId' | 'data'>>): Promise<number> {
+export async function appendEvents(
+  ctx: ReadContext,
+  events: AsyncIterable<Pick<TaskEvent, 'id' | 'type' | 'taskId' | 'scheduleId' | 'data'>>,
+): Promise<number> {
   await ctx.redis.hsetnx(ctx.keys.meta, 'format', String(FORMAT_VERSION));
   let count = 0;
   let p = ctx.redis.pipeline();

@@ -31,12 +31,37 @@ export async function rebuild(ctx: ReadContext, options: FoldProgressOptions = {
   const calls: (string | number)[][] = [];
   for (const [id, hash] of folded) {
     if (moved.has(id)) continue;
-    const keys = [k.events, k.running, k.task(id), k.ready(hash.queue ?? ''), k.delayed(hash.queue ?? ''), k.queues, ...refKeys(ctx, hash)];
-    calls.push([keys.length, ...keys, id, GROUP, ctx.settings.heartbeatTtlMs, lastFoldedId(hash) ?? end, 'put', ...Object.entries(hash).flat()]);
+    const keys = [
+      k.events,
+      k.running,
+      k.task(id),
+      k.ready(hash.queue ?? ''),
+      k.delayed(hash.queue ?? ''),
+      k.queues,
+      ...refKeys(ctx, hash),
+    ];
+    calls.push([
+      keys.length,
+      ...keys,
+      id,
+      GROUP,
+      ctx.settings.heartbeatTtlMs,
+      lastFoldedId(hash) ?? end,
+      'put',
+      ...Object.entries(hash).flat(),
+    ]);
   }
   for (const [id, hash] of strayHashes) {
     if (!hash || moved.has(id)) continue;
-    const keys = [k.events, k.running, k.task(id), k.ready(hash.queue ?? ''), k.delayed(hash.queue ?? ''), k.queues, ...refKeys(ctx, hash)];
+    const keys = [
+      k.events,
+      k.running,
+      k.task(id),
+      k.ready(hash.queue ?? ''),
+      k.delayed(hash.queue ?? ''),
+      k.queues,
+      ...refKeys(ctx, hash),
+    ];
     calls.push([keys.length, ...keys, id, GROUP, ctx.settings.heartbeatTtlMs, end, 'absent']);
   }
   let tasks = 0;

@@ -37,21 +37,30 @@ export async function verify(ctx: ReadContext, options: FoldProgressOptions = {}
     mismatches.push(...compareProjection(id, folded.get(id) ?? null, l));
     const f = folded.get(id) ?? null;
     const isRunning = f?.status === 'running';
-    if (isRunning !== running.has(id)) mismatches.push(`${id}: running index ${running.has(id) ? 'has' : 'lacks'} a ${f?.status ?? 'missing'} task`);
+    if (isRunning !== running.has(id))
+      mismatches.push(`${id}: running index ${running.has(id) ? 'has' : 'lacks'} a ${f?.status ?? 'missing'} task`);
     const isDelayed = f?.status === 'waiting' && f.runAt !== undefined;
-    if (isDelayed !== delayed.has(id)) mismatches.push(`${id}: delayed index ${delayed.has(id) ? 'has' : 'lacks'} the task`);
+    if (isDelayed !== delayed.has(id))
+      mismatches.push(`${id}: delayed index ${delayed.has(id) ? 'has' : 'lacks'} the task`);
   }
   return { tasks, mismatches };
 }
 
-export function compareProjection(id: string, expected: ProjectionHash | null, actual: ProjectionHash | null): string[] {
+export function compareProjection(
+  id: string,
+  expected: ProjectionHash | null,
+  actual: ProjectionHash | null,
+): string[] {
   if (expected === null && actual === null) return [];
   if (expected === null) return [`${id}: live hash exists but the log has no such task (or deleted it)`];
-  if (actual === null) return [`${id}: missing live hash (the log has it as ${expected.status ?? 'a task without a status'})`];
+  if (actual === null)
+    return [`${id}: missing live hash (the log has it as ${expected.status ?? 'a task without a status'})`];
   const out: string[] = [];
   for (const field of new Set([...Object.keys(expected), ...Object.keys(actual)])) {
     if (expected[field] !== actual[field]) {
-      out.push(`${id}: ${field} is ${JSON.stringify(actual[field] ?? null)} live but ${JSON.stringify(expected[field] ?? null)} in the log`);
+      out.push(
+        `${id}: ${field} is ${JSON.stringify(actual[field] ?? null)} live but ${JSON.stringify(expected[field] ?? null)} in the log`,
+      );
     }
   }
   return out;

@@ -106,12 +106,23 @@ export async function statsCommand(opts: GlobalOptions & { watch?: boolean; inte
     const intervalMs = Number(opts.interval ?? 2000);
     for (;;) {
       const st = await readStats(s);
-      if (opts.json) print(JSON.stringify({ at: st.at, events: st.events, queues: st.queues }, null, opts.watch ? 0 : 2));
+      if (opts.json)
+        print(JSON.stringify({ at: st.at, events: st.events, queues: st.queues }, null, opts.watch ? 0 : 2));
       else {
         if (opts.watch && process.stdout.isTTY) process.stdout.write('\u001b[2J\u001b[H');
         print(
           table(
-            ['QUEUE', 'WAITING', 'DELAYED', 'RUNNING', 'FINISHED', 'FAILED', 'CANCELLED', 'OLDEST WAITING', 'LAST MINUTE'],
+            [
+              'QUEUE',
+              'WAITING',
+              'DELAYED',
+              'RUNNING',
+              'FINISHED',
+              'FAILED',
+              'CANCELLED',
+              'OLDEST WAITING',
+              'LAST MINUTE',
+            ],
             st.queues.map((r) => [
               r.queue,
               r.waiting,
@@ -135,11 +146,15 @@ export async function statsCommand(opts: GlobalOptions & { watch?: boolean; inte
 
 // ---------------------------------------------------------------------------------------------- tasks
 
-export async function tasksCommand(opts: GlobalOptions & { queue: string; status: string; limit?: string; oldest?: boolean; after?: string }): Promise<void> {
+export async function tasksCommand(
+  opts: GlobalOptions & { queue: string; status: string; limit?: string; oldest?: boolean; after?: string },
+): Promise<void> {
   const status = opts.status as ListedStatus;
-  if (!LISTED_STATUSES.includes(status)) throw new CliError(`--status must be one of ${LISTED_STATUSES.join(', ')}`, EXIT.USAGE);
+  if (!LISTED_STATUSES.includes(status))
+    throw new CliError(`--status must be one of ${LISTED_STATUSES.join(', ')}`, EXIT.USAGE);
   const limit = Number(opts.limit ?? 20);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new CliError('--limit must be a whole number from 1 to 10000', EXIT.USAGE);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 10_000)
+    throw new CliError('--limit must be a whole number from 1 to 10000', EXIT.USAGE);
   await withSession(opts, async (s) => {
     const { tasks: shown, next } = await listTasks(s.read, {
       queue: opts.queue,
@@ -155,7 +170,15 @@ export async function tasksCommand(opts: GlobalOptions & { queue: string; status
     print(
       table(
         ['ID', 'STATUS', 'TYPE', 'ATTEMPT', 'CREATED', 'UPDATED', status === 'delayed' ? 'DUE' : 'PROGRESS'],
-        shown.map((t) => [t.id, statusColour(t.status), t.type, t.attempt, relative(t.createdAt), relative(t.updatedAt), status === 'delayed' ? relative(t.runAt) : brief(t.progress, 40)]),
+        shown.map((t) => [
+          t.id,
+          statusColour(t.status),
+          t.type,
+          t.attempt,
+          relative(t.createdAt),
+          relative(t.updatedAt),
+          status === 'delayed' ? relative(t.runAt) : brief(t.progress, 40),
+        ]),
       ),
     );
     if (next) print(colour.dim(`more: --after ${next}`));
@@ -173,19 +196,28 @@ export async function showCommand(id: string, opts: GlobalOptions): Promise<void
       json({ task, history });
       return;
     }
-    print(`${colour.bold(task.id)}  ${statusColour(task.status)}  queue ${task.queue}  type ${task.type}  attempt ${task.attempt}/${task.maxAttempts}`);
+    print(
+      `${colour.bold(task.id)}  ${statusColour(task.status)}  queue ${task.queue}  type ${task.type}  attempt ${task.attempt}/${task.maxAttempts}`,
+    );
     print(`spec        ${brief(task.spec, 100)}`);
     if (Object.keys(task.references).length) print(`references  ${brief(task.references, 100)}`);
     print(`progress    ${brief(task.progress, 100) || '-'}`);
-    print(`created ${relative(task.createdAt)}, updated ${relative(task.updatedAt)}${task.runAt ? `, due ${relative(task.runAt)}` : ''}\n`);
+    print(
+      `created ${relative(task.createdAt)}, updated ${relative(task.updatedAt)}${task.runAt ? `, due ${relative(task.runAt)}` : ''}\n`,
+    );
     let attempt = 0;
     print(
       table(
         ['TIME', 'EVENT', 'ATTEMPT', 'DETAIL'],
         history.map((e) => {
           if (e.type === 'started') attempt = Number(e.data.attempt);
-          const detail = e.data.error ?? (e.data.progress !== undefined ? e.data.progress : e.data.reason ?? '');
-          return [e.at.toISOString(), e.type === 'failed' ? colour.red(e.type) : e.type, attempt || '-', brief(detail, 80)];
+          const detail = e.data.error ?? (e.data.progress !== undefined ? e.data.progress : (e.data.reason ?? ''));
+          return [
+            e.at.toISOString(),
+            e.type === 'failed' ? colour.red(e.type) : e.type,
+            attempt || '-',
+            brief(detail, 80),
+          ];
         }),
       ),
     );
@@ -199,7 +231,9 @@ function eventLine(e: TaskEvent): string {
   return `${colour.dim(e.at.toISOString())} ${e.id.padEnd(17)} ${e.type.padEnd(11)} ${who} ${brief(e.data, 100)}`;
 }
 
-export async function eventsCommand(opts: GlobalOptions & { from?: string; follow?: boolean; task?: string; type?: string }): Promise<void> {
+export async function eventsCommand(
+  opts: GlobalOptions & { from?: string; follow?: boolean; task?: string; type?: string },
+): Promise<void> {
   await withSession(opts, async (s) => {
     const stop = new AbortController();
     const onSigint = () => stop.abort();
@@ -213,11 +247,17 @@ export async function eventsCommand(opts: GlobalOptions & { from?: string; follo
       if (opts.task && !opts.follow && !opts.from) {
         // One task's events cost in proportion to that task, not the log.
         const history = await s.queue.history(opts.task);
-        if (history.length === 0 && !(await s.queue.get(opts.task))) throw new CliError(`task ${opts.task} not found`, EXIT.NOT_FOUND);
+        if (history.length === 0 && !(await s.queue.get(opts.task)))
+          throw new CliError(`task ${opts.task} not found`, EXIT.NOT_FOUND);
         for (const e of history) emit(e);
         return;
       }
-      for await (const e of s.queue.events({ ...(opts.from ? { from: opts.from } : {}), follow: !!opts.follow, signal: stop.signal })) emit(e);
+      for await (const e of s.queue.events({
+        ...(opts.from ? { from: opts.from } : {}),
+        follow: !!opts.follow,
+        signal: stop.signal,
+      }))
+        emit(e);
     } finally {
       process.off('SIGINT', onSigint);
     }
@@ -228,7 +268,14 @@ export async function eventsCommand(opts: GlobalOptions & { from?: string; follo
 
 /** One line of an export: the event as TaskEvent, `at` as an ISO time (docs/export.md). */
 function exportLine(e: TaskEvent): string {
-  return JSON.stringify({ id: e.id, at: e.at.toISOString(), type: e.type, taskId: e.taskId, ...(e.scheduleId ? { scheduleId: e.scheduleId } : {}), data: e.data });
+  return JSON.stringify({
+    id: e.id,
+    at: e.at.toISOString(),
+    type: e.type,
+    taskId: e.taskId,
+    ...(e.scheduleId ? { scheduleId: e.scheduleId } : {}),
+    data: e.data,
+  });
 }
 
 export async function exportCommand(opts: GlobalOptions & { out: string; from?: string; to?: string }): Promise<void> {
@@ -288,7 +335,8 @@ export async function verifyExportCommand(file: string, opts: GlobalOptions): Pr
       batch.forEach((b, i) => {
         const event = found[i];
         if (!event) problems.push(`line ${b.line}: event ${b.event.id} is not in the log`);
-        else if (exportLine(rawEventToTaskEvent(event)) !== JSON.stringify(b.event)) problems.push(`line ${b.line}: event ${b.event.id} differs from the log`);
+        else if (exportLine(rawEventToTaskEvent(event)) !== JSON.stringify(b.event))
+          problems.push(`line ${b.line}: event ${b.event.id} differs from the log`);
       });
       checked += batch.length;
       bar.update(checked);
@@ -303,7 +351,9 @@ export async function verifyExportCommand(file: string, opts: GlobalOptions): Pr
     if (opts.json) json({ file, events: checked, mismatches: problems });
     else {
       for (const p of problems.slice(0, 50)) print(colour.red(p));
-      print(`${checked} events checked against the log: ${problems.length === 0 ? colour.green('all match') : colour.red(`${problems.length} mismatches`)}`);
+      print(
+        `${checked} events checked against the log: ${problems.length === 0 ? colour.green('all match') : colour.red(`${problems.length} mismatches`)}`,
+      );
     }
     if (problems.length) process.exitCode = EXIT.CHECK_FAILED;
   });
@@ -314,7 +364,11 @@ export async function importCommand(file: string, opts: GlobalOptions): Promise<
   await withSession(
     opts,
     async (s) => {
-      if (!(await logIsEmpty(s.read))) throw new CliError(`namespace "${s.queue.namespace}" already has events: import only into an empty namespace`, EXIT.REFUSED);
+      if (!(await logIsEmpty(s.read)))
+        throw new CliError(
+          `namespace "${s.queue.namespace}" already has events: import only into an empty namespace`,
+          EXIT.REFUSED,
+        );
       const count = await appendEvents(s.read, eventsOf(readExport(file)));
       const bar = progressBar('rebuilding', count);
       const report = await s.queue.rebuild({ onProgress: (done) => bar.update(done) });
@@ -336,7 +390,9 @@ export async function verifyCommand(opts: GlobalOptions): Promise<void> {
     if (opts.json) json(report);
     else {
       for (const m of report.mismatches.slice(0, 50)) print(colour.red(m));
-      print(`${report.tasks} tasks checked against the log: ${report.mismatches.length === 0 ? colour.green('no mismatches') : colour.red(`${report.mismatches.length} mismatches`)}`);
+      print(
+        `${report.tasks} tasks checked against the log: ${report.mismatches.length === 0 ? colour.green('no mismatches') : colour.red(`${report.mismatches.length} mismatches`)}`,
+      );
     }
     if (report.mismatches.length) process.exitCode = EXIT.CHECK_FAILED;
   });
@@ -392,13 +448,32 @@ export async function schedulesCommand(opts: GlobalOptions): Promise<void> {
     print(
       table(
         ['ID', 'QUEUE', 'TYPE', 'CRON', 'TIMEZONE', 'NEXT RUN', 'LAST RUN', 'REFERENCES'],
-        list.map((x) => [x.id, x.queue, x.type, x.cronSchedule, x.timezone, `${x.nextRunAt.toISOString()} (${relative(x.nextRunAt)})`, relative(x.lastRunAt), brief(x.references, 40)]),
+        list.map((x) => [
+          x.id,
+          x.queue,
+          x.type,
+          x.cronSchedule,
+          x.timezone,
+          `${x.nextRunAt.toISOString()} (${relative(x.nextRunAt)})`,
+          relative(x.lastRunAt),
+          brief(x.references, 40),
+        ]),
       ),
     );
   });
 }
 
-export async function scheduleAddCommand(opts: GlobalOptions & { queue: string; type: string; cron: string; timezone?: string; spec?: string; reference?: string[]; catchUp?: string }): Promise<void> {
+export async function scheduleAddCommand(
+  opts: GlobalOptions & {
+    queue: string;
+    type: string;
+    cron: string;
+    timezone?: string;
+    spec?: string;
+    reference?: string[];
+    catchUp?: string;
+  },
+): Promise<void> {
   let spec: JsonValue = null;
   if (opts.spec !== undefined) {
     try {
@@ -421,15 +496,22 @@ export async function scheduleAddCommand(opts: GlobalOptions & { queue: string; 
       });
       const schedule = (await s.scheduler().listSchedules()).find((x) => x.id === id);
       if (opts.json) json(schedule);
-      else print(`scheduled ${id}: next run ${schedule ? schedule.nextRunAt.toISOString() : 'unknown (the schedule is no longer listed)'}`);
+      else
+        print(
+          `scheduled ${id}: next run ${schedule ? schedule.nextRunAt.toISOString() : 'unknown (the schedule is no longer listed)'}`,
+        );
     },
     true,
   );
 }
 
-export async function scheduleRemoveCommand(opts: GlobalOptions & { queue: string; type: string; reference?: string[] }): Promise<void> {
+export async function scheduleRemoveCommand(
+  opts: GlobalOptions & { queue: string; type: string; reference?: string[] },
+): Promise<void> {
   await withSession(opts, async (s) => {
-    const removed = await s.scheduler().unschedule({ queue: opts.queue, type: opts.type, references: parseReferences(opts.reference) });
+    const removed = await s
+      .scheduler()
+      .unschedule({ queue: opts.queue, type: opts.type, references: parseReferences(opts.reference) });
     if (opts.json) json({ removed });
     else print(removed ? 'schedule removed' : 'no such schedule');
     if (!removed) process.exitCode = EXIT.NOT_FOUND;
@@ -457,7 +539,12 @@ export async function doctorCommand(opts: GlobalOptions): Promise<void> {
       checks.push(
         major > 6 || (major === 6 && minor >= 2)
           ? { check: 'Redis version', status: 'ok', detail: version }
-          : { check: 'Redis version', status: 'fail', detail: version, fix: 'upgrade to Redis 6.2 or newer (XAUTOCLAIM, XINFO lag)' },
+          : {
+              check: 'Redis version',
+              status: 'fail',
+              detail: version,
+              fix: 'upgrade to Redis 6.2 or newer (XAUTOCLAIM, XINFO lag)',
+            },
       );
       const config = async (name: string) => {
         try {
@@ -469,17 +556,32 @@ export async function doctorCommand(opts: GlobalOptions): Promise<void> {
       const policy = await config('maxmemory-policy');
       checks.push(
         policy === undefined
-          ? { check: 'maxmemory-policy', status: 'warn', detail: 'CONFIG GET refused', fix: 'make sure maxmemory-policy is noeviction' }
+          ? {
+              check: 'maxmemory-policy',
+              status: 'warn',
+              detail: 'CONFIG GET refused',
+              fix: 'make sure maxmemory-policy is noeviction',
+            }
           : policy === 'noeviction'
             ? { check: 'maxmemory-policy', status: 'ok', detail: policy }
-            : { check: 'maxmemory-policy', status: 'fail', detail: policy, fix: 'set maxmemory-policy noeviction: under memory pressure Redis would otherwise evict tasks and events' },
+            : {
+                check: 'maxmemory-policy',
+                status: 'fail',
+                detail: policy,
+                fix: 'set maxmemory-policy noeviction: under memory pressure Redis would otherwise evict tasks and events',
+              },
       );
       const aof = field('aof_enabled') === '1';
       const fsync = await config('appendfsync');
       checks.push(
         aof
           ? fsync === 'no'
-            ? { check: 'persistence', status: 'warn', detail: 'appendonly yes, appendfsync no', fix: 'set appendfsync everysec (or always): with no, the OS decides when writes reach disk' }
+            ? {
+                check: 'persistence',
+                status: 'warn',
+                detail: 'appendonly yes, appendfsync no',
+                fix: 'set appendfsync everysec (or always): with no, the OS decides when writes reach disk',
+              }
             : { check: 'persistence', status: 'ok', detail: `appendonly yes, appendfsync ${fsync ?? '?'}` }
           : {
               check: 'persistence',
@@ -494,8 +596,17 @@ export async function doctorCommand(opts: GlobalOptions): Promise<void> {
         format === null
           ? { check: 'format version', status: 'warn', detail: `namespace "${opts.namespace}" has no data yet` }
           : format <= FORMAT_VERSION
-            ? { check: 'format version', status: 'ok', detail: `${format} (this taskledger reads up to ${FORMAT_VERSION})` }
-            : { check: 'format version', status: 'fail', detail: `${format}, newer than this taskledger (${FORMAT_VERSION})`, fix: 'upgrade taskledger' },
+            ? {
+                check: 'format version',
+                status: 'ok',
+                detail: `${format} (this taskledger reads up to ${FORMAT_VERSION})`,
+              }
+            : {
+                check: 'format version',
+                status: 'fail',
+                detail: `${format}, newer than this taskledger (${FORMAT_VERSION})`,
+                fix: 'upgrade taskledger',
+              },
       );
       const before = Date.now();
       const redisMs = await redisNow(s.redis);
@@ -504,12 +615,18 @@ export async function doctorCommand(opts: GlobalOptions): Promise<void> {
       checks.push(
         Math.abs(skew) <= 1000
           ? { check: 'clock skew', status: 'ok', detail: `${skew} ms between ${hostname()} and Redis` }
-          : { check: 'clock skew', status: 'warn', detail: `${skew} ms between ${hostname()} and Redis`, fix: 'run NTP: taskledger times use the Redis clock, but runAt dates given by clients use theirs' },
+          : {
+              check: 'clock skew',
+              status: 'warn',
+              detail: `${skew} ms between ${hostname()} and Redis`,
+              fix: 'run NTP: taskledger times use the Redis clock, but runAt dates given by clients use theirs',
+            },
       );
       if (opts.json) json({ ok: !checks.some((c) => c.status === 'fail'), checks });
       else {
         const mark = { ok: colour.green('ok  '), warn: colour.yellow('warn'), fail: colour.red('FAIL') };
-        for (const c of checks) print(`${mark[c.status]}  ${c.check.padEnd(17)} ${c.detail}${c.fix ? `\n      → ${c.fix}` : ''}`);
+        for (const c of checks)
+          print(`${mark[c.status]}  ${c.check.padEnd(17)} ${c.detail}${c.fix ? `\n      → ${c.fix}` : ''}`);
       }
       if (checks.some((c) => c.status === 'fail')) process.exitCode = EXIT.CHECK_FAILED;
     },

@@ -7,7 +7,15 @@ import { openContext } from '../context/open.js';
 import type { ReadContext } from '../context/read-context.js';
 
 /** Exit codes, documented in the README. */
-export const EXIT = { OK: 0, CHECK_FAILED: 1, USAGE: 2, NOT_FOUND: 3, UNREACHABLE: 4, NO_NAMESPACE: 5, REFUSED: 6 } as const;
+export const EXIT = {
+  OK: 0,
+  CHECK_FAILED: 1,
+  USAGE: 2,
+  NOT_FOUND: 3,
+  UNREACHABLE: 4,
+  NO_NAMESPACE: 5,
+  REFUSED: 6,
+} as const;
 
 export class CliError extends Error {
   constructor(
@@ -41,12 +49,19 @@ const CONNECT_TIMEOUT_MS = 3000;
  */
 export async function connect(opts: GlobalOptions, create = false): Promise<Session> {
   const url = opts.redis ?? process.env.REDIS_URL ?? DEFAULT_URL;
-  const redis = new Redis(url, { connectTimeout: CONNECT_TIMEOUT_MS, maxRetriesPerRequest: 1, retryStrategy: () => null, lazyConnect: true });
+  const redis = new Redis(url, {
+    connectTimeout: CONNECT_TIMEOUT_MS,
+    maxRetriesPerRequest: 1,
+    retryStrategy: () => null,
+    lazyConnect: true,
+  });
   redis.on('error', () => {});
   try {
     await Promise.race([
       redis.connect(),
-      new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS).unref()),
+      new Promise((_, reject) =>
+        setTimeout(() => reject(new Error(`no answer within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS).unref(),
+      ),
     ]);
     await redis.ping();
   } catch (err) {
@@ -55,7 +70,10 @@ export async function connect(opts: GlobalOptions, create = false): Promise<Sess
   }
   if (!create && (await redis.exists(keysFor(opts.namespace).meta)) === 0) {
     redis.disconnect();
-    throw new CliError(`namespace "${opts.namespace}" does not exist at ${url} (no taskledger data there; check --namespace)`, EXIT.NO_NAMESPACE);
+    throw new CliError(
+      `namespace "${opts.namespace}" does not exist at ${url} (no taskledger data there; check --namespace)`,
+      EXIT.NO_NAMESPACE,
+    );
   }
   // Made on first use: a TaskQueue records the format version, which a read-only look must not do to a
   // namespace that has no data yet.

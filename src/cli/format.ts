@@ -50,7 +50,16 @@ export function relative(at: Date | null | undefined, now = Date.now()): string 
   if (!at) return '-';
   const ms = at.getTime() - now;
   const abs = Math.abs(ms);
-  const unit = abs < 1000 ? `${abs}ms` : abs < 60_000 ? `${Math.round(abs / 1000)}s` : abs < 3_600_000 ? `${Math.round(abs / 60_000)}m` : abs < 86_400_000 ? `${Math.round(abs / 3_600_000)}h` : `${Math.round(abs / 86_400_000)}d`;
+  const unit =
+    abs < 1000
+      ? `${abs}ms`
+      : abs < 60_000
+        ? `${Math.round(abs / 1000)}s`
+        : abs < 3_600_000
+          ? `${Math.round(abs / 60_000)}m`
+          : abs < 86_400_000
+            ? `${Math.round(abs / 3_600_000)}h`
+            : `${Math.round(abs / 86_400_000)}d`;
   return ms <= 0 ? `${unit} ago` : `in ${unit}`;
 }
 

@@ -32,7 +32,10 @@ program
   .option('--after <cursor>', 'the page after this cursor (printed with each full page)')
   .action((_, cmd: Command) => c.tasksCommand(globals(cmd) as never));
 
-program.command('show <id>').description('a task and its full history as a timeline').action((id: string, _, cmd: Command) => c.showCommand(id, globals(cmd)));
+program
+  .command('show <id>')
+  .description('a task and its full history as a timeline')
+  .action((id: string, _, cmd: Command) => c.showCommand(id, globals(cmd)));
 
 program
   .command('events')
@@ -47,18 +50,38 @@ program
   .command('export')
   .summary('the audit log as NDJSON, one event per line')
   // The format's documentation ships in the package: name the installed file, which resolves wherever that is.
-  .description(`the audit log as NDJSON, one event per line; the format: ${fileURLToPath(new URL('../../docs/export.md', import.meta.url))}`)
+  .description(
+    `the audit log as NDJSON, one event per line; the format: ${fileURLToPath(new URL('../../docs/export.md', import.meta.url))}`,
+  )
   .requiredOption('--out <file>', 'file to write')
   .option('--from <id>', 'first event id (inclusive)')
   .option('--to <id>', 'last event id (inclusive)')
   .action((_, cmd: Command) => c.exportCommand(globals(cmd) as never));
 
-program.command('verify-export <file>').description('check an export line by line against the log').action((file: string, _, cmd: Command) => c.verifyExportCommand(file, globals(cmd)));
-program.command('import <file>').description('load an export into an empty namespace and rebuild its projections').action((file: string, _, cmd: Command) => c.importCommand(file, globals(cmd)));
-program.command('verify').description('check every projection against a fold of the log (exit 1 on mismatch)').action((_, cmd: Command) => c.verifyCommand(globals(cmd)));
-program.command('rebuild').description('rewrite every projection from the log').action((_, cmd: Command) => c.rebuildCommand(globals(cmd)));
-program.command('cancel <id>').description('cancel a waiting or running task').action((id: string, _, cmd: Command) => c.cancelCommand(id, globals(cmd)));
-program.command('retry <id>').description('give a failed or cancelled task another run').action((id: string, _, cmd: Command) => c.retryCommand(id, globals(cmd)));
+program
+  .command('verify-export <file>')
+  .description('check an export line by line against the log')
+  .action((file: string, _, cmd: Command) => c.verifyExportCommand(file, globals(cmd)));
+program
+  .command('import <file>')
+  .description('load an export into an empty namespace and rebuild its projections')
+  .action((file: string, _, cmd: Command) => c.importCommand(file, globals(cmd)));
+program
+  .command('verify')
+  .description('check every projection against a fold of the log (exit 1 on mismatch)')
+  .action((_, cmd: Command) => c.verifyCommand(globals(cmd)));
+program
+  .command('rebuild')
+  .description('rewrite every projection from the log')
+  .action((_, cmd: Command) => c.rebuildCommand(globals(cmd)));
+program
+  .command('cancel <id>')
+  .description('cancel a waiting or running task')
+  .action((id: string, _, cmd: Command) => c.cancelCommand(id, globals(cmd)));
+program
+  .command('retry <id>')
+  .description('give a failed or cancelled task another run')
+  .action((id: string, _, cmd: Command) => c.retryCommand(id, globals(cmd)));
 
 program
   .command('delete')
@@ -66,7 +89,10 @@ program
   .requiredOption('--reference <name=value>', 'a reference (repeat for several)', collect)
   .action((_, cmd: Command) => c.deleteCommand(globals(cmd) as never));
 
-program.command('schedules').description('cron schedules with their next run times').action((_, cmd: Command) => c.schedulesCommand(globals(cmd)));
+program
+  .command('schedules')
+  .description('cron schedules with their next run times')
+  .action((_, cmd: Command) => c.schedulesCommand(globals(cmd)));
 
 const schedule = program.command('schedule').description('add or remove a cron schedule');
 schedule
@@ -86,7 +112,10 @@ schedule
   .option('--reference <name=value>', 'a reference (repeat for several)', collect)
   .action((_, cmd: Command) => c.scheduleRemoveCommand(globals(cmd) as never));
 
-program.command('doctor').description('check the Redis it points at and say what to change').action((_, cmd: Command) => c.doctorCommand(globals(cmd)));
+program
+  .command('doctor')
+  .description('check the Redis it points at and say what to change')
+  .action((_, cmd: Command) => c.doctorCommand(globals(cmd)));
 
 async function main(): Promise<number> {
   try {

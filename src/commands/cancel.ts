@@ -14,7 +14,19 @@ export async function cancel(ctx: ReadContext, taskId: string): Promise<boolean>
   // The script needs the queue's ready stream among its keys, so the queue is read first and checked there.
   const queue = await queueOf(ctx, taskId);
   const k = ctx.keys;
-  const code = Number(await ctx.scripts.cancel(k.events, k.running, k.task(taskId), k.ready(queue), k.delayed(queue), k.counts, taskId, GROUP, queue));
+  const code = Number(
+    await ctx.scripts.cancel(
+      k.events,
+      k.running,
+      k.task(taskId),
+      k.ready(queue),
+      k.delayed(queue),
+      k.counts,
+      taskId,
+      GROUP,
+      queue,
+    ),
+  );
   if (code === 0) return false;
   throwOnCode(code, taskId);
   return true;

@@ -12,7 +12,10 @@ const BATCH = 200;
  * status. Each task goes in its own script call: its ready entry, running entry, reference sets and hash,
  * with a `deleted` event in the log. Schedules carrying all the references are removed too.
  */
-export async function deleteByReference(ctx: ReadContext, refs: References): Promise<{ tasks: number; schedules: number }> {
+export async function deleteByReference(
+  ctx: ReadContext,
+  refs: References,
+): Promise<{ tasks: number; schedules: number }> {
   const valid = validateReferences(refs);
   await ctx.life.whenOpen();
   const k = ctx.keys;
@@ -45,7 +48,8 @@ export async function deleteByReference(ctx: ReadContext, refs: References): Pro
     });
   }
   const scheduleKeys = Object.entries(valid).map(([n, v]) => k.scheduleReference(n, v));
-  const scheduleIds = scheduleKeys.length === 1 ? await ctx.redis.smembers(scheduleKeys[0]!) : await ctx.redis.sinter(...scheduleKeys);
+  const scheduleIds =
+    scheduleKeys.length === 1 ? await ctx.redis.smembers(scheduleKeys[0]!) : await ctx.redis.sinter(...scheduleKeys);
   let schedules = 0;
   for (const id of scheduleIds) schedules += await unschedule(ctx, id);
   return { tasks, schedules };

@@ -19,6 +19,10 @@ export async function enqueueMany(ctx: WriteContext, requests: readonly EnqueueR
   if (wait) await wait;
   const ids = valid.map((v) => v.id ?? newId());
   const maxAttempts = ctx.settings.maxAttempts;
-  await Promise.all(valid.map((request, i) => ctx.writes.enqueue.add({ id: ids[i]!, request, maxAttempts: request.maxAttempts ?? maxAttempts })));
+  await Promise.all(
+    valid.map((request, i) =>
+      ctx.writes.enqueue.add({ id: ids[i]!, request, maxAttempts: request.maxAttempts ?? maxAttempts }),
+    ),
+  );
   return ids;
 }

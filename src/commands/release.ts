@@ -23,6 +23,8 @@ export function releaseStarted(ctx: WriteContext, task: Task): Promise<void> {
 
 async function releaseHeld(ctx: WriteContext, taskId: string, queue: string, held: string): Promise<void> {
   const k = ctx.keys;
-  const code = Number(await ctx.scripts.release(k.events, k.running, k.task(taskId), k.ready(queue), taskId, GROUP, held, queue));
+  const code = Number(
+    await ctx.scripts.release(k.events, k.running, k.task(taskId), k.ready(queue), taskId, GROUP, held, queue),
+  );
   ctx.leases.conclude(taskId, code, held, true);
 }

@@ -20,7 +20,8 @@ export interface RetryLaterOptions extends LeaseOptions {
  */
 export async function retryLater(ctx: WriteContext, taskId: string, options: RetryLaterOptions): Promise<void> {
   validateTaskId(taskId);
-  if (!Number.isInteger(options.delayMs) || options.delayMs < 0) throw new ValidationError('delayMs must be a whole number of ms >= 0');
+  if (!Number.isInteger(options.delayMs) || options.delayMs < 0)
+    throw new ValidationError('delayMs must be a whole number of ms >= 0');
   const progress = toJsonText(options.progress ?? { error: options.error }, 'progress');
   await ctx.life.whenOpen();
   const queue = await queueOf(ctx, taskId);
@@ -29,7 +30,19 @@ export async function retryLater(ctx: WriteContext, taskId: string, options: Ret
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-conversion -- TaskQueue.retryLater is public: a JavaScript caller may pass an Error or other non-string
   const error = String(options.error);
   const code = Number(
-    await ctx.scripts.retryLater(k.events, k.running, k.task(taskId), k.delayed(queue), k.wake, taskId, held, options.delayMs, error, progress, queue),
+    await ctx.scripts.retryLater(
+      k.events,
+      k.running,
+      k.task(taskId),
+      k.delayed(queue),
+      k.wake,
+      taskId,
+      held,
+      options.delayMs,
+      error,
+      progress,
+      queue,
+    ),
   );
   ctx.leases.conclude(taskId, code, held, true);
 }

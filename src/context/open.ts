@@ -19,7 +19,10 @@ export interface ContextOptions {
 }
 
 /** Checks the options and opens (or adopts) the connection; `owned` says whether we must close it. */
-export function openContext(options: ContextOptions, onError: (err: unknown) => void): { ctx: ReadContext; owned: boolean } {
+export function openContext(
+  options: ContextOptions,
+  onError: (err: unknown) => void,
+): { ctx: ReadContext; owned: boolean } {
   const namespace = options.namespace ?? 'taskledger';
   if (!NAMESPACE_PATTERN.test(namespace)) {
     throw new ValidationError(`namespace "${namespace}" must be 1 to 64 letters, digits, '_', '.' or '-'`);

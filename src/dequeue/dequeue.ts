@@ -16,7 +16,11 @@ export interface DequeueOptions {
  * ends (a blocked read ends at once). A task claimed or started for a caller no longer waiting is given
  * back, and close() waits until it has been.
  */
-export async function dequeue(ctx: DequeueContext, queues: readonly string[] | undefined, options: DequeueOptions = {}): Promise<Task> {
+export async function dequeue(
+  ctx: DequeueContext,
+  queues: readonly string[] | undefined,
+  options: DequeueOptions = {},
+): Promise<Task> {
   const named = queues && queues.length > 0 ? validateQueueNames(queues) : undefined;
   const { signal } = options;
   if (signal?.aborted) throw new AbortError();
@@ -58,7 +62,11 @@ export async function dequeue(ctx: DequeueContext, queues: readonly string[] | u
   });
 }
 
-async function takeOne(ctx: DequeueContext, named: readonly string[] | undefined, signal?: AbortSignal): Promise<Task | null> {
+async function takeOne(
+  ctx: DequeueContext,
+  named: readonly string[] | undefined,
+  signal?: AbortSignal,
+): Promise<Task | null> {
   for (;;) {
     if (signal?.aborted || ctx.life.closed) return null;
     const [task] = await takeRound(ctx, named, 1, signal);

@@ -1,7 +1,14 @@
 import type { Task } from '../types.js';
 import type { Claimed } from './claim.js';
 import type { DequeueContext } from './context.js';
-import { claimReady, deadlinesAfter, queuesToRead, waitForArrivals, type EmptyClaim, type WaitDeadlines } from './round.js';
+import {
+  claimReady,
+  deadlinesAfter,
+  queuesToRead,
+  waitForArrivals,
+  type EmptyClaim,
+  type WaitDeadlines,
+} from './round.js';
 import { redeliver } from './redeliver.js';
 import { start } from './start.js';
 

@@ -21,7 +21,8 @@ export class QueueRotation {
    */
   async known(ctx: ReadContext): Promise<string[]> {
     const now = Date.now();
-    if (!this.list || now - this.list.at > BLOCK_MS) this.list = { at: now, names: await ctx.redis.smembers(ctx.keys.queues) };
+    if (!this.list || now - this.list.at > BLOCK_MS)
+      this.list = { at: now, names: await ctx.redis.smembers(ctx.keys.queues) };
     return this.list.names;
   }
 }

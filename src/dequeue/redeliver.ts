@@ -12,7 +12,16 @@ export async function redeliver(ctx: ReadContext, claimed: readonly Claimed[]): 
   if (claimed.length === 0) return;
   const pipeline = scriptPipeline(ctx.redis);
   for (const c of claimed) {
-    pipeline.script('redeliver', ctx.keys.events, ctx.keys.task(c.taskId), ctx.keys.ready(c.queue), c.taskId, c.entryId, GROUP, 'given-back');
+    pipeline.script(
+      'redeliver',
+      ctx.keys.events,
+      ctx.keys.task(c.taskId),
+      ctx.keys.ready(c.queue),
+      c.taskId,
+      c.entryId,
+      GROUP,
+      'given-back',
+    );
   }
   await pipeline.exec();
 }

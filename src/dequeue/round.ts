@@ -28,7 +28,11 @@ export function deadlinesAfter(empty: EmptyClaim): WaitDeadlines {
 }
 
 /** The queues to read: those named, or every queue of the namespace; [] after a pause when there are none. */
-export async function queuesToRead(ctx: DequeueContext, named: readonly string[] | undefined, signal?: AbortSignal): Promise<readonly string[]> {
+export async function queuesToRead(
+  ctx: DequeueContext,
+  named: readonly string[] | undefined,
+  signal?: AbortSignal,
+): Promise<readonly string[]> {
   const queues = named ?? (await ctx.rotation.known(ctx));
   if (queues.length === 0) await sleep(Math.min(BLOCK_MS, 250), signal, ctx.life.stopSignal);
   return queues;
@@ -74,7 +78,12 @@ export async function waitForArrivals(
  * until an entry arrives, the next delayed task is due, BLOCK_MS passes or the signal aborts, then starts
  * what arrived; [] means look again.
  */
-export async function takeRound(ctx: DequeueContext, named: readonly string[] | undefined, count: number, signal?: AbortSignal): Promise<Task[]> {
+export async function takeRound(
+  ctx: DequeueContext,
+  named: readonly string[] | undefined,
+  count: number,
+  signal?: AbortSignal,
+): Promise<Task[]> {
   if (signal?.aborted || ctx.life.closed) return [];
   const queues = await queuesToRead(ctx, named, signal);
   if (queues.length === 0) return [];
@@ -89,7 +98,12 @@ export async function takeRound(ctx: DequeueContext, named: readonly string[] | 
   return (await start(ctx, result.claimed)).tasks;
 }
 
-async function waitAndStart(ctx: DequeueContext, empty: EmptyClaim, count: number, signal: AbortSignal | undefined): Promise<Task[]> {
+async function waitAndStart(
+  ctx: DequeueContext,
+  empty: EmptyClaim,
+  count: number,
+  signal: AbortSignal | undefined,
+): Promise<Task[]> {
   const { arrived } = await waitForArrivals(ctx, empty, deadlinesAfter(empty), count, signal);
   if (arrived.length === 0 || signal?.aborted || ctx.life.closed) return [];
   const { tasks, next } = await start(ctx, [], undefined, arrived);

@@ -65,7 +65,15 @@ export async function waitReady(
   try {
     // Sent back to back the first time: the id comes back at once, then the read blocks.
     const id = precise ? clientId(conn) : undefined;
-    const read = conn.xread('COUNT', count, 'BLOCK', timeoutMs + (precise ? SERVER_TIMEOUT_SLACK_MS : 0), 'STREAMS', ...streams, ...afterIds);
+    const read = conn.xread(
+      'COUNT',
+      count,
+      'BLOCK',
+      timeoutMs + (precise ? SERVER_TIMEOUT_SLACK_MS : 0),
+      'STREAMS',
+      ...streams,
+      ...afterIds,
+    );
     id?.then(
       (clientId) => {
         if (done) return;

@@ -34,7 +34,13 @@ export function rawEventToTaskEvent(raw: RawEvent): TaskEvent {
   for (const [k, v] of Object.entries(raw.fields)) {
     data[k] = JSON_FIELDS.has(k) ? (JSON.parse(v) as JsonValue) : INT_FIELDS.has(k) ? Number(v) : v;
   }
-  const event: TaskEvent = { id: raw.id, taskId: raw.taskId, type: raw.type as TaskEventType, at: new Date(Number(streamIdMs(raw.id))), data };
+  const event: TaskEvent = {
+    id: raw.id,
+    taskId: raw.taskId,
+    type: raw.type as TaskEventType,
+    at: new Date(Number(streamIdMs(raw.id))),
+    data,
+  };
   if (raw.scheduleId !== undefined) event.scheduleId = raw.scheduleId;
   return event;
 }

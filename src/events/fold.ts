@@ -47,7 +47,8 @@ export function foldEvent(current: ProjectionHash | null, event: RawEvent): Proj
 /** foldEvent, changing `hash` in place (it is returned, or null when the event drops the projection). */
 export function foldInto(hash: ProjectionHash, event: RawEvent): ProjectionHash | null {
   const rule = COMPILED.get(event.type);
-  if (!rule) throw new InternalError(`unknown event type "${event.type}" in event ${event.id}: written by a newer taskledger?`);
+  if (!rule)
+    throw new InternalError(`unknown event type "${event.type}" in event ${event.id}: written by a newer taskledger?`);
   if (rule.drop) return null;
   const at = streamIdMs(event.id);
   const previous = hash.events;
@@ -60,7 +61,10 @@ export function foldInto(hash: ProjectionHash, event: RawEvent): ProjectionHash 
 }
 
 /** Folds a sequence of events (oldest first) into projections by task id. Dropped tasks are absent. */
-export function foldAll(events: Iterable<RawEvent>, into = new Map<string, ProjectionHash>()): Map<string, ProjectionHash> {
+export function foldAll(
+  events: Iterable<RawEvent>,
+  into = new Map<string, ProjectionHash>(),
+): Map<string, ProjectionHash> {
   for (const event of events) {
     if (SCHEDULE_EVENTS.has(event.type)) continue;
     const next = foldEvent(into.get(event.taskId) ?? null, event);

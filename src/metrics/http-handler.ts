@@ -6,7 +6,9 @@ import { register as defaultRegistry, type Registry } from 'prom-client';
  * `http.createServer(metricsHandler()).listen(9464)`. In a framework, serve `await registry.metrics()` with
  * `registry.contentType` as the content type.
  */
-export function metricsHandler(registry: Registry = defaultRegistry): (req: IncomingMessage, res: ServerResponse) => void {
+export function metricsHandler(
+  registry: Registry = defaultRegistry,
+): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     if (req.url !== undefined && !req.url.startsWith('/metrics')) {
       res.writeHead(404).end('not found; metrics are at /metrics\n');
@@ -14,7 +16,10 @@ export function metricsHandler(registry: Registry = defaultRegistry): (req: Inco
     }
     registry.metrics().then(
       (text) => res.writeHead(200, { 'Content-Type': registry.contentType }).end(text),
-      (err: unknown) => res.writeHead(500, { 'Content-Type': 'text/plain' }).end(`metrics collection failed: ${(err as Error).message}\n`),
+      (err: unknown) =>
+        res
+          .writeHead(500, { 'Content-Type': 'text/plain' })
+          .end(`metrics collection failed: ${(err as Error).message}\n`),
     );
   };
 }

@@ -33,16 +33,40 @@ export function setupSchedulerMetrics(prefix: string, registry: Registry = defau
   lastSetup = {
     labels: ['queue', 'type'],
     registry,
-    scheduleCounter: once(registry, `${p}_schedule_emissions_total`, () =>
-      new Counter({ name: `${p}_schedule_emissions_total`, help: 'Ticks emitted as tasks.', labelNames: ['queue', 'type'] as const, registers: reg }),
+    scheduleCounter: once(
+      registry,
+      `${p}_schedule_emissions_total`,
+      () =>
+        new Counter({
+          name: `${p}_schedule_emissions_total`,
+          help: 'Ticks emitted as tasks.',
+          labelNames: ['queue', 'type'] as const,
+          registers: reg,
+        }),
     ),
-    errorCounter: once(registry, `${p}_scheduler_errors_total`, () =>
-      new Counter({ name: `${p}_scheduler_errors_total`, help: 'Scheduler errors by operation.', labelNames: ['operation'] as const, registers: reg }),
+    errorCounter: once(
+      registry,
+      `${p}_scheduler_errors_total`,
+      () =>
+        new Counter({
+          name: `${p}_scheduler_errors_total`,
+          help: 'Scheduler errors by operation.',
+          labelNames: ['operation'] as const,
+          registers: reg,
+        }),
     ),
     leader: sourcedGauge(registry, `${p}_scheduler_leader`, '1 while this instance leads the scheduler.'),
     schedules: sourcedGauge(registry, `${p}_schedules`, 'Schedules in the namespace.'),
-    emissionDelay: once(registry, `${p}_schedule_emission_delay_seconds`, () =>
-      new Histogram({ name: `${p}_schedule_emission_delay_seconds`, help: 'How late a tick was emitted after its time.', buckets: LATENCY_BUCKETS, registers: reg }),
+    emissionDelay: once(
+      registry,
+      `${p}_schedule_emission_delay_seconds`,
+      () =>
+        new Histogram({
+          name: `${p}_schedule_emission_delay_seconds`,
+          help: 'How late a tick was emitted after its time.',
+          buckets: LATENCY_BUCKETS,
+          registers: reg,
+        }),
     ),
   };
   return lastSetup;
@@ -53,7 +77,10 @@ export function setupSchedulerMetrics(prefix: string, registry: Registry = defau
  * events. Without `metrics`, into the last setupSchedulerMetrics call's (before any, the default set: prefix
  * `taskledger`, default registry).
  */
-export function schedulerWithMetrics<T extends Scheduler>(s: T, metrics: SchedulerMetrics = lastSetup ?? setupSchedulerMetrics('taskledger')): T {
+export function schedulerWithMetrics<T extends Scheduler>(
+  s: T,
+  metrics: SchedulerMetrics = lastSetup ?? setupSchedulerMetrics('taskledger'),
+): T {
   s.on('tick', (schedule, delayMs) => {
     metrics.scheduleCounter.inc({ queue: schedule.queue, type: schedule.type });
     metrics.emissionDelay.observe(Math.max(0, delayMs) / 1000);
@@ -64,10 +91,15 @@ export function schedulerWithMetrics<T extends Scheduler>(s: T, metrics: Schedul
     try {
       return await orig(...(args as never[]));
     } catch (err) {
-      if (!(err instanceof TaskLedgerError && err.code === 'ERR_NOT_SCHEDULED')) metrics.errorCounter.inc({ operation });
+      if (!(err instanceof TaskLedgerError && err.code === 'ERR_NOT_SCHEDULED'))
+        metrics.errorCounter.inc({ operation });
       throw err;
     }
   };
   addSource(metrics.schedules, () => s.countSchedules().catch(() => 0));
-  return intercept(s, { schedule: counted('schedule'), unschedule: counted('unschedule'), ensureSchedule: counted('ensureSchedule') });
+  return intercept(s, {
+    schedule: counted('schedule'),
+    unschedule: counted('unschedule'),
+    ensureSchedule: counted('ensureSchedule'),
+  });
 }

@@ -46,28 +46,72 @@ export function setupTaskQueueMetrics(prefix: string, registry: Registry = defau
   lastSetup = {
     labels: ['queue', 'type'],
     registry,
-    taskCounter: once(registry, `${p}_tasks_enqueued_total`, () =>
-      new Counter({ name: `${p}_tasks_enqueued_total`, help: 'Tasks enqueued.', labelNames: ['queue', 'type'] as const, registers: reg }),
+    taskCounter: once(
+      registry,
+      `${p}_tasks_enqueued_total`,
+      () =>
+        new Counter({
+          name: `${p}_tasks_enqueued_total`,
+          help: 'Tasks enqueued.',
+          labelNames: ['queue', 'type'] as const,
+          registers: reg,
+        }),
     ),
-    enqueueDuration: once(registry, `${p}_enqueue_duration_seconds`, () =>
-      new Histogram({ name: `${p}_enqueue_duration_seconds`, help: 'Time an enqueue call took.', labelNames: ['queue', 'type'] as const, buckets: LATENCY_BUCKETS, registers: reg }),
+    enqueueDuration: once(
+      registry,
+      `${p}_enqueue_duration_seconds`,
+      () =>
+        new Histogram({
+          name: `${p}_enqueue_duration_seconds`,
+          help: 'Time an enqueue call took.',
+          labelNames: ['queue', 'type'] as const,
+          buckets: LATENCY_BUCKETS,
+          registers: reg,
+        }),
     ),
-    dequeueCounter: once(registry, `${p}_tasks_dequeued_total`, () =>
-      new Counter({ name: `${p}_tasks_dequeued_total`, help: 'Tasks handed out by dequeue.', labelNames: ['queue', 'type'] as const, registers: reg }),
+    dequeueCounter: once(
+      registry,
+      `${p}_tasks_dequeued_total`,
+      () =>
+        new Counter({
+          name: `${p}_tasks_dequeued_total`,
+          help: 'Tasks handed out by dequeue.',
+          labelNames: ['queue', 'type'] as const,
+          registers: reg,
+        }),
     ),
-    dequeueWait: once(registry, `${p}_dequeue_wait_seconds`, () =>
-      new Histogram({ name: `${p}_dequeue_wait_seconds`, help: 'Time dequeue waited for a task.', buckets: LONG_BUCKETS, registers: reg }),
+    dequeueWait: once(
+      registry,
+      `${p}_dequeue_wait_seconds`,
+      () =>
+        new Histogram({
+          name: `${p}_dequeue_wait_seconds`,
+          help: 'Time dequeue waited for a task.',
+          buckets: LONG_BUCKETS,
+          registers: reg,
+        }),
     ),
-    dequeueErrors: once(registry, `${p}_dequeue_errors_total`, () =>
-      new Counter({ name: `${p}_dequeue_errors_total`, help: 'Dequeue calls that failed, by error code.', labelNames: ['code'] as const, registers: reg }),
+    dequeueErrors: once(
+      registry,
+      `${p}_dequeue_errors_total`,
+      () =>
+        new Counter({
+          name: `${p}_dequeue_errors_total`,
+          help: 'Dequeue calls that failed, by error code.',
+          labelNames: ['code'] as const,
+          registers: reg,
+        }),
     ),
-    transitions: once(registry, `${p}_task_transitions_total`, () =>
-      new Counter({
-        name: `${p}_task_transitions_total`,
-        help: 'heartbeat, finish, fail and cancel calls by outcome; refusals carry their error code.',
-        labelNames: ['operation', 'outcome', 'code'] as const,
-        registers: reg,
-      }),
+    transitions: once(
+      registry,
+      `${p}_task_transitions_total`,
+      () =>
+        new Counter({
+          name: `${p}_task_transitions_total`,
+          help: 'heartbeat, finish, fail and cancel calls by outcome; refusals carry their error code.',
+          labelNames: ['operation', 'outcome', 'code'] as const,
+          registers: reg,
+        }),
     ),
   };
   return lastSetup;

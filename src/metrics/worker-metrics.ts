@@ -17,26 +17,76 @@ export interface WorkerMetrics {
  * Counts what a worker does into metrics whose names start with `prefix`, listening to its events (the
  * worker itself is unchanged).
  */
-export function workerWithMetrics<T extends Worker>(w: T, prefix = 'taskledger', registry: Registry = defaultRegistry): T {
+export function workerWithMetrics<T extends Worker>(
+  w: T,
+  prefix = 'taskledger',
+  registry: Registry = defaultRegistry,
+): T {
   const p = checkedPrefix(prefix);
   const reg = [registry];
   const m: WorkerMetrics = {
-    inProgress: once(registry, `${p}_worker_tasks_in_progress`, () =>
-      new Gauge({ name: `${p}_worker_tasks_in_progress`, help: 'Tasks whose handler is running.', labelNames: ['queue', 'type'] as const, registers: reg }),
+    inProgress: once(
+      registry,
+      `${p}_worker_tasks_in_progress`,
+      () =>
+        new Gauge({
+          name: `${p}_worker_tasks_in_progress`,
+          help: 'Tasks whose handler is running.',
+          labelNames: ['queue', 'type'] as const,
+          registers: reg,
+        }),
     ),
     busySlots: sourcedGauge(registry, `${p}_worker_busy_slots`, 'Concurrency slots in use, stuck ones included.'),
-    stuckSlots: sourcedGauge(registry, `${p}_worker_stuck_slots`, 'Slots held by handlers that outlived their task (timed out, cancelled, lost).'),
-    processing: once(registry, `${p}_task_processing_seconds`, () =>
-      new Histogram({ name: `${p}_task_processing_seconds`, help: 'Handler time by outcome.', labelNames: ['queue', 'type', 'outcome'] as const, buckets: LONG_BUCKETS, registers: reg }),
+    stuckSlots: sourcedGauge(
+      registry,
+      `${p}_worker_stuck_slots`,
+      'Slots held by handlers that outlived their task (timed out, cancelled, lost).',
     ),
-    retries: once(registry, `${p}_task_retries_total`, () =>
-      new Counter({ name: `${p}_task_retries_total`, help: 'Attempts that failed and will run again.', labelNames: ['queue', 'type'] as const, registers: reg }),
+    processing: once(
+      registry,
+      `${p}_task_processing_seconds`,
+      () =>
+        new Histogram({
+          name: `${p}_task_processing_seconds`,
+          help: 'Handler time by outcome.',
+          labelNames: ['queue', 'type', 'outcome'] as const,
+          buckets: LONG_BUCKETS,
+          registers: reg,
+        }),
     ),
-    handlerErrors: once(registry, `${p}_handler_errors_total`, () =>
-      new Counter({ name: `${p}_handler_errors_total`, help: 'Handler errors and timeouts.', labelNames: ['queue', 'type'] as const, registers: reg }),
+    retries: once(
+      registry,
+      `${p}_task_retries_total`,
+      () =>
+        new Counter({
+          name: `${p}_task_retries_total`,
+          help: 'Attempts that failed and will run again.',
+          labelNames: ['queue', 'type'] as const,
+          registers: reg,
+        }),
     ),
-    queueLatency: once(registry, `${p}_task_queue_latency_seconds`, () =>
-      new Histogram({ name: `${p}_task_queue_latency_seconds`, help: 'Time from enqueue (or the schedule tick) to the first start; a delayed task counts its delay.', labelNames: ['queue', 'type'] as const, buckets: LONG_BUCKETS, registers: reg }),
+    handlerErrors: once(
+      registry,
+      `${p}_handler_errors_total`,
+      () =>
+        new Counter({
+          name: `${p}_handler_errors_total`,
+          help: 'Handler errors and timeouts.',
+          labelNames: ['queue', 'type'] as const,
+          registers: reg,
+        }),
+    ),
+    queueLatency: once(
+      registry,
+      `${p}_task_queue_latency_seconds`,
+      () =>
+        new Histogram({
+          name: `${p}_task_queue_latency_seconds`,
+          help: 'Time from enqueue (or the schedule tick) to the first start; a delayed task counts its delay.',
+          labelNames: ['queue', 'type'] as const,
+          buckets: LONG_BUCKETS,
+          registers: reg,
+        }),
     ),
   };
   const startedAt = new Map<string, number>();
@@ -53,7 +103,10 @@ export function workerWithMetrics<T extends Worker>(w: T, prefix = 'taskledger',
     m.inProgress.inc({ queue: t.queue, type: t.type });
     if (t.attempt === 1 && t.startedAt) {
       const since = t.scheduledAt ?? t.createdAt;
-      m.queueLatency.observe({ queue: t.queue, type: t.type }, Math.max(0, t.startedAt.getTime() - since.getTime()) / 1000);
+      m.queueLatency.observe(
+        { queue: t.queue, type: t.type },
+        Math.max(0, t.startedAt.getTime() - since.getTime()) / 1000,
+      );
     }
   });
   w.on('task:finished', (t) => done(t, 'finished'));

@@ -21,13 +21,17 @@ const FOLLOW_BLOCK_MS = 1000;
 /** Replays the log in order, optionally following it live. */
 export async function* events(ctx: ReadContext, options: EventsOptions = {}): AsyncGenerator<TaskEvent> {
   const { from, after, follow = false, signal } = options;
-  for (const [name, id] of [['from', from], ['after', after]] as const) {
-    if (id !== undefined && !STREAM_ID.test(id)) throw new ValidationError(`${name} must be an event id such as 1700000000000-0, got "${id}"`);
+  for (const [name, id] of [
+    ['from', from],
+    ['after', after],
+  ] as const) {
+    if (id !== undefined && !STREAM_ID.test(id))
+      throw new ValidationError(`${name} must be an event id such as 1700000000000-0, got "${id}"`);
   }
   if (from !== undefined && after !== undefined) throw new ValidationError('give either from or after, not both');
   await ctx.life.whenOpen();
   let last = after ?? null;
-  for await (const page of readLog(ctx, after !== undefined ? `(${after}` : from ?? '-')) {
+  for await (const page of readLog(ctx, after !== undefined ? `(${after}` : (from ?? '-'))) {
     for (const raw of page) {
       if (signal?.aborted) return;
       last = raw.id;

@@ -44,7 +44,10 @@ function escapeGlob(s: string): string {
 }
 
 /** HGETALL of many tasks, pipelined in batches. Missing tasks map to null. */
-export async function readHashes(ctx: ReadContext, ids: readonly string[]): Promise<Map<string, ProjectionHash | null>> {
+export async function readHashes(
+  ctx: ReadContext,
+  ids: readonly string[],
+): Promise<Map<string, ProjectionHash | null>> {
   const out = new Map<string, ProjectionHash | null>();
   for (let i = 0; i < ids.length; i += PAGE) {
     const batch = ids.slice(i, i + PAGE);

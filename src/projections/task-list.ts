@@ -28,8 +28,14 @@ const LOG_PAGE = 2000;
  */
 export async function listTasks(ctx: ReadContext, o: TaskListOptions): Promise<{ tasks: Task[]; next: string | null }> {
   const { ids, next } =
-    o.status === 'waiting' ? await waitingIds(ctx, o) : o.status === 'delayed' || o.status === 'running' ? await indexedIds(ctx, o) : await endedIds(ctx, o);
-  const tasks = (await Promise.all(ids.map((id) => get(ctx, id)))).filter((t): t is Task => t !== null && t.queue === o.queue);
+    o.status === 'waiting'
+      ? await waitingIds(ctx, o)
+      : o.status === 'delayed' || o.status === 'running'
+        ? await indexedIds(ctx, o)
+        : await endedIds(ctx, o);
+  const tasks = (await Promise.all(ids.map((id) => get(ctx, id)))).filter(
+    (t): t is Task => t !== null && t.queue === o.queue,
+  );
   const wanted = o.status === 'delayed' ? 'waiting' : o.status;
   return { tasks: tasks.filter((t) => t.status === wanted), next };
 }
@@ -41,9 +47,14 @@ async function waitingIds(ctx: ReadContext, o: TaskListOptions): Promise<Page> {
   const ready = ctx.keys.ready(o.queue);
   const start = o.after ? `(${o.after}` : o.oldest ? '-' : '+';
   const entries = (
-    o.oldest ? await ctx.redis.xrange(ready, start, '+', 'COUNT', o.limit) : await ctx.redis.xrevrange(ready, start, '-', 'COUNT', o.limit)
+    o.oldest
+      ? await ctx.redis.xrange(ready, start, '+', 'COUNT', o.limit)
+      : await ctx.redis.xrevrange(ready, start, '-', 'COUNT', o.limit)
   ) as StreamEntry[];
-  return { ids: entries.map(([, f]) => f[1]!), next: entries.length === o.limit ? entries[entries.length - 1]![0] : null };
+  return {
+    ids: entries.map(([, f]) => f[1]!),
+    next: entries.length === o.limit ? entries[entries.length - 1]![0] : null,
+  };
 }
 
 /** Delayed or running tasks from their sorted set; the cursor is an offset. */
@@ -53,7 +64,10 @@ async function indexedIds(ctx: ReadContext, o: TaskListOptions): Promise<Page> {
   const all = o.oldest ? await ctx.redis.zrange(key, 0, -1) : await ctx.redis.zrevrange(key, 0, -1);
   // The running set holds every queue's tasks.
   const mine = o.status === 'delayed' ? all : await ofQueue(ctx, all, o.queue);
-  return { ids: mine.slice(offset, offset + o.limit), next: offset + o.limit < mine.length ? String(offset + o.limit) : null };
+  return {
+    ids: mine.slice(offset, offset + o.limit),
+    next: offset + o.limit < mine.length ? String(offset + o.limit) : null,
+  };
 }
 
 async function ofQueue(ctx: ReadContext, ids: string[], queue: string): Promise<string[]> {
@@ -69,7 +83,7 @@ async function endedIds(ctx: ReadContext, o: TaskListOptions): Promise<Page> {
   const first = o.oldest ? '-' : '+';
   let cursor = o.after ?? first;
   const seen = new Set<string>();
-  for (let scanned = 0; ids.length < o.limit && scanned < MAX_SCANNED; ) {
+  for (let scanned = 0; ids.length < o.limit && scanned < MAX_SCANNED;) {
     const range = o.after || cursor !== first ? `(${cursor}` : cursor;
     const page = (
       o.oldest

@@ -8,7 +8,10 @@ const MAX_SCANNED = 500_000;
  * Tasks that finished or failed since `sinceMs` (Redis time), per queue, read from the log: ended events
  * carry their queue. Reads at most MAX_SCANNED events.
  */
-export async function endedSince(ctx: ReadContext, sinceMs: number): Promise<Map<string, { finished: number; failed: number }>> {
+export async function endedSince(
+  ctx: ReadContext,
+  sinceMs: number,
+): Promise<Map<string, { finished: number; failed: number }>> {
   const perQueue = new Map<string, { finished: number; failed: number }>();
   let scanned = 0;
   for await (const page of readLog(ctx, `${sinceMs}-0`)) {

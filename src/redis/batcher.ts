@@ -57,7 +57,10 @@ export class Batcher<Item, Result> {
 }
 
 /** Answers each call of a batch with its own result (an Error rejects that call), or all with the request's error. */
-export function answerAll<Item, Result>(batch: readonly Pending<Item, Result>[], results: Promise<readonly (Result | Error)[]>): void {
+export function answerAll<Item, Result>(
+  batch: readonly Pending<Item, Result>[],
+  results: Promise<readonly (Result | Error)[]>,
+): void {
   results.then(
     (rs) =>
       batch.forEach((b, i) => {

@@ -11,7 +11,10 @@ export type ConnectionOption = string | Redis | Cluster;
 export const DEFAULT_URL = 'redis://127.0.0.1:6379';
 
 /** Opens our own connection, or adopts the caller's (which we then must not close). */
-export function openConnection(option: ConnectionOption | undefined, connectTimeoutMs: number): { redis: Connection; owned: boolean } {
+export function openConnection(
+  option: ConnectionOption | undefined,
+  connectTimeoutMs: number,
+): { redis: Connection; owned: boolean } {
   if (option instanceof Redis || option instanceof Cluster) return { redis: option, owned: false };
   const url = option ?? process.env.REDIS_URL ?? DEFAULT_URL;
   const redis = new Redis(url, {
@@ -54,7 +57,11 @@ export async function ensureFormat(redis: Connection, keys: Keys, connectTimeout
       throw new RedisUnavailableError(`cannot reach Redis at ${where}: ${(err as Error).message}`, err);
     }
   };
-  const found = await withTimeout(check(), connectTimeoutMs, `Redis at ${where} did not answer within ${connectTimeoutMs} ms`);
+  const found = await withTimeout(
+    check(),
+    connectTimeoutMs,
+    `Redis at ${where} did not answer within ${connectTimeoutMs} ms`,
+  );
   if (!(found <= FORMAT_VERSION)) throw new FormatVersionError(keys.namespace, found, FORMAT_VERSION);
 }
 

@@ -41,13 +41,17 @@ export function validateCron(cron: string, timezone = 'UTC'): string {
 
 /** The first run time strictly after `after` (ms), in the schedule's timezone. */
 export function nextRun(cron: string, timezone: string, after: number): number {
-  return CronExpressionParser.parse(cron, { tz: timezone, currentDate: new Date(after) }).next().getTime();
+  return CronExpressionParser.parse(cron, { tz: timezone, currentDate: new Date(after) })
+    .next()
+    .getTime();
 }
 
 /** The latest run time at or before `at` (ms), or null when there is none. */
 export function previousRun(cron: string, timezone: string, at: number): number | null {
   try {
-    return CronExpressionParser.parse(cron, { tz: timezone, currentDate: new Date(at + 1) }).prev().getTime();
+    return CronExpressionParser.parse(cron, { tz: timezone, currentDate: new Date(at + 1) })
+      .prev()
+      .getTime();
   } catch {
     return null;
   }
@@ -66,8 +70,16 @@ export interface TickPlan {
  * - missed ticks (all instances were down): 'one' runs once for the latest missed tick (as the Go original
  *   collapses them), 'all' runs each in turn (this call runs the oldest), 'none' skips to the next future one.
  */
-export function planTick(cron: string, timezone: string, catchUp: CatchUp, expected: number, now: number, graceMs: number): TickPlan {
-  if (now - expected <= graceMs || catchUp === 'all') return { tick: expected, next: nextRun(cron, timezone, expected) };
+export function planTick(
+  cron: string,
+  timezone: string,
+  catchUp: CatchUp,
+  expected: number,
+  now: number,
+  graceMs: number,
+): TickPlan {
+  if (now - expected <= graceMs || catchUp === 'all')
+    return { tick: expected, next: nextRun(cron, timezone, expected) };
   const next = nextRun(cron, timezone, now);
   if (catchUp === 'none') return { tick: null, next };
   const latest = previousRun(cron, timezone, now);

@@ -12,7 +12,10 @@ import { intOption, toJsonText, validateQueueNames, validateReferences, validate
 import type { JsonValue, References } from '../types.js';
 import { CATCH_UP, planTick, nextRun, validateCron, validateTimezone, type CatchUp } from './cron.js';
 
-export interface SchedulerOptions extends Pick<ContextOptions, 'connection' | 'namespace' | 'connectTimeoutMs' | 'maxAttempts'> {
+export interface SchedulerOptions extends Pick<
+  ContextOptions,
+  'connection' | 'namespace' | 'connectTimeoutMs' | 'maxAttempts'
+> {
   /** How long a leader's lease lasts; a dead leader is replaced within this. Default 10000. */
   leaseMs?: number;
   /** How often the leader looks for due schedules (and others try to lead). Default 500. */
@@ -101,7 +104,8 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> {
   /** Creates or updates the schedule keyed by (queue, type, references); returns its id. */
   async schedule(req: ScheduleRequest): Promise<string> {
     const valid = validateRequest({ queue: req.queue, type: req.type, spec: req.spec, references: req.references });
-    if ('scheduleId' in valid.references) throw new ValidationError('references.scheduleId is set on emitted tasks by the scheduler; choose another name');
+    if ('scheduleId' in valid.references)
+      throw new ValidationError('references.scheduleId is set on emitted tasks by the scheduler; choose another name');
     const timezone = validateTimezone(req.timezone ?? 'UTC');
     const cron = validateCron(req.cronSchedule, timezone);
     const catchUp = req.catchUp ?? 'one';
@@ -113,10 +117,29 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> {
     const id = scheduleId(valid.queue, valid.type, valid.references);
     const next = nextRun(cron, timezone, await this.redisNow());
     const k = this.ctx.keys;
-    const keys = [k.events, k.schedule(id), k.schedules, ...Object.entries(valid.references).map(([n, v]) => k.scheduleReference(n, v))];
+    const keys = [
+      k.events,
+      k.schedule(id),
+      k.schedules,
+      ...Object.entries(valid.references).map(([n, v]) => k.scheduleReference(n, v)),
+    ];
     // References in one key order, so callers listing them differently do not count as a change.
-    const refsJson = JSON.stringify(Object.fromEntries(Object.entries(valid.references).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
-    await this.ctx.scripts.scheduleUpsert(keys.length, ...keys, id, valid.queue, valid.type, valid.specJson, cron, timezone, refsJson, catchUp, next);
+    const refsJson = JSON.stringify(
+      Object.fromEntries(Object.entries(valid.references).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+    );
+    await this.ctx.scripts.scheduleUpsert(
+      keys.length,
+      ...keys,
+      id,
+      valid.queue,
+      valid.type,
+      valid.specJson,
+      cron,
+      timezone,
+      refsJson,
+      catchUp,
+      next,
+    );
     return id;
   }
 
@@ -125,7 +148,9 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> {
     const id = this.idOf(key);
     await this.ctx.life.whenOpen();
     if ((await this.ctx.redis.exists(this.ctx.keys.schedule(id))) === 0) {
-      throw new NotScheduledError(`queue "${key.queue}", type "${key.type}", references ${JSON.stringify(key.references ?? {})}`);
+      throw new NotScheduledError(
+        `queue "${key.queue}", type "${key.type}", references ${JSON.stringify(key.references ?? {})}`,
+      );
     }
   }
 
@@ -174,7 +199,9 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> {
     }
     if (this.leaderUntil > 0) {
       // Unreleased, the lease expires by itself within leaseMs: another instance then takes over later.
-      await this.ctx.scripts.leaderRelease(this.ctx.keys.schedulerLeader, this.token).catch((err: unknown) => this.emit('error', err));
+      await this.ctx.scripts
+        .leaderRelease(this.ctx.keys.schedulerLeader, this.token)
+        .catch((err: unknown) => this.emit('error', err));
       this.leaderUntil = 0;
       this.emit('leadership', false);
     }
@@ -257,10 +284,29 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> {
     const plan = planTick(h.cron!, h.timezone!, h.catchUp as CatchUp, Number(h.nextRunAt), now, graceMs);
     const refs = { ...(JSON.parse(h.references ?? '{}') as References), scheduleId: id };
     const taskId = newId();
-    const keys = [k.events, k.queues, k.schedule(id), k.schedules, k.task(taskId), k.ready(h.queue!), k.delayed(h.queue!)];
+    const keys = [
+      k.events,
+      k.queues,
+      k.schedule(id),
+      k.schedules,
+      k.task(taskId),
+      k.ready(h.queue!),
+      k.delayed(h.queue!),
+    ];
     keys.push(...Object.entries(refs).map(([n, v]) => k.reference(n, v)));
     const result = Number(
-      await this.ctx.scripts.scheduleEmit(keys.length, ...keys, GROUP, id, h.nextRunAt, plan.tick ?? '', plan.next, taskId, toJsonText(refs, 'references'), this.ctx.settings.maxAttempts),
+      await this.ctx.scripts.scheduleEmit(
+        keys.length,
+        ...keys,
+        GROUP,
+        id,
+        h.nextRunAt,
+        plan.tick ?? '',
+        plan.next,
+        taskId,
+        toJsonText(refs, 'references'),
+        this.ctx.settings.maxAttempts,
+      ),
     );
     if (result === 1) this.emit('tick', { id, queue: h.queue!, type: h.type! }, now - plan.tick!, taskId);
     return result;
@@ -281,7 +327,10 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> {
 /** The schedule id: a digest of (queue, type, references), so every instance upserts the same schedule. */
 export function scheduleId(queue: string, type: string, references: References): string {
   const refs = Object.entries(references).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `s-${createHash('sha256').update(JSON.stringify([queue, type, refs])).digest('hex').slice(0, 24)}`;
+  return `s-${createHash('sha256')
+    .update(JSON.stringify([queue, type, refs]))
+    .digest('hex')
+    .slice(0, 24)}`;
 }
 
 function toSchedule(h: Record<string, string>): Schedule {

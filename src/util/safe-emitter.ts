@@ -35,7 +35,8 @@ export class SafeEmitter<Events extends { [K in keyof Events]: unknown[] }> {
     for (const listener of [...(this.listeners.get(event) ?? [])]) {
       try {
         const out = (listener as Listener<Events[K]>)(...args);
-        if (out && typeof (out as Promise<unknown>).then === 'function') (out as Promise<unknown>).then(undefined, (err: unknown) => this.listenerFailed(event, err));
+        if (out && typeof (out as Promise<unknown>).then === 'function')
+          (out as Promise<unknown>).then(undefined, (err: unknown) => this.listenerFailed(event, err));
       } catch (err) {
         this.listenerFailed(event, err);
       }

@@ -72,7 +72,15 @@ async function recoverUndelivered(ctx: ReadContext, report: RecoveryReport): Pro
     do {
       let reply: [string, (StreamEntry | null)[]];
       try {
-        reply = (await ctx.redis.xautoclaim(k.ready(queue), GROUP, CONSUMER, ctx.settings.deliveryTimeoutMs, cursor, 'COUNT', BATCH)) as typeof reply;
+        reply = (await ctx.redis.xautoclaim(
+          k.ready(queue),
+          GROUP,
+          CONSUMER,
+          ctx.settings.deliveryTimeoutMs,
+          cursor,
+          'COUNT',
+          BATCH,
+        )) as typeof reply;
       } catch (err) {
         // One broken stream (say its group was destroyed by hand) must not stop recovery of the others.
         ctx.life.report(err);

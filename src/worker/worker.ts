@@ -105,9 +105,21 @@ export class Worker extends SafeEmitter<WorkerEvents> {
     this.slots = new Slots(this.concurrency, () => this.running.size);
     const ttl = queue.heartbeatTtlMs;
     // Well under the TTL: a heartbeat may be late by a round trip or a busy event loop.
-    this.heartbeatIntervalMs = int(options.heartbeatIntervalMs, Math.max(10, Math.floor(ttl / 3)), 'heartbeatIntervalMs', 10, Math.floor(ttl / 2));
+    this.heartbeatIntervalMs = int(
+      options.heartbeatIntervalMs,
+      Math.max(10, Math.floor(ttl / 3)),
+      'heartbeatIntervalMs',
+      10,
+      Math.floor(ttl / 2),
+    );
     // Throttled progress rides on heartbeats, so it may never hold one back for longer than an interval.
-    this.progressThrottleMs = int(options.progressThrottleMs, Math.min(1000, this.heartbeatIntervalMs), 'progressThrottleMs', 0, this.heartbeatIntervalMs);
+    this.progressThrottleMs = int(
+      options.progressThrottleMs,
+      Math.min(1000, this.heartbeatIntervalMs),
+      'progressThrottleMs',
+      0,
+      this.heartbeatIntervalMs,
+    );
     this.closeTimeoutMs = int(options.closeTimeoutMs, 30_000, 'closeTimeoutMs', 0);
     if (options.retry) {
       int(options.retry.maxAttempts, 1, 'retry.maxAttempts', 1);
@@ -125,14 +137,22 @@ export class Worker extends SafeEmitter<WorkerEvents> {
     // what one, three and four readers gave).
     const readers = this.concurrency > 1 ? 2 : 1;
     const size = Math.ceil(this.concurrency / readers);
-    this.loop = Promise.all(Array.from({ length: readers }, (_, i) => this.readLoop(size, i === 0))).then(() => undefined);
+    this.loop = Promise.all(Array.from({ length: readers }, (_, i) => this.readLoop(size, i === 0))).then(
+      () => undefined,
+    );
     return this;
   }
 
   state(): WorkerState {
     let held = 0;
     for (const r of this.running.values()) if (!r.done) held++;
-    return { concurrency: this.concurrency, busy: this.running.size, stuck: this.running.size - held, running: held, closing: !!this.closing };
+    return {
+      concurrency: this.concurrency,
+      busy: this.running.size,
+      stuck: this.running.size - held,
+      running: held,
+      closing: !!this.closing,
+    };
   }
 
   /**
@@ -151,7 +171,9 @@ export class Worker extends SafeEmitter<WorkerEvents> {
     const until = (p: Promise<unknown>) => {
       let timer: NodeJS.Timeout | undefined;
       const left = Math.max(0, deadline - Date.now());
-      return Promise.race([p, new Promise((res) => (timer = setTimeout(res, left)))]).finally(() => clearTimeout(timer));
+      return Promise.race([p, new Promise((res) => (timer = setTimeout(res, left)))]).finally(() =>
+        clearTimeout(timer),
+      );
     };
     this.reader.abort();
     this.slots.wake();
@@ -164,7 +186,12 @@ export class Worker extends SafeEmitter<WorkerEvents> {
       if (r.done) continue;
       r.done = true;
       r.controller.abort(new WorkerClosedError(r.task.id));
-      this.finalWrite(r, 'release', () => this.queue.release(r.task.id, { lease: r.lease }), () => undefined);
+      this.finalWrite(
+        r,
+        'release',
+        () => this.queue.release(r.task.id, { lease: r.lease }),
+        () => undefined,
+      );
     }
     // Every final write, of settled handlers and of those released above.
     if (this.finalWrites > 0) await new Promise<void>((res) => (this.onWritesDone = res));
@@ -184,7 +211,8 @@ export class Worker extends SafeEmitter<WorkerEvents> {
       if (free <= 0) {
         const freed = await this.slots.waitForFree(PREFETCH_HOLD_MS);
         // Handlers are slow: entries claimed ahead would only wait here, so other workers get them back.
-        if (!freed && this.prefetcher.held) await this.prefetcher.handBack().catch((err: unknown) => this.emit('error', err));
+        if (!freed && this.prefetcher.held)
+          await this.prefetcher.handBack().catch((err: unknown) => this.emit('error', err));
         // Finishes arrive together (one batched reply): let them all free their slots, then take one batch;
         // unless a whole batch is free already. Waiting then gains nothing and costs a round trip: the
         // finish just queued would be sent on its own before this reader's start could take it along.
@@ -204,7 +232,8 @@ export class Worker extends SafeEmitter<WorkerEvents> {
         // A full batch means more may be waiting: only then is the second reader worth a look.
         if (first && tasks.length >= free) this.workFound();
         // Checked in the same step as the wait begins: close() may have called workFound() already.
-        if (!first && tasks.length === 0) await new Promise<void>((res) => (signal.aborted ? res() : this.workWaiters.push(res)));
+        if (!first && tasks.length === 0)
+          await new Promise<void>((res) => (signal.aborted ? res() : this.workWaiters.push(res)));
       } catch (err) {
         // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the signal can abort during the awaits in the try block
         if (signal.aborted || (err instanceof TaskLedgerError && err.code === 'ERR_QUEUE_CLOSED')) break;
@@ -262,7 +291,8 @@ export class Worker extends SafeEmitter<WorkerEvents> {
       this.failed(r, new NoHandlerError(task.type), false);
       return;
     }
-    const timeoutMs = task.timeoutMs ?? this.options.timeouts?.[task.type] ?? this.queue.definition(task.type)?.timeoutMs;
+    const timeoutMs =
+      task.timeoutMs ?? this.options.timeouts?.[task.type] ?? this.queue.definition(task.type)?.timeoutMs;
     let deadline: NodeJS.Timeout | undefined;
     if (timeoutMs !== undefined) {
       deadline = setTimeout(() => {
@@ -286,8 +316,11 @@ export class Worker extends SafeEmitter<WorkerEvents> {
         return;
       }
       r.done = true;
-      this.finalWrite(r, 'finish', () => this.queue.finish(task.id, final, { lease: r.lease }), () =>
-        this.emit('task:finished', task, final ?? null),
+      this.finalWrite(
+        r,
+        'finish',
+        () => this.queue.finish(task.id, final, { lease: r.lease }),
+        () => this.emit('task:finished', task, final ?? null),
       );
     } catch (err) {
       if (r.done) return;
@@ -308,11 +341,19 @@ export class Worker extends SafeEmitter<WorkerEvents> {
     const retry = task.backoff ? { maxAttempts: task.maxAttempts, backoff: task.backoff } : this.options.retry;
     if (retriable && retry && task.attempt < retry.maxAttempts) {
       const delayMs = backoffDelay(retry.backoff, task.attempt);
-      this.finalWrite(r, 'retry', () => this.queue.retryLater(task.id, { delayMs, error: error.message, progress, lease: r.lease }), () =>
-        this.emit('task:retrying', task, error, delayMs),
+      this.finalWrite(
+        r,
+        'retry',
+        () => this.queue.retryLater(task.id, { delayMs, error: error.message, progress, lease: r.lease }),
+        () => this.emit('task:retrying', task, error, delayMs),
       );
     } else {
-      this.finalWrite(r, 'fail', () => this.queue.fail(task.id, progress, { lease: r.lease }), () => this.emit('task:failed', task, error));
+      this.finalWrite(
+        r,
+        'fail',
+        () => this.queue.fail(task.id, progress, { lease: r.lease }),
+        () => this.emit('task:failed', task, error),
+      );
     }
   }
 
@@ -336,7 +377,13 @@ export class Worker extends SafeEmitter<WorkerEvents> {
     );
   }
 
-  private async finalWriteFailed(r: Running, what: string, fn: () => Promise<unknown>, onDone: () => void, first: unknown): Promise<void> {
+  private async finalWriteFailed(
+    r: Running,
+    what: string,
+    fn: () => Promise<unknown>,
+    onDone: () => void,
+    first: unknown,
+  ): Promise<void> {
     let err = first;
     for (let attempt = 1; ; attempt++) {
       if (isRefusal(err)) {
@@ -345,7 +392,12 @@ export class Worker extends SafeEmitter<WorkerEvents> {
       }
       if (attempt >= FINAL_WRITE_TRIES || (err instanceof TaskLedgerError && err.code === 'ERR_QUEUE_CLOSED')) {
         const reason = err instanceof Error ? err.message : String(err);
-        this.emit('error', new Error(`task ${r.task.id}: could not ${what} (${reason}); the task will stall and be recovered`, { cause: err }));
+        this.emit(
+          'error',
+          new Error(`task ${r.task.id}: could not ${what} (${reason}); the task will stall and be recovered`, {
+            cause: err,
+          }),
+        );
         return;
       }
       await sleep(FINAL_WRITE_PAUSE_MS);

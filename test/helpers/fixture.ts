@@ -1,7 +1,14 @@
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { Redis } from 'ioredis';
 import { TaskQueue, type TaskQueueOptions } from '../../src/index.js';
-import { namespace, removeNamespaces, startPrivateRedis, startRedis, type StartOptions, type TestRedis } from './redis.js';
+import {
+  namespace,
+  removeNamespaces,
+  startPrivateRedis,
+  startRedis,
+  type StartOptions,
+  type TestRedis,
+} from './redis.js';
 
 /**
  * One redis-server per test file; queues made through `queue()` are closed after each test, and the test
@@ -71,7 +78,10 @@ export function useRedis(options: StartOptions = {}) {
         await new Promise((res) => setTimeout(res, 100));
         const list = (await probe.client('LIST')) as string;
         await probe.quit();
-        const others = list.trim().split('\n').filter((line) => !/ cmd=client\|list /.test(line));
+        const others = list
+          .trim()
+          .split('\n')
+          .filter((line) => !/ cmd=client\|list /.test(line));
         if (others.length > 0) throw new Error(`connections left open after the tests:\n${others.join('\n')}`);
       }
     } finally {

@@ -67,7 +67,12 @@ export async function freePort(): Promise<number> {
 export async function waitForPing(url: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 500 });
+    const probe = new Redis(url, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      connectTimeout: 500,
+    });
     probe.on('error', () => {});
     try {
       await probe.connect();
@@ -88,7 +93,9 @@ export async function startRedis(options: StartOptions = {}): Promise<TestRedis>
   if (process.env.REDIS_URL && !options.own) {
     const url = process.env.REDIS_URL;
     await waitForPing(url, 5000).catch((err: unknown) => {
-      throw new Error(`REDIS_URL=${url} does not answer (${err instanceof Error ? err.message : String(err)}). ${NO_REDIS_MESSAGE}`);
+      throw new Error(
+        `REDIS_URL=${url} does not answer (${err instanceof Error ? err.message : String(err)}). ${NO_REDIS_MESSAGE}`,
+      );
     });
     const refuse = async () => {
       throw new Error('this test needs a redis-server it started itself');
@@ -167,7 +174,20 @@ function track(child: ChildProcess): ChildProcess {
 async function startOwnServer(options: StartOptions): Promise<TestRedis> {
   const port = options.port ?? (await freePort());
   const dir = tempDir('redis');
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir.path, '--save', '', '--daemonize', 'no', '--loglevel', 'warning'];
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir.path,
+    '--save',
+    '',
+    '--daemonize',
+    'no',
+    '--loglevel',
+    'warning',
+  ];
   if (options.appendfsync) args.push('--appendonly', 'yes', '--appendfsync', options.appendfsync);
   else args.push('--appendonly', 'no');
   const url = `redis://127.0.0.1:${port}`;
@@ -276,13 +296,21 @@ export interface TestCluster {
 
 /** A three-master Redis Cluster on free loopback ports (redis-server and redis-cli --cluster create). */
 export async function startCluster(): Promise<TestCluster> {
-  if (!hasRedisBinary() || spawnSync('redis-cli', ['--version'], { stdio: 'ignore' }).status !== 0) throw new Error(NO_REDIS_MESSAGE);
+  if (!hasRedisBinary() || spawnSync('redis-cli', ['--version'], { stdio: 'ignore' }).status !== 0)
+    throw new Error(NO_REDIS_MESSAGE);
   const ports = [await freePort(), await freePort(), await freePort()];
   const dirs: { remove(): void }[] = [];
   const children: ChildProcess[] = [];
   const stop = async () => {
     try {
-      await Promise.all(children.map((c) => new Promise<void>((res) => (c.exitCode !== null || c.signalCode !== null ? res() : (c.once('exit', () => res()), c.kill('SIGKILL'))))));
+      await Promise.all(
+        children.map(
+          (c) =>
+            new Promise<void>((res) =>
+              c.exitCode !== null || c.signalCode !== null ? res() : (c.once('exit', () => res()), c.kill('SIGKILL')),
+            ),
+        ),
+      );
     } finally {
       for (const dir of dirs) dir.remove();
     }
@@ -292,17 +320,43 @@ export async function startCluster(): Promise<TestCluster> {
       const dir = tempDir('cluster');
       dirs.push(dir);
       children.push(
-        track(spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--dir', dir.path, '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })),
+        track(
+          spawn(
+            'redis-server',
+            [
+              '--port',
+              String(port),
+              '--bind',
+              '127.0.0.1',
+              '--cluster-enabled',
+              'yes',
+              '--cluster-config-file',
+              'nodes.conf',
+              '--dir',
+              dir.path,
+              '--save',
+              '',
+              '--appendonly',
+              'no',
+            ],
+            { stdio: 'ignore' },
+          ),
+        ),
       );
     }
     for (const port of ports) await waitForPing(`redis://127.0.0.1:${port}`);
-    const create = spawnSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8', timeout: 30_000 });
+    const create = spawnSync(
+      'redis-cli',
+      ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
     if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`);
     // Wait until every node agrees the cluster is up.
     for (const port of ports) {
       const probe = new Redis(`redis://127.0.0.1:${port}`);
       try {
-        for (let i = 0; i < 100 && !/cluster_state:ok/.test(await probe.cluster('INFO')); i++) await new Promise((r) => setTimeout(r, 100));
+        for (let i = 0; i < 100 && !/cluster_state:ok/.test(await probe.cluster('INFO')); i++)
+          await new Promise((r) => setTimeout(r, 100));
       } finally {
         probe.disconnect();
       }
