@@ -27,19 +27,10 @@ export async function rebuild(ctx: ReadContext, options: FoldProgressOptions = {
   const strayHashes = await readHashes(ctx, strays);
   // Tasks with events after the fold's end moved on (a deleted one has no hash to say so): leave them be.
   const moved = await touchedSince(ctx, end);
-  const k = ctx.keys;
   const calls: (string | number)[][] = [];
   for (const [id, hash] of folded) {
     if (moved.has(id)) continue;
-    const keys = [
-      k.events,
-      k.running,
-      k.task(id),
-      k.ready(hash.queue ?? ''),
-      k.delayed(hash.queue ?? ''),
-      k.queues,
-      ...refKeys(ctx, hash),
-    ];
+    const keys = restoreKeys(ctx, id, hash);
     calls.push([
       keys.length,
       ...keys,
@@ -53,15 +44,7 @@ export async function rebuild(ctx: ReadContext, options: FoldProgressOptions = {
   }
   for (const [id, hash] of strayHashes) {
     if (!hash || moved.has(id)) continue;
-    const keys = [
-      k.events,
-      k.running,
-      k.task(id),
-      k.ready(hash.queue ?? ''),
-      k.delayed(hash.queue ?? ''),
-      k.queues,
-      ...refKeys(ctx, hash),
-    ];
+    const keys = restoreKeys(ctx, id, hash);
     calls.push([keys.length, ...keys, id, GROUP, ctx.settings.heartbeatTtlMs, end, 'absent']);
   }
   let tasks = 0;
@@ -75,10 +58,17 @@ export async function rebuild(ctx: ReadContext, options: FoldProgressOptions = {
   }
   // The counts index, recounted from the log (transitions made while rebuild ran are lost from it).
   const c = ctx.redis.multi();
-  c.del(k.counts);
-  if (counts.size) c.hset(k.counts, Object.fromEntries(counts));
+  c.del(ctx.keys.counts);
+  if (counts.size) c.hset(ctx.keys.counts, Object.fromEntries(counts));
   await c.exec();
   return { tasks, events };
+}
+
+/** restore.lua's keys for one task: the indexes of the task's queue, and its reference sets. */
+function restoreKeys(ctx: ReadContext, id: string, hash: ProjectionHash): string[] {
+  const k = ctx.keys;
+  const queue = hash.queue ?? '';
+  return [k.events, k.running, k.task(id), k.ready(queue), k.delayed(queue), k.queues, ...refKeys(ctx, hash)];
 }
 
 function refKeys(ctx: ReadContext, hash: ProjectionHash): string[] {
