@@ -6,7 +6,7 @@
 // Prints µs per task for each form, per round (the machine drifts; compare within a round).
 import { createRequire } from 'node:module';
 import { connect } from 'node:net';
-import { START_REPLY_FIELDS } from '../dist/events/fold-rules.js';
+import { START_REPLY_FIELDS } from '../dist/redis/protocols/start.js';
 import { spec } from './common.mjs';
 import { startRedis } from './redis.mjs';
 
@@ -43,7 +43,11 @@ function rawReply(port, script) {
     socket.on('data', (d) => {
       chunks.push(d);
       const bytes = Buffer.concat(chunks);
-      const probe = new Parser({ returnBuffers: true, returnReply: () => (socket.destroy(), resolve(bytes)), returnError: reject });
+      const probe = new Parser({
+        returnBuffers: true,
+        returnReply: () => (socket.destroy(), resolve(bytes)),
+        returnError: reject,
+      });
       probe.execute(bytes);
     });
   });
@@ -51,7 +55,13 @@ function rawReply(port, script) {
 
 function perTask(bytes, decode, n) {
   let reply;
-  const parser = new Parser({ returnBuffers: true, returnReply: (r) => (reply = r), returnError: (e) => { throw e; } });
+  const parser = new Parser({
+    returnBuffers: true,
+    returnReply: (r) => (reply = r),
+    returnError: (e) => {
+      throw e;
+    },
+  });
   const run = (n) => {
     for (let i = 0; i < n; i++) {
       parser.execute(bytes);
@@ -76,11 +86,17 @@ try {
   // Both forms must hold the same tasks (nested lists turn Lua's false into null).
   const decoded = (form) => {
     let out;
-    new Parser({ returnBuffers: true, returnReply: (r) => (out = DECODE[form](convertBufferToString(r))), returnError: () => {} }).execute(bytes[form]);
+    new Parser({
+      returnBuffers: true,
+      returnReply: (r) => (out = DECODE[form](convertBufferToString(r))),
+      returnError: () => {},
+    }).execute(bytes[form]);
     return JSON.stringify(form === 'nested' ? out[0].map((t) => t.map((v) => v ?? false)) : out);
   };
   if (decoded('nested') !== decoded('json')) throw new Error('the two forms of the reply differ');
-  console.log(`start reply of ${TASKS} tasks: nested lists ${bytes.nested.length} bytes, JSON text ${bytes.json.length} bytes`);
+  console.log(
+    `start reply of ${TASKS} tasks: nested lists ${bytes.nested.length} bytes, JSON text ${bytes.json.length} bytes`,
+  );
   for (let r = 1; r <= rounds; r++) {
     const cells = Object.keys(FORMS).map((form) => `${form} ${perTask(bytes[form], DECODE[form], n).toFixed(2)} µs`);
     console.log(`round ${r}: ${cells.join(', ')} per task`);
