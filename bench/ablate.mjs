@@ -16,22 +16,36 @@ const PARTS = {
     'the full task in the start reply (12 HMGET fields and their values back)',
     [
       ['starts[i] = { id, next, unpack(state, 5) }', 'starts[i] = { id, next }'],
-      ["redis.call('HMGET', taskKey, unpack(START_FIELDS))", "redis.call('HMGET', taskKey, 'status', 'readyId', 'attempt', 'events')"],
+      [
+        "redis.call('HMGET', taskKey, unpack(START_FIELDS))",
+        "redis.call('HMGET', taskKey, 'status', 'readyId', 'attempt', 'events')",
+      ],
     ],
   ],
-  zadd: ["the heartbeat deadlines' ZADD into the running set", [['zadd_as_skiplist(KEYS[2], deadlines)', '']]],
+  zadd: ["the heartbeat deadlines' ZADD into the running set", [['zadd_as_skiplist(runningKey, deadlines)', '']]],
   listpack: [
     'nothing: the running set left a listpack below 128 members (negative: what the skiplist saves)',
-    [['zadd_as_skiplist(KEYS[2], deadlines)', "call_chunked('ZADD', KEYS[2], nil, deadlines)"]],
+    [['zadd_as_skiplist(runningKey, deadlines)', "call_chunked('ZADD', runningKey, nil, deadlines)"]],
   ],
   trim: [
     'the removal of started entries from the ready stream (XPENDING, XTRIM; XACK kept)',
-    [['for _, readyKey in ipairs(order) do drop_started(readyKey, group, byStream[readyKey]) end', "for _, readyKey in ipairs(order) do redis.call('XACK', readyKey, group, unpack(byStream[readyKey])) end"]],
+    [
+      [
+        'for _, readyKey in ipairs(order) do drop_started(readyKey, group, byStream[readyKey]) end',
+        "for _, readyKey in ipairs(order) do redis.call('XACK', readyKey, group, unpack(byStream[readyKey])) end",
+      ],
+    ],
   ],
   hdel: ["the started event's HDEL of readyId", [[`if etype=="started" then redis.call('HDEL',k,"readyId") end`, '']]],
-  events: ["the task's list of event ids (each transition sets only its own)", [["a[n+3]='events' a[n+4]=prev and (prev..' '..id) or id", "a[n+3]='events' a[n+4]=id"]]],
+  events: [
+    "the task's list of event ids (each transition sets only its own)",
+    [["a[n+3]='events' a[n+4]=prev and (prev..' '..id) or id", "a[n+3]='events' a[n+4]=id"]],
+  ],
 };
-PARTS.all = ['all of the above but the encoding, together', Object.entries(PARTS).flatMap(([k, [, r]]) => (k === 'listpack' ? [] : r))];
+PARTS.all = [
+  'all of the above but the encoding, together',
+  Object.entries(PARTS).flatMap(([k, [, r]]) => (k === 'listpack' ? [] : r)),
+];
 
 const ROOT = new URL('../', import.meta.url);
 
@@ -43,7 +57,8 @@ async function patchedBuild(name, replacements) {
   cpSync(new URL('dist/', ROOT), dir, { recursive: true });
   const file = new URL('redis/scripts.js', dir);
   const source = readFileSync(file, 'utf8');
-  if (!source.includes('export function loadScript(')) throw new Error('dist/redis/scripts.js has no loadScript(): rebuild, or update bench/ablate.mjs');
+  if (!source.includes('export function loadScript('))
+    throw new Error('dist/redis/scripts.js has no loadScript(): rebuild, or update bench/ablate.mjs');
   writeFileSync(
     file,
     source.replace('export function loadScript(', 'function loadScriptUnpatched(') +
@@ -61,7 +76,10 @@ async function patchedBuild(name, replacements) {
   globalThis.__ablateHits = replacements.map(() => 0);
   const lib = await import(new URL('index.js', dir).href);
   const missed = replacements.filter((_, i) => globalThis.__ablateHits[i] === 0);
-  if (missed.length) throw new Error(`${name}: no script holds ${JSON.stringify(missed[0][0])}: the scripts changed, update bench/ablate.mjs`);
+  if (missed.length)
+    throw new Error(
+      `${name}: no script holds ${JSON.stringify(missed[0][0])}: the scripts changed, update bench/ablate.mjs`,
+    );
   return { make: taskledgerFrom(lib), dispose: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
@@ -89,10 +107,15 @@ async function main() {
     process.stderr.write(`${part}: ${JSON.stringify(row.saved)}\n`);
   }
   const k = (x) => `${Math.round(x / 1000).toLocaleString('en-US')}k`;
-  console.log(`\nRedis instructions per task saved by taking a part out (callgrind, N = ${n}); unchanged: ${picked.map(([w]) => `${w} ${k(baseline[w])}`).join(', ')}\n`);
+  console.log(
+    `\nRedis instructions per task saved by taking a part out (callgrind, N = ${n}); unchanged: ${picked.map(([w]) => `${w} ${k(baseline[w])}`).join(', ')}\n`,
+  );
   console.log(`| taken out | ${picked.map(([w]) => w).join(' | ')} |`);
   console.log(`|---|${picked.map(() => '---').join('|')}|`);
-  for (const r of rows) console.log(`| ${r.part}: ${r.what} | ${picked.map(([w]) => `${k(r.saved[w])} (${Math.round((100 * r.saved[w]) / baseline[w])} %)`).join(' | ')} |`);
+  for (const r of rows)
+    console.log(
+      `| ${r.part}: ${r.what} | ${picked.map(([w]) => `${k(r.saved[w])} (${Math.round((100 * r.saved[w]) / baseline[w])} %)`).join(' | ')} |`,
+    );
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {

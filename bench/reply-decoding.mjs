@@ -6,7 +6,7 @@
 // Prints µs per task for each form, per round (the machine drifts; compare within a round).
 import { createRequire } from 'node:module';
 import { connect } from 'node:net';
-import { START_REPLY_FIELDS } from '../dist/events/fold-rules.js';
+import { START_REPLY_FIELDS } from '../dist/redis/protocols/start.js';
 import { spec } from './common.mjs';
 import { startRedis } from './redis.mjs';
 

@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AbortError, LeaseLostError, QueueClosedError, TaskQueue } from '../src/index.js';
 import { blockedClients, commandCalls, scriptCalls, sleep, until, useRedis } from './helpers/fixture.js';
 import { namespace } from './helpers/redis.js';
 import { closeQueueContext, openQueueContext } from '../src/queue-context.js';
+import { loadInclude } from '../src/redis/scripts.js';
 import { start } from '../src/dequeue/start.js';
 import { claim } from '../src/dequeue/claim.js';
 import { waitReady } from '../src/dequeue/wait-ready.js';
@@ -140,7 +140,10 @@ describe('dequeue', () => {
     const aborted: Promise<unknown>[] = [];
     for (let i = 0; i < 200; i++) {
       const ctrl = new AbortController();
-      const p = q.dequeue(['q'], { signal: ctrl.signal }).then((t) => taken.push(t.id), () => undefined);
+      const p = q.dequeue(['q'], { signal: ctrl.signal }).then(
+        (t) => taken.push(t.id),
+        () => undefined,
+      );
       // Abort at varied points: before the claim, between claim and start, after start.
       setTimeout(() => ctrl.abort(), i % 4);
       aborted.push(p);
@@ -242,7 +245,10 @@ describe('dequeue', () => {
   it('an arrived entry the group does not hand out is not started; what it hands out instead comes back claimed', async () => {
     const q = r.queue();
     const raw = r.raw();
-    const [a, b] = await q.enqueueMany([{ queue: 'q', type: 't' }, { queue: 'q', type: 't' }]);
+    const [a, b] = await q.enqueueMany([
+      { queue: 'q', type: 't' },
+      { queue: 'q', type: 't' },
+    ]);
     const ctx = contextOf(q);
     const readyIdOf = async (id: string) => String(await raw.hget(`{${q.namespace}}:task:${id}`, 'readyId'));
     // As if a reader saw only b arrive: the group's next entry is a, which the call claims but cannot start.
@@ -307,7 +313,10 @@ describe('dequeue', () => {
     const q = r.queue();
     const ctx = contextOf(q);
     // One enqueue call with a ready and a delayed task: its ready entry and a wake entry come in one reply.
-    await q.enqueueMany([{ queue: 'q', type: 't' }, { queue: 'q', type: 't', delayMs: 60_000 }]);
+    await q.enqueueMany([
+      { queue: 'q', type: 't' },
+      { queue: 'q', type: 't', delayMs: 60_000 },
+    ]);
     const read = await waitReady(ctx, [ctx.keys.ready('q'), ctx.keys.wake], ['0-0', '0-0'], 1000, undefined, 5);
     expect(read.arrivals.map((a) => a.stream)).toEqual([0]);
     expect(read.woken).toBe(true);
@@ -324,7 +333,9 @@ describe('dequeue', () => {
     const clients = Array.from({ length: 6 }, () => r.queue({ namespace: q.namespace }));
     const taken = clients.map((c) => c.dequeue(['q']));
     await sleep(150);
-    const ids = await producer.enqueueMany(Array.from({ length: 6 }, (_, i) => ({ queue: 'q', type: 't', spec: { i } })));
+    const ids = await producer.enqueueMany(
+      Array.from({ length: 6 }, (_, i) => ({ queue: 'q', type: 't', spec: { i } })),
+    );
     const got = await Promise.all(taken);
     expect(new Set(got.map((t) => t.id))).toEqual(new Set(ids));
     const requeued: string[] = [];
@@ -350,8 +361,8 @@ describe('dequeue', () => {
   }, 60_000);
 
   it('makes a running set that reaches 32 tasks a skiplist, holding nothing but running tasks', async () => {
-    // A listpack's every insert walks all members (start.lua, includes/skiplist.lua); smaller sets stay as
-    // Redis made them (a listpack on Redis 7, a ziplist on 6.2).
+    // A listpack's every insert walks all members (start.lua, includes/zadd-as-skiplist.lua); smaller sets
+    // stay as Redis made them (a listpack on Redis 7, a ziplist on 6.2).
     const q = r.queue();
     const ctx = contextOf(q);
     const raw = r.raw();
@@ -388,14 +399,18 @@ describe('dequeue', () => {
 
   it('takes the long member out again when the ZADD it guards fails', async () => {
     // A script's writes stay when it fails; the member must not outlive a failed call.
-    const lua = ['chunks', 'skiplist'].map((f) => readFileSync(new URL(`../src/lua/includes/${f}.lua`, import.meta.url), 'utf8')).join('\n');
+    const lua = loadInclude('zadd-as-skiplist'); // with call-chunked, which it needs
     const raw = r.raw();
     const key = `{${namespace()}}:running`;
     const pairs = Array.from({ length: 40 }, (_, i) => [i === 39 ? 'not-a-score' : String(i), `t${i}`]).flat();
-    await expect(raw.eval(`${lua}\nzadd_as_skiplist(KEYS[1], ARGV)`, 1, key, ...pairs)).rejects.toThrow(/not a valid float/);
+    await expect(raw.eval(`${lua}\nzadd_as_skiplist(KEYS[1], ARGV)`, 1, key, ...pairs)).rejects.toThrow(
+      /not a valid float/,
+    );
     expect(await raw.exists(key)).toBe(0); // the failed ZADD wrote nothing, and the long member is gone
     await raw.zadd(key, 1, 'a');
-    await expect(raw.eval(`${lua}\nzadd_as_skiplist(KEYS[1], ARGV)`, 1, key, ...pairs)).rejects.toThrow(/not a valid float/);
+    await expect(raw.eval(`${lua}\nzadd_as_skiplist(KEYS[1], ARGV)`, 1, key, ...pairs)).rejects.toThrow(
+      /not a valid float/,
+    );
     expect(await raw.zrange(key, 0, -1)).toEqual(['a']);
   });
 

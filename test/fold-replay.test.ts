@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { FOLD_RULES, foldAll, type ProjectionHash, type RawEvent } from '../src/index.js';
 import { entryToRawEvent } from '../src/events/codec.js';
-import { foldRulesAsLua } from '../src/events/fold-rules.js';
+import { loadInclude } from '../src/redis/scripts.js';
 import { useRedis } from './helpers/fixture.js';
 import { namespace } from './helpers/redis.js';
 
@@ -20,7 +20,10 @@ function load(name: string) {
     .trim()
     .split('\n')
     .map((line) => JSON.parse(line) as { id: string; fields: string[] });
-  const projections = JSON.parse(readFileSync(`${base.pathname}.projections.json`, 'utf8')) as Record<string, ProjectionHash | null>;
+  const projections = JSON.parse(readFileSync(`${base.pathname}.projections.json`, 'utf8')) as Record<
+    string,
+    ProjectionHash | null
+  >;
   return { entries, projections };
 }
 
@@ -41,11 +44,10 @@ describe.each(FIXTURES)('recorded log %s', (name) => {
     for (const [id, expected] of Object.entries(projections)) expect(sorted(folded.get(id)), id).toEqual(expected);
   });
 
-  it('folds in Lua (includes/fold.lua) to the same projections', async () => {
+  it('folds in Lua (includes/fold-apply.lua) to the same projections', async () => {
     const raw = r.raw();
-    const fold = readFileSync(new URL('../src/lua/includes/fold.lua', import.meta.url), 'utf8');
-    // Drives fold_apply over recorded events: KEYS[1] is a key prefix in a test-only slot.
-    const driver = `${foldRulesAsLua()}${fold}
+    // Drives fold_apply (generated from fold-rules.ts) over recorded events: KEYS[1] is a key prefix in a test-only slot.
+    const driver = `${loadInclude('fold-apply')}
       local i = 1
       while i <= #ARGV do
         local id, etype, task, n = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])

@@ -2,8 +2,8 @@ import type { TaskEventType } from '../types.js';
 
 /**
  * The fold: how each event changes a task's hash. This table is the single definition. The TypeScript fold
- * (fold.ts) interprets it, and the Lua scripts get it as a generated Lua table (scripts.ts) that
- * includes/fold.lua interprets, so the live projection and a rebuild from the log cannot drift apart.
+ * (fold.ts) interprets it, and the Lua scripts get it as generated Lua (scripts.ts, includes/fold-apply.lua),
+ * so the live projection and a rebuild from the log cannot drift apart.
  *
  * A source is `$name` (the event's field `name`; when the event has no such field the hash field is left
  * as it is), `@at` (the event time in ms, from its stream id), `@id` (the event id itself), or a literal.
@@ -112,7 +112,7 @@ export const HASH_FIELDS: readonly string[] = [
  * (from its time, its id or a literal) or removes would only be converted into Lua and back out again,
  * which costs Redis more than the start itself. A field set from one of the event's own fields stays in:
  * an event without that field leaves it unchanged. `events` is left out too: the worker's task does not
- * carry it, and it grows with every event.
+ * carry it, and it grows with every event. protocols/start.ts' START_REPLY_FIELDS are these but `attempt`.
  */
 export const KEPT_BY_START: readonly string[] = HASH_FIELDS.filter(
   (field) =>
@@ -121,17 +121,6 @@ export const KEPT_BY_START: readonly string[] = HASH_FIELDS.filter(
     !FOLD_RULES.started.set.some(([f, src]) => f === field && !src.startsWith('$')) &&
     !FOLD_RULES.started.del.includes(field),
 );
-
-/**
- * What start.lua returns of each started task: KEPT_BY_START but for `attempt`, which start.lua reads for
- * itself and the started event always sets (a value read and returned twice is converted four times).
- */
-export const START_REPLY_FIELDS: readonly string[] = KEPT_BY_START.filter((field) => field !== 'attempt');
-
-/** includes/start-fields.lua's generated part: the fields start.lua reads, the four it uses itself first. */
-export function startFieldsAsLua(): string {
-  return `local START_FIELDS={${['status', 'readyId', 'attempt', 'events', ...START_REPLY_FIELDS].map(luaString).join(',')}}\n`;
-}
 
 /** Event fields that hold JSON text (decoded in TaskEvent.data); the rest are plain strings. */
 export const JSON_FIELDS: ReadonlySet<string> = new Set(['spec', 'progress', 'references', 'backoff']);
@@ -147,7 +136,7 @@ export const SCHEDULE_FIELD = 'schedule';
 export const SCHEDULE_EVENTS: ReadonlySet<string> = new Set(['scheduled', 'unscheduled']);
 
 /**
- * Renders the rules as Lua for includes/fold.lua: `fold_apply(taskKey, eventId, eventTime, eventType, fields, prevEvents)`
+ * Renders the rules as Lua for includes/fold-apply.lua: `fold_apply(taskKey, eventId, eventTime, eventType, fields, prevEvents)`
  * as straight-line code per event type, so Redis runs the fold without interpreting a table on every event.
  * fields is the event's flat list {name1, value1, ...}; prevEvents is the task's `events` field when the
  * caller read it already (false when absent), or nil.

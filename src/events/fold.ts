@@ -37,7 +37,7 @@ const COMPILED = new Map<string, { set: Setter[]; del: readonly string[]; drop: 
 );
 
 /**
- * Applies one event to a projection, exactly as includes/fold.lua does in Redis. Returns the new hash, or
+ * Applies one event to a projection, exactly as includes/fold-apply.lua does in Redis. Returns the new hash, or
  * null when the event drops the projection. Does not mutate its input.
  */
 export function foldEvent(current: ProjectionHash | null, event: RawEvent): ProjectionHash | null {

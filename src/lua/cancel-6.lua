@@ -18,10 +18,9 @@
   Returns OK, 0 when the task was cancelled already, or a status code (includes/codes.lua).
 ]]
 --@include codes
---@include fold
+--@include drop-ready
 --@include emit
---@include ready
---@include count
+--@include count-end
 
 local state = redis.call('HMGET', KEYS[3], 'status', 'readyId', 'queue')
 local status = state[1]

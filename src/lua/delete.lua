@@ -15,10 +15,8 @@
 
   Returns 1 when the task was deleted, 0 when it did not exist.
 ]]
---@include codes
---@include fold
+--@include drop-ready
 --@include emit
---@include ready
 
 local taskId = ARGV[1]
 local state = redis.call('HMGET', KEYS[3], 'status', 'readyId', 'queue')

@@ -13,61 +13,67 @@
   ARGV[1] consumer group name
   ARGV[2] number of tasks
   ARGV[3] number of distinct queues, then their names
-  then for each task: id, queue (its index among the names, from 1), type, spec (JSON), maxAttempts,
-    number of reference sets, number of options, then per option its name and value: references (JSON;
-    '{}' when absent), delay (ms from the Redis clock), runAt (absolute ms), backoff (JSON), timeoutMs.
-    Each task thus costs 7 values when it has no options (most do not), and a queue's keys come once.
+  then for each task (ENQUEUE_TASK_WIDTH values): id, queue (its index among the names, from 1), type,
+    spec (JSON), maxAttempts, number of reference sets, number of options; then per option its name and
+    value: references (JSON; '{}' when absent), delay (ms from the Redis clock), runAt (absolute ms),
+    backoff (JSON), timeoutMs. A task without options (most) thus costs ENQUEUE_TASK_WIDTH values, and a
+    queue's keys and name come once. The layout is src/redis/protocols/enqueue.ts' (includes/enqueue-protocol.lua).
 
   Returns a list with, per task, 1 (created) or 0 (the id existed already).
 ]]
---@include codes
---@include fold
---@include emit
---@include ready
 --@include enqueue-task
+--@include wake-readers
+--@include enqueue-protocol
 
-local group = ARGV[1]
-local count, nq = tonumber(ARGV[2]), tonumber(ARGV[3])
+local group = ARGV[ENQUEUE_ARG_GROUP]
+local count, nq = tonumber(ARGV[ENQUEUE_ARG_TASK_COUNT]), tonumber(ARGV[ENQUEUE_ARG_QUEUE_COUNT])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local k, a = 4 + 2 * nq, 4 + nq
+-- Where the first task begins: in KEYS its hash (then its reference sets), in ARGV its values at
+-- a + ENQUEUE_TASK_<name> (then its options).
+local k, a = ENQUEUE_KEYS + ENQUEUE_QUEUE_KEYS * nq + 1, ENQUEUE_HEADER + nq
 local delayed = false
 local created = {}
 local seen = { streams = {}, queues = {} }
 local NONE = {} -- the options of a task that has none (never written to)
 for i = 1, count do
   local taskKey = KEYS[k]
-  local id, q, ttype, spec, maxAttempts = ARGV[a], tonumber(ARGV[a + 1]), ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
-  local nrefs, nopts = tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6])
+  local id, q, ttype, spec, maxAttempts = ARGV[a + ENQUEUE_TASK_ID], tonumber(ARGV[a + ENQUEUE_TASK_QUEUE]), ARGV[a + ENQUEUE_TASK_TYPE], ARGV[a + ENQUEUE_TASK_SPEC], ARGV[a + ENQUEUE_TASK_MAX_ATTEMPTS]
+  local nrefs, nopts = tonumber(ARGV[a + ENQUEUE_TASK_REFERENCE_COUNT]), tonumber(ARGV[a + ENQUEUE_TASK_OPTION_COUNT])
   if redis.call('EXISTS', taskKey) == 1 then
     created[i] = 0
   else
     local opts = NONE
     if nopts > 0 then
       opts = {}
-      for o = a + 7, a + 5 + 2 * nopts, 2 do opts[ARGV[o]] = ARGV[o + 1] end
+      for o = a + ENQUEUE_TASK_WIDTH + 1, a + ENQUEUE_TASK_WIDTH + 2 * nopts, 2 do opts[ARGV[o]] = ARGV[o + 1] end
     end
     local due = nil
-    if opts.delay then due = now + tonumber(opts.delay) elseif opts.runAt then due = tonumber(opts.runAt) end
-    local queue = ARGV[3 + q]
-    local fields = { 'queue', queue, 'type', ttype, 'spec', spec, 'references', opts.references or '{}', 'maxAttempts', maxAttempts }
-    if opts.backoff then
-      fields[#fields + 1] = 'backoff'
-      fields[#fields + 1] = opts.backoff
+    if opts[ENQUEUE_OPTION_DELAY] then
+      due = now + tonumber(opts[ENQUEUE_OPTION_DELAY])
+    elseif opts[ENQUEUE_OPTION_RUN_AT] then
+      due = tonumber(opts[ENQUEUE_OPTION_RUN_AT])
     end
-    if opts.timeoutMs then
+    local queue = ARGV[ENQUEUE_HEADER + q]
+    local fields = { 'queue', queue, 'type', ttype, 'spec', spec, 'references', opts[ENQUEUE_OPTION_REFERENCES] or '{}', 'maxAttempts', maxAttempts }
+    if opts[ENQUEUE_OPTION_BACKOFF] then
+      fields[#fields + 1] = 'backoff'
+      fields[#fields + 1] = opts[ENQUEUE_OPTION_BACKOFF]
+    end
+    if opts[ENQUEUE_OPTION_TIMEOUT_MS] then
       fields[#fields + 1] = 'timeoutMs'
-      fields[#fields + 1] = opts.timeoutMs
+      fields[#fields + 1] = opts[ENQUEUE_OPTION_TIMEOUT_MS]
     end
     local refKeys = {}
     for r = 1, nrefs do refKeys[r] = KEYS[k + r] end
-    if enqueue_task(KEYS[1], KEYS[2], taskKey, KEYS[2 + 2 * q], KEYS[3 + 2 * q], refKeys, group, id, queue, fields, due, now, seen, true) then
+    local qk = ENQUEUE_KEYS + ENQUEUE_QUEUE_KEYS * (q - 1) -- before the task's queue's keys
+    if enqueue_task(KEYS[ENQUEUE_KEY_EVENTS], KEYS[ENQUEUE_KEY_QUEUES], taskKey, KEYS[qk + ENQUEUE_QUEUE_KEY_READY], KEYS[qk + ENQUEUE_QUEUE_KEY_DELAYED], refKeys, group, id, queue, fields, due, now, seen, true) then
       delayed = true
     end
     created[i] = 1
   end
   k = k + 1 + nrefs
-  a = a + 7 + 2 * nopts
+  a = a + ENQUEUE_TASK_WIDTH + 2 * nopts
 end
-if delayed then wake_readers(KEYS[3]) end
+if delayed then wake_readers(KEYS[ENQUEUE_KEY_WAKE]) end
 return created

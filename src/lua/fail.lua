@@ -8,17 +8,12 @@
   KEYS[3] counts hash
   KEYS[4..] one task hash per task
 
-  ARGV per task (4 values): task id, lease the caller holds (or ''), '1' when progress follows (else '0'),
-    progress (JSON)
+  ARGV per task (WRITE_WIDTH values, src/redis/protocols/task-writes.ts): task id, lease the caller holds
+    (or ''), '1' when progress follows (else '0'), progress (JSON)
 
   Returns a list with OK or a status code (includes/codes.lua) per task.
 ]]
---@include codes
---@include fold
---@include emit
---@include check
---@include count
---@include chunks
---@include end-task
+--@include end-tasks
+--@include task-writes-protocol
 
-return end_tasks(KEYS[1], KEYS[2], KEYS[3], 4, #KEYS, 0, 'failed')
+return end_tasks(KEYS[FINISH_KEY_EVENTS], KEYS[FINISH_KEY_RUNNING], KEYS[FINISH_KEY_COUNTS], FINISH_KEYS + 1, #KEYS, FINISH_HEADER, 'failed')

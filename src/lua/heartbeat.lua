@@ -8,27 +8,29 @@
   KEYS[3..] one task hash per task
 
   ARGV[1] heartbeat TTL in ms
-  then per task (4 values): task id, lease the caller holds (or ''), '1' when progress follows (else '0'),
-    progress (JSON)
+  then per task (WRITE_WIDTH values, src/redis/protocols/task-writes.ts): task id, lease the caller holds
+    (or ''), '1' when progress follows (else '0'), progress (JSON)
 
   Returns a list with OK or a status code (includes/codes.lua) per task.
 ]]
 --@include codes
---@include fold
+--@include check-running
 --@include emit
---@include check
+--@include task-writes-protocol
 
-local ttl = tonumber(ARGV[1])
+local ttl = tonumber(ARGV[HEARTBEAT_ARG_TTL_MS])
+local eventsKey, runningKey = KEYS[HEARTBEAT_KEY_EVENTS], KEYS[HEARTBEAT_KEY_RUNNING]
 local out = {}
-for i = 3, #KEYS do
-  local a = 1 + (i - 3) * 4
-  local taskKey, taskId = KEYS[i], ARGV[a + 1]
-  local code, _, events = check_running(taskKey, ARGV[a + 2])
+local first = HEARTBEAT_KEYS + 1
+for i = first, #KEYS do
+  local a = HEARTBEAT_HEADER + (i - first) * WRITE_WIDTH
+  local taskKey, taskId = KEYS[i], ARGV[a + WRITE_TASK_ID]
+  local code, _, events = check_running(taskKey, ARGV[a + WRITE_LEASE])
   if code == OK then
     local fields = {}
-    if ARGV[a + 3] == '1' then fields = { 'progress', ARGV[a + 4] } end
-    local _, at = emit(KEYS[1], taskKey, taskId, 'progress', fields, events)
-    redis.call('ZADD', KEYS[2], 'XX', tonumber(at) + ttl, taskId)
+    if ARGV[a + WRITE_HAS_PROGRESS] == '1' then fields = { 'progress', ARGV[a + WRITE_PROGRESS] } end
+    local _, at = emit(eventsKey, taskKey, taskId, 'progress', fields, events)
+    redis.call('ZADD', runningKey, 'XX', tonumber(at) + ttl, taskId)
   end
   out[#out + 1] = code
 end

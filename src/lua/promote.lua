@@ -10,10 +10,8 @@
 
   Returns the number of tasks promoted.
 ]]
---@include codes
---@include fold
+--@include push-ready
 --@include emit
---@include ready
 
 local group = ARGV[1]
 local promoted = 0

@@ -17,11 +17,10 @@
   Returns OK, 0 when there was nothing to do (not stalled), or a status code (includes/codes.lua).
 ]]
 --@include codes
---@include fold
+--@include check-running
 --@include emit
---@include check
---@include ready
---@include count
+--@include count-end
+--@include requeue-task
 
 local taskId, group = ARGV[1], ARGV[2]
 local code = check_running(KEYS[3], '')
@@ -44,6 +43,5 @@ if tonumber(state[1]) >= tonumber(state[2]) then
   count_end(KEYS[5], 'failed', state[4])
   return OK
 end
-local readyId = push_ready(KEYS[4], group, taskId)
-emit(KEYS[1], KEYS[3], taskId, 'requeued', { 'readyId', readyId, 'reason', 'stalled' })
+requeue_task(KEYS[1], KEYS[3], KEYS[4], group, taskId, 'stalled')
 return OK

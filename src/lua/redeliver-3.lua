@@ -14,15 +14,12 @@
 
   Returns 1 when the task was given a new entry, else 0.
 ]]
---@include codes
---@include fold
---@include emit
---@include ready
+--@include drop-ready
+--@include requeue-task
 
 local taskId, entryId, group = ARGV[1], ARGV[2], ARGV[3]
 drop_ready(KEYS[3], group, entryId)
 local state = redis.call('HMGET', KEYS[2], 'status', 'readyId')
 if state[1] ~= 'waiting' or state[2] ~= entryId then return 0 end
-local readyId = push_ready(KEYS[3], group, taskId)
-emit(KEYS[1], KEYS[2], taskId, 'requeued', { 'readyId', readyId, 'reason', ARGV[4] })
+requeue_task(KEYS[1], KEYS[2], KEYS[3], group, taskId, ARGV[4])
 return 1

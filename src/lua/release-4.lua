@@ -16,10 +16,8 @@
   Returns OK or a status code (includes/codes.lua).
 ]]
 --@include codes
---@include fold
---@include emit
---@include check
---@include ready
+--@include check-running
+--@include requeue-task
 
 local taskId, group = ARGV[1], ARGV[2]
 local code = check_running(KEYS[3], ARGV[3])
@@ -30,6 +28,5 @@ if code ~= OK then
 end
 if redis.call('HGET', KEYS[3], 'queue') ~= ARGV[4] then return redis.error_reply('ERR task ' .. taskId .. ' queue mismatch') end
 redis.call('ZREM', KEYS[2], taskId)
-local readyId = push_ready(KEYS[4], group, taskId)
-emit(KEYS[1], KEYS[3], taskId, 'requeued', { 'readyId', readyId, 'reason', 'released' })
+requeue_task(KEYS[1], KEYS[3], KEYS[4], group, taskId, 'released')
 return OK

@@ -19,24 +19,16 @@
 
   Returns 1 when written, 0 when skipped because the live projection is newer.
 ]]
---@include codes
---@include fold
---@include emit
---@include ready
-
-local function id_after(a, b)
-  local ams, aseq = string.match(a, '^(%d+)-(%d+)$')
-  local bms, bseq = string.match(b, '^(%d+)-(%d+)$')
-  ams, bms = tonumber(ams), tonumber(bms)
-  if ams ~= bms then return ams > bms end
-  return tonumber(aseq) > tonumber(bseq)
-end
+--@include drop-ready
+--@include requeue-task
+--@include newest-id
 
 local taskId, group, ttl, lastFolded, mode = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
 local live = redis.call('HMGET', KEYS[3], 'events', 'status', 'readyId')
 if live[1] then
   local liveLast = string.match(live[1], '(%S+)$')
-  if liveLast and string.match(liveLast, '^%d+-%d+$') and id_after(liveLast, lastFolded) then return 0 end
+  -- Newer than the last folded event (of equal ids, newest_id gives the first).
+  if liveLast and string.match(liveLast, '^%d+-%d+$') and newest_id({ lastFolded, liveLast }, -1, -1) ~= lastFolded then return 0 end
 end
 
 if mode == 'absent' then
@@ -69,8 +61,7 @@ redis.call('ZREM', KEYS[5], taskId)
 if fields.status == 'waiting' then
   local rid = fields.readyId
   if not rid or #redis.call('XRANGE', KEYS[4], rid, rid) == 0 then
-    local readyId = push_ready(KEYS[4], group, taskId)
-    emit(KEYS[1], KEYS[3], taskId, 'requeued', { 'readyId', readyId, 'reason', 'rebuild' })
+    requeue_task(KEYS[1], KEYS[3], KEYS[4], group, taskId, 'rebuild')
   end
 end
 return 1

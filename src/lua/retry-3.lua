@@ -14,15 +14,12 @@
   Returns OK; 0 when the task is waiting or running already; or NOT_FOUND / FINISHED.
 ]]
 --@include codes
---@include fold
---@include emit
---@include ready
+--@include requeue-task
 
 local state = redis.call('HMGET', KEYS[2], 'status', 'queue')
 if not state[1] then return NOT_FOUND end
 if state[1] == 'waiting' or state[1] == 'running' then return 0 end
 if state[1] == 'finished' then return FINISHED end
 if state[2] ~= ARGV[3] then return redis.error_reply('ERR task ' .. ARGV[1] .. ' queue mismatch') end
-local readyId = push_ready(KEYS[3], ARGV[2], ARGV[1])
-emit(KEYS[1], KEYS[2], ARGV[1], 'requeued', { 'readyId', readyId, 'reason', 'retry' })
+requeue_task(KEYS[1], KEYS[2], KEYS[3], ARGV[2], ARGV[1], 'retry')
 return OK

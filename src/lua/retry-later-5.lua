@@ -19,10 +19,9 @@
   Returns OK or a status code (includes/codes.lua).
 ]]
 --@include codes
---@include fold
+--@include check-running
+--@include wake-readers
 --@include emit
---@include check
---@include ready
 
 local taskId = ARGV[1]
 local code = check_running(KEYS[3], ARGV[2])

@@ -25,10 +25,6 @@
   Returns 1 when a task was enqueued, 2 when the tick was skipped, 0 when the schedule moved on already
   (or is gone), or when the run time read is not due yet by the Redis clock (it was changed meanwhile).
 ]]
---@include codes
---@include fold
---@include emit
---@include ready
 --@include enqueue-task
 
 local group, id, expected, tick, nextRun = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]

@@ -27,10 +27,11 @@
   ARGV[5] how many entries to claim for next time (0 for none)
   ARGV[6] number of tasks to finish
   ARGV[7] number of arrived entries
-  then for each task to finish (4 values, as finish.lua): task id, lease held (or ''), '1' when progress
-    follows (else '0'), progress (JSON)
+  then for each task to finish (WRITE_WIDTH values, as finish.lua): task id, lease held (or ''), '1' when
+    progress follows (else '0'), progress (JSON)
   then for each claimed entry: task id, entry id
   then for each arrived entry: task id, entry id
+  The layout is src/redis/protocols/start.ts' (includes/start-protocol.lua).
 
   Returns {starts, claims, finishes, extra}: starts is one JSON text (cjson), a list with, per claimed entry
   then per arrived entry, [started event id, attempt, then the values of the fields in START_FIELDS after
@@ -40,50 +41,54 @@
   code per task to finish; extra is {arrivedIndex, entryId, taskId, ...}: entries claimed from an arrived
   entry's stream whose task was not declared (the caller starts them next).
 ]]
---@include codes
---@include fold
+--@include end-tasks
+--@include drop-started
 --@include emit
---@include check
---@include count
---@include chunks
---@include end-task
---@include ready
+--@include zadd-as-skiplist
 --@include claim-entries
---@include start-fields
---@include skiplist
+--@include task-writes-protocol
+--@include start-protocol
 
-local group, ttl, n, consumer, prefetch = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
-local nf, ne = tonumber(ARGV[6]), tonumber(ARGV[7])
-local finishes = end_tasks(KEYS[1], KEYS[2], KEYS[3], 4, 3 + nf, 7, 'finished')
--- Where the tasks to start begin, in KEYS and in ARGV (each takes two of both), then the arrived ones.
-local k0, a0 = 3 + nf, 7 + 4 * nf
-local k1, a1 = k0 + 2 * n, a0 + 2 * n
+local group, ttl, n = ARGV[START_ARG_GROUP], tonumber(ARGV[START_ARG_TTL_MS]), tonumber(ARGV[START_ARG_CLAIMED])
+local consumer, prefetch = ARGV[START_ARG_CONSUMER], tonumber(ARGV[START_ARG_PREFETCH])
+local nf, ne = tonumber(ARGV[START_ARG_FINISHES]), tonumber(ARGV[START_ARG_ARRIVED])
+local eventsKey, runningKey = KEYS[START_KEY_EVENTS], KEYS[START_KEY_RUNNING]
+local finishes = end_tasks(eventsKey, runningKey, KEYS[START_KEY_COUNTS], START_KEYS + 1, START_KEYS + nf, START_HEADER, 'finished')
+-- Where the entries to start begin, in KEYS and in ARGV, then the arrived ones: entry i's are at
+-- k0 + (i - 1) * START_ENTRY_KEYS + START_ENTRY_KEY_<name>, a0 + (i - 1) * START_ENTRY_WIDTH + START_ENTRY_<name>.
+local k0, a0 = START_KEYS + nf, START_HEADER + WRITE_WIDTH * nf
+local k1, a1 = k0 + START_ENTRY_KEYS * n, a0 + START_ENTRY_WIDTH * n
 -- What to start, as {task hash, ready stream, task id, entry id}: the entries the caller claimed, then the
 -- arrived entries this call claims itself, each only if the group hands it to us here.
 local todo = {}
 for i = 1, n do
-  todo[i] = { KEYS[k0 - 1 + 2 * i], KEYS[k0 + 2 * i], ARGV[a0 - 1 + 2 * i], ARGV[a0 + 2 * i] }
+  local k, a = k0 + (i - 1) * START_ENTRY_KEYS, a0 + (i - 1) * START_ENTRY_WIDTH
+  todo[i] = {
+    KEYS[k + START_ENTRY_KEY_TASK], KEYS[k + START_ENTRY_KEY_READY], ARGV[a + START_ENTRY_TASK_ID], ARGV[a + START_ENTRY_ENTRY_ID],
+  }
 end
 local extra = {}
 if ne > 0 then
   local wanted, streams, byEntry = {}, {}, {}
   for j = 1, ne do
-    local readyKey = KEYS[k1 + 2 * j]
+    local readyKey = KEYS[k1 + (j - 1) * START_ENTRY_KEYS + START_ENTRY_KEY_READY]
     if not wanted[readyKey] then
       wanted[readyKey] = 0
       streams[#streams + 1] = { readyKey, j }
     end
     wanted[readyKey] = wanted[readyKey] + 1
     -- By stream and id: one enqueue call gives the same id to entries of different queues.
-    byEntry[readyKey .. ' ' .. ARGV[a1 + 2 * j]] = j
+    byEntry[readyKey .. ' ' .. ARGV[a1 + (j - 1) * START_ENTRY_WIDTH + START_ENTRY_ENTRY_ID]] = j
   end
   for _, s in ipairs(streams) do
     local reply = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', wanted[s[1]], 'STREAMS', s[1], '>')
     if reply then
       for _, entry in ipairs(reply[1][2]) do
         local j = byEntry[s[1] .. ' ' .. entry[1]]
-        if j and ARGV[a1 - 1 + 2 * j] == entry[2][2] then
-          todo[n + j] = { KEYS[k1 - 1 + 2 * j], KEYS[k1 + 2 * j], ARGV[a1 - 1 + 2 * j], entry[1] }
+        local a = j and a1 + (j - 1) * START_ENTRY_WIDTH
+        if j and ARGV[a + START_ENTRY_TASK_ID] == entry[2][2] then
+          local k = k1 + (j - 1) * START_ENTRY_KEYS
+          todo[n + j] = { KEYS[k + START_ENTRY_KEY_TASK], KEYS[k + START_ENTRY_KEY_READY], ARGV[a + START_ENTRY_TASK_ID], entry[1] }
         else
           -- Claimed, but its task key was not declared: the caller starts it next time.
           extra[#extra + 1] = s[2]
@@ -122,21 +127,23 @@ for i = 1, n + ne do
     -- One read serves the check and the reply: only the fields the started event leaves as they were go
     -- back (the client folds the event into them), as every value returned is converted twice.
     local state = redis.call('HMGET', taskKey, unpack(START_FIELDS))
-    local status, readyId, attempt, events = state[1], state[2], state[3], state[4]
+    local status, readyId = state[START_FIELD_STATUS], state[START_FIELD_READY_ID]
+    local attempt, events = state[START_FIELD_ATTEMPT], state[START_FIELD_EVENTS]
     if status == 'waiting' and readyId == entryId then
       local next = NEXT_ATTEMPT[attempt] or tostring(tonumber(attempt) + 1)
-      local id, at = emit(KEYS[1], taskKey, taskId, 'started', { 'attempt', next }, events or false)
+      local id, at = emit(eventsKey, taskKey, taskId, 'started', { 'attempt', next }, events or false)
       if at ~= deadlineAt then deadlineAt, deadline = at, tostring(tonumber(at) + ttl) end
       deadlines[#deadlines + 1] = deadline
       deadlines[#deadlines + 1] = taskId
-      -- The started event id and attempt, then the kept values (those after the four fields used here).
-      starts[i] = { id, next, unpack(state, 5) }
+      -- The started event id and attempt, then the kept values (those after the fields used here): START.started.
+      starts[i] = { id, next, unpack(state, START_KEPT_FROM) }
     end
   end
 end
--- Heartbeat deadlines of all started tasks in one write, into a skiplist (includes/skiplist.lua says why).
-zadd_as_skiplist(KEYS[2], deadlines)
+-- Heartbeat deadlines of all started tasks in one write, into a skiplist (includes/zadd-as-skiplist.lua says why).
+zadd_as_skiplist(runningKey, deadlines)
 -- One JSON text, not nested lists: a client parses one string much faster than 18 values per task (ioredis
 -- makes each a Buffer, then a string). An empty table would encode as {}, hence '[]'.
 local startsJson = #starts > 0 and cjson.encode(starts) or '[]'
-return { startsJson, claim_entries(k1 + 1 + 2 * ne, #KEYS, group, consumer, prefetch), finishes, extra }
+-- In START.reply order.
+return { startsJson, claim_entries(k1 + START_ENTRY_KEYS * ne + 1, #KEYS, group, consumer, prefetch), finishes, extra }

@@ -1,27 +1,122 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { Command, type Cluster, type Redis } from 'ioredis';
-import { foldRulesAsLua, startFieldsAsLua } from '../events/fold-rules.js';
+import { foldRulesAsLua } from '../events/fold-rules.js';
+import { enqueueConstants } from './protocols/enqueue.js';
+import { constantsAsLua, inlineConstants, inlinedConstants, type LuaConstant } from './protocols/lua.js';
+import { startConstants } from './protocols/start.js';
+import { taskWritesConstants } from './protocols/task-writes.js';
 
 const LUA_DIR = new URL('../lua/', import.meta.url);
 
-/** Includes preceded by Lua generated from fold-rules.ts, so that Lua and TypeScript share one definition. */
-const GENERATED: Readonly<Record<string, () => string>> = { fold: foldRulesAsLua, 'start-fields': startFieldsAsLua };
+/**
+ * Includes whose Lua is generated from TypeScript and placed after their file's text (their header), so
+ * that Lua and TypeScript share one definition: the fold (fold-rules.ts), and the layout of each script
+ * protocol (protocols/*.ts), given as constants (constantsAsLua: each number or string is written in place
+ * of its name where a script uses it).
+ */
+export const GENERATED: Readonly<Record<string, () => string | Readonly<Record<string, LuaConstant>>>> = {
+  'fold-apply': foldRulesAsLua,
+  'start-protocol': startConstants,
+  'enqueue-protocol': enqueueConstants,
+  'task-writes-protocol': taskWritesConstants,
+};
+
+/** An include as it lands in a script: the includes it declares, its text without those lines, and its inlined constants. */
+export interface Include {
+  needs: string[];
+  lua: string;
+  constants?: ReadonlyMap<string, string>;
+}
 
 /**
- * Loads a script and expands its `--@include name` lines with src/lua/includes/name.lua, preceded by the
- * generated part for the includes in GENERATED.
+ * Splits a file's `--@include name` lines from its text. They come first, after the header comment: a line
+ * the loader did not expand would stay a comment and the script would fail only when run, and one after
+ * the code would land after its first user.
  */
-export function loadScript(file: string): string {
-  const source = readFileSync(new URL(file, LUA_DIR), 'utf8');
-  return source.replace(/^--@include(.*)$/gm, (_, raw: string) => {
-    const name = raw.trim();
-    // A line the loader did not expand would stay a comment and the script would fail only when run.
-    if (!/^[\w-]+$/.test(name)) throw new Error(`${file}: bad include line "--@include${raw}"`);
-    const body = readFileSync(new URL(`includes/${name}.lua`, LUA_DIR), 'utf8');
-    return (Object.hasOwn(GENERATED, name) ? GENERATED[name]!() : '') + body;
-  });
+function declarations(file: string, source: string): { needs: string[]; lines: (string | { include: string })[] } {
+  const needs: string[] = [];
+  const lines: (string | { include: string })[] = [];
+  let inComment = false;
+  let code = false;
+  for (const line of source.split('\n')) {
+    const include = /^--@include(.*)$/.exec(line);
+    if (include) {
+      const name = include[1]!.trim();
+      if (!/^[\w-]+$/.test(name)) throw new Error(`${file}: bad include line "${line}"`);
+      if (inComment) throw new Error(`${file}: "${line}" inside a comment`);
+      if (code)
+        throw new Error(`${file}: "${line}" after the code: includes are declared first, after the header comment`);
+      needs.push(name);
+      lines.push({ include: name });
+      continue;
+    }
+    lines.push(line);
+    if (inComment) inComment = !line.includes(']]');
+    else if (line.startsWith('--[[')) inComment = !line.slice(4).includes(']]');
+    else if (line.trim() !== '' && !line.startsWith('--')) code = true;
+  }
+  return { needs, lines };
 }
+
+/** An include from src/lua/includes: its declared includes, and its text then its generated part, if any. */
+export function readInclude(name: string): Include | undefined {
+  const url = new URL(`includes/${name}.lua`, LUA_DIR);
+  if (!existsSync(url)) return undefined;
+  const { needs, lines } = declarations(`includes/${name}.lua`, readFileSync(url, 'utf8'));
+  let lua = lines.filter((l): l is string => typeof l === 'string').join('\n');
+  if (!lua.endsWith('\n')) lua += '\n';
+  const generated = Object.hasOwn(GENERATED, name) ? GENERATED[name]!() : '';
+  if (typeof generated === 'string') return { needs, lua: lua + generated };
+  return { needs, lua: lua + constantsAsLua(generated), constants: inlinedConstants(generated) };
+}
+
+/**
+ * Expands a script's `--@include name` lines. Each include declares its own includes at its top, and lands
+ * in the script once, before its first user, after what it needs (depth first, in the order declared); an
+ * include already placed is not placed again. A cycle, or a name with no include, is refused. The
+ * constants of the includes placed are then written in place of their names. Returns the text and the
+ * includes in the order they landed.
+ */
+export function expandIncludes(
+  file: string,
+  source: string,
+  read: (name: string) => Include | undefined = readInclude,
+): { lua: string; includes: string[] } {
+  const placed: string[] = [];
+  const path: string[] = [];
+  const constants = new Map<string, string>();
+  const place = (name: string, from: string): string => {
+    if (placed.includes(name)) return '';
+    const at = path.indexOf(name);
+    if (at >= 0) throw new Error(`${file}: include cycle ${[...path.slice(at), name].join(' -> ')}`);
+    const include = read(name);
+    if (!include) throw new Error(`${from}: unknown include "${name}" (no src/lua/includes/${name}.lua)`);
+    path.push(name);
+    const needed = include.needs.map((n) => place(n, `includes/${name}.lua`)).join('');
+    path.pop();
+    placed.push(name);
+    for (const [constant, value] of include.constants ?? []) constants.set(constant, value);
+    return needed + include.lua;
+  };
+  const out: string[] = [];
+  for (const line of declarations(file, source).lines) {
+    if (typeof line === 'string') out.push(line);
+    else {
+      const text = place(line.include, file);
+      if (text) out.push(text.replace(/\n$/, ''));
+    }
+  }
+  return { lua: inlineConstants(out.join('\n'), constants), includes: placed };
+}
+
+/** Loads a script from src/lua and expands its includes (expandIncludes). */
+export function loadScript(file: string): string {
+  return expandIncludes(file, readFileSync(new URL(file, LUA_DIR), 'utf8')).lua;
+}
+
+/** An include with everything it needs, as a script declaring only it would hold them (tests). */
+export const loadInclude = (name: string): string => expandIncludes(`includes/${name}.lua`, `--@include ${name}\n`).lua;
 
 /** `history-2.lua` -> `history` with 2 keys; `enqueue.lua` -> variable keys (the caller passes numkeys). */
 function parseName(file: string): { name: string; numberOfKeys?: number } {
@@ -32,6 +127,11 @@ function parseName(file: string): { name: string; numberOfKeys?: number } {
 }
 
 export const SCRIPT_FILES: readonly string[] = readdirSync(LUA_DIR).filter((f) => f.endsWith('.lua'));
+
+/** The includes in src/lua/includes, by name (`push-ready` for push-ready.lua). */
+export const INCLUDE_NAMES: readonly string[] = readdirSync(new URL('includes/', LUA_DIR))
+  .filter((f) => f.endsWith('.lua'))
+  .map((f) => f.slice(0, -'.lua'.length));
 
 type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
 
@@ -108,7 +208,8 @@ const isNoScript = (err: unknown) => err instanceof Error && err.message.startsW
  */
 function directScript(redis: Redis | Cluster, { lua, sha, numberOfKeys }: ScriptSource): ScriptFn {
   let loading: Promise<void> | undefined; // the EVAL putting this script back into Redis' cache, while in flight
-  const send = (name: 'evalsha' | 'eval', args: (string | number)[]) => redis.sendCommand(commandWith(name, args)) as Promise<unknown>;
+  const send = (name: 'evalsha' | 'eval', args: (string | number)[]) =>
+    redis.sendCommand(commandWith(name, args)) as Promise<unknown>;
   const noop = () => undefined;
   const evalOnce = (args: (string | number)[]) => {
     const sent = send('eval', [lua, ...args.slice(1)]);

@@ -1,6 +1,6 @@
 -- Takes up to `wanted` new entries through the consumer group from the streams KEYS[first..last] (in
 -- that order, which the client rotates): a fair share from each first, then whatever is left. Returns a
--- flat list {streamIndex, entryId, taskId, ...} with streamIndex counted from 1 at KEYS[first].
+-- flat list {streamIndex, entryId, taskId, ...} with streamIndex counted from 1 at KEYS[first]. Needs nothing.
 local function claim_entries(first, last, group, consumer, wanted)
   local n = last - first + 1
   local out = {}

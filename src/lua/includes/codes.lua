@@ -1,4 +1,6 @@
 -- Status codes every transition script returns; src/errors.ts maps them to error classes (LuaCode).
+-- The one include of constants rather than a function (the *-protocol includes are generated ones).
+-- Needs nothing.
 local OK = 1
 local NOT_FOUND = -1
 local NOT_RUNNING = -2

@@ -3,6 +3,8 @@
 -- without readyId and runAt. seen ({streams = {}, queues = {}}) is kept by the caller for one script call,
 -- so that a batch checks each ready stream and adds each queue name once; isNew says the caller saw that the hash does not exist.
 -- Returns true when the task was delayed.
+--@include push-ready
+--@include emit
 local function enqueue_task(eventsKey, queuesKey, taskKey, readyKey, delayedKey, refKeys, group, id, queue, fields, due, now, seen, isNew)
   local delayed = false
   if due and due > now then

@@ -3,6 +3,7 @@
 -- even if Redis lost its last writes and handed the same attempt number out again.
 -- Returns OK or the status code to answer with, and the task's queue and `events` field (read in the same
 -- call, so that the transition need not read them again).
+--@include codes
 local function check_running(taskKey, heldLease)
   local state = redis.call('HMGET', taskKey, 'status', 'lease', 'queue', 'events')
   local status = state[1]

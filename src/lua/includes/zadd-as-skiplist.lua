@@ -9,7 +9,8 @@
 -- converted and such calls pay a ZADD and a ZREM for nothing). Sets that have not reached 32
 -- are left as Redis made them: a short walk costs less than making a skiplist for one worker at
 -- concurrency 1, which empties its running set on every call. The encoding is checked on each call, as a
--- restart may load the set as a listpack. Needs includes/chunks.lua.
+-- restart may load the set as a listpack.
+--@include call-chunked
 local function zadd_as_skiplist(key, pairs)
   local n = #pairs / 2
   if n == 0 then return end

@@ -1,5 +1,6 @@
 -- Runs `redis.call(command, key, [arg,] items...)` over a long list in pieces and returns the sum of the
 -- replies: Lua's unpack() fails at about 8,000 values. CHUNK is even, so pairs (score, member) stay together.
+-- Needs nothing.
 local CHUNK = 1000
 local function call_chunked(command, key, arg, items)
   local total = 0

@@ -1,0 +1,6 @@
+-- enqueue.lua's arguments, generated below from src/redis/protocols/enqueue.ts (enqueueConstants), the
+-- definition write-batches.ts encodes with: ENQUEUE_KEYS fixed KEYS (ENQUEUE_KEY_<name>), then per queue
+-- ENQUEUE_QUEUE_KEYS KEYS (ENQUEUE_QUEUE_KEY_<name>); ENQUEUE_HEADER fixed ARGV values (ENQUEUE_ARG_<name>)
+-- and the queue names, then per task ENQUEUE_TASK_WIDTH values (ENQUEUE_TASK_<name>, from the task's base)
+-- and its options, each a name (ENQUEUE_OPTION_<name>) and a value. Constants only: the loader writes each
+-- value in place of its name, as a literal. Needs nothing.

@@ -1,0 +1,6 @@
+-- fold_apply(taskKey, eventId, eventTime, eventType, fields, prevEvents) applies one event to a task's hash
+-- (eventTime: the ms part of eventId, which emit matched already). It is generated from
+-- src/events/fold-rules.ts when a script is loaded (foldRulesAsLua, placed below this comment, with the
+-- helper fold_field and the scratch list FOLD_SCRATCH it uses): straight-line code per event type.
+-- src/events/fold.ts runs the same rules in TypeScript, so the live projection and a rebuild from the log
+-- cannot drift apart. Needs nothing.

@@ -1,5 +1,0 @@
--- fold_apply(taskKey, eventId, eventTime, eventType, fields, prevEvents) applies one event to a task's hash
--- (eventTime: the ms part of eventId, which emit matched already). It is generated from
--- src/projections/fold-rules.ts when a script is loaded (foldRulesAsLua, placed above this comment):
--- straight-line code per event type. src/projections/fold.ts runs the same rules in TypeScript, so the live
--- projection and a rebuild from the log cannot drift apart.

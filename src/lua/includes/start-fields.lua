@@ -1,4 +1,0 @@
--- START_FIELDS (generated above from fold-rules.ts): the task hash fields start.lua reads for each task:
--- first the four it uses itself (status and readyId to check, attempt to count on, events to append to),
--- then START_REPLY_FIELDS, those the `started` event may leave as they were, which it returns so that the
--- client can fold the event into them.

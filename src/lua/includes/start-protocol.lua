@@ -1,0 +1,9 @@
+-- start.lua's arguments and what it reads of each task, generated below from src/redis/protocols/start.ts
+-- (startConstants), the definition start.ts encodes with: START_KEYS fixed KEYS (START_KEY_<name>),
+-- START_HEADER fixed ARGV values (START_ARG_<name>), then per claimed or arrived entry START_ENTRY_KEYS
+-- KEYS (START_ENTRY_KEY_<name>) and START_ENTRY_WIDTH ARGV values (START_ENTRY_<name>), each counted from
+-- its entry's base. START_FIELDS are the task hash fields start.lua reads for each task: first the four
+-- it uses itself (START_FIELD_<name>: status and readyId to check, attempt to count on, events to append
+-- to), then, from START_KEPT_FROM, START_REPLY_FIELDS, those the `started` event may leave as they were,
+-- which it returns so that the client can fold the event into them. Constants only: the loader writes each
+-- number in place of its name, as a literal (the list is a local). Needs nothing.

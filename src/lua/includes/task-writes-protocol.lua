@@ -1,0 +1,6 @@
+-- The arguments of finish.lua, fail.lua and heartbeat.lua (and of the finishes start.lua takes along),
+-- generated below from src/redis/protocols/task-writes.ts (taskWritesConstants), the definition
+-- write-batches.ts encodes with: FINISH_KEYS / HEARTBEAT_KEYS fixed KEYS (<script>_KEY_<name>), then one
+-- task hash per task; FINISH_HEADER / HEARTBEAT_HEADER fixed ARGV values (<script>_ARG_<name>), then per
+-- task WRITE_WIDTH values (WRITE_<name>, from the task's base). Constants only: the loader writes each
+-- value in place of its name, as a literal. Needs nothing.
