@@ -47,13 +47,34 @@ export async function measure(makeSystem, workload) {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'taskledger-cg-'));
   const out = join(dir, 'callgrind.out');
-  const child = spawn('valgrind', ['--tool=callgrind', `--callgrind-out-file=${out}`, 'redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+  const child = spawn(
+    'valgrind',
+    [
+      '--tool=callgrind',
+      `--callgrind-out-file=${out}`,
+      'redis-server',
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+    ],
+    { stdio: 'ignore' },
+  );
   const exited = new Promise((r) => child.on('exit', r));
   const url = `redis://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     const probe = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
     probe.on('error', () => {});
-    const ok = await probe.connect().then(() => true, () => false);
+    const ok = await probe.connect().then(
+      () => true,
+      () => false,
+    );
     probe.disconnect();
     if (ok) break;
     if (i > 300) throw new Error('redis-server under valgrind did not start');
@@ -70,11 +91,19 @@ export async function measure(makeSystem, workload) {
   await admin.shutdown('NOSAVE').catch(() => undefined);
   admin.disconnect();
   await exited;
-  const annotate = (...args) => execFileSync('callgrind_annotate', [...args, out], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
+  const annotate = (...args) =>
+    execFileSync('callgrind_annotate', [...args, out], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
   const report = annotate();
   if (process.env.CALLGRIND_REPORT) {
     const env = process.env;
-    writeFileSync(env.CALLGRIND_REPORT, annotate('--threshold=100', ...(env.CALLGRIND_INCLUSIVE ? ['--inclusive=yes'] : []), ...(env.CALLGRIND_TREE ? ['--tree=caller'] : [])));
+    writeFileSync(
+      env.CALLGRIND_REPORT,
+      annotate(
+        '--threshold=100',
+        ...(env.CALLGRIND_INCLUSIVE ? ['--inclusive=yes'] : []),
+        ...(env.CALLGRIND_TREE ? ['--tree=caller'] : []),
+      ),
+    );
   }
   rmSync(dir, { recursive: true, force: true });
   const total = Number(/([\d,]+) +\(100\.0%\) +PROGRAM TOTALS/.exec(report)[1].replace(/,/g, ''));
@@ -92,14 +121,19 @@ async function main() {
     const row = { workload: wname };
     for (const name of names) {
       row[name] = await measure(makers[name], workload);
-      process.stderr.write(`${wname} ${name}: ${Math.round(row[name]).toLocaleString('en-US')} instructions per task\n`);
+      process.stderr.write(
+        `${wname} ${name}: ${Math.round(row[name]).toLocaleString('en-US')} instructions per task\n`,
+      );
     }
     rows.push(row);
   }
   console.log(`\nRedis instructions per task (callgrind, N = ${n}; thousands)\n`);
   console.log(`| workload | ${names.join(' | ')} |`);
   console.log(`|---|${names.map(() => '---').join('|')}|`);
-  for (const row of rows) console.log(`| ${row.workload} | ${names.map((x) => Math.round(row[x] / 1000).toLocaleString('en-US')).join(' | ')} |`);
+  for (const row of rows)
+    console.log(
+      `| ${row.workload} | ${names.map((x) => Math.round(row[x] / 1000).toLocaleString('en-US')).join(' | ')} |`,
+    );
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {

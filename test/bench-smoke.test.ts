@@ -15,14 +15,19 @@ const BENCH = fileURLToPath(new URL('../bench/run.mjs', import.meta.url));
 const tmp = tempDir('bench-smoke');
 const running = new Set<ChildProcess>();
 afterAll(async () => {
-  await Promise.all([...running].map((c) => new Promise<void>((res) => (c.once('exit', () => res()), c.kill('SIGKILL')))));
+  await Promise.all(
+    [...running].map((c) => new Promise<void>((res) => (c.once('exit', () => res()), c.kill('SIGKILL')))),
+  );
   tmp.remove();
 });
 
 /** Runs a script with this Node, extra environment added; resolves with its exit code and all its output. */
 function runNode(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { env: { ...process.env, TMPDIR: tmp.path, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, {
+      env: { ...process.env, TMPDIR: tmp.path, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     running.add(child);
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -43,24 +48,36 @@ describe('npm run bench (smoke: tiny N, so it cannot rot)', () => {
     // The file's own redis-server is this file's alone: the benchmark flushes it.
     const { code, out } = await runNode([BENCH, '--quick'], { BENCH_REDIS_URL: r.url });
     expect(code, out).toBe(0);
-    for (const workload of ['enqueue, 64 in flight', 'bulk enqueue', 'processing, concurrency 64', 'processing, concurrency 1', 'latency at 500/s', 'memory per task']) {
+    for (const workload of [
+      'enqueue, 64 in flight',
+      'bulk enqueue',
+      'processing, concurrency 64',
+      'processing, concurrency 1',
+      'latency at 500/s',
+      'memory per task',
+    ]) {
       // A row with a number for each of the three systems and a ratio.
-      expect(out).toMatch(new RegExp(`\\| ${workload}[^|]*\\| [\\d,./ ]+ \\| [\\d,./ ]+ \\| [\\d,./ ]+ \\| \\d+\\.\\d\\dx \\|`));
+      expect(out).toMatch(
+        new RegExp(`\\| ${workload}[^|]*\\| [\\d,./ ]+ \\| [\\d,./ ]+ \\| [\\d,./ ]+ \\| \\d+\\.\\d\\dx \\|`),
+      );
     }
     // CPU per task on each side, Redis / Node, for each system at both concurrencies.
     expect(out).toMatch(/\*\*CPU per task while processing\*\*/);
-    for (const c of [64, 1]) expect(out).toMatch(new RegExp(`\\| ${c} \\| \\d+ / \\d+ \\| \\d+ / \\d+ \\| \\d+ / \\d+ \\|`));
+    for (const c of [64, 1])
+      expect(out).toMatch(new RegExp(`\\| ${c} \\| \\d+ / \\d+ \\| \\d+ / \\d+ \\| \\d+ / \\d+ \\|`));
     expect(out).toMatch(/\*\*Scaling \(taskledger\)\*\*/);
     // Both sizes in each round, and the change within each round next to the change of the medians.
     expect(out).toMatch(/\| history\(\) of one task \| [\d.]+ ms \| [\d.]+ ms \| -?\d+% \| -?\d+% to -?\d+% \|/);
     expect(out).toMatch(/scaling round 1: /);
   }, 120_000);
 
-  it('re-renders the last results without running anything, with each round\'s ratio', async () => {
+  it("re-renders the last results without running anything, with each round's ratio", async () => {
     const { code, out } = await runNode([BENCH, '--from-results', '--no-docs']);
     expect(code, out).toBe(0);
     // bench/results.json holds several rounds: the ratio's range over them follows the median's.
-    expect(out).toMatch(/\| processing, concurrency 64[^|]*\|[^|]+\|[^|]+\|[^|]+\| \d+\.\d\dx \| \d+\.\d\d-\d+\.\d\dx \|/);
+    expect(out).toMatch(
+      /\| processing, concurrency 64[^|]*\|[^|]+\|[^|]+\|[^|]+\| \d+\.\d\dx \| \d+\.\d\d-\d+\.\d\dx \|/,
+    );
     expect(out).toMatch(/\| enqueue, 64 in flight \| \d+ \/s \| \d+ \/s \| -?\d+% \| -?\d+% to -?\d+% \|/);
     expect(out).not.toMatch(/round \d/); // nothing was run
   });
@@ -72,7 +89,11 @@ describe('npm run bench (smoke: tiny N, so it cannot rot)', () => {
     expect(code, out).toBe(0);
     for (const workload of ['enqueue, 64 in flight', 'processing, concurrency 64', 'processing, concurrency 1']) {
       // Three rates, the two ratios and each side's CPU per task for the three.
-      expect(out).toMatch(new RegExp(`\\| ${workload} \\| [\\d,]+ \\| [\\d,]+ \\| [\\d,]+ \\| \\d+\\.\\d\\dx \\| \\d+\\.\\d\\dx \\| (\\d+ / \\d+(, )?){3} \\|`));
+      expect(out).toMatch(
+        new RegExp(
+          `\\| ${workload} \\| [\\d,]+ \\| [\\d,]+ \\| [\\d,]+ \\| \\d+\\.\\d\\dx \\| \\d+\\.\\d\\dx \\| (\\d+ / \\d+(, )?){3} \\|`,
+        ),
+      );
     }
   }, 120_000);
 

@@ -40,6 +40,7 @@ describe('error codes', () => {
     for (const [code, name] of expected) expect(errorFromCode(code, 't')?.code).toBe(name);
     // The Lua side defines the same numbers.
     const lua = readFileSync(new URL('../src/lua/includes/codes.lua', import.meta.url), 'utf8');
-    for (const [name, value] of Object.entries(LuaCode)) expect(lua).toMatch(new RegExp(`^local ${name} = ${value}$`, 'm'));
+    for (const [name, value] of Object.entries(LuaCode))
+      expect(lua).toMatch(new RegExp(`^local ${name} = ${value}$`, 'm'));
   });
 });
