@@ -120,6 +120,16 @@ describe('the includes in src/lua/includes', () => {
 });
 
 describe('every script and include', () => {
+  it.each(FILES.map((f) => [f.file, f] as const))('%s starts with its header comment', (file) => {
+    const source = file.startsWith('includes/')
+      ? readFileSync(new URL(`../src/lua/${file}`, import.meta.url), 'utf8')
+      : scriptSource(file);
+    expect(source).toMatch(file.startsWith('includes/') ? /^-- \S/ : /^--\[\[\n {2}\S[\s\S]*?\]\]\n/);
+    // A script's header names its KEYS and what it returns.
+    const header = source.slice(0, source.indexOf(']]'));
+    if (!file.startsWith('includes/')) for (const word of ['KEYS', 'Returns']) expect(header).toContain(word);
+  });
+
   it.each(FILES.map((f) => [f.file, f] as const))(
     '%s declares exactly the includes whose names it uses',
     (_, { file, needs, lua }) => {

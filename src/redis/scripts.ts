@@ -22,7 +22,7 @@ export const GENERATED: Readonly<Record<string, () => string | Readonly<Record<s
   'task-writes-protocol': taskWritesConstants,
 };
 
-/** An include as it lands in a script: the includes it declares, its text without those lines, and its inlined constants. */
+/** An include as it lands in a script: the includes it declares, its text without them, its inlined constants. */
 export interface Include {
   needs: string[];
   lua: string;

@@ -99,8 +99,9 @@ const indexOf = <N extends string>(names: readonly N[]) =>
 const ENTRY_KEY = indexOf(START.entryKeys);
 const ENTRY = indexOf(START.entry);
 const REPLY = indexOf(START.reply);
-const STARTED = indexOf(['eventId', 'attempt'] as const);
-const KEPT_AT = 2; // START.started: the kept values follow the event id and the attempt
+const STARTED = { eventId: START.started.indexOf('eventId'), attempt: START.started.indexOf('attempt') };
+/** Where the kept values begin in a `started` record: after the event id and the attempt. */
+const KEPT_AT = START.started.length - START_REPLY_FIELDS.length;
 const CLAIM = indexOf(START.claim);
 
 /** encodeStart's arguments read back, the keys as start.lua sees them (round-trip tests). */
