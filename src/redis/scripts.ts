@@ -195,8 +195,8 @@ const isNoScript = (err: unknown) => err instanceof Error && err.message.startsW
 
 /**
  * A script sent as EVALSHA directly, not through the function ioredis' defineCommand makes, which copies the
- * arguments twice more, once with Array.prototype.flat(), which V8 runs element by element (without those
- * copies Node spends about 14 % less CPU per enqueue). On NOSCRIPT (Redis restarted, or its script cache was
+ * arguments twice more, once with Array.prototype.flat(), which V8 runs element by element, for every call
+ * (docs/benchmark-history.md). On NOSCRIPT (Redis restarted, or its script cache was
  * flushed) the same arguments go again as EVAL, which also caches the script. Redis answers NOSCRIPT before
  * running anything, so a script never runs twice; the reply is matched at its start, as a script's own
  * error may quote a task id.

@@ -1,7 +1,7 @@
 -- ZADDs (score, member, ...) pairs into a sorted set, making a set that reaches 32 members a skiplist.
 -- Below zset-max-listpack-entries members (128 by default) Redis stores a sorted set as a listpack, where
--- each insert walks every member twice to find its place (about 20,000 Redis instructions per started task
--- with 64 tasks running); a skiplist finds it in log time. Redis picks the encoding by itself: a set becomes
+-- each insert walks every member twice to find its place (docs/benchmark-history.md has what that cost at
+-- concurrency 64); a skiplist finds it in log time. Redis picks the encoding by itself: a set becomes
 -- a skiplist when a member is too long for a listpack, and stays one until it empties and is deleted. So a
 -- long member goes in first and comes out after the ZADD, whatever happens to it (a script's writes stay
 -- when it fails): no client ever sees it, as nothing runs between the writes. It is longer than any task id
