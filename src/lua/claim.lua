@@ -20,12 +20,12 @@
           ms (-1 when none) and the Redis time.
 ]]
 --@include claim-entries
+--@include redis-now
 
 local group, consumer = ARGV[1], ARGV[2]
 local wanted = tonumber(ARGV[3])
 local n = (#KEYS - 1) / 2
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = redis_now()
 
 local due = { 2 }
 for i = 1, n do

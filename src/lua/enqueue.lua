@@ -24,11 +24,11 @@
 --@include enqueue-task
 --@include wake-readers
 --@include enqueue-protocol
+--@include redis-now
 
 local group = ARGV[ENQUEUE_ARG_GROUP]
 local count, nq = tonumber(ARGV[ENQUEUE_ARG_TASK_COUNT]), tonumber(ARGV[ENQUEUE_ARG_QUEUE_COUNT])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = redis_now()
 -- Where the first task begins: in KEYS its hash (then its reference sets), in ARGV its values at
 -- a + ENQUEUE_TASK_<name> (then its options).
 local k, a = ENQUEUE_KEYS + ENQUEUE_QUEUE_KEYS * nq + 1, ENQUEUE_HEADER + nq

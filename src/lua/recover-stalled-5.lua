@@ -21,6 +21,7 @@
 --@include emit
 --@include count-end
 --@include requeue-task
+--@include redis-now
 
 local taskId, group = ARGV[1], ARGV[2]
 local code = check_running(KEYS[3], '')
@@ -32,9 +33,7 @@ end
 local state = redis.call('HMGET', KEYS[3], 'attempt', 'maxAttempts', 'progress', 'queue')
 if state[4] ~= ARGV[3] then return redis.error_reply('ERR task ' .. taskId .. ' queue mismatch') end
 local deadline = redis.call('ZSCORE', KEYS[2], taskId)
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-if deadline and tonumber(deadline) > now then return 0 end
+if deadline and tonumber(deadline) > redis_now() then return 0 end
 redis.call('ZREM', KEYS[2], taskId)
 if tonumber(state[1]) >= tonumber(state[2]) then
   local progress = '{"error":"stalled: no heartbeat before the deadline on attempt ' .. state[1] ..

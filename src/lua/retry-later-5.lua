@@ -22,13 +22,13 @@
 --@include check-running
 --@include wake-readers
 --@include emit
+--@include redis-now
 
 local taskId = ARGV[1]
 local code = check_running(KEYS[3], ARGV[2])
 if code ~= OK then return code end
 if redis.call('HGET', KEYS[3], 'queue') ~= ARGV[6] then return redis.error_reply('ERR task ' .. taskId .. ' queue mismatch') end
-local t = redis.call('TIME')
-local runAt = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[3])
+local runAt = redis_now() + tonumber(ARGV[3])
 redis.call('ZREM', KEYS[2], taskId)
 redis.call('ZADD', KEYS[4], runAt, taskId)
 wake_readers(KEYS[5])

@@ -26,6 +26,7 @@
   (or is gone), or when the run time read is not due yet by the Redis clock (it was changed meanwhile).
 ]]
 --@include enqueue-task
+--@include redis-now
 
 local group, id, expected, tick, nextRun = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local s = redis.call('HMGET', KEYS[3], 'nextRunAt', 'queue', 'type', 'spec')
@@ -34,8 +35,7 @@ if s[1] ~= expected then
   if s[1] then redis.call('ZADD', KEYS[4], tonumber(s[1]), id) end
   return 0
 end
-local t = redis.call('TIME')
-if tonumber(expected) > tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) then
+if tonumber(expected) > redis_now() then
   redis.call('ZADD', KEYS[4], tonumber(expected), id)
   return 0
 end
