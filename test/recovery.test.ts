@@ -175,6 +175,19 @@ describe('undelivered entries', () => {
 });
 
 describe("the TaskQueue 'error' event", () => {
+  it('stays quiet for a queue whose tasks are all delayed (it has no ready stream yet)', async () => {
+    const q = r.queue({ heartbeatTtlMs: TTL, recoveryIntervalMs: 50 });
+    const errors: unknown[] = [];
+    q.on('error', (err) => void errors.push(err));
+    await q.enqueue({ queue: 'later', type: 't', delayMs: 60_000 });
+    expect(await r.raw().exists(`{${q.namespace}}:ready:later`)).toBe(0);
+    // Several passes, each reading the queue's (missing) stream.
+    await r.raw().del(`{${q.namespace}}:recovery-lock`);
+    expect(await q.recover()).toEqual({ requeued: 0, failed: 0, redelivered: 0 });
+    await sleep(400);
+    expect(errors).toEqual([]);
+  });
+
   it('reports a background recovery pass that failed, and the next pass runs all the same', async () => {
     const q = r.queue({ heartbeatTtlMs: TTL, recoveryIntervalMs: 50 });
     const errors: unknown[] = [];

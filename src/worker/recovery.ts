@@ -82,8 +82,9 @@ async function recoverUndelivered(ctx: ReadContext, report: RecoveryReport): Pro
           BATCH,
         )) as typeof reply;
       } catch (err) {
-        // One broken stream (say its group was destroyed by hand) must not stop recovery of the others.
-        ctx.life.report(err);
+        // A queue whose tasks were all delayed so far has no ready stream yet (NOGROUP): nothing to recover.
+        // Any other failure (a group destroyed by hand) is reported, and must not stop the other queues.
+        if (!(await isUnmadeStream(ctx, queue, err))) ctx.life.report(err);
         break;
       }
       cursor = reply[0];
@@ -97,4 +98,11 @@ async function recoverUndelivered(ctx: ReadContext, report: RecoveryReport): Pro
       for (const [err, moved] of await pipeline.exec()) if (!err && Number(moved) === 1) report.redelivered++;
     } while (cursor !== '0-0');
   }
+}
+
+/** Whether `err` is NOGROUP for a ready stream that does not exist yet (made on a queue's first ready entry). */
+async function isUnmadeStream(ctx: ReadContext, queue: string, err: unknown): Promise<boolean> {
+  return (
+    err instanceof Error && err.message.startsWith('NOGROUP') && (await ctx.redis.exists(ctx.keys.ready(queue))) === 0
+  );
 }
