@@ -1,4 +1,12 @@
-import { Gauge, type Registry } from 'prom-client';
+import {
+  Counter,
+  Gauge,
+  Histogram,
+  type CounterConfiguration,
+  type GaugeConfiguration,
+  type HistogramConfiguration,
+  type Registry,
+} from 'prom-client';
 import { ValidationError } from '../errors.js';
 
 /** Seconds; from half a millisecond (a pipelined enqueue) to ten seconds. */
@@ -17,6 +25,30 @@ export function checkedPrefix(prefix: string): string {
 /** Returns the metric registered under `name`, or registers the one `make` builds. */
 export function once<M>(registry: Registry, name: string, make: () => M): M {
   return (registry.getSingleMetric(name) as M | undefined) ?? make();
+}
+
+/** The counter registered under config.name in `registry`, made there on first use. */
+export function counter<L extends string>(
+  registry: Registry,
+  config: Omit<CounterConfiguration<L>, 'registers'>,
+): Counter<L> {
+  return once(registry, config.name, () => new Counter({ ...config, registers: [registry] }));
+}
+
+/** The histogram registered under config.name in `registry`, made there on first use. */
+export function histogram<L extends string>(
+  registry: Registry,
+  config: Omit<HistogramConfiguration<L>, 'registers'>,
+): Histogram<L> {
+  return once(registry, config.name, () => new Histogram({ ...config, registers: [registry] }));
+}
+
+/** The gauge registered under config.name in `registry`, made there on first use. */
+export function gauge<L extends string>(
+  registry: Registry,
+  config: Omit<GaugeConfiguration<L>, 'registers'>,
+): Gauge<L> {
+  return once(registry, config.name, () => new Gauge({ ...config, registers: [registry] }));
 }
 
 /** Sources a scraped gauge sums over (several workers or schedulers may share one registry). */

@@ -1,8 +1,8 @@
-import { Counter, Histogram, register as defaultRegistry, type Gauge, type Registry } from 'prom-client';
+import { register as defaultRegistry, type Counter, type Gauge, type Histogram, type Registry } from 'prom-client';
 import { TaskLedgerError } from '../errors.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { intercept, type AnyFn } from './method-interceptor.js';
-import { LATENCY_BUCKETS, addSource, checkedPrefix, once, sourcedGauge } from './registry-helpers.js';
+import { LATENCY_BUCKETS, addSource, checkedPrefix, counter, histogram, sourcedGauge } from './registry-helpers.js';
 
 export interface SchedulerMetrics {
   /** The labels of scheduleCounter, as the Go original's Labels. */
@@ -29,45 +29,26 @@ let lastSetup: SchedulerMetrics | undefined;
  */
 export function setupSchedulerMetrics(prefix: string, registry: Registry = defaultRegistry): SchedulerMetrics {
   const p = checkedPrefix(prefix);
-  const reg = [registry];
   lastSetup = {
     labels: ['queue', 'type'],
     registry,
-    scheduleCounter: once(
-      registry,
-      `${p}_schedule_emissions_total`,
-      () =>
-        new Counter({
-          name: `${p}_schedule_emissions_total`,
-          help: 'Ticks emitted as tasks.',
-          labelNames: ['queue', 'type'] as const,
-          registers: reg,
-        }),
-    ),
-    errorCounter: once(
-      registry,
-      `${p}_scheduler_errors_total`,
-      () =>
-        new Counter({
-          name: `${p}_scheduler_errors_total`,
-          help: 'Scheduler errors by operation.',
-          labelNames: ['operation'] as const,
-          registers: reg,
-        }),
-    ),
+    scheduleCounter: counter(registry, {
+      name: `${p}_schedule_emissions_total`,
+      help: 'Ticks emitted as tasks.',
+      labelNames: ['queue', 'type'] as const,
+    }),
+    errorCounter: counter(registry, {
+      name: `${p}_scheduler_errors_total`,
+      help: 'Scheduler errors by operation.',
+      labelNames: ['operation'] as const,
+    }),
     leader: sourcedGauge(registry, `${p}_scheduler_leader`, '1 while this instance leads the scheduler.'),
     schedules: sourcedGauge(registry, `${p}_schedules`, 'Schedules in the namespace.'),
-    emissionDelay: once(
-      registry,
-      `${p}_schedule_emission_delay_seconds`,
-      () =>
-        new Histogram({
-          name: `${p}_schedule_emission_delay_seconds`,
-          help: 'How late a tick was emitted after its time.',
-          buckets: LATENCY_BUCKETS,
-          registers: reg,
-        }),
-    ),
+    emissionDelay: histogram(registry, {
+      name: `${p}_schedule_emission_delay_seconds`,
+      help: 'How late a tick was emitted after its time.',
+      buckets: LATENCY_BUCKETS,
+    }),
   };
   return lastSetup;
 }

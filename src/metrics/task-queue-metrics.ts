@@ -1,8 +1,8 @@
-import { Counter, Histogram, register as defaultRegistry, type Registry } from 'prom-client';
+import { register as defaultRegistry, type Counter, type Histogram, type Registry } from 'prom-client';
 import type { TaskQueue } from '../task-queue.js';
 import type { Task } from '../types.js';
 import { codeOf, intercept, type AnyFn } from './method-interceptor.js';
-import { LATENCY_BUCKETS, LONG_BUCKETS, checkedPrefix, once } from './registry-helpers.js';
+import { LATENCY_BUCKETS, LONG_BUCKETS, checkedPrefix, counter, histogram } from './registry-helpers.js';
 
 export interface TaskQueueMetrics {
   /** The labels of taskCounter and enqueueDuration, as the Go original's Labels. */
@@ -42,77 +42,40 @@ function currentMetrics(): TaskQueueMetrics {
  */
 export function setupTaskQueueMetrics(prefix: string, registry: Registry = defaultRegistry): TaskQueueMetrics {
   const p = checkedPrefix(prefix);
-  const reg = [registry];
   lastSetup = {
     labels: ['queue', 'type'],
     registry,
-    taskCounter: once(
-      registry,
-      `${p}_tasks_enqueued_total`,
-      () =>
-        new Counter({
-          name: `${p}_tasks_enqueued_total`,
-          help: 'Tasks enqueued.',
-          labelNames: ['queue', 'type'] as const,
-          registers: reg,
-        }),
-    ),
-    enqueueDuration: once(
-      registry,
-      `${p}_enqueue_duration_seconds`,
-      () =>
-        new Histogram({
-          name: `${p}_enqueue_duration_seconds`,
-          help: 'Time an enqueue call took.',
-          labelNames: ['queue', 'type'] as const,
-          buckets: LATENCY_BUCKETS,
-          registers: reg,
-        }),
-    ),
-    dequeueCounter: once(
-      registry,
-      `${p}_tasks_dequeued_total`,
-      () =>
-        new Counter({
-          name: `${p}_tasks_dequeued_total`,
-          help: 'Tasks handed out by dequeue.',
-          labelNames: ['queue', 'type'] as const,
-          registers: reg,
-        }),
-    ),
-    dequeueWait: once(
-      registry,
-      `${p}_dequeue_wait_seconds`,
-      () =>
-        new Histogram({
-          name: `${p}_dequeue_wait_seconds`,
-          help: 'Time dequeue waited for a task.',
-          buckets: LONG_BUCKETS,
-          registers: reg,
-        }),
-    ),
-    dequeueErrors: once(
-      registry,
-      `${p}_dequeue_errors_total`,
-      () =>
-        new Counter({
-          name: `${p}_dequeue_errors_total`,
-          help: 'Dequeue calls that failed, by error code.',
-          labelNames: ['code'] as const,
-          registers: reg,
-        }),
-    ),
-    transitions: once(
-      registry,
-      `${p}_task_transitions_total`,
-      () =>
-        new Counter({
-          name: `${p}_task_transitions_total`,
-          help: 'heartbeat, finish, fail and cancel calls by outcome; refusals carry their error code.',
-          labelNames: ['operation', 'outcome', 'code'] as const,
-          registers: reg,
-        }),
-    ),
+    taskCounter: counter(registry, {
+      name: `${p}_tasks_enqueued_total`,
+      help: 'Tasks enqueued.',
+      labelNames: ['queue', 'type'] as const,
+    }),
+    enqueueDuration: histogram(registry, {
+      name: `${p}_enqueue_duration_seconds`,
+      help: 'Time an enqueue call took.',
+      labelNames: ['queue', 'type'] as const,
+      buckets: LATENCY_BUCKETS,
+    }),
+    dequeueCounter: counter(registry, {
+      name: `${p}_tasks_dequeued_total`,
+      help: 'Tasks handed out by dequeue.',
+      labelNames: ['queue', 'type'] as const,
+    }),
+    dequeueWait: histogram(registry, {
+      name: `${p}_dequeue_wait_seconds`,
+      help: 'Time dequeue waited for a task.',
+      buckets: LONG_BUCKETS,
+    }),
+    dequeueErrors: counter(registry, {
+      name: `${p}_dequeue_errors_total`,
+      help: 'Dequeue calls that failed, by error code.',
+      labelNames: ['code'] as const,
+    }),
+    transitions: counter(registry, {
+      name: `${p}_task_transitions_total`,
+      help: 'heartbeat, finish, fail and cancel calls by outcome; refusals carry their error code.',
+      labelNames: ['operation', 'outcome', 'code'] as const,
+    }),
   };
   return lastSetup;
 }

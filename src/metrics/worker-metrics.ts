@@ -1,7 +1,7 @@
-import { Counter, Gauge, Histogram, register as defaultRegistry, type Registry } from 'prom-client';
+import { register as defaultRegistry, type Counter, type Gauge, type Histogram, type Registry } from 'prom-client';
 import type { Task } from '../types.js';
 import type { Worker } from '../worker/worker.js';
-import { LONG_BUCKETS, addSource, checkedPrefix, once, sourcedGauge } from './registry-helpers.js';
+import { LONG_BUCKETS, addSource, checkedPrefix, counter, gauge, histogram, sourcedGauge } from './registry-helpers.js';
 
 export interface WorkerMetrics {
   inProgress: Gauge<'queue' | 'type'>;
@@ -23,71 +23,40 @@ export function workerWithMetrics<T extends Worker>(
   registry: Registry = defaultRegistry,
 ): T {
   const p = checkedPrefix(prefix);
-  const reg = [registry];
   const m: WorkerMetrics = {
-    inProgress: once(
-      registry,
-      `${p}_worker_tasks_in_progress`,
-      () =>
-        new Gauge({
-          name: `${p}_worker_tasks_in_progress`,
-          help: 'Tasks whose handler is running.',
-          labelNames: ['queue', 'type'] as const,
-          registers: reg,
-        }),
-    ),
+    inProgress: gauge(registry, {
+      name: `${p}_worker_tasks_in_progress`,
+      help: 'Tasks whose handler is running.',
+      labelNames: ['queue', 'type'] as const,
+    }),
     busySlots: sourcedGauge(registry, `${p}_worker_busy_slots`, 'Concurrency slots in use, stuck ones included.'),
     stuckSlots: sourcedGauge(
       registry,
       `${p}_worker_stuck_slots`,
       'Slots held by handlers that outlived their task (timed out, cancelled, lost).',
     ),
-    processing: once(
-      registry,
-      `${p}_task_processing_seconds`,
-      () =>
-        new Histogram({
-          name: `${p}_task_processing_seconds`,
-          help: 'Handler time by outcome.',
-          labelNames: ['queue', 'type', 'outcome'] as const,
-          buckets: LONG_BUCKETS,
-          registers: reg,
-        }),
-    ),
-    retries: once(
-      registry,
-      `${p}_task_retries_total`,
-      () =>
-        new Counter({
-          name: `${p}_task_retries_total`,
-          help: 'Attempts that failed and will run again.',
-          labelNames: ['queue', 'type'] as const,
-          registers: reg,
-        }),
-    ),
-    handlerErrors: once(
-      registry,
-      `${p}_handler_errors_total`,
-      () =>
-        new Counter({
-          name: `${p}_handler_errors_total`,
-          help: 'Handler errors and timeouts.',
-          labelNames: ['queue', 'type'] as const,
-          registers: reg,
-        }),
-    ),
-    queueLatency: once(
-      registry,
-      `${p}_task_queue_latency_seconds`,
-      () =>
-        new Histogram({
-          name: `${p}_task_queue_latency_seconds`,
-          help: 'Time from enqueue (or the schedule tick) to the first start; a delayed task counts its delay.',
-          labelNames: ['queue', 'type'] as const,
-          buckets: LONG_BUCKETS,
-          registers: reg,
-        }),
-    ),
+    processing: histogram(registry, {
+      name: `${p}_task_processing_seconds`,
+      help: 'Handler time by outcome.',
+      labelNames: ['queue', 'type', 'outcome'] as const,
+      buckets: LONG_BUCKETS,
+    }),
+    retries: counter(registry, {
+      name: `${p}_task_retries_total`,
+      help: 'Attempts that failed and will run again.',
+      labelNames: ['queue', 'type'] as const,
+    }),
+    handlerErrors: counter(registry, {
+      name: `${p}_handler_errors_total`,
+      help: 'Handler errors and timeouts.',
+      labelNames: ['queue', 'type'] as const,
+    }),
+    queueLatency: histogram(registry, {
+      name: `${p}_task_queue_latency_seconds`,
+      help: 'Time from enqueue (or the schedule tick) to the first start; a delayed task counts its delay.',
+      labelNames: ['queue', 'type'] as const,
+      buckets: LONG_BUCKETS,
+    }),
   };
   const startedAt = new Map<string, number>();
   const key = (t: Task) => t.lease ?? t.id;
