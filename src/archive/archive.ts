@@ -1,0 +1,59 @@
+import type { TaskEvent } from '../types.js';
+
+/**
+ * Where compaction puts events before it trims them from the log. An archive accepts events in log
+ * order, in segments; once `append` resolves, the segment is durable and the log may be trimmed up to its
+ * last id. Reads return events exactly as the log held them (the export format, docs/export.md).
+ */
+export interface Archive {
+  /**
+   * Checks the archive can be read and written, and binds it to one namespace: an archive made for another
+   * namespace is refused (ArchiveCorruptError). A missing or unwritable place is ArchiveUnavailableError.
+   * Idempotent; every other method calls it first.
+   */
+  open(namespace: string): Promise<void>;
+  /** The newest archived event id, or null when the archive is empty. */
+  lastId(): Promise<string | null>;
+  /**
+   * Stores events as one segment: ids strictly increasing, all after lastId(). Resolves once the segment
+   * and its manifest entry are durable (fsync and rename, or the object store's acknowledgement).
+   */
+  append(events: readonly TaskEvent[]): Promise<ArchiveSegment>;
+  /** Archived events in id order; `from` inclusive, `after` exclusive, `to` inclusive. */
+  read(range?: { from?: string; after?: string; to?: string }): AsyncGenerator<TaskEvent>;
+  /** Every archived event of one task, in order. Reads only the segments whose task filter may hold it. */
+  eventsOf(taskId: string): Promise<TaskEvent[]>;
+  /** The manifest: one entry per segment, oldest first. */
+  segments(): Promise<ArchiveSegment[]>;
+  /** Checks the hash chain, each segment's sha256 and count, and the signatures when keyed. Writes nothing. */
+  verify(options?: {
+    onProgress?: (segmentsDone: number, segmentsTotal: number) => void;
+  }): Promise<ArchiveVerifyReport>;
+  /** For messages: where the archive is (a directory, a bucket and prefix). */
+  readonly location: string;
+}
+
+/** One manifest entry. */
+export interface ArchiveSegment {
+  /** 0, 1, 2, ... in order. */
+  seq: number;
+  /** The segment's file or object name, from its first and last event id. */
+  name: string;
+  first: string;
+  last: string;
+  count: number;
+  /** Size of the stored (compressed) segment. */
+  bytes: number;
+  /** sha256 (hex) of the stored segment bytes. */
+  sha256: string;
+  /** The previous segment's sha256 ('' for the first): the chain that shows a segment altered, removed or reordered. */
+  prev: string;
+}
+
+export interface ArchiveVerifyReport {
+  ok: boolean;
+  segments: number;
+  events: number;
+  /** Each break found, naming its segment. */
+  problems: { segment: string; problem: string }[];
+}
