@@ -47,10 +47,9 @@ export class S3Store implements BlobStore {
   }
 
   async probe(write: boolean): Promise<void> {
-    const { ListObjectsV2Command } = await loadSdk();
-    await this.guard('list', () =>
-      this.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix, MaxKeys: 1 })),
-    );
+    const { HeadBucketCommand } = await loadSdk();
+    // HeadBucket needs the same permission as a listing (s3:ListBucket), and costs one small answer.
+    await this.guard('reach the bucket', () => this.send(new HeadBucketCommand({ Bucket: this.bucket })));
     if (!write) return;
     const name = `.probe-${randomBytes(6).toString('hex')}`;
     await this.put(name, new Uint8Array(0));
