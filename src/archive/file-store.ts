@@ -33,7 +33,10 @@ export class FileStore implements BlobStore {
     const probe = join(this.dir, `${TEMP}probe-${randomBytes(6).toString('hex')}`);
     try {
       await this.writeSynced(probe, new Uint8Array(0));
-      await unlink(probe);
+      // A writer's sweep may have taken it already: gone is as good as removed.
+      await unlink(probe).catch((err: unknown) => {
+        if (codeOf(err) !== 'ENOENT') throw err;
+      });
     } catch (err) {
       throw new ArchiveUnavailableError(
         `archive directory ${this.location} is not writable (${codeOf(err) ?? String(err)})`,

@@ -28,6 +28,8 @@ export interface ArchiveOptions {
 
 /** How many task filters eventsOf fetches at once (each is a round trip to an object store). */
 const FILTER_FETCHES = 16;
+/** How many task filters an instance keeps in memory (a few KB each for segments of a few thousand tasks). */
+const FILTERS_CACHED = 4096;
 
 /**
  * An Archive over a blob store (docs/archive.md): gzip'd NDJSON segments, a task filter beside each, and a
@@ -231,6 +233,7 @@ export class SegmentArchive implements Archive {
     if (!bytes || sha256Hex(bytes) !== entry.filterSha256) return null;
     try {
       const filter = TaskFilter.fromBytes(bytes, entry.filter);
+      if (this.filters.size >= FILTERS_CACHED) this.filters.clear(); // bounded memory; they are read again
       this.filters.set(entry.filterSha256, filter);
       return filter;
     } catch {
