@@ -54,6 +54,18 @@ export {
   NoHandlerError,
   WorkerClosedError,
 } from './errors.js';
+export {
+  FileArchive,
+  S3Archive,
+  ArchiveUnavailableError,
+  ArchiveCorruptError,
+  type Archive,
+  type ArchiveSegment,
+  type ArchiveVerifyReport,
+  type ArchiveOptions,
+  type S3ArchiveOptions,
+  type S3ArchiveClient,
+} from './archive/index.js';
 export { TASK_STATUSES } from './types.js';
 export type {
   JsonValue,

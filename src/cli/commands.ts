@@ -2,7 +2,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { hostname } from 'node:os';
-import { TaskLedgerError } from '../errors.js';
+import { TaskLedgerError, ValidationError } from '../errors.js';
 import { FORMAT_VERSION, readFormat } from '../redis/connection.js';
 import { redisNow } from '../redis/time.js';
 import { endedCounts } from '../projections/ended-counts.js';
@@ -12,6 +12,7 @@ import { logLength, readEventsByIds, readLog } from '../projections/log-reader.j
 import { appendEvents, logIsEmpty } from '../audit/import-log.js';
 import { keysFor } from '../redis/keys.js';
 import { rawEventToTaskEvent } from '../events/codec.js';
+import { fromExportLine, toExportLine } from '../events/export-line.js';
 import type { JsonValue, References, TaskEvent } from '../types.js';
 import { CliError, EXIT, connect, type GlobalOptions, type Session } from './connect.js';
 import { brief, colour, duration, lazyProgress, progressBar, relative, statusColour, table } from './format.js';
@@ -266,25 +267,13 @@ export async function eventsCommand(
 
 // ---------------------------------------------------------------------------------------------- export / import
 
-/** One line of an export: the event as TaskEvent, `at` as an ISO time (docs/export.md). */
-function exportLine(e: TaskEvent): string {
-  return JSON.stringify({
-    id: e.id,
-    at: e.at.toISOString(),
-    type: e.type,
-    taskId: e.taskId,
-    ...(e.scheduleId ? { scheduleId: e.scheduleId } : {}),
-    data: e.data,
-  });
-}
-
 export async function exportCommand(opts: GlobalOptions & { out: string; from?: string; to?: string }): Promise<void> {
   await withSession(opts, async (s) => {
     const bar = progressBar('exporting', await logLength(s.read));
     const out = createWriteStream(opts.out, { encoding: 'utf8' });
     let count = 0;
     for await (const page of readLog(s.read, opts.from ?? '-', opts.to ?? '+')) {
-      const chunk = page.map((e) => exportLine(rawEventToTaskEvent(e))).join('\n') + '\n';
+      const chunk = page.map((e) => toExportLine(rawEventToTaskEvent(e))).join('\n') + '\n';
       if (!out.write(chunk)) await once(out, 'drain');
       count += page.length;
       bar.update(count);
@@ -297,22 +286,27 @@ export async function exportCommand(opts: GlobalOptions & { out: string; from?: 
   });
 }
 
-async function* readExport(file: string): AsyncGenerator<{ line: number; event: TaskEvent & { at: string } }> {
+/** Each line's event, and the line as JSON.stringify writes it back (verify-export compares that). */
+async function* readExport(file: string): AsyncGenerator<{ line: number; event: TaskEvent; json: string }> {
   const rl = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
   let line = 0;
   for await (const text of rl) {
     line++;
     if (text.trim() === '') continue;
-    let event: TaskEvent & { at: string };
+    let parsed: unknown;
     try {
-      event = JSON.parse(text) as TaskEvent & { at: string };
+      parsed = JSON.parse(text);
     } catch {
       throw new CliError(`${file}:${line}: not a JSON line`, EXIT.USAGE);
     }
-    if (typeof event.id !== 'string' || typeof event.type !== 'string' || typeof event.data !== 'object') {
-      throw new CliError(`${file}:${line}: not an exported event (needs id, type, data)`, EXIT.USAGE);
+    let event: TaskEvent;
+    try {
+      event = fromExportLine(parsed);
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      throw new CliError(`${file}:${line}: not an exported event: ${err.message}`, EXIT.USAGE);
     }
-    yield { line, event };
+    yield { line, event, json: JSON.stringify(parsed) };
   }
 }
 
@@ -326,7 +320,7 @@ export async function verifyExportCommand(file: string, opts: GlobalOptions): Pr
     const bar = progressBar('verifying', await logLength(s.read));
     const problems: string[] = [];
     let checked = 0;
-    let batch: { line: number; event: TaskEvent & { at: string } }[] = [];
+    let batch: { line: number; event: TaskEvent; json: string }[] = [];
     const flush = async () => {
       const found = await readEventsByIds(
         s.read,
@@ -335,7 +329,7 @@ export async function verifyExportCommand(file: string, opts: GlobalOptions): Pr
       batch.forEach((b, i) => {
         const event = found[i];
         if (!event) problems.push(`line ${b.line}: event ${b.event.id} is not in the log`);
-        else if (exportLine(rawEventToTaskEvent(event)) !== JSON.stringify(b.event))
+        else if (toExportLine(rawEventToTaskEvent(event)) !== b.json)
           problems.push(`line ${b.line}: event ${b.event.id} differs from the log`);
       });
       checked += batch.length;

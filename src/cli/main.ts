@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { CliError, EXIT, type GlobalOptions } from './connect.js';
 import * as c from './commands.js';
+import { archiveVerifyCommand } from './archive-commands.js';
 
 const program = new Command('taskledger')
   .description('Inspect, audit, replay and operate taskledger queues.')
@@ -111,6 +112,15 @@ schedule
   .requiredOption('--type <type>', 'task type')
   .option('--reference <name=value>', 'a reference (repeat for several)', collect)
   .action((_, cmd: Command) => c.scheduleRemoveCommand(globals(cmd) as never));
+
+const archive = program.command('archive').description('check an archive that compaction wrote (no Redis needed)');
+archive
+  .command('verify <dir>')
+  .description(
+    'check an archive directory: the manifest chain, every segment and task filter, the signatures with a key (exit 1 on any break)',
+  )
+  .option('--hmac-key <key>', 'the signing key (default: TASKLEDGER_ARCHIVE_HMAC_KEY)')
+  .action((dir: string, _, cmd: Command) => archiveVerifyCommand(dir, globals(cmd)));
 
 program
   .command('doctor')
