@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline';
 import { hostname } from 'node:os';
 import { TaskLedgerError, ValidationError } from '../errors.js';
 import { FORMAT_VERSION, readFormat } from '../redis/connection.js';
+import { compareStreamIds } from '../events/stream-id.js';
 import { redisNow } from '../redis/time.js';
 import { endedCounts } from '../projections/ended-counts.js';
 import { endedSince } from '../projections/throughput.js';
@@ -191,10 +192,16 @@ export async function tasksCommand(
 export async function showCommand(id: string, opts: GlobalOptions): Promise<void> {
   await withSession(opts, async (s) => {
     const task = await s.queue.get(id);
-    if (!task) throw new CliError(`task ${id} not found`, EXIT.NOT_FOUND);
-    const history = await s.queue.history(id);
+    // A task whose projection is gone (retention, delete) may still have its history in the archive.
+    const history = task || opts.archive ? await s.queue.history(id) : [];
+    if (!task && history.length === 0) throw new CliError(`task ${id} not found`, EXIT.NOT_FOUND);
     if (opts.json) {
       json({ task, history });
+      return;
+    }
+    if (!task) {
+      print(`${colour.bold(id)}  ${colour.dim('projection removed (retention or delete); its archived history:')}\n`);
+      print(timeline(history));
       return;
     }
     print(
@@ -206,23 +213,21 @@ export async function showCommand(id: string, opts: GlobalOptions): Promise<void
     print(
       `created ${relative(task.createdAt)}, updated ${relative(task.updatedAt)}${task.runAt ? `, due ${relative(task.runAt)}` : ''}\n`,
     );
-    let attempt = 0;
-    print(
-      table(
-        ['TIME', 'EVENT', 'ATTEMPT', 'DETAIL'],
-        history.map((e) => {
-          if (e.type === 'started') attempt = Number(e.data.attempt);
-          const detail = e.data.error ?? (e.data.progress !== undefined ? e.data.progress : (e.data.reason ?? ''));
-          return [
-            e.at.toISOString(),
-            e.type === 'failed' ? colour.red(e.type) : e.type,
-            attempt || '-',
-            brief(detail, 80),
-          ];
-        }),
-      ),
-    );
+    print(timeline(history));
   });
+}
+
+/** A task's events as a table: time, event, attempt, detail. */
+function timeline(history: readonly TaskEvent[]): string {
+  let attempt = 0;
+  return table(
+    ['TIME', 'EVENT', 'ATTEMPT', 'DETAIL'],
+    history.map((e) => {
+      if (e.type === 'started') attempt = Number(e.data.attempt);
+      const detail = e.data.error ?? (e.data.progress !== undefined ? e.data.progress : (e.data.reason ?? ''));
+      return [e.at.toISOString(), e.type === 'failed' ? colour.red(e.type) : e.type, attempt || '-', brief(detail, 80)];
+    }),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------- events
@@ -257,6 +262,7 @@ export async function eventsCommand(
         ...(opts.from ? { from: opts.from } : {}),
         follow: !!opts.follow,
         signal: stop.signal,
+        archive: !!opts.archive,
       }))
         emit(e);
     } finally {
@@ -272,11 +278,28 @@ export async function exportCommand(opts: GlobalOptions & { out: string; from?: 
     const bar = progressBar('exporting', await logLength(s.read));
     const out = createWriteStream(opts.out, { encoding: 'utf8' });
     let count = 0;
-    for await (const page of readLog(s.read, opts.from ?? '-', opts.to ?? '+')) {
-      const chunk = page.map((e) => toExportLine(rawEventToTaskEvent(e))).join('\n') + '\n';
-      if (!out.write(chunk)) await once(out, 'drain');
-      count += page.length;
+    const write = async (events: readonly TaskEvent[]) => {
+      if (!events.length) return;
+      if (!out.write(events.map(toExportLine).join('\n') + '\n')) await once(out, 'drain');
+      count += events.length;
       bar.update(count);
+    };
+    if (opts.archive) {
+      // The archive, then the log: one sequence (the bar counts the log's part of it).
+      const to = opts.to;
+      let page: TaskEvent[] = [];
+      for await (const e of s.queue.events({ archive: true, ...(opts.from ? { from: opts.from } : {}) })) {
+        if (to !== undefined && compareStreamIds(e.id, to) > 0) break;
+        page.push(e);
+        if (page.length === 1000) {
+          await write(page);
+          page = [];
+        }
+      }
+      await write(page);
+    } else {
+      for await (const page of readLog(s.read, opts.from ?? '-', opts.to ?? '+'))
+        await write(page.map(rawEventToTaskEvent));
     }
     out.end();
     await once(out, 'finish');

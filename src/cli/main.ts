@@ -36,6 +36,7 @@ program
 program
   .command('show <id>')
   .description('a task and its full history as a timeline')
+  .option('--archive <dir>', 'also read the events compaction archived there (FileArchive)')
   .action((id: string, _, cmd: Command) => c.showCommand(id, globals(cmd)));
 
 program
@@ -45,6 +46,7 @@ program
   .option('--follow', 'keep streaming new events until interrupted')
   .option('--task <id>', 'only this task')
   .option('--type <type>', 'only this event type')
+  .option('--archive <dir>', 'replay the archive in that directory first, then the log')
   .action((_, cmd: Command) => c.eventsCommand(globals(cmd)));
 
 program
@@ -57,6 +59,7 @@ program
   .requiredOption('--out <file>', 'file to write')
   .option('--from <id>', 'first event id (inclusive)')
   .option('--to <id>', 'last event id (inclusive)')
+  .option('--archive <dir>', 'export the archive in that directory first, then the log')
   .action((_, cmd: Command) => c.exportCommand(globals(cmd) as never));
 
 program
