@@ -181,7 +181,7 @@ async function trim(
   for (let i = TRIM_STEP - 1; ; i += TRIM_STEP) {
     const at = Math.min(i, chunk.length - 1);
     const trimmed = await ctx.redis.xtrim(ctx.keys.events, 'MINID', nextStreamId(chunk[at]!.id));
-    step({ step: 'trimmed', count: Number(trimmed) });
+    step({ step: 'trimmed', count: trimmed });
     await between();
     if (at === chunk.length - 1) return;
   }
