@@ -58,7 +58,7 @@ export interface TaskQueueOptions {
   /** A claimed entry not started within this long was lost by its reader and is given back. Default 10000. */
   deliveryTimeoutMs?: number;
   /**
-   * How long ended tasks' projections and the log's entries stay in Redis (docs/retention.md). Default:
+   * How long ended tasks' projections and the log's entries stay in Redis (README "Retention and the archive", docs/architecture.md §18). Default:
    * everything is kept. `logMs` needs an `archive`, or `archive: false`.
    */
   retention?: RetentionOptions;
