@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { CliError, EXIT, type GlobalOptions } from './connect.js';
 import * as c from './commands.js';
+import { compactCommand, dropCommand } from './retention-commands.js';
 
 const program = new Command('taskledger')
   .description('Inspect, audit, replay and operate taskledger queues.')
@@ -111,6 +112,25 @@ schedule
   .requiredOption('--type <type>', 'task type')
   .option('--reference <name=value>', 'a reference (repeat for several)', collect)
   .action((_, cmd: Command) => c.scheduleRemoveCommand(globals(cmd) as never));
+
+program
+  .command('compact')
+  .description('run one compaction pass with the retention given: ended tasks, then the log (--dry-run: count only)')
+  .option('--dry-run', 'count what a pass would do, write nothing')
+  .option('--finished-ms <ms>', 'remove finished tasks ended longer ago than this')
+  .option('--failed-ms <ms>', 'remove failed tasks ended longer ago than this')
+  .option('--cancelled-ms <ms>', 'remove cancelled tasks ended longer ago than this')
+  .option('--log-ms <ms>', 'trim log entries older than this (needs --no-archive)')
+  .option('--no-archive', 'trim the log without archiving: the events beyond --log-ms are gone for good')
+  .action((_, cmd: Command) => compactCommand(globals(cmd)));
+
+program
+  .command('drop')
+  .description('delete every key of a namespace: tasks, log, schedules, all (asks first on a terminal)')
+  .option('--yes', 'do not ask (needed when not on a terminal)')
+  .action((_, cmd: Command) =>
+    dropCommand({ ...globals(cmd), namespaceGiven: program.getOptionValueSource('namespace') === 'cli' }),
+  );
 
 program
   .command('doctor')
