@@ -17,6 +17,7 @@ import { fromExportLine, toExportLine } from '../events/export-line.js';
 import type { JsonValue, References, TaskEvent } from '../types.js';
 import { CliError, EXIT, connect, type GlobalOptions, type Session } from './connect.js';
 import { brief, colour, duration, lazyProgress, progressBar, relative, statusColour, table } from './format.js';
+import { logSummary, retentionChecks } from './log-health.js';
 
 type Out = (text: string) => void;
 const print: Out = (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
@@ -79,12 +80,12 @@ interface StatsRow {
   failedLastMinute: number;
 }
 
-async function readStats(s: Session): Promise<{ at: Date; queues: StatsRow[]; events: number }> {
+async function readStats(s: Session) {
   const st = await s.queue.stats();
   const counts = await endedCounts(s.read);
   const perMinute = await endedSince(s.read, st.at.getTime() - 60_000);
   const names = new Set([...Object.keys(st.queues), ...counts.keys()]);
-  const queues = [...names].sort().map((queue) => {
+  const queues = [...names].sort().map((queue): StatsRow => {
     const q = st.queues[queue];
     const ended = counts.get(queue);
     return {
@@ -100,7 +101,7 @@ async function readStats(s: Session): Promise<{ at: Date; queues: StatsRow[]; ev
       failedLastMinute: perMinute.get(queue)?.failed ?? 0,
     };
   });
-  return { at: st.at, queues, events: st.events };
+  return { at: st.at, queues, events: st.events, log: st.log, compaction: st.compaction, ended: st.ended };
 }
 
 export async function statsCommand(opts: GlobalOptions & { watch?: boolean; interval?: string }): Promise<void> {
@@ -108,8 +109,7 @@ export async function statsCommand(opts: GlobalOptions & { watch?: boolean; inte
     const intervalMs = Number(opts.interval ?? 2000);
     for (;;) {
       const st = await readStats(s);
-      if (opts.json)
-        print(JSON.stringify({ at: st.at, events: st.events, queues: st.queues }, null, opts.watch ? 0 : 2));
+      if (opts.json) print(JSON.stringify(st, null, opts.watch ? 0 : 2));
       else {
         if (opts.watch && process.stdout.isTTY) process.stdout.write('\u001b[2J\u001b[H');
         print(
@@ -138,7 +138,7 @@ export async function statsCommand(opts: GlobalOptions & { watch?: boolean; inte
             ]),
           ),
         );
-        print(colour.dim(`${st.events} events in the log · ${st.at.toISOString()}`));
+        for (const line of logSummary(st)) print(colour.dim(line));
       }
       if (!opts.watch) return;
       await new Promise((res) => setTimeout(res, intervalMs));
@@ -639,6 +639,7 @@ export async function doctorCommand(opts: GlobalOptions): Promise<void> {
               fix: 'run NTP: taskledger times use the Redis clock, but runAt dates given by clients use theirs',
             },
       );
+      if (format !== null) checks.push(...(await retentionChecks(s.redis, keysFor(opts.namespace))));
       if (opts.json) json({ ok: !checks.some((c) => c.status === 'fail'), checks });
       else {
         const mark = { ok: colour.green('ok  '), warn: colour.yellow('warn'), fail: colour.red('FAIL') };

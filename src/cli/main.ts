@@ -4,6 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { CliError, EXIT, type GlobalOptions } from './connect.js';
 import * as c from './commands.js';
 import { archiveVerifyCommand } from './archive-commands.js';
+import { compactCommand, dropCommand } from './retention-commands.js';
 
 const program = new Command('taskledger')
   .description('Inspect, audit, replay and operate taskledger queues.')
@@ -124,6 +125,26 @@ archive
   )
   .option('--hmac-key <key>', 'the signing key (default: TASKLEDGER_ARCHIVE_HMAC_KEY)')
   .action((dir: string, _, cmd: Command) => archiveVerifyCommand(dir, globals(cmd)));
+
+program
+  .command('compact')
+  .description('run one compaction pass with the retention given: ended tasks, then the log (--dry-run: count only)')
+  .option('--dry-run', 'count what a pass would do, write nothing')
+  .option('--finished-ms <ms>', 'remove finished tasks ended longer ago than this')
+  .option('--failed-ms <ms>', 'remove failed tasks ended longer ago than this')
+  .option('--cancelled-ms <ms>', 'remove cancelled tasks ended longer ago than this')
+  .option('--log-ms <ms>', 'trim log entries older than this (needs --archive DIR or --no-archive)')
+  .option('--archive <dir>', 'archive the trimmed events to this directory (FileArchive) first')
+  .option('--no-archive', 'trim the log without archiving: the events beyond --log-ms are gone for good')
+  .action((_, cmd: Command) => compactCommand(globals(cmd)));
+
+program
+  .command('drop')
+  .description('delete every key of a namespace: tasks, log, schedules, all (asks first on a terminal)')
+  .option('--yes', 'do not ask (needed when not on a terminal)')
+  .action((_, cmd: Command) =>
+    dropCommand({ ...globals(cmd), namespaceGiven: program.getOptionValueSource('namespace') === 'cli' }),
+  );
 
 program
   .command('doctor')
