@@ -41,6 +41,7 @@ export class CompactionLoop {
     if (this.ctx.life.closed) return;
     await this.ctx.life.whenOpen();
     const report = await compact(this.ctx, this.config);
-    if (!report.skipped) this.onPass(report);
+    const did = report.removedTasks + report.snapshots + report.archivedEvents + report.trimmedEvents;
+    if (!report.skipped && did > 0) this.onPass(report);
   }
 }

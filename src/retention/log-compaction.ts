@@ -122,6 +122,9 @@ async function checkArchiveHolds(ctx: ReadContext, archive: Archive, lastId: str
       `the archive at ${archive.location} ends at ${lastId ?? 'nothing'}, but this namespace archived up to ` +
         `${recorded}: segments are missing (or it is another archive); nothing was trimmed`,
     );
+  // A pass that died between its append and this note left it behind: the archive's own id is the truth.
+  if (lastId !== null && (!recorded || compareStreamIds(lastId, recorded) > 0))
+    await ctx.redis.hset(ctx.keys.meta, 'archivedTo', lastId);
 }
 
 /** Up to CHUNK_EVENTS log entries from `from` and before `point`, in pages. */
