@@ -58,7 +58,7 @@ export async function compactLog(ctx: ReadContext, input: LogCompactionInput): P
   const { archive, point, dryRun } = input;
   const step = input.onStep ?? (() => undefined);
   let archived = archive ? await archive.lastId() : null;
-  if (archive) await checkArchiveHolds(ctx, archive, archived);
+  if (archive) await checkArchiveHolds(ctx, archive, archived, dryRun);
   const record = await lastCompaction(ctx);
   const counts = new Map(Object.entries(record?.counts ?? {}));
   const countedTo = record?.trimmedTo ?? '0-0';
@@ -115,7 +115,12 @@ export async function compactLog(ctx: ReadContext, input: LogCompactionInput): P
  * Refuses to trim when the archive holds less than the namespace recorded it holding (newest segments
  * removed with their manifest entries, or the wrong directory): the events trimmed since are nowhere else.
  */
-async function checkArchiveHolds(ctx: ReadContext, archive: Archive, lastId: string | null): Promise<void> {
+async function checkArchiveHolds(
+  ctx: ReadContext,
+  archive: Archive,
+  lastId: string | null,
+  dryRun: boolean,
+): Promise<void> {
   const recorded = await ctx.redis.hget(ctx.keys.meta, 'archivedTo');
   if (recorded && (lastId === null || compareStreamIds(lastId, recorded) < 0))
     throw new ArchiveCorruptError(
@@ -123,7 +128,7 @@ async function checkArchiveHolds(ctx: ReadContext, archive: Archive, lastId: str
         `${recorded}: segments are missing (or it is another archive); nothing was trimmed`,
     );
   // A pass that died between its append and this note left it behind: the archive's own id is the truth.
-  if (lastId !== null && (!recorded || compareStreamIds(lastId, recorded) > 0))
+  if (!dryRun && lastId !== null && (!recorded || compareStreamIds(lastId, recorded) > 0))
     await ctx.redis.hset(ctx.keys.meta, 'archivedTo', lastId);
 }
 
