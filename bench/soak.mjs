@@ -76,7 +76,8 @@ const compaction = (dir, interval) =>
 /** Collects the queue's compaction reports; `windows()` gives each pass's [start, end] in epoch ms. */
 function passes(q) {
   const reports = [];
-  if (HAS_COMPACTION) q.on('compacted', (r) => reports.push(r));
+  // A pass skipped (another instance held the lock) did nothing: not counted.
+  if (HAS_COMPACTION) q.on('compacted', (r) => r.skipped || reports.push(r));
   return { reports, windows: () => reports.map((r) => [r.startedAt, r.startedAt + r.durationMs]) };
 }
 
@@ -87,7 +88,10 @@ function passSummary(reports) {
     durationMsP50: median(durations),
     durationMsMax: reports.length ? Math.max(...durations) : 0,
     ...Object.fromEntries(
-      ['archivedEvents', 'trimmedEvents', 'removedTasks', 'snapshots'].map((k) => [k, sum(reports.map((r) => r[k]))]),
+      ['archivedEvents', 'trimmedEvents', 'removedTasks', 'snapshots', 'reclaimedLogBytes'].map((k) => [
+        k,
+        sum(reports.map((r) => r[k])),
+      ]),
     ),
   };
 }
@@ -157,13 +161,15 @@ async function rateRounds() {
 function memorySampler(url, t0, backlog) {
   const redis = new Redis(url);
   const rows = [];
-  const timer = setInterval(async () => {
+  const sample = async () => {
     const [[, info], [, xlen]] = await redis.multi().info('memory').xlen(LOG_KEY).exec();
     const used = Number(/used_memory:(\d+)/.exec(info)[1]);
     const rss = Number(/used_memory_rss:(\d+)/.exec(info)[1]);
     rows.push({ t: round((Date.now() - t0) / 1000, 1), usedMB: round(used / 2 ** 20), rssMB: round(rss / 2 ** 20) });
     Object.assign(rows.at(-1), { backlog: backlog(), ...(xlen && { logEntries: xlen }) });
-  }, 2000);
+  };
+  void sample();
+  const timer = setInterval(sample, 2000);
   return {
     rows,
     stop: () => {
