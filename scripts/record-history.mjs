@@ -1,7 +1,7 @@
 // Records a log fixture for test/fold-replay.test.ts: runs a workload touching every event type against a
 // Redis (REDIS_URL), then writes the raw log and the projections it produced. Run once per format version;
 // the committed fixture then proves that later code folds the old log the same way.
-//   REDIS_URL=redis://127.0.0.1:6379 node scripts/record-history.mjs test/fixtures/history-v1
+//   REDIS_URL=redis://127.0.0.1:6379 node scripts/record-history.mjs test/fixtures/history-v3
 import { writeFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { TaskQueue } from '../dist/index.js';
@@ -12,63 +12,82 @@ const q = new TaskQueue({ namespace: ns, heartbeatTtlMs: 200, recoveryIntervalMs
 const raw = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-const [a, b, c, d, e] = await q.enqueueMany([
-  {
-    queue: 'images',
-    type: 'resize',
-    spec: { url: 'https://example.com/a.png', width: 640 },
-    references: { account: 7 },
-  },
-  {
-    queue: 'images',
-    type: 'resize',
-    spec: { url: 'b.png', width: 1e21, tags: [] },
-    references: { account: 7, album: 'x' },
-  },
-  { queue: 'mail', type: 'send', spec: { to: 'ü@example.com', body: 'line\nbreak "quoted"' } },
-  { queue: 'mail', type: 'send', spec: null, maxAttempts: 1 },
-  { queue: 'mail', type: 'send', spec: [1, 2.5, -0, { deep: { deeper: true } }] },
-]);
-await q.dequeue(['images']); // a
-await q.heartbeat(a, { pct: 10 });
-await q.heartbeat(a);
-await q.finish(a, { pct: 100, out: 'a-640.png' });
-await q.dequeue(['images']); // b
-await q.release(b);
-await q.dequeue(['images']); // b again
-await sleep(250);
-await q.recover(); // b stalls: requeued
-await q.dequeue(['mail']); // c
-await q.fail(c, { error: 'smtp 550' });
-await q.dequeue(['mail']); // d, maxAttempts 1
-await sleep(250);
-await raw.del(`{${ns}}:recovery-lock`);
-await q.recover(); // d stalls on its last attempt: failed
-await q.cancel(e);
-// Since format 1's first recording (history-v1): delayed tasks and retries.
-const [f, g] = await q.enqueueMany([
-  { queue: 'reports', type: 'daily', spec: { day: '2026-11-27' }, delayMs: 100, timeoutMs: 30000 },
-  {
-    queue: 'reports',
-    type: 'daily',
-    spec: { day: '2026-11-28' },
-    maxAttempts: 2,
-    backoff: { type: 'fixed', delayMs: 50, jitter: 0 },
-  },
-]);
-const first = await q.dequeue(['reports']); // g: f is not due yet
-await q.retryLater(first.id, { delayMs: 50, error: 'upstream 503', progress: { error: 'upstream 503' } });
-await sleep(150);
-await q.dequeue(['reports']); // f or g, promoted
-await q.dequeue(['reports']);
-await q.finish(f, { rows: 10 });
-await q.fail(g, { error: 'upstream 503 again' });
-await q.deleteByReference({ album: 'x' }); // b deleted
+async function workload(q) {
+  const [a, b, c, d, e] = await q.enqueueMany([
+    {
+      queue: 'images',
+      type: 'resize',
+      spec: { url: 'https://example.com/a.png', width: 640 },
+      references: { account: 7 },
+    },
+    {
+      queue: 'images',
+      type: 'resize',
+      spec: { url: 'b.png', width: 1e21, tags: [] },
+      references: { account: 7, album: 'x' },
+    },
+    { queue: 'mail', type: 'send', spec: { to: 'ü@example.com', body: 'line\nbreak "quoted"' } },
+    { queue: 'mail', type: 'send', spec: null, maxAttempts: 1 },
+    { queue: 'mail', type: 'send', spec: [1, 2.5, -0, { deep: { deeper: true } }] },
+  ]);
+  await q.dequeue(['images']); // a
+  await q.heartbeat(a, { pct: 10 });
+  await q.heartbeat(a);
+  await q.finish(a, { pct: 100, out: 'a-640.png' });
+  await q.dequeue(['images']); // b
+  await q.release(b);
+  await q.dequeue(['images']); // b again
+  await sleep(250);
+  await q.recover(); // b stalls: requeued
+  await q.dequeue(['mail']); // c
+  await q.fail(c, { error: 'smtp 550' });
+  await q.dequeue(['mail']); // d, maxAttempts 1
+  await sleep(250);
+  await raw.del(`{${ns}}:recovery-lock`);
+  await q.recover(); // d stalls on its last attempt: failed
+  await q.cancel(e);
+  // Since format 1's first recording (history-v1): delayed tasks and retries.
+  const [f, g] = await q.enqueueMany([
+    { queue: 'reports', type: 'daily', spec: { day: '2026-11-27' }, delayMs: 100, timeoutMs: 30000 },
+    {
+      queue: 'reports',
+      type: 'daily',
+      spec: { day: '2026-11-28' },
+      maxAttempts: 2,
+      backoff: { type: 'fixed', delayMs: 50, jitter: 0 },
+    },
+  ]);
+  const first = await q.dequeue(['reports']); // g: f is not due yet
+  await q.retryLater(first.id, { delayMs: 50, error: 'upstream 503', progress: { error: 'upstream 503' } });
+  await sleep(150);
+  await q.dequeue(['reports']); // f or g, promoted
+  await q.dequeue(['reports']);
+  await q.finish(f, { rows: 10 });
+  await q.fail(g, { error: 'upstream 503 again' });
+  await q.deleteByReference({ album: 'x' }); // b deleted
+
+  return [a, b, c, d, e, f, g];
+}
+
+// Format 2 (history-v3): the workload, then a compaction (retention removes the finished tasks, the log is
+// trimmed behind snapshots of the live ones), then the workload again on top of the trimmed log.
+const ids = await workload(q);
+await sleep(5);
+const compactor = new TaskQueue({
+  namespace: ns,
+  recoveryIntervalMs: 0,
+  retention: { finishedMs: 1, logMs: 1 },
+  archive: false,
+  compactIntervalMs: 0,
+});
+console.log(await compactor.compact());
+await compactor.close();
+ids.push(...(await workload(q)));
 
 const entries = await raw.xrange(`{${ns}}:events`, '-', '+');
 writeFileSync(`${out}.events.ndjson`, entries.map(([id, fields]) => JSON.stringify({ id, fields })).join('\n') + '\n');
 const projections = {};
-for (const id of [a, b, c, d, e, f, g]) {
+for (const id of ids) {
   const h = await raw.hgetall(`{${ns}}:task:${id}`);
   projections[id] = Object.keys(h).length ? Object.fromEntries(Object.entries(h).sort()) : null;
 }

@@ -1,3 +1,5 @@
+import type { CompactionReport } from './retention/compact.js';
+
 /** What a TaskQueue reports, with each event's arguments. */
 export interface TaskQueueEvents {
   /**
@@ -6,4 +8,6 @@ export interface TaskQueueEvents {
    * an app should log these. With no listener they are dropped.
    */
   error: [error: unknown];
+  /** A compaction pass on the timer did something (on-demand passes answer compact()'s caller). */
+  compacted: [report: CompactionReport];
 }

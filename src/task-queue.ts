@@ -1,5 +1,6 @@
 import type { Connection, ConnectionOption } from './redis/connection.js';
 import { closeQueueContext, openQueueContext } from './queue-context.js';
+import { DEFAULT_HEARTBEAT_TTL_MS } from './context/open.js';
 import type { TaskDefinition } from './task-definition.js';
 import type { EnqueueRequest, JsonValue, References, Task, TaskEvent } from './types.js';
 import { intOption } from './validation.js';
@@ -27,6 +28,17 @@ import { rebuild, type RebuildReport } from './audit/rebuild.js';
 import type { FoldProgressOptions } from './audit/fold-log.js';
 import { recover, type RecoveryReport } from './worker/recovery.js';
 import { RecoveryLoop } from './worker/recovery-loop.js';
+import type { Archive } from './archive/archive.js';
+import { compact, type CompactionReport } from './retention/compact.js';
+import { CompactionLoop } from './retention/compaction-loop.js';
+import {
+  compactionConfig,
+  DEFAULT_COMPACT_INTERVAL_MS,
+  hasRetention,
+  MAX_INTERVAL_MS,
+  type CompactionConfig,
+  type RetentionOptions,
+} from './retention/options.js';
 
 export interface TaskQueueOptions {
   /** A Redis URL, or an ioredis Redis or Cluster the caller owns. Default: REDIS_URL or redis://127.0.0.1:6379. */
@@ -45,6 +57,18 @@ export interface TaskQueueOptions {
   recoveryIntervalMs?: number;
   /** A claimed entry not started within this long was lost by its reader and is given back. Default 10000. */
   deliveryTimeoutMs?: number;
+  /**
+   * How long ended tasks' projections and the log's entries stay in Redis (docs/retention.md). Default:
+   * everything is kept. `logMs` needs an `archive`, or `archive: false`.
+   */
+  retention?: RetentionOptions;
+  /**
+   * Where compaction puts log entries before it trims them; history() and events({ archive: true }) read it.
+   * `false` trims without archiving: the audit trail beyond `retention.logMs` is given up.
+   */
+  archive?: Archive | false;
+  /** How often this instance tries a compaction pass (one instance at a time runs it); 0 turns the timer off. Default 10000 with retention, else off. */
+  compactIntervalMs?: number;
 }
 
 /**
@@ -57,16 +81,30 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
   private readonly owned: boolean;
   private readonly recoveryIntervalMs: number;
   private readonly recovery: RecoveryLoop;
+  private readonly compaction: CompactionConfig;
+  private readonly compactionLoop: CompactionLoop;
   private closing: Promise<void> | undefined;
 
   constructor(options: TaskQueueOptions = {}) {
     super();
-    const { ctx, owned } = openQueueContext(options, (err) => this.emit('error', err));
+    // Every option is checked before the connection opens, so that a refused one leaves nothing open.
+    const compaction = compactionConfig(options.retention, options.archive);
+    const compactIntervalMs = intOption(
+      options.compactIntervalMs,
+      hasRetention(compaction) ? DEFAULT_COMPACT_INTERVAL_MS : 0,
+      'compactIntervalMs',
+      0,
+      MAX_INTERVAL_MS,
+    );
+    const ttl = options.heartbeatTtlMs ?? DEFAULT_HEARTBEAT_TTL_MS;
     this.recoveryIntervalMs = intOption(
       options.recoveryIntervalMs,
-      Math.min(Math.floor(ctx.settings.heartbeatTtlMs / 2), 5000),
+      Math.min(Math.floor(ttl / 2), 5000),
       'recoveryIntervalMs',
       0,
+    );
+    const { ctx, owned } = openQueueContext({ ...options, archive: compaction.archive }, (err) =>
+      this.emit('error', err),
     );
     this.ctx = ctx;
     this.namespace = ctx.keys.namespace;
@@ -76,6 +114,14 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
     this.ctx.life.whenOpen()?.catch(() => undefined);
     this.recovery = new RecoveryLoop(this.ctx, this.recoveryIntervalMs);
     this.recovery.start();
+    this.compaction = compaction;
+    this.compactionLoop = new CompactionLoop(ctx, compaction, compactIntervalMs, (r) => this.emit('compacted', r));
+    this.compactionLoop.start();
+  }
+
+  /** The archive compaction writes to and reads from, if any. */
+  get archive(): Archive | null {
+    return this.ctx.archive;
   }
 
   get heartbeatTtlMs(): number {
@@ -182,6 +228,17 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
   }
 
   /**
+   * Runs one compaction pass now (it also runs on a timer with retention): ended tasks past their retention
+   * lose their projection, and log entries older than `retention.logMs` are archived and trimmed. With
+   * `dryRun`, counts what a pass would do and writes nothing. Without retention it does nothing and says so
+   * (`skipped`).
+   */
+  async compact(options?: { dryRun?: boolean }): Promise<CompactionReport> {
+    await this.ctx.life.whenOpen();
+    return compact(this.ctx, this.compaction, options);
+  }
+
+  /**
    * Stops recovery, ends blocked reads, waits for pending dequeues to give back what they started for
    * callers no longer waiting, and closes the connections this queue opened. Every call resolves once
    * that is done, also a second call made meanwhile.
@@ -193,6 +250,7 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
 
   private async closeNow(): Promise<void> {
     this.recovery.stop();
+    this.compactionLoop.stop();
     await closeQueueContext(this.ctx);
     if (this.owned) {
       // QUIT fails on a connection that is down already; disconnecting is all that is left to do then.

@@ -50,7 +50,10 @@ export type TaskEventType =
   | 'promoted'
   | 'deleted'
   | 'scheduled'
-  | 'unscheduled';
+  | 'unscheduled'
+  | 'snapshot'
+  | 'expired'
+  | 'compacted';
 
 export interface TaskEvent {
   /** The event's stream id: its position in the log. */

@@ -32,7 +32,7 @@ import {
   type TaskWrite,
 } from '../src/redis/protocols/task-writes.js';
 import { KEPT_BY_START } from '../src/events/fold-rules.js';
-import type { LuaConstant } from '../src/redis/protocols/lua.js';
+import { upperSnake, type LuaConstant } from '../src/redis/protocols/lua.js';
 import { useRedis } from './helpers/fixture.js';
 
 const r = useRedis();
@@ -57,10 +57,10 @@ describe('task writes (finish.lua, fail.lua, heartbeat.lua)', () => {
   it('finish and fail: encode then decode gives back the writes', () => {
     fc.assert(
       fc.property(fc.array(write, { maxLength: 20 }), (writes) => {
-        const encoded = encodeFinish(k, writes);
+        const encoded = encodeFinish(k, 'finished', writes);
         expect(encoded.args).toHaveLength(writes.length * TASK_WRITES.record.length);
         expect(decodeFinishArgs(encoded)).toEqual({
-          keys: { events: k.events, running: k.running, counts: k.counts },
+          keys: { events: k.events, running: k.running, counts: k.counts, ended: k.finishedSet },
           writes: withKeys(writes),
         });
       }),
@@ -81,7 +81,7 @@ describe('task writes (finish.lua, fail.lua, heartbeat.lua)', () => {
       { taskId: 't1', lease: 'l', progress: '' },
       { taskId: 't2', lease: '', progress: undefined },
     ];
-    expect(decodeFinishArgs(encodeFinish(k, writes)).writes.map((w) => w.write)).toEqual(writes);
+    expect(decodeFinishArgs(encodeFinish(k, 'finished', writes)).writes.map((w) => w.write)).toEqual(writes);
   });
 });
 
@@ -90,7 +90,7 @@ function startExpected(input: StartInput) {
   const entries = (list: readonly StartEntry[]) =>
     list.map((c) => ({ taskKey: k.task(c.taskId), readyKey: k.ready(c.queue), taskId: c.taskId, entryId: c.entryId }));
   return {
-    keys: { events: k.events, running: k.running, counts: k.counts },
+    keys: { events: k.events, running: k.running, counts: k.counts, finishedSet: k.finishedSet },
     group: input.group,
     ttlMs: input.ttlMs,
     consumer: input.consumer,
@@ -323,7 +323,7 @@ describe('the generated Lua of each protocol', () => {
       START_ENTRY_KEYS: START.entryKeys.length,
       START_ENTRY_WIDTH: START.entry.length,
     });
-    for (const name of START.keys) expect(s[`START_KEY_${name.toUpperCase()}`]).toBe(at(START.keys, name));
+    for (const name of START.keys) expect(s[`START_KEY_${upperSnake(name)}`]).toBe(at(START.keys, name));
     expect(s).toMatchObject({
       START_ARG_GROUP: 1,
       START_ARG_TTL_MS: 2,
@@ -344,7 +344,7 @@ describe('the generated Lua of each protocol', () => {
       WRITE_WIDTH: TASK_WRITES.record.length,
       WRITE_TASK_ID: 1,
       WRITE_PROGRESS: 4,
-      FINISH_KEYS: 3,
+      FINISH_KEYS: 4,
       FINISH_HEADER: 0,
       HEARTBEAT_KEYS: 2,
       HEARTBEAT_HEADER: 1,

@@ -11,6 +11,7 @@ import {
   type JsonValue,
 } from '../src/index.js';
 import { namespaceKeys, useRedis } from './helpers/fixture.js';
+import { FORMAT_VERSION } from '../src/redis/connection.js';
 import { freePort, namespace, startRedis } from './helpers/redis.js';
 
 const r = useRedis();
@@ -280,7 +281,38 @@ describe('connection and format', () => {
   it('records the format version on first use', async () => {
     const q = r.queue();
     await q.enqueue({ queue: 'q', type: 't' });
-    expect(await r.raw().hget(`{${q.namespace}}:meta`, 'format')).toBe('1');
+    expect(await r.raw().hget(`{${q.namespace}}:meta`, 'format')).toBe(String(FORMAT_VERSION));
+  });
+
+  it('moves a format-1 namespace to format 2: every ended task joins its ended set, by the time it ended', async () => {
+    const q1 = r.queue();
+    const ns = q1.namespace;
+    const ids: Record<string, string> = {};
+    for (const how of ['finish', 'fail', 'cancel', 'wait'] as const) {
+      const id = await q1.enqueue({ queue: how, type: 't' });
+      if (how === 'cancel') await q1.cancel(id);
+      if (how === 'finish' || how === 'fail') {
+        await q1.dequeue([how]);
+        await (how === 'finish' ? q1.finish(id) : q1.fail(id));
+      }
+      ids[how] = id;
+    }
+    // As format 1 left it: no ended sets.
+    const raw = r.raw();
+    await raw.del(`{${ns}}:ended:finished`, `{${ns}}:ended:failed`, `{${ns}}:ended:cancelled`);
+    await raw.hset(`{${ns}}:meta`, 'format', '1');
+    const q2 = r.queue({ namespace: ns });
+    expect((await q2.verify()).mismatches).toEqual([]);
+    expect(await raw.hget(`{${ns}}:meta`, 'format')).toBe('2');
+    for (const [how, status] of [
+      ['finish', 'finished'],
+      ['fail', 'failed'],
+      ['cancel', 'cancelled'],
+    ] as const) {
+      expect(await raw.zscore(`{${ns}}:ended:${status}`, ids[how]!)).toBe(
+        await raw.hget(`{${ns}}:task:${ids[how]!}`, 'finishedAt'),
+      );
+    }
   });
 });
 

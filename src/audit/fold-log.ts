@@ -1,6 +1,9 @@
 import type { ReadContext } from '../context/read-context.js';
 import { foldAll, type ProjectionHash } from '../events/fold.js';
 import { lastEventId, readLog } from '../projections/log-reader.js';
+import { COMPACTED_EVENT, ENDED_EVENTS } from '../events/fold-rules.js';
+import { compareStreamIds } from '../events/stream-id.js';
+import { recordOf, type CompactionRecord } from '../retention/compaction-record.js';
 
 export interface FoldProgressOptions {
   /** Called as the log is read: events folded so far, and the log's length when the read began. */
@@ -18,21 +21,29 @@ export async function foldLog(
   const end = await lastEventId(ctx);
   const total = onProgress ? await ctx.redis.xlen(ctx.keys.events) : 0;
   const folded = new Map<string, ProjectionHash>();
-  // The all-time counts of ended tasks ({ns}:counts), as the log tells them.
-  const counts = new Map<string, number>();
+  // The all-time counts of ended tasks ({ns}:counts), as the log tells them: those the newest `compacted`
+  // record carries (ended events trimmed below its point), plus the ended events at or after that point.
+  let baseline: CompactionRecord = { trimmedTo: '0-0', counts: {} };
+  let ended: { id: string; key: string }[] = [];
   let events = 0;
   if (end !== '0-0') {
     for await (const page of readLog(ctx, '-', end)) {
       for (const e of page) {
-        if (e.type !== 'finished' && e.type !== 'failed' && e.type !== 'cancelled') continue;
+        if (e.type === COMPACTED_EVENT) {
+          baseline = recordOf(e.fields);
+          ended = ended.filter((x) => compareStreamIds(x.id, baseline.trimmedTo) >= 0);
+        }
+        if (!ENDED_EVENTS.has(e.type) || compareStreamIds(e.id, baseline.trimmedTo) < 0) continue;
         // Logs written before ended events carried their queue: the task's queue, while its projection lives.
         const queue = e.fields.queue ?? folded.get(e.taskId)?.queue;
-        if (queue !== undefined) counts.set(`${e.type}:${queue}`, (counts.get(`${e.type}:${queue}`) ?? 0) + 1);
+        if (queue !== undefined) ended.push({ id: e.id, key: `${e.type}:${queue}` });
       }
       foldAll(page, folded);
       events += page.length;
       onProgress?.(events, total);
     }
   }
+  const counts = new Map(Object.entries(baseline.counts));
+  for (const { key } of ended) counts.set(key, (counts.get(key) ?? 0) + 1);
   return { folded, end, events, counts };
 }

@@ -1,4 +1,4 @@
-import { GROUP } from '../redis/keys.js';
+import { ENDED_STATUSES, GROUP } from '../redis/keys.js';
 import { scriptPipeline } from '../redis/pipeline.js';
 import type { ReadContext } from '../context/read-context.js';
 import type { References } from '../types.js';
@@ -68,7 +68,8 @@ export async function rebuild(ctx: ReadContext, options: FoldProgressOptions = {
 function restoreKeys(ctx: ReadContext, id: string, hash: ProjectionHash): string[] {
   const k = ctx.keys;
   const queue = hash.queue ?? '';
-  return [k.events, k.running, k.task(id), k.ready(queue), k.delayed(queue), k.queues, ...refKeys(ctx, hash)];
+  const ended = ENDED_STATUSES.map((status) => k.endedSet(status));
+  return [k.events, k.running, k.task(id), k.ready(queue), k.delayed(queue), k.queues, ...ended, ...refKeys(ctx, hash)];
 }
 
 function refKeys(ctx: ReadContext, hash: ProjectionHash): string[] {

@@ -1,4 +1,5 @@
 import type { ReadContext } from '../context/read-context.js';
+import { ENDED_STATUSES, type EndedStatus } from '../redis/keys.js';
 import type { ProjectionHash } from '../events/fold.js';
 import { readHashes, scanTaskIds, touchedSince } from '../projections/log-reader.js';
 import { foldLog, type FoldProgressOptions } from './fold-log.js';
@@ -26,6 +27,11 @@ export async function verify(ctx: ReadContext, options: FoldProgressOptions = {}
   for (const queue of await ctx.redis.smembers(ctx.keys.queues)) {
     for (const id of await ctx.redis.zrange(ctx.keys.delayed(queue), 0, -1)) delayed.add(id);
   }
+  const ended = new Map<string, { status: string; at: string }>();
+  for (const status of ENDED_STATUSES) {
+    const flat = await ctx.redis.zrange(ctx.keys.endedSet(status), 0, -1, 'WITHSCORES');
+    for (let i = 0; i < flat.length; i += 2) ended.set(flat[i]!, { status, at: flat[i + 1]! });
+  }
   // Read after the projections: anything that moved on while we read is left out, not reported.
   const moved = await touchedSince(ctx, end);
   const mismatches: string[] = [];
@@ -42,6 +48,13 @@ export async function verify(ctx: ReadContext, options: FoldProgressOptions = {}
     const isDelayed = f?.status === 'waiting' && f.runAt !== undefined;
     if (isDelayed !== delayed.has(id))
       mismatches.push(`${id}: delayed index ${delayed.has(id) ? 'has' : 'lacks'} the task`);
+    const e = ended.get(id);
+    const endedAs = f && ENDED_STATUSES.includes(f.status as EndedStatus) ? f.status : undefined;
+    if (e?.status !== endedAs || (e && e.at !== f?.finishedAt))
+      mismatches.push(
+        `${id}: ended index has ${e ? `${e.status} at ${e.at}` : 'nothing'} for a ${f?.status ?? 'missing'} task` +
+          (endedAs ? ` ended at ${f?.finishedAt ?? '?'}` : ''),
+      );
   }
   return { tasks, mismatches };
 }

@@ -22,6 +22,7 @@ export async function cancel(ctx: ReadContext, taskId: string): Promise<boolean>
       k.ready(queue),
       k.delayed(queue),
       k.counts,
+      k.cancelledSet,
       taskId,
       GROUP,
       queue,

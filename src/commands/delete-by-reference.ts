@@ -1,4 +1,4 @@
-import { GROUP } from '../redis/keys.js';
+import { ENDED_STATUSES, GROUP } from '../redis/keys.js';
 import { scriptPipeline } from '../redis/pipeline.js';
 import type { ReadContext } from '../context/read-context.js';
 import { validateReferences } from '../validation.js';
@@ -38,7 +38,8 @@ export async function deleteByReference(
         return;
       }
       const own = Object.entries(JSON.parse(referencesJson ?? '{}') as References).map(([n, v]) => k.reference(n, v));
-      const keys = [k.events, k.running, k.task(id), k.ready(queue), k.delayed(queue), ...own];
+      const ended = ENDED_STATUSES.map((status) => k.endedSet(status));
+      const keys = [k.events, k.running, k.task(id), k.ready(queue), k.delayed(queue), ...ended, ...own];
       pipeline.script('delete', keys.length, ...keys, id, GROUP, queue);
       isDelete.push(true);
     });

@@ -14,7 +14,18 @@ export async function retry(ctx: ReadContext, taskId: string): Promise<boolean> 
   await ctx.life.whenOpen();
   const queue = await queueOf(ctx, taskId);
   const k = ctx.keys;
-  const code = Number(await ctx.scripts.retry(k.events, k.task(taskId), k.ready(queue), taskId, GROUP, queue));
+  const code = Number(
+    await ctx.scripts.retry(
+      k.events,
+      k.task(taskId),
+      k.ready(queue),
+      k.failedSet,
+      k.cancelledSet,
+      taskId,
+      GROUP,
+      queue,
+    ),
+  );
   if (code === 0) return false;
   throwOnCode(code, taskId);
   return true;

@@ -37,14 +37,14 @@ export function createWriteBatches(scripts: Scripts, k: Keys, heartbeatTtlMs: nu
     // Waits a turn longer: a worker's next start usually takes its finishes along (start.lua).
     finish: new Batcher<TaskWrite, number>(
       async (items) => {
-        const { keys, args } = encodeFinish(k, items);
+        const { keys, args } = encodeFinish(k, 'finished', items);
         return decodeCodes(await scripts.finish(keys.length, ...keys, ...args));
       },
       WRITE_MAX,
       2,
     ),
     fail: new Batcher<TaskWrite, number>(async (items) => {
-      const { keys, args } = encodeFinish(k, items);
+      const { keys, args } = encodeFinish(k, 'failed', items);
       return decodeCodes(await scripts.fail(keys.length, ...keys, ...args));
     }, WRITE_MAX),
     heartbeat: new Batcher<TaskWrite, number>(async (items) => {

@@ -7,6 +7,7 @@ import { intOption, NAMESPACE_PATTERN } from '../validation.js';
 import type { TaskDefinition } from '../task-definition.js';
 import { Lifecycle } from './lifecycle.js';
 import type { ReadContext } from './read-context.js';
+import type { Archive } from '../archive/archive.js';
 
 export interface ContextOptions {
   connection?: ConnectionOption;
@@ -16,7 +17,11 @@ export interface ContextOptions {
   connectTimeoutMs?: number;
   deliveryTimeoutMs?: number;
   tasks?: readonly TaskDefinition[];
+  /** Checked by the caller (retention/options.ts). */
+  archive?: Archive | null;
 }
+
+export const DEFAULT_HEARTBEAT_TTL_MS = 30_000;
 
 /** Checks the options and opens (or adopts) the connection; `owned` says whether we must close it. */
 export function openContext(
@@ -28,7 +33,7 @@ export function openContext(
     throw new ValidationError(`namespace "${namespace}" must be 1 to 64 letters, digits, '_', '.' or '-'`);
   }
   const settings = {
-    heartbeatTtlMs: intOption(options.heartbeatTtlMs, 30_000, 'heartbeatTtlMs', 100),
+    heartbeatTtlMs: intOption(options.heartbeatTtlMs, DEFAULT_HEARTBEAT_TTL_MS, 'heartbeatTtlMs', 100),
     maxAttempts: intOption(options.maxAttempts, 3, 'maxAttempts', 1),
     deliveryTimeoutMs: intOption(options.deliveryTimeoutMs, 10_000, 'deliveryTimeoutMs', 1),
   };
@@ -42,6 +47,7 @@ export function openContext(
     blocking: new BlockingPool(redis),
     settings,
     definitions: new Map((options.tasks ?? []).map((d) => [d.type, d])),
+    archive: options.archive ?? null,
     life: new Lifecycle(() => ensureFormat(redis, keys, connectTimeoutMs), onError),
   };
   return { ctx, owned };

@@ -4,6 +4,7 @@ import type { Scripts } from '../redis/scripts.js';
 import type { BlockingPool } from '../redis/blocking-pool.js';
 import type { TaskDefinition } from '../task-definition.js';
 import type { Lifecycle } from './lifecycle.js';
+import type { Archive } from '../archive/archive.js';
 
 /** Settings fixed when a TaskQueue or Scheduler is made. */
 export interface Settings {
@@ -25,6 +26,8 @@ export interface Deps {
   readonly settings: Settings;
   /** Task types declared with a schema: enqueue checks their specs. */
   readonly definitions: ReadonlyMap<string, TaskDefinition>;
+  /** Where compaction put the events it trimmed: history() and events() read it too. Null when none. */
+  readonly archive: Archive | null;
 }
 
 /** The read side's context: dependencies and the lifecycle, no write-side state. */

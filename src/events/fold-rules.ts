@@ -14,9 +14,17 @@ export interface FoldRule {
   del: readonly string[];
   /** The event removes the projection (the log keeps the history). */
   drop?: true;
+  /**
+   * The event's fields become the whole hash (a snapshot: they carry `updatedAt` and, in `events`, the ids
+   * of the task's events still in the log); only its own id is appended to `events`.
+   */
+  replace?: true;
 }
 
-export const FOLD_RULES: Readonly<Record<Exclude<TaskEventType, 'scheduled' | 'unscheduled'>, FoldRule>> = {
+/** Events about the namespace, not one task: schedules, and compaction's records. */
+export type NamespaceEventType = 'scheduled' | 'unscheduled' | 'expired' | 'compacted';
+
+export const FOLD_RULES: Readonly<Record<Exclude<TaskEventType, NamespaceEventType>, FoldRule>> = {
   enqueued: {
     set: [
       ['status', 'waiting'],
@@ -96,12 +104,15 @@ export const FOLD_RULES: Readonly<Record<Exclude<TaskEventType, 'scheduled' | 'u
     del: ['runAt'],
   },
   deleted: { set: [], del: [], drop: true },
+  // Written by compaction before it trims a live task's earlier events from the log (src/retention/).
+  snapshot: { set: [], del: [], replace: true },
 };
 
 /** A JSON string literal is a valid Lua string literal for these ASCII names. */
 const luaString = (s: string): string => JSON.stringify(s);
 
 /** Every field a task hash can hold: those the rules set, and the two every event sets. */
+// A snapshot sets no field of its own: it carries fields the other rules set.
 export const HASH_FIELDS: readonly string[] = [
   ...new Set([...Object.values(FOLD_RULES).flatMap((r) => r.set.map(([field]) => field)), 'updatedAt', 'events']),
 ];
@@ -123,10 +134,28 @@ export const KEPT_BY_START: readonly string[] = HASH_FIELDS.filter(
 );
 
 /** Event fields that hold JSON text (decoded in TaskEvent.data); the rest are plain strings. */
-export const JSON_FIELDS: ReadonlySet<string> = new Set(['spec', 'progress', 'references', 'backoff']);
+export const JSON_FIELDS: ReadonlySet<string> = new Set([
+  'spec',
+  'progress',
+  'references',
+  'backoff',
+  'counts',
+  'retention',
+]);
 
 /** Event fields that hold integers. */
-export const INT_FIELDS: ReadonlySet<string> = new Set(['attempt', 'maxAttempts', 'runAt', 'timeoutMs', 'scheduledAt']);
+export const INT_FIELDS: ReadonlySet<string> = new Set([
+  'attempt',
+  'maxAttempts',
+  'runAt',
+  'timeoutMs',
+  'scheduledAt',
+  'cutoff',
+  'archivedEvents',
+  'trimmedEvents',
+  'removedTasks',
+  'snapshots',
+]);
 /** Stream fields every event has: the event type and the task id. */
 export const EVENT_FIELD = 'event';
 export const TASK_FIELD = 'task';
@@ -134,6 +163,17 @@ export const TASK_FIELD = 'task';
 export const SCHEDULE_FIELD = 'schedule';
 /** Events about schedules, not tasks: the task fold passes over them. */
 export const SCHEDULE_EVENTS: ReadonlySet<string> = new Set(['scheduled', 'unscheduled']);
+/**
+ * `expired`: retention removed the projections of the tasks listed in its field `tasks` (space-separated ids),
+ * in one step, as `deleted` removes one. `compacted`: a compaction's record (what it trimmed, and the all-time
+ * counts of the ended events it trimmed); no projection changes.
+ */
+export const EXPIRED_EVENT = 'expired';
+export const COMPACTED_EVENT = 'compacted';
+/** The events that end a task (counted in `{ns}:counts`). */
+export const ENDED_EVENTS: ReadonlySet<string> = new Set(['finished', 'failed', 'cancelled']);
+/** Events that name no task (their `task` field is absent or ''): the per-task fold passes over them. */
+export const NAMESPACE_EVENTS: ReadonlySet<string> = new Set([...SCHEDULE_EVENTS, EXPIRED_EVENT, COMPACTED_EVENT]);
 
 /**
  * Renders the rules as Lua for includes/fold-apply.lua: `fold_apply(taskKey, eventId, eventTime, eventType, fields, prevEvents)`
@@ -145,8 +185,9 @@ export function foldRulesAsLua(): string {
   const q = luaString;
   const entries = Object.entries(FOLD_RULES);
   const drops = entries.filter(([, r]) => r.drop).map(([t]) => `etype==${q(t)}`);
+  const replaces = entries.filter(([, r]) => r.replace).map(([t]) => `etype==${q(t)}`);
   const branches = entries
-    .filter(([, r]) => !r.drop)
+    .filter(([, r]) => !r.drop && !r.replace)
     .map(([type, rule]) => {
       // Few fields are read by scanning the list; many through a table by name, made once.
       const byName = rule.set.filter(([, src]) => src.startsWith('$')).length >= 3;
@@ -164,7 +205,7 @@ export function foldRulesAsLua(): string {
   // Each event sets its fields, then updatedAt and events.
   const slots = Math.max(...entries.map(([, r]) => 2 * r.set.length + 4));
   const dels = entries
-    .filter(([, r]) => !r.drop && r.del.length)
+    .filter(([, r]) => !r.drop && !r.replace && r.del.length)
     .map(([type, rule]) => `if etype==${q(type)} then redis.call('HDEL',k,${rule.del.map(q).join(',')}) end`);
   return [
     // The last value of a field wins, as in the TypeScript fold (pairsToObject).
@@ -175,6 +216,9 @@ export function foldRulesAsLua(): string {
     `local FOLD_SCRATCH={${Array(slots).fill('0').join(',')}}`,
     'local function fold_apply(k,id,at,etype,f,prev)',
     `  if ${drops.join(' or ')} then redis.call('DEL',k) return end`,
+    // A snapshot's fields are the whole hash; its own id goes after the ids it carries.
+    `  if ${replaces.join(' or ')} then redis.call('DEL',k) redis.call('HSET',k,unpack(f)) ` +
+      "local ev=fold_field(f,'events') redis.call('HSET',k,'events',ev and (ev..' '..id) or id) return end",
     "  if prev==nil then prev=redis.call('HGET',k,'events') end",
     '  local a,n,v=FOLD_SCRATCH,0,nil',
     `  ${branches.join('\n  else')}`,

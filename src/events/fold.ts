@@ -1,4 +1,4 @@
-import { FOLD_RULES, SCHEDULE_EVENTS } from './fold-rules.js';
+import { EXPIRED_EVENT, FOLD_RULES, NAMESPACE_EVENTS } from './fold-rules.js';
 import { InternalError } from '../errors.js';
 import { streamIdMs } from './stream-id.js';
 
@@ -18,7 +18,7 @@ export interface RawEvent {
 type Setter = (hash: ProjectionHash, event: RawEvent, at: string) => void;
 
 /** The rules as one setter per field, read once: the fold runs for every task a worker starts. */
-const COMPILED = new Map<string, { set: Setter[]; del: readonly string[]; drop: boolean }>(
+const COMPILED = new Map<string, { set: Setter[]; del: readonly string[]; drop: boolean; replace: boolean }>(
   Object.entries(FOLD_RULES).map(([type, rule]) => {
     const set = rule.set.map(([field, src]): Setter => {
       if (src === '@at') return (h, _e, at) => void (h[field] = at);
@@ -32,7 +32,7 @@ const COMPILED = new Map<string, { set: Setter[]; del: readonly string[]; drop: 
       }
       return (h) => void (h[field] = src);
     });
-    return [type, { set, del: rule.del, drop: !!rule.drop }];
+    return [type, { set, del: rule.del, drop: !!rule.drop, replace: !!rule.replace }];
   }),
 );
 
@@ -50,6 +50,7 @@ export function foldInto(hash: ProjectionHash, event: RawEvent): ProjectionHash 
   if (!rule)
     throw new InternalError(`unknown event type "${event.type}" in event ${event.id}: written by a newer taskledger?`);
   if (rule.drop) return null;
+  if (rule.replace) return replaceWith(hash, event);
   const at = streamIdMs(event.id);
   const previous = hash.events;
   for (const set of rule.set) set(hash, event, at);
@@ -60,13 +61,31 @@ export function foldInto(hash: ProjectionHash, event: RawEvent): ProjectionHash 
   return hash;
 }
 
-/** Folds a sequence of events (oldest first) into projections by task id. Dropped tasks are absent. */
+/** A snapshot: its fields become the hash, and its id follows the ids it carries in `events`. */
+function replaceWith(hash: ProjectionHash, event: RawEvent): ProjectionHash {
+  // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- the hash mirrors a Redis hash: this is the Lua fold's DEL
+  for (const field of Object.keys(hash)) delete hash[field];
+  Object.assign(hash, event.fields);
+  hash.events = event.fields.events ? `${event.fields.events} ${event.id}` : event.id;
+  return hash;
+}
+
+/** The ids an `expired` event removed. */
+export const expiredTaskIds = (event: RawEvent): string[] => (event.fields.tasks ?? '').split(' ').filter(Boolean);
+
+/**
+ * Folds a sequence of events (oldest first) into projections by task id. Dropped tasks are absent: deleted
+ * ones, and those an `expired` event lists.
+ */
 export function foldAll(
   events: Iterable<RawEvent>,
   into = new Map<string, ProjectionHash>(),
 ): Map<string, ProjectionHash> {
   for (const event of events) {
-    if (SCHEDULE_EVENTS.has(event.type)) continue;
+    if (NAMESPACE_EVENTS.has(event.type)) {
+      if (event.type === EXPIRED_EVENT) for (const id of expiredTaskIds(event)) into.delete(id);
+      continue;
+    }
     const next = foldEvent(into.get(event.taskId) ?? null, event);
     if (next) into.set(event.taskId, next);
     else into.delete(event.taskId);

@@ -27,3 +27,9 @@ export function previousStreamId(id: string): string {
   if (seq > 0n) return `${ms}-${seq - 1n}`;
   return ms > 0n ? `${ms - 1n}-18446744073709551615` : '0-0';
 }
+
+/** The smallest id after `id`: XTRIM MINID with it removes `id` and everything before. */
+export function nextStreamId(id: string): string {
+  const [ms, seq] = parts(id);
+  return `${ms}-${seq + 1n}`;
+}

@@ -7,7 +7,8 @@
   KEYS[3] task hash
   KEYS[4] ready stream of the task's queue
   KEYS[5] delayed set of the task's queue
-  KEYS[6..] the task's reference sets
+  KEYS[6..8] the ended sets of 'finished', 'failed' and 'cancelled' (it leaves whichever holds it)
+  KEYS[9..] the task's reference sets
 
   ARGV[1] task id
   ARGV[2] consumer group name
@@ -25,7 +26,8 @@ if state[3] ~= ARGV[3] then return redis.error_reply('ERR task ' .. taskId .. ' 
 if state[2] then drop_ready(KEYS[4], ARGV[2], state[2]) end
 redis.call('ZREM', KEYS[2], taskId)
 redis.call('ZREM', KEYS[5], taskId)
-for i = 6, #KEYS do
+for i = 6, 8 do redis.call('ZREM', KEYS[i], taskId) end
+for i = 9, #KEYS do
   redis.call('SREM', KEYS[i], taskId)
 end
 emit(KEYS[1], KEYS[3], taskId, 'deleted', {})

@@ -1,6 +1,7 @@
 --[[
-  Records that running tasks are alive, optionally with new progress (a `progress` event each), and pushes
-  their heartbeat deadlines forward. Each task is checked on its own (running, held by the caller's
+  Records that running tasks are alive and pushes their heartbeat deadlines forward. Only a heartbeat with
+  new progress writes a `progress` event: liveness lives in the running set, so a long task's plain
+  heartbeats do not grow the log or its hash's list of events. Each task is checked on its own (running, held by the caller's
   lease). Heartbeats sent at about the same time go together as one call of this script.
 
   KEYS[1] events stream
@@ -17,20 +18,27 @@
 --@include check-running
 --@include emit
 --@include task-writes-protocol
+--@include redis-now
 
 local ttl = tonumber(ARGV[HEARTBEAT_ARG_TTL_MS])
 local eventsKey, runningKey = KEYS[HEARTBEAT_KEY_EVENTS], KEYS[HEARTBEAT_KEY_RUNNING]
 local out = {}
+local now = nil
 local first = HEARTBEAT_KEYS + 1
 for i = first, #KEYS do
   local a = HEARTBEAT_HEADER + (i - first) * WRITE_WIDTH
   local taskKey, taskId = KEYS[i], ARGV[a + WRITE_TASK_ID]
   local code, _, events = check_running(taskKey, ARGV[a + WRITE_LEASE])
   if code == OK then
-    local fields = {}
-    if ARGV[a + WRITE_HAS_PROGRESS] == '1' then fields = { 'progress', ARGV[a + WRITE_PROGRESS] } end
-    local _, at = emit(eventsKey, taskKey, taskId, 'progress', fields, events)
-    redis.call('ZADD', runningKey, 'XX', tonumber(at) + ttl, taskId)
+    local at
+    if ARGV[a + WRITE_HAS_PROGRESS] == '1' then
+      local _, eventAt = emit(eventsKey, taskKey, taskId, 'progress', { 'progress', ARGV[a + WRITE_PROGRESS] }, events)
+      at = tonumber(eventAt)
+    else
+      now = now or redis_now()
+      at = now
+    end
+    redis.call('ZADD', runningKey, 'XX', at + ttl, taskId)
   end
   out[#out + 1] = code
 end

@@ -9,7 +9,8 @@
   KEYS[4] ready stream of the task's queue
   KEYS[5] delayed set of the task's queue
   KEYS[6] queues set (the task's queue is added back to it)
-  KEYS[7..] reference sets to add the task to ('put') or remove it from ('absent')
+  KEYS[7..9] the ended sets of 'finished', 'failed' and 'cancelled'
+  KEYS[10..] reference sets to add the task to ('put') or remove it from ('absent')
 
   ARGV[1] task id
   ARGV[2] consumer group name
@@ -35,7 +36,8 @@ if mode == 'absent' then
   if live[2] == 'waiting' and live[3] then drop_ready(KEYS[4], group, live[3]) end
   redis.call('ZREM', KEYS[2], taskId)
   redis.call('ZREM', KEYS[5], taskId)
-  for i = 7, #KEYS do redis.call('SREM', KEYS[i], taskId) end
+  for i = 7, 9 do redis.call('ZREM', KEYS[i], taskId) end
+  for i = 10, #KEYS do redis.call('SREM', KEYS[i], taskId) end
   redis.call('DEL', KEYS[3])
   return 1
 end
@@ -44,10 +46,17 @@ redis.call('DEL', KEYS[3])
 local fields = {}
 for i = 6, #ARGV, 2 do fields[ARGV[i]] = ARGV[i + 1] end
 redis.call('HSET', KEYS[3], unpack(ARGV, 6))
-for i = 7, #KEYS do redis.call('SADD', KEYS[i], taskId) end
+for i = 10, #KEYS do redis.call('SADD', KEYS[i], taskId) end
 redis.call('SADD', KEYS[6], fields.queue)
+-- An ended task is in its status's ended set, scored by when it ended; no other task is in any.
+local ENDED = { finished = 7, failed = 8, cancelled = 9 }
+for status, i in pairs(ENDED) do
+  if fields.status == status then redis.call('ZADD', KEYS[i], tonumber(fields.finishedAt), taskId)
+  else redis.call('ZREM', KEYS[i], taskId) end
+end
 if fields.status == 'running' then
-  redis.call('ZADD', KEYS[2], tonumber(fields.heartbeatAt) + ttl, taskId)
+  -- Heartbeats without progress are not in the log: a later deadline already set stays (GT).
+  redis.call('ZADD', KEYS[2], 'GT', tonumber(fields.heartbeatAt) + ttl, taskId)
 else
   redis.call('ZREM', KEYS[2], taskId)
 end

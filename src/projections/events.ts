@@ -3,7 +3,7 @@ import { ValidationError } from '../errors.js';
 import type { TaskEvent } from '../types.js';
 import { entryToRawEvent, rawEventToTaskEvent, type StreamEntry } from '../events/codec.js';
 import { readLog } from './log-reader.js';
-import { previousStreamId, STREAM_ID } from '../events/stream-id.js';
+import { compareStreamIds, previousStreamId, STREAM_ID } from '../events/stream-id.js';
 
 export interface EventsOptions {
   /** First event id to return (inclusive). Default: the start of the log. */
@@ -14,6 +14,11 @@ export interface EventsOptions {
   follow?: boolean;
   /** Ends the iteration (quietly: a for-await loop just stops). */
   signal?: AbortSignal;
+  /**
+   * Replay the queue's archive first, then the log, as one sequence with no gap or duplicate at the seam
+   * (also when compaction trims while the replay runs). Needs a TaskQueue with an `archive`.
+   */
+  archive?: boolean;
 }
 
 const FOLLOW_BLOCK_MS = 1000;
@@ -29,18 +34,43 @@ export async function* events(ctx: ReadContext, options: EventsOptions = {}): As
       throw new ValidationError(`${name} must be an event id such as 1700000000000-0, got "${id}"`);
   }
   if (from !== undefined && after !== undefined) throw new ValidationError('give either from or after, not both');
+  const archive = options.archive ? ctx.archive : null;
+  if (options.archive && !archive)
+    throw new ValidationError('events({ archive: true }) needs a TaskQueue with an archive');
   await ctx.life.whenOpen();
-  let last = after ?? null;
-  for await (const page of readLog(ctx, after !== undefined ? `(${after}` : (from ?? '-'))) {
+  await archive?.open(ctx.keys.namespace);
+  // The id of the last event given, or of the bound before the first one wanted.
+  let last = after ?? (from !== undefined ? previousStreamId(from) : null);
+  const archived = async function* (): AsyncGenerator<TaskEvent> {
+    // Whatever the archive holds after `last`: before the log, and whenever a trim may have passed `last`.
+    if (!archive) return;
+    const newest = await archive.lastId();
+    if (newest === null || (last !== null && compareStreamIds(newest, last) <= 0)) return;
+    for await (const e of archive.read(last === null ? {} : { after: last })) {
+      last = e.id;
+      yield e;
+    }
+  };
+  for await (const e of archived()) {
+    if (signal?.aborted) return;
+    yield e;
+  }
+  for await (const page of readLog(ctx, last !== null ? `(${last}` : (from ?? '-'))) {
+    // A trim between our reads moves entries to the archive first: take them from there.
+    for await (const e of archived()) {
+      if (signal?.aborted) return;
+      yield e;
+    }
     for (const raw of page) {
       if (signal?.aborted) return;
+      if (last !== null && compareStreamIds(raw.id, last) <= 0) continue;
       last = raw.id;
       yield rawEventToTaskEvent(raw);
     }
   }
   if (!follow) return;
   // Follow from the last event seen (or from now, for a log that was empty at the start).
-  if (last === null) last = from !== undefined ? previousStreamId(from) : '$';
+  last ??= '$';
   while (!signal?.aborted && !ctx.life.closed) {
     const conn = ctx.blocking.acquire();
     const onAbort = () => ctx.blocking.discard(conn);
@@ -57,8 +87,16 @@ export async function* events(ctx: ReadContext, options: EventsOptions = {}): As
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }
+    if (last !== '$') {
+      // A follower that fell behind a trim: the entries it missed are in the archive.
+      for await (const e of archived()) {
+        if (signal?.aborted) return;
+        yield e;
+      }
+    }
     for (const entry of reply?.[0]?.[1] ?? []) {
       if (signal?.aborted) return;
+      if (last !== '$' && compareStreamIds(entry[0], last) <= 0) continue;
       last = entry[0];
       yield rawEventToTaskEvent(entryToRawEvent(entry));
     }

@@ -1,7 +1,8 @@
-import { Cluster } from 'ioredis';
+import { prefixPattern, scanKeys } from '../redis/scan.js';
 import type { ReadContext } from '../context/read-context.js';
 import { entryToRawEvent, pairsToObject, type StreamEntry } from '../events/codec.js';
-import type { ProjectionHash, RawEvent } from '../events/fold.js';
+import { expiredTaskIds, type ProjectionHash, type RawEvent } from '../events/fold.js';
+import { EXPIRED_EVENT } from '../events/fold-rules.js';
 
 const PAGE = 1000;
 
@@ -26,21 +27,10 @@ export async function lastEventId(ctx: ReadContext): Promise<string> {
 /** Ids of every task hash in the namespace (SCAN; on a cluster, on every master). */
 export async function scanTaskIds(ctx: ReadContext): Promise<string[]> {
   const prefix = ctx.keys.taskPrefix;
-  const nodes = ctx.redis instanceof Cluster ? ctx.redis.nodes('master') : [ctx.redis];
   const ids: string[] = [];
-  for (const node of nodes) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await node.scan(cursor, 'MATCH', `${escapeGlob(prefix)}*`, 'COUNT', 1000);
-      cursor = next;
-      for (const key of keys) ids.push(key.slice(prefix.length));
-    } while (cursor !== '0');
-  }
+  for await (const keys of scanKeys(ctx.redis, prefixPattern(prefix)))
+    for (const key of keys) ids.push(key.slice(prefix.length));
   return ids;
-}
-
-function escapeGlob(s: string): string {
-  return s.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
 }
 
 /** HGETALL of many tasks, pipelined in batches. Missing tasks map to null. */
@@ -75,7 +65,12 @@ export function lastFoldedId(hash: ProjectionHash | null | undefined): string | 
 /** Ids of tasks with events after `end`: they moved on while a verify or rebuild was reading. */
 export async function touchedSince(ctx: ReadContext, end: string): Promise<Set<string>> {
   const touched = new Set<string>();
-  for await (const page of readLog(ctx, end === '0-0' ? '-' : `(${end}`)) for (const e of page) touched.add(e.taskId);
+  for await (const page of readLog(ctx, end === '0-0' ? '-' : `(${end}`)) {
+    for (const e of page) {
+      touched.add(e.taskId);
+      if (e.type === EXPIRED_EVENT) for (const id of expiredTaskIds(e)) touched.add(id);
+    }
+  }
   return touched;
 }
 

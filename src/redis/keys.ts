@@ -22,6 +22,14 @@ export interface Keys {
   readonly counts: string;
   /** String: short lock that lets one instance at a time run a recovery pass. */
   readonly recoveryLock: string;
+  /** String: lock that lets one instance at a time run a compaction pass (renewed while the pass runs). */
+  readonly compactionLock: string;
+  /** Sorted sets: ended task ids of one status, scored by the time they ended (ms): what retention removes. */
+  readonly finishedSet: string;
+  readonly failedSet: string;
+  readonly cancelledSet: string;
+  /** The ended set of one status. */
+  endedSet(status: EndedStatus): string;
   /** Hash: the projection of one task. */
   task(id: string): string;
   /** Stream: ready entries of one queue, read through the consumer group. */
@@ -42,6 +50,10 @@ export interface Keys {
   readonly taskPrefix: string;
 }
 
+/** The statuses a task ends in; each has a retention and an ended set. */
+export type EndedStatus = 'finished' | 'failed' | 'cancelled';
+export const ENDED_STATUSES: readonly EndedStatus[] = ['finished', 'failed', 'cancelled'];
+
 /** The consumer group every ready stream is read through. */
 export const GROUP = 'workers';
 /**
@@ -59,6 +71,11 @@ export function keysFor(namespace: string): Keys {
     queues: `${tag}:queues`,
     running: `${tag}:running`,
     recoveryLock: `${tag}:recovery-lock`,
+    compactionLock: `${tag}:compaction-lock`,
+    finishedSet: `${tag}:ended:finished`,
+    failedSet: `${tag}:ended:failed`,
+    cancelledSet: `${tag}:ended:cancelled`,
+    endedSet: (status) => `${tag}:ended:${status}`,
     wake: `${tag}:wake`,
     counts: `${tag}:counts`,
     taskPrefix: `${tag}:task:`,

@@ -157,8 +157,11 @@ const SCRIPT_FILE_NAMES = {
   scheduleRemove: 'schedule-remove',
   scheduleEmit: 'schedule-emit',
   scheduleTidy: 'schedule-tidy',
-  leaderRenew: 'leader-renew',
-  leaderRelease: 'leader-release',
+  leaseRenew: 'lease-renew',
+  leaseRelease: 'lease-release',
+  expire: 'expire',
+  snapshot: 'snapshot',
+  compacted: 'compacted',
 } as const;
 
 export type ScriptName = keyof typeof SCRIPT_FILE_NAMES;

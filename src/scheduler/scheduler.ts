@@ -200,7 +200,7 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> {
     if (this.leaderUntil > 0) {
       // Unreleased, the lease expires by itself within leaseMs: another instance then takes over later.
       await this.ctx.scripts
-        .leaderRelease(this.ctx.keys.schedulerLeader, this.token)
+        .leaseRelease(this.ctx.keys.schedulerLeader, this.token)
         .catch((err: unknown) => this.emit('error', err));
       this.leaderUntil = 0;
       this.emit('leadership', false);
@@ -233,7 +233,7 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> {
     const askedAt = performance.now();
     const ok =
       this.leaderUntil > 0
-        ? Number(await this.ctx.scripts.leaderRenew(k, this.token, this.leaseMs)) === 1
+        ? Number(await this.ctx.scripts.leaseRenew(k, this.token, this.leaseMs)) === 1
         : (await this.ctx.redis.set(k, this.token, 'PX', this.leaseMs, 'NX')) === 'OK';
     const was = this.leaderUntil > 0;
     // Counted from before the request, less a margin for clock drift: we stop believing we lead first.

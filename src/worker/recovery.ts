@@ -48,7 +48,8 @@ async function recoverStalled(ctx: ReadContext, report: RecoveryReport): Promise
         acted.push('tidy');
         return;
       }
-      pipeline.script('recoverStalled', k.events, k.running, k.task(id), k.ready(queue), k.counts, id, GROUP, queue);
+      const keys = [k.events, k.running, k.task(id), k.ready(queue), k.counts, k.failedSet];
+      pipeline.script('recoverStalled', ...keys, id, GROUP, queue);
       acted.push(Number(attempt) >= Number(maxAttempts) ? 'fail' : 'requeue');
     });
     const results = await pipeline.exec();

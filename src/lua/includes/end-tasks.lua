@@ -2,7 +2,8 @@
 -- record each (WRITE_WIDTH ARGV values, src/redis/protocols/task-writes.ts) after ARGV[argBase]. Each task
 -- is checked on its own (running, held by the caller's lease) and refused ones are left as they are. An
 -- ended task gets its event (carrying its queue, so the log alone tells throughput per queue), is counted
--- and leaves the running set; the counts and the running set are written once per call, not once per task.
+-- and leaves the running set for its status's ended set (scored by the time it ended, for retention); the
+-- counts and the sets are written once per call, not once per task.
 -- Returns a list with OK or a status code per task.
 --@include codes
 --@include check-running
@@ -10,8 +11,8 @@
 --@include call-chunked
 --@include count-end
 --@include task-writes-protocol
-local function end_tasks(eventsKey, runningKey, countsKey, first, last, argBase, status)
-  local out, ended, counts = {}, {}, {}
+local function end_tasks(eventsKey, runningKey, countsKey, endedKey, first, last, argBase, status)
+  local out, ended, scored, counts = {}, {}, {}, {}
   for i = first, last do
     local a = argBase + (i - first) * WRITE_WIDTH
     local taskId = ARGV[a + WRITE_TASK_ID]
@@ -22,13 +23,16 @@ local function end_tasks(eventsKey, runningKey, countsKey, first, last, argBase,
         fields[3] = 'progress'
         fields[4] = ARGV[a + WRITE_PROGRESS]
       end
-      emit(eventsKey, KEYS[i], taskId, status, fields, events)
+      local _, at = emit(eventsKey, KEYS[i], taskId, status, fields, events)
       ended[#ended + 1] = taskId
+      scored[#scored + 1] = at
+      scored[#scored + 1] = taskId
       counts[queue] = (counts[queue] or 0) + 1
     end
     out[#out + 1] = code
   end
   call_chunked('ZREM', runningKey, nil, ended)
+  call_chunked('ZADD', endedKey, nil, scored)
   for queue, n in pairs(counts) do count_end(countsKey, status, queue, n) end
   return out
 end

@@ -18,12 +18,12 @@ export interface TaskWrite {
 export const TASK_WRITES = {
   /** One task's values: its id, the lease held (or ''), '1' when progress follows (else '0'), the progress JSON (or ''). */
   record: ['taskId', 'lease', 'hasProgress', 'progress'],
-  /** finish.lua and fail.lua. */
-  finish: { keys: ['events', 'running', 'counts'], header: [] },
+  /** finish.lua and fail.lua; `ended` is the ended set of the status they end tasks in. */
+  finish: { keys: ['events', 'running', 'counts', 'ended'], header: [] },
   heartbeat: { keys: ['events', 'running'], header: ['ttlMs'] },
 } as const;
 
-type WriteKeys = Pick<Keys, 'events' | 'running' | 'counts' | 'task'>;
+type WriteKeys = Pick<Keys, 'events' | 'running' | 'counts' | 'task' | 'endedSet'>;
 
 /** A script call's KEYS and ARGV. */
 export interface ScriptArgs {
@@ -36,9 +36,9 @@ export function pushWriteArgs(args: (string | number)[], w: TaskWrite): void {
   args.push(w.taskId, w.lease, w.progress === undefined ? '0' : '1', w.progress ?? '');
 }
 
-/** finish.lua's or fail.lua's KEYS and ARGV. */
-export function encodeFinish(k: WriteKeys, writes: readonly TaskWrite[]): ScriptArgs {
-  const keys = fixedKeys(k, TASK_WRITES.finish.keys);
+/** finish.lua's (status 'finished') or fail.lua's ('failed') KEYS and ARGV. */
+export function encodeFinish(k: WriteKeys, status: 'finished' | 'failed', writes: readonly TaskWrite[]): ScriptArgs {
+  const keys = fixedKeys({ ...k, ended: k.endedSet(status) }, TASK_WRITES.finish.keys);
   const args: (string | number)[] = [];
   for (const w of writes) {
     keys.push(k.task(w.taskId));

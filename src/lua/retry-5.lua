@@ -6,6 +6,8 @@
   KEYS[1] events stream
   KEYS[2] task hash
   KEYS[3] ready stream of the task's queue
+  KEYS[4] ended set of status 'failed'
+  KEYS[5] ended set of status 'cancelled' (the task leaves the one it is in: it is not ended any more)
 
   ARGV[1] task id
   ARGV[2] consumer group name
@@ -22,4 +24,5 @@ if state[1] == 'waiting' or state[1] == 'running' then return 0 end
 if state[1] == 'finished' then return FINISHED end
 if state[2] ~= ARGV[3] then return redis.error_reply('ERR task ' .. ARGV[1] .. ' queue mismatch') end
 requeue_task(KEYS[1], KEYS[2], KEYS[3], ARGV[2], ARGV[1], 'retry')
+redis.call('ZREM', state[1] == 'failed' and KEYS[4] or KEYS[5], ARGV[1])
 return OK

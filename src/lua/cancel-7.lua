@@ -10,6 +10,7 @@
   KEYS[4] ready stream of the task's queue
   KEYS[5] delayed set of the task's queue
   KEYS[6] counts hash
+  KEYS[7] ended set of status 'cancelled' (retention reads it)
 
   ARGV[1] task id
   ARGV[2] consumer group name
@@ -33,6 +34,7 @@ if status == 'waiting' then
   redis.call('ZREM', KEYS[5], ARGV[1])
 end
 redis.call('ZREM', KEYS[2], ARGV[1])
-emit(KEYS[1], KEYS[3], ARGV[1], 'cancelled', { 'queue', state[3] })
+local _, at = emit(KEYS[1], KEYS[3], ARGV[1], 'cancelled', { 'queue', state[3] })
 count_end(KEYS[6], 'cancelled', state[3])
+redis.call('ZADD', KEYS[7], at, ARGV[1])
 return OK

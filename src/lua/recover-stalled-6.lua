@@ -9,6 +9,7 @@
   KEYS[3] task hash
   KEYS[4] ready stream of the task's queue
   KEYS[5] counts hash
+  KEYS[6] ended set of status 'failed' (retention reads it)
 
   ARGV[1] task id
   ARGV[2] consumer group name
@@ -38,8 +39,9 @@ redis.call('ZREM', KEYS[2], taskId)
 if tonumber(state[1]) >= tonumber(state[2]) then
   local progress = '{"error":"stalled: no heartbeat before the deadline on attempt ' .. state[1] ..
     ' of ' .. state[2] .. '","lastProgress":' .. (state[3] or 'null') .. '}'
-  emit(KEYS[1], KEYS[3], taskId, 'failed', { 'queue', state[4], 'progress', progress })
+  local _, at = emit(KEYS[1], KEYS[3], taskId, 'failed', { 'queue', state[4], 'progress', progress })
   count_end(KEYS[5], 'failed', state[4])
+  redis.call('ZADD', KEYS[6], at, taskId)
   return OK
 end
 requeue_task(KEYS[1], KEYS[3], KEYS[4], group, taskId, 'stalled')

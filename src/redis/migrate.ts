@@ -1,0 +1,23 @@
+import type { Connection } from './connection.js';
+import { ENDED_STATUSES, type EndedStatus, type Keys } from './keys.js';
+import { prefixPattern, scanKeys } from './scan.js';
+
+/**
+ * Format 1 -> 2: format 2 keeps each ended task in its status's ended set (what retention reads), which
+ * format 1 did not write. Puts every ended task there, by the time it ended, then records format 2.
+ * Idempotent: instances that open a format-1 namespace at once all run it, to the same result.
+ */
+export async function migrateFrom1(redis: Connection, keys: Keys): Promise<void> {
+  const prefix = keys.taskPrefix;
+  for await (const batch of scanKeys(redis, prefixPattern(prefix))) {
+    const states = await Promise.all(batch.map((key) => redis.hmget(key, 'status', 'finishedAt')));
+    const p = redis.pipeline();
+    batch.forEach((key, i) => {
+      const [status, finishedAt] = states[i]!;
+      if (ENDED_STATUSES.includes(status as EndedStatus) && finishedAt)
+        p.zadd(keys.endedSet(status as EndedStatus), finishedAt, key.slice(prefix.length));
+    });
+    await p.exec();
+  }
+  await redis.hset(keys.meta, 'format', '2');
+}

@@ -1,0 +1,125 @@
+import { randomUUID } from 'node:crypto';
+import type { ReadContext } from '../context/read-context.js';
+import { ENDED_STATUSES } from '../redis/keys.js';
+import { redisNow } from '../redis/time.js';
+import { expireEnded } from './expire.js';
+import { compactLog } from './log-compaction.js';
+import { hasRetention, type CompactionConfig } from './options.js';
+
+export interface CompactionReport {
+  /** Nothing was written: the counts say what a pass would do. */
+  dryRun: boolean;
+  /** Why nothing was done, when nothing was (no retention configured, another instance compacting). */
+  skipped?: string;
+  /** Ended tasks whose projection went (retention). */
+  removedTasks: number;
+  /** Live tasks given a snapshot before their earlier events were trimmed. */
+  snapshots: number;
+  /** Events put in the archive. */
+  archivedEvents: number;
+  /** Events removed from the log. */
+  trimmedEvents: number;
+  /** Log entries before this id are gone; null when nothing was trimmed. */
+  trimmedTo: string | null;
+  /** The log's size in bytes (MEMORY USAGE, sampled) before minus after; an estimate. */
+  reclaimedLogBytes: number;
+  /** When the pass began (ms, Redis clock) and how long it took (ms). */
+  startedAt: number;
+  durationMs: number;
+}
+
+/** Thrown between steps when the queue closes: the pass stops there. */
+class Closing extends Error {}
+
+/** How long the lock lives unrenewed: a pass renews it after every step, so only a dead holder lets it lapse. */
+const LOCK_MS = 30_000;
+
+/**
+ * One compaction pass: ended tasks past their retention lose their projection, then the log is archived,
+ * snapshotted and trimmed below `logMs` (log-compaction.ts). One instance at a time (a lock, renewed after
+ * every bounded step); null when another holds it.
+ */
+export async function compact(
+  ctx: ReadContext,
+  config: CompactionConfig,
+  options: { dryRun?: boolean } = {},
+): Promise<CompactionReport> {
+  const dryRun = options.dryRun ?? false;
+  const startedAt = await redisNow(ctx.redis);
+  const report: CompactionReport = {
+    dryRun,
+    removedTasks: 0,
+    snapshots: 0,
+    archivedEvents: 0,
+    trimmedEvents: 0,
+    trimmedTo: null,
+    reclaimedLogBytes: 0,
+    startedAt,
+    durationMs: 0,
+  };
+  if (!hasRetention(config)) return { ...report, skipped: 'no retention configured: nothing to compact' };
+  const lock = dryRun ? null : await takeLock(ctx);
+  if (lock === false) return { ...report, skipped: 'another instance is compacting' };
+  const between = async () => {
+    if (ctx.life.closed) throw new Closing();
+    if (lock && !(await lock.renew())) throw new Error('the compaction lock was lost (a step took longer than 30 s)');
+  };
+  try {
+    for (const status of ENDED_STATUSES) {
+      const ms = config.ended[status];
+      if (ms !== undefined) report.removedTasks += await expireEnded(ctx, status, startedAt - ms, dryRun, between);
+    }
+    if (config.logMs !== undefined) {
+      if (config.archive) await config.archive.open(ctx.keys.namespace);
+      const before = await logBytes(ctx);
+      const log = await compactLog(ctx, {
+        point: `${startedAt - config.logMs}-0`,
+        archive: config.archive,
+        dryRun,
+        retention: config.retention,
+        between,
+      });
+      Object.assign(report, log);
+      if (!dryRun) report.reclaimedLogBytes = Math.max(0, before - (await logBytes(ctx)));
+    }
+  } catch (err) {
+    // The queue is closing: the pass stops after its current step, which is a safe place to stop at any time.
+    if (!(err instanceof Closing)) throw err;
+    report.skipped = 'stopped: the queue is closing';
+  } finally {
+    await lock?.release();
+  }
+  report.durationMs = (await redisNow(ctx.redis)) - startedAt;
+  if (!dryRun) await recordPass(ctx, report);
+  return report;
+}
+
+async function takeLock(ctx: ReadContext) {
+  const key = ctx.keys.compactionLock;
+  const token = randomUUID();
+  if ((await ctx.redis.set(key, token, 'PX', LOCK_MS, 'NX')) !== 'OK') return false;
+  return {
+    renew: async () => Number(await ctx.scripts.leaseRenew(key, token, LOCK_MS)) === 1,
+    release: async () => {
+      await ctx.scripts.leaseRelease(key, token);
+    },
+  };
+}
+
+async function logBytes(ctx: ReadContext): Promise<number> {
+  try {
+    return Number(await ctx.redis.memory('USAGE', ctx.keys.events, 'SAMPLES', 5)) || 0;
+  } catch {
+    return 0; // managed Redis may refuse MEMORY
+  }
+}
+
+/** The last pass and the bytes reclaimed so far, in the metadata, for stats, metrics and doctor. */
+async function recordPass(ctx: ReadContext, report: CompactionReport): Promise<void> {
+  await ctx.redis
+    .multi()
+    .hset(ctx.keys.meta, 'lastCompaction', JSON.stringify(report))
+    .hincrby(ctx.keys.meta, 'reclaimedLogBytes', report.reclaimedLogBytes)
+    .hincrby(ctx.keys.meta, 'removedTasks', report.removedTasks)
+    .exec();
+}

@@ -1,0 +1,155 @@
+import type { ReadContext } from '../context/read-context.js';
+import type { Archive } from '../archive/archive.js';
+import { rawEventToTaskEvent, entryToRawEvent, type StreamEntry } from '../events/codec.js';
+import type { RawEvent } from '../events/fold.js';
+import { ENDED_EVENTS, NAMESPACE_EVENTS } from '../events/fold-rules.js';
+import { compareStreamIds, nextStreamId } from '../events/stream-id.js';
+import { lastCompaction, type CompactionRecord } from './compaction-record.js';
+import { hostname } from 'node:os';
+
+/** Events per step: one archive segment, its snapshots, one `compacted` record and its trim. */
+export const CHUNK_EVENTS = 20_000;
+/** Tasks per snapshot.lua call, and entries per XTRIM: bounded steps, so that Redis is never held long. */
+const SNAPSHOT_BATCH = 100;
+const TRIM_STEP = 2_000;
+const PAGE = 1_000;
+
+export interface LogCompaction {
+  archivedEvents: number;
+  trimmedEvents: number;
+  snapshots: number;
+  /** Entries before this id are gone (null when nothing was trimmed). */
+  trimmedTo: string | null;
+}
+
+export interface LogCompactionInput {
+  /** Entries before this id go. */
+  point: string;
+  archive: Archive | null;
+  dryRun: boolean;
+  /** Recorded in each `compacted` event. */
+  retention: object;
+  /** Runs between steps (the compaction lock's renewal). */
+  between: () => Promise<void>;
+}
+
+/**
+ * Trims the log below `point`, a chunk at a time, oldest first. For each chunk, in this order, so that a
+ * crash at any step loses nothing and duplicates nothing:
+ * 1. its events not yet archived go to the archive, durably (the archive's last id says which);
+ * 2. each live task it names gets a `snapshot` (snapshot.lua), so the log after the trim folds to it;
+ * 3. a `compacted` event records the trim point and the all-time counts of the ended events below it;
+ * 4. XTRIM MINID removes the chunk, in steps.
+ * A crash before 4 leaves the chunk in the log: the next pass archives only what the archive lacks, and
+ * counts only what the last record did not.
+ */
+export async function compactLog(ctx: ReadContext, input: LogCompactionInput): Promise<LogCompaction> {
+  const out: LogCompaction = { archivedEvents: 0, trimmedEvents: 0, snapshots: 0, trimmedTo: null };
+  const { archive, point, dryRun } = input;
+  let archived = archive ? await archive.lastId() : null;
+  const record = await lastCompaction(ctx);
+  const counts = new Map(Object.entries(record?.counts ?? {}));
+  const countedTo = record?.trimmedTo ?? '0-0';
+  let from = '-';
+  for (;;) {
+    const chunk = await readChunk(ctx, from, point);
+    if (chunk.length === 0) return out;
+    const last = chunk[chunk.length - 1]!.id;
+    if (archive) {
+      const fresh = archived === null ? chunk : chunk.filter((e) => compareStreamIds(e.id, archived!) > 0);
+      if (fresh.length && !dryRun) {
+        await archive.append(fresh.map(rawEventToTaskEvent));
+        archived = last;
+        await ctx.redis.hset(ctx.keys.meta, 'archivedTo', last);
+      }
+      out.archivedEvents += fresh.length;
+    }
+    out.snapshots += await snapshotTasks(ctx, chunk, point, dryRun);
+    await countEnded(ctx, chunk, countedTo, counts);
+    out.trimmedEvents += chunk.length;
+    const trimmedTo = nextStreamId(last);
+    out.trimmedTo = trimmedTo;
+    if (dryRun) {
+      // Nothing is trimmed: read on past the chunk.
+      from = `(${last}`;
+      continue;
+    }
+    const record: CompactionRecord = { trimmedTo, counts: Object.fromEntries(counts) };
+    await ctx.scripts.compacted(
+      ctx.keys.events,
+      ctx.keys.meta,
+      'trimmedTo',
+      record.trimmedTo,
+      'archivedTo',
+      archived ?? '',
+      'counts',
+      JSON.stringify(record.counts),
+      'retention',
+      JSON.stringify(input.retention),
+      'trimmedEvents',
+      chunk.length,
+      'by',
+      instance(),
+    );
+    await trim(ctx, chunk, input.between);
+  }
+}
+
+/** Up to CHUNK_EVENTS log entries from `from` and before `point`, in pages. */
+async function readChunk(ctx: ReadContext, from: string, point: string): Promise<RawEvent[]> {
+  const out: RawEvent[] = [];
+  let start = from;
+  while (out.length < CHUNK_EVENTS) {
+    const page = (await ctx.redis.xrange(ctx.keys.events, start, `(${point}`, 'COUNT', PAGE)) as StreamEntry[];
+    for (const entry of page) out.push(entryToRawEvent(entry));
+    if (page.length < PAGE) break;
+    start = `(${page[page.length - 1]![0]}`;
+  }
+  return out;
+}
+
+/** snapshot.lua for the live tasks a chunk names (dry run: how many would get one). */
+async function snapshotTasks(ctx: ReadContext, chunk: readonly RawEvent[], point: string, dryRun: boolean) {
+  const ids = [...new Set(chunk.filter((e) => e.taskId && !NAMESPACE_EVENTS.has(e.type)).map((e) => e.taskId))];
+  let written = 0;
+  for (let i = 0; i < ids.length; i += SNAPSHOT_BATCH) {
+    const batch = ids.slice(i, i + SNAPSHOT_BATCH);
+    if (dryRun) {
+      const lists = await Promise.all(batch.map((id) => ctx.redis.hget(ctx.keys.task(id), 'events')));
+      written += lists.filter((l) => l && compareStreamIds(l.split(' ', 1)[0]!, point) < 0).length;
+      continue;
+    }
+    const keys = [ctx.keys.events, ...batch.map((id) => ctx.keys.task(id))];
+    written += Number(await ctx.scripts.snapshot(keys.length, ...keys, point, ...batch));
+  }
+  return written;
+}
+
+/** Adds the chunk's ended events at or after `countedTo` (those the last record did not count). */
+async function countEnded(
+  ctx: ReadContext,
+  chunk: readonly RawEvent[],
+  countedTo: string,
+  counts: Map<string, number>,
+): Promise<void> {
+  for (const e of chunk) {
+    if (!ENDED_EVENTS.has(e.type) || compareStreamIds(e.id, countedTo) < 0) continue;
+    // Logs written before ended events carried their queue: the task's, while its hash lives.
+    const queue = e.fields.queue ?? (await ctx.redis.hget(ctx.keys.task(e.taskId), 'queue'));
+    if (queue === null) continue;
+    const key = `${e.type}:${queue}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+}
+
+/** XTRIM MINID up to and including the chunk's last entry, TRIM_STEP entries at a time. */
+async function trim(ctx: ReadContext, chunk: readonly RawEvent[], between: () => Promise<void>): Promise<void> {
+  for (let i = TRIM_STEP - 1; ; i += TRIM_STEP) {
+    const at = Math.min(i, chunk.length - 1);
+    await ctx.redis.xtrim(ctx.keys.events, 'MINID', nextStreamId(chunk[at]!.id));
+    await between();
+    if (at === chunk.length - 1) return;
+  }
+}
+
+const instance = (): string => `${hostname()}:${process.pid}`;

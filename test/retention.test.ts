@@ -1,0 +1,157 @@
+import { describe, expect, it } from 'vitest';
+import { ValidationError, type TaskQueue } from '../src/index.js';
+import { sleep, useRedis } from './helpers/fixture.js';
+
+const r = useRedis();
+
+/** Enqueues, starts and ends `n` tasks of one queue: finished, failed or cancelled. */
+async function ended(q: TaskQueue, n: number, how: 'finish' | 'fail' | 'cancel', queue = 'q'): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const id = await q.enqueue({ queue, type: 't', spec: { i }, references: { batch: how } });
+    if (how === 'cancel') await q.cancel(id);
+    else {
+      await q.dequeue([queue]);
+      await (how === 'finish' ? q.finish(id, { done: i }) : q.fail(id, { error: 'x' }));
+    }
+    ids.push(id);
+  }
+  return ids;
+}
+
+describe('retention of ended tasks', () => {
+  it('removes each status after its own retention, with its reference memberships, as an expired event', async () => {
+    const q = r.queue({ retention: { finishedMs: 1, failedMs: 60_000 }, compactIntervalMs: 0 });
+    const finished = await ended(q, 3, 'finish');
+    const failed = await ended(q, 2, 'fail');
+    const cancelled = await ended(q, 2, 'cancel');
+    await sleep(5);
+    const report = await q.compact();
+    expect(report.removedTasks).toBe(3);
+    for (const id of finished) expect(await q.get(id)).toBeNull();
+    for (const id of [...failed, ...cancelled]) expect(await q.get(id)).not.toBeNull();
+    const raw = r.raw();
+    expect(await raw.smembers(`{${q.namespace}}:ref:batch="finish"`)).toEqual([]);
+    expect(await raw.zcard(`{${q.namespace}}:ended:finished`)).toBe(0);
+    expect(await raw.zcard(`{${q.namespace}}:ended:failed`)).toBe(2);
+    const expired = [];
+    for await (const e of q.events()) if (e.type === 'expired') expired.push(e);
+    expect(expired).toHaveLength(1);
+    expect((expired[0]!.data.tasks as string).split(' ').sort()).toEqual([...finished].sort());
+    expect((await q.verify()).mismatches).toEqual([]);
+  });
+
+  it('a task given another run leaves its ended set, and is kept', async () => {
+    const q = r.queue({ retention: { failedMs: 1 }, compactIntervalMs: 0 });
+    const [id] = await ended(q, 1, 'fail');
+    expect(await q.retry(id!)).toBe(true);
+    await sleep(5);
+    expect((await q.compact()).removedTasks).toBe(0);
+    expect((await q.get(id!))?.status).toBe('waiting');
+    expect((await q.verify()).mismatches).toEqual([]);
+  });
+
+  it('does nothing without retention, and says so', async () => {
+    const q = r.queue();
+    await ended(q, 2, 'finish');
+    const report = await q.compact();
+    expect(report.skipped).toMatch(/no retention/);
+    expect(report.removedTasks).toBe(0);
+  });
+
+  it('a dry run counts and writes nothing', async () => {
+    const q = r.queue({ retention: { finishedMs: 1 }, compactIntervalMs: 0 });
+    const ids = await ended(q, 4, 'finish');
+    await sleep(5);
+    const before = await r.raw().xlen(`{${q.namespace}}:events`);
+    const report = await q.compact({ dryRun: true });
+    expect(report).toMatchObject({ dryRun: true, removedTasks: 4 });
+    expect(await r.raw().xlen(`{${q.namespace}}:events`)).toBe(before);
+    for (const id of ids) expect(await q.get(id)).not.toBeNull();
+  });
+});
+
+describe('trimming the log without an archive (archive: false)', () => {
+  it('snapshots live tasks, trims, and the trimmed log still folds to every projection', async () => {
+    const q = r.queue({ retention: { logMs: 1, finishedMs: 600_000 }, archive: false, compactIntervalMs: 0 });
+    const done = await ended(q, 3, 'finish');
+    const waiting = await q.enqueue({ queue: 'w', type: 't', spec: { wait: true } });
+    const delayed = await q.enqueue({ queue: 'w', type: 't', delayMs: 600_000 });
+    const runningId = await q.enqueue({ queue: 'r', type: 't' });
+    await q.dequeue(['r']);
+    await q.heartbeat(runningId, { step: 1 });
+    await sleep(5);
+    const report = await q.compact();
+    expect(report.trimmedEvents).toBeGreaterThan(0);
+    expect(report.snapshots).toBe(6);
+    expect(report.archivedEvents).toBe(0);
+    const types = new Set<string>();
+    for await (const e of q.events()) types.add(e.type);
+    expect([...types].sort()).toEqual(['compacted', 'snapshot']);
+    expect((await q.verify()).mismatches).toEqual([]);
+    // The projections survive a rebuild from the trimmed log, exactly.
+    const before = await Promise.all([...done, waiting, delayed, runningId].map((id) => q.get(id)));
+    await r.raw().del(`{${q.namespace}}:task:${waiting}`, `{${q.namespace}}:task:${done[0]!}`);
+    await q.rebuild();
+    const after = await Promise.all([...done, waiting, delayed, runningId].map((id) => q.get(id)));
+    expect(after).toEqual(before);
+    expect((await q.verify()).mismatches).toEqual([]);
+    // The live task goes on normally: it finishes with its lease.
+    await q.finish(runningId);
+    expect((await q.get(runningId))?.status).toBe('finished');
+    expect((await q.verify()).mismatches).toEqual([]);
+  });
+
+  it('keeps the all-time counts across trims: rebuild recounts them from the compacted records', async () => {
+    const q = r.queue({ retention: { logMs: 1 }, archive: false, compactIntervalMs: 0 });
+    await ended(q, 3, 'finish', 'a');
+    await sleep(5);
+    await q.compact();
+    await ended(q, 2, 'fail', 'a');
+    await sleep(5);
+    await q.compact();
+    await ended(q, 1, 'cancel', 'b');
+    const counts = await r.raw().hgetall(`{${q.namespace}}:counts`);
+    expect(counts).toEqual({ 'finished:a': '3', 'failed:a': '2', 'cancelled:b': '1' });
+    await r.raw().del(`{${q.namespace}}:counts`);
+    await q.rebuild();
+    expect(await r.raw().hgetall(`{${q.namespace}}:counts`)).toEqual(counts);
+  });
+});
+
+describe('heartbeats', () => {
+  it('a heartbeat without progress writes no event but moves the deadline; one with progress writes one', async () => {
+    const q = r.queue({ heartbeatTtlMs: 10_000 });
+    const id = await q.enqueue({ queue: 'hb', type: 't' });
+    await q.dequeue(['hb']);
+    const raw = r.raw();
+    const key = `{${q.namespace}}:events`;
+    const len = await raw.xlen(key);
+    const before = Number(await raw.zscore(`{${q.namespace}}:running`, id));
+    await sleep(20);
+    await q.heartbeat(id);
+    expect(await raw.xlen(key)).toBe(len);
+    expect(Number(await raw.zscore(`{${q.namespace}}:running`, id))).toBeGreaterThan(before);
+    await q.heartbeat(id, { pct: 50 });
+    expect(await raw.xlen(key)).toBe(len + 1);
+    expect((await q.verify()).mismatches).toEqual([]);
+  });
+});
+
+describe('bad input', () => {
+  it.each([
+    [{ retention: { finishedMs: 0 } }, /retention.finishedMs/],
+    [{ retention: { failedMs: -5 } }, /retention.failedMs/],
+    [{ retention: { cancelledMs: 1.5 } }, /retention.cancelledMs/],
+    [{ retention: { finishedMs: 1e15 } }, /retention.finishedMs .* to 315360000000/],
+    [{ retention: { finishMs: 10 } }, /retention.finishMs is not an option/],
+    [{ retention: { logMs: 1000 } }, /give an archive/],
+    [{ retention: 5 }, /retention must be an object/],
+    [{ archive: {} }, /archive must be an Archive/],
+    [{ compactIntervalMs: 2 ** 31 }, /compactIntervalMs/],
+    [{ compactIntervalMs: -1 }, /compactIntervalMs/],
+  ])('%j is refused with a ValidationError naming the option', (opts, message) => {
+    expect(() => r.queue(opts as never)).toThrow(ValidationError);
+    expect(() => r.queue(opts as never)).toThrow(message);
+  });
+});
