@@ -197,3 +197,20 @@ export function throwOnCode(code: number, taskId: string): void {
   const err = errorFromCode(code, taskId);
   if (err) throw err;
 }
+
+/** The archive's place cannot be used: a directory missing or unwritable, a bucket unreachable or refused. */
+export class ArchiveUnavailableError extends TaskLedgerError {
+  constructor(message: string, cause?: unknown) {
+    super('ERR_ARCHIVE_UNAVAILABLE', message, { cause });
+  }
+}
+
+/**
+ * The archive holds what it did not write: a manifest that does not parse, another namespace's archive, a
+ * segment that fails its checksum or signature.
+ */
+export class ArchiveCorruptError extends TaskLedgerError {
+  constructor(message: string, cause?: unknown) {
+    super('ERR_ARCHIVE_CORRUPT', message, { cause });
+  }
+}

@@ -19,6 +19,10 @@ export { defineTask } from './task-definition.js';
 export type { TaskDefinition } from './task-definition.js';
 export { backoffDelay, DEFAULT_BACKOFF } from './worker/backoff.js';
 export type { TaskQueueOptions } from './task-queue.js';
+export type { CompactionReport, CompactOptions } from './retention/compact.js';
+export type { CompactionStep } from './retention/log-compaction.js';
+export type { RetentionOptions } from './retention/options.js';
+export { MAX_RETENTION_MS } from './retention/options.js';
 export type { DequeueOptions } from './dequeue/dequeue.js';
 export type { LeaseOptions } from './commands/leases.js';
 export type { RetryLaterOptions } from './commands/retry-later.js';
@@ -27,6 +31,7 @@ export type { EventsOptions } from './projections/events.js';
 export type { VerifyReport } from './audit/verify.js';
 export type { FoldProgressOptions } from './audit/fold-log.js';
 export type { QueueStats, QueueState } from './projections/stats.js';
+export type { LogStats, CompactionStats, EndedHeld } from './projections/log-stats.js';
 export type { RebuildReport } from './audit/rebuild.js';
 export { foldEvent, foldAll } from './events/fold.js';
 export type { ProjectionHash, RawEvent } from './events/fold.js';
@@ -54,6 +59,18 @@ export {
   NoHandlerError,
   WorkerClosedError,
 } from './errors.js';
+export {
+  FileArchive,
+  S3Archive,
+  ArchiveUnavailableError,
+  ArchiveCorruptError,
+  type Archive,
+  type ArchiveSegment,
+  type ArchiveVerifyReport,
+  type ArchiveOptions,
+  type S3ArchiveOptions,
+  type S3ArchiveClient,
+} from './archive/index.js';
 export { TASK_STATUSES } from './types.js';
 export type {
   JsonValue,

@@ -29,7 +29,7 @@ import type { FoldProgressOptions } from './audit/fold-log.js';
 import { recover, type RecoveryReport } from './worker/recovery.js';
 import { RecoveryLoop } from './worker/recovery-loop.js';
 import type { Archive } from './archive/archive.js';
-import { compact, type CompactionReport } from './retention/compact.js';
+import { compact, type CompactionReport, type CompactOptions } from './retention/compact.js';
 import { CompactionLoop } from './retention/compaction-loop.js';
 import {
   compactionConfig,
@@ -58,7 +58,7 @@ export interface TaskQueueOptions {
   /** A claimed entry not started within this long was lost by its reader and is given back. Default 10000. */
   deliveryTimeoutMs?: number;
   /**
-   * How long ended tasks' projections and the log's entries stay in Redis (docs/retention.md). Default:
+   * How long ended tasks' projections and the log's entries stay in Redis (README "Retention and the archive", docs/architecture.md §18). Default:
    * everything is kept. `logMs` needs an `archive`, or `archive: false`.
    */
   retention?: RetentionOptions;
@@ -233,7 +233,7 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
    * `dryRun`, counts what a pass would do and writes nothing. Without retention it does nothing and says so
    * (`skipped`).
    */
-  async compact(options?: { dryRun?: boolean }): Promise<CompactionReport> {
+  async compact(options?: CompactOptions): Promise<CompactionReport> {
     await this.ctx.life.whenOpen();
     return compact(this.ctx, this.compaction, options);
   }

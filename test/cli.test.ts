@@ -1,37 +1,15 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { Scheduler } from '../src/index.js';
 import { until, useRedis } from './helpers/fixture.js';
 import { freePort, namespace, tempDir } from './helpers/redis.js';
+import { BIN, runCli, type Run } from './helpers/cli.js';
 
 const r = useRedis();
-const BIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-function cli(args: string[], { url = r.url, timeoutMs = 60_000 } = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, '--redis', url, ...args], {
-      env: { ...process.env, NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const cli = (args: string[], { url = r.url, timeoutMs = 60_000 } = {}): Promise<Run> => runCli(url, args, timeoutMs);
 // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- a typed JSON.parse: T names the shape of the CLI's JSON output, which the assertions then check
 const parsed = <T = Record<string, unknown>>(run: Run): T => {
   expect(run.stderr).toBe('');

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { Registry, register as defaultRegistry } from 'prom-client';
 import { describe, expect, it, vi } from 'vitest';
@@ -13,6 +14,7 @@ import {
   workerWithMetrics,
 } from '../src/metrics/index.js';
 import { sleep, useRedis } from './helpers/fixture.js';
+import { MemoryArchive } from './helpers/memory-archive.js';
 
 const r = useRedis();
 
@@ -180,11 +182,54 @@ describe('queue state gauges', () => {
     expect(sample(text, 'tl_queue_oldest_waiting_seconds', { namespace, queue: 'a' })).toBeGreaterThan(0);
     expect(sample(text, 'tl_event_log_entries', { namespace })).toBe(6);
     expect(sample(text, 'tl_event_log_bytes', { namespace })).toBeGreaterThan(0);
+    expect(sample(text, 'tl_event_log_oldest_age_seconds', { namespace })).toBeGreaterThan(0);
+    // No compaction has run and nothing was archived: those gauges are absent, the totals 0.
+    expect(sample(text, 'tl_event_log_archive_lag_seconds', { namespace })).toBeUndefined();
+    expect(sample(text, 'tl_last_compaction_age_seconds', { namespace })).toBeUndefined();
+    expect(sample(text, 'tl_compaction_reclaimed_bytes_total', { namespace })).toBe(0);
+    expect(sample(text, 'tl_compaction_removed_tasks_total', { namespace })).toBe(0);
+    for (const status of ['finished', 'failed', 'cancelled'])
+      expect(sample(text, 'tl_ended_tasks_held', { namespace, status })).toBe(0);
     expect(await q.stats()).toMatchObject({
       running: 1,
       events: 6,
       queues: { a: { waiting: 2, running: 1 }, b: { delayed: 2 } },
     });
+  });
+
+  it('show retention at work: ended tasks held, removed and reclaimed totals, archive lag, last compaction', async () => {
+    const registry = new Registry();
+    const q = r.queue({ retention: { finishedMs: 1, logMs: 1 }, archive: new MemoryArchive(), compactIntervalMs: 0 });
+    queueStateMetrics(q, 'tl', registry);
+    const namespace = q.namespace;
+    const ids = await q.enqueueMany(Array.from({ length: 4 }, () => ({ queue: 'a', type: 't' })));
+    for (let i = 0; i < 3; i++) {
+      const t = await q.dequeue(['a']);
+      await (i < 2 ? q.finish(t.id) : q.fail(t.id, { error: 'x' }));
+    }
+    await q.cancel(ids[3]!);
+    let text = await registry.metrics();
+    expect(sample(text, 'tl_ended_tasks_held', { namespace, status: 'finished' })).toBe(2);
+    expect(sample(text, 'tl_ended_tasks_held', { namespace, status: 'failed' })).toBe(1);
+    expect(sample(text, 'tl_ended_tasks_held', { namespace, status: 'cancelled' })).toBe(1);
+    await sleep(300); // past the reading shared by one scrape, and past the retention
+    const report = await q.compact();
+    expect(report.removedTasks).toBe(2);
+    await sleep(300);
+    text = await registry.metrics();
+    const stats = await q.stats();
+    expect(sample(text, 'tl_ended_tasks_held', { namespace, status: 'finished' })).toBe(0);
+    expect(sample(text, 'tl_ended_tasks_held', { namespace, status: 'failed' })).toBe(1);
+    expect(sample(text, 'tl_compaction_removed_tasks_total', { namespace })).toBe(2);
+    expect(sample(text, 'tl_compaction_reclaimed_bytes_total', { namespace })).toBe(stats.compaction.reclaimedLogBytes);
+    expect(sample(text, 'tl_event_log_entries', { namespace })).toBe(stats.log.events);
+    const lag = sample(text, 'tl_event_log_archive_lag_seconds', { namespace });
+    expect(lag).toBeGreaterThanOrEqual(0);
+    expect(lag).toBeLessThan(60);
+    const age = sample(text, 'tl_last_compaction_age_seconds', { namespace });
+    expect(age).toBeGreaterThan(0.2); // the scrape came 300 ms after the pass
+    expect(age).toBeLessThan(60);
+    expect(text).toMatch(/# TYPE tl_compaction_removed_tasks_total counter/);
   });
 
   it('report several namespaces in one registry, each read once per scrape however often registered', async () => {
@@ -311,6 +356,29 @@ describe('worker and scheduler metrics', () => {
       await s.stop();
     }
     expect(sample(await registry.metrics(), 'tl_scheduler_leader')).toBe(0);
+  });
+});
+
+describe('the README', () => {
+  it('lists every metric under its default name (or the `_suffix` shorthand of a table row)', async () => {
+    const registry = new Registry();
+    const q = r.queue();
+    setupTaskQueueMetrics('taskledger', registry);
+    setupSchedulerMetrics('taskledger', registry);
+    queueStateMetrics(q, 'taskledger', registry);
+    const worker = workerWithMetrics(new Worker(q, async () => 'ok'), 'taskledger', registry);
+    await worker.close();
+    const names = registry.getMetricsAsArray().map((m) => m.name);
+    expect(names.length).toBeGreaterThan(25);
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(
+      readme.indexOf('### Prometheus metrics'),
+      readme.indexOf('## The `taskledger` command'),
+    );
+    const missing = names.filter(
+      (name) => !section.includes(`\`${name}\``) && !section.includes(`\`${name.slice('taskledger'.length)}\``),
+    );
+    expect(missing).toEqual([]);
   });
 });
 

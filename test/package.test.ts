@@ -185,6 +185,10 @@ const { setupTaskQueueMetrics, queuerWithMetrics, queueStateMetrics } = require(
     expect(stdout).toContain('app_tasks_enqueued_total{queue="q",type="t"} 1\n');
     expect(stdout).toContain(`app_queue_waiting{namespace="${ns}",queue="q"} 1\n`);
     expect(stdout).toContain(`app_event_log_entries{namespace="${ns}"} 1\n`);
+    // The metadata's totals are counters set at each scrape (collect), which prom-client 14 runs too.
+    expect(stdout).toContain(`# TYPE app_compaction_removed_tasks_total counter\n`);
+    expect(stdout).toContain(`app_compaction_removed_tasks_total{namespace="${ns}"} 0\n`);
+    expect(stdout).toContain(`app_ended_tasks_held{namespace="${ns}",status="finished"} 0\n`);
   });
 
   it('type-checks against prom-client 14 from an ES module and a CommonJS one', async () => {

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { ValidationError, type TaskQueue } from '../src/index.js';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  ArchiveCorruptError,
+  ArchiveUnavailableError,
+  FileArchive,
+  ValidationError,
+  type TaskEvent,
+  type TaskQueue,
+} from '../src/index.js';
 import { sleep, useRedis } from './helpers/fixture.js';
 
 const r = useRedis();
@@ -153,5 +163,100 @@ describe('bad input', () => {
   ])('%j is refused with a ValidationError naming the option', (opts, message) => {
     expect(() => r.queue(opts as never)).toThrow(ValidationError);
     expect(() => r.queue(opts as never)).toThrow(message);
+  });
+});
+
+/** Every event in the namespace's log, as events() gives them. */
+async function logEvents(q: TaskQueue, options: Parameters<TaskQueue['events']>[0] = {}): Promise<TaskEvent[]> {
+  const out: TaskEvent[] = [];
+  for await (const e of q.events(options)) out.push(e);
+  return out;
+}
+
+const tempDir = () => mkdtempSync(join(tmpdir(), 'taskledger-archive-'));
+
+describe('compaction with a FileArchive', () => {
+  it('archives before it trims: archive + log replay every event once, in order, and history stays whole', async () => {
+    const dir = tempDir();
+    const q = r.queue({ retention: { logMs: 1 }, archive: new FileArchive(dir), compactIntervalMs: 0 });
+    const done = await ended(q, 5, 'finish');
+    const live = await q.enqueue({ queue: 'r', type: 't', spec: { long: true } });
+    await q.dequeue(['r']);
+    await q.heartbeat(live, { step: 1 });
+    const before = await logEvents(q);
+    await sleep(5);
+    const report = await q.compact();
+    expect(report.archivedEvents).toBe(before.length);
+    expect(report.trimmedEvents).toBe(before.length);
+    // The live task and the finished ones (kept: no finishedMs) were snapshotted; the log holds only those.
+    expect(report.snapshots).toBe(6);
+    const replay = await logEvents(q, { archive: true });
+    expect(replay.slice(0, before.length)).toEqual(before);
+    expect(new Set(replay.map((e) => e.id)).size).toBe(replay.length);
+    expect(replay.slice(before.length).map((e) => e.type)).toEqual([...Array(6).fill('snapshot'), 'compacted']);
+    // History from the archive, without the snapshot that stood in for it; and it goes on after the trim.
+    await q.finish(live, { step: 2 });
+    expect((await q.history(live)).map((e) => e.type)).toEqual(['enqueued', 'started', 'progress', 'finished']);
+    expect((await q.history(done[0]!)).map((e) => e.type)).toEqual(['enqueued', 'started', 'finished']);
+    const archive = q.archive!;
+    expect((await archive.verify()).ok).toBe(true);
+    expect((await q.verify()).mismatches).toEqual([]);
+    // A second pass archives only what is new.
+    await sleep(5);
+    const again = await q.compact();
+    expect(again.archivedEvents).toBe(7 + 1); // 6 snapshots, the record, and the finish
+    expect((await archive.segments()).reduce((n, s) => n + s.count, 0)).toBe(before.length + 8);
+    expect((await q.verify()).mismatches).toEqual([]);
+  });
+
+  it('a replay that runs while compaction trims has no gap or duplicate at the seam', async () => {
+    const dir = tempDir();
+    const q = r.queue({ retention: { logMs: 1 }, archive: new FileArchive(dir), compactIntervalMs: 0 });
+    await ended(q, 10, 'finish');
+    await sleep(5);
+    await q.compact();
+    await ended(q, 10, 'fail');
+    const whole = await logEvents(q, { archive: true });
+    const seen: TaskEvent[] = [];
+    for await (const e of q.events({ archive: true })) {
+      seen.push(e);
+      // Half way through the archive, a pass moves the rest of the log into it.
+      if (seen.length === 20) {
+        await sleep(5);
+        expect((await q.compact()).trimmedEvents).toBeGreaterThan(0);
+      }
+    }
+    expect(seen.slice(0, whole.length)).toEqual(whole);
+    expect(new Set(seen.map((e) => e.id)).size).toBe(seen.length);
+  });
+
+  it('refuses to trim when the archive directory is missing: a typed error, the log untouched', async () => {
+    const dir = join(tempDir(), 'missing');
+    const q = r.queue({ retention: { logMs: 1 }, archive: new FileArchive(dir), compactIntervalMs: 0 });
+    await ended(q, 2, 'finish');
+    const len = await r.raw().xlen(`{${q.namespace}}:events`);
+    await sleep(5);
+    await expect(q.compact()).rejects.toBeInstanceOf(ArchiveUnavailableError);
+    expect(await r.raw().xlen(`{${q.namespace}}:events`)).toBe(len);
+  });
+
+  it('refuses to trim when the archive lost segments it had accepted', async () => {
+    const dir = tempDir();
+    const q = r.queue({ retention: { logMs: 1 }, archive: new FileArchive(dir), compactIntervalMs: 0 });
+    await ended(q, 2, 'finish');
+    await sleep(5);
+    await q.compact();
+    await ended(q, 2, 'finish');
+    // The archive emptied behind the namespace's back (or another directory given).
+    for (const f of readdirSync(dir)) rmSync(join(dir, f));
+    const len = await r.raw().xlen(`{${q.namespace}}:events`);
+    await sleep(5);
+    await expect(q.compact()).rejects.toBeInstanceOf(ArchiveCorruptError);
+    expect(await r.raw().xlen(`{${q.namespace}}:events`)).toBe(len);
+  });
+
+  it('events({ archive: true }) without an archive is a ValidationError', async () => {
+    const q = r.queue();
+    await expect(logEvents(q, { archive: true })).rejects.toBeInstanceOf(ValidationError);
   });
 });

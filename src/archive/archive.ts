@@ -48,6 +48,12 @@ export interface ArchiveSegment {
   sha256: string;
   /** The previous segment's sha256 ('' for the first): the chain that shows a segment altered, removed or reordered. */
   prev: string;
+  /** The segment's task filter (a Bloom filter of its task ids): its file or object name. */
+  filter?: string;
+  /** sha256 (hex) of the stored task filter. */
+  filterSha256?: string;
+  /** With a signing key: HMAC-SHA256 (hex) of the canonical entry (docs/archive.md). */
+  hmac?: string;
 }
 
 export interface ArchiveVerifyReport {
@@ -56,4 +62,8 @@ export interface ArchiveVerifyReport {
   events: number;
   /** Each break found, naming its segment. */
   problems: { segment: string; problem: string }[];
+  /** The namespace the manifest names (absent when there is no manifest). */
+  namespace?: string;
+  /** What is worth knowing but breaks nothing: a segment a crash left without a manifest entry, unchecked signatures. */
+  notes?: { segment: string; note: string }[];
 }

@@ -2,8 +2,9 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { hostname } from 'node:os';
-import { TaskLedgerError } from '../errors.js';
+import { TaskLedgerError, ValidationError } from '../errors.js';
 import { FORMAT_VERSION, readFormat } from '../redis/connection.js';
+import { compareStreamIds } from '../events/stream-id.js';
 import { redisNow } from '../redis/time.js';
 import { endedCounts } from '../projections/ended-counts.js';
 import { endedSince } from '../projections/throughput.js';
@@ -12,9 +13,11 @@ import { logLength, readEventsByIds, readLog } from '../projections/log-reader.j
 import { appendEvents, logIsEmpty } from '../audit/import-log.js';
 import { keysFor } from '../redis/keys.js';
 import { rawEventToTaskEvent } from '../events/codec.js';
+import { fromExportLine, toExportLine } from '../events/export-line.js';
 import type { JsonValue, References, TaskEvent } from '../types.js';
 import { CliError, EXIT, connect, type GlobalOptions, type Session } from './connect.js';
 import { brief, colour, duration, lazyProgress, progressBar, relative, statusColour, table } from './format.js';
+import { logSummary, retentionChecks } from './log-health.js';
 
 type Out = (text: string) => void;
 const print: Out = (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
@@ -77,12 +80,12 @@ interface StatsRow {
   failedLastMinute: number;
 }
 
-async function readStats(s: Session): Promise<{ at: Date; queues: StatsRow[]; events: number }> {
+async function readStats(s: Session) {
   const st = await s.queue.stats();
   const counts = await endedCounts(s.read);
   const perMinute = await endedSince(s.read, st.at.getTime() - 60_000);
   const names = new Set([...Object.keys(st.queues), ...counts.keys()]);
-  const queues = [...names].sort().map((queue) => {
+  const queues = [...names].sort().map((queue): StatsRow => {
     const q = st.queues[queue];
     const ended = counts.get(queue);
     return {
@@ -98,7 +101,7 @@ async function readStats(s: Session): Promise<{ at: Date; queues: StatsRow[]; ev
       failedLastMinute: perMinute.get(queue)?.failed ?? 0,
     };
   });
-  return { at: st.at, queues, events: st.events };
+  return { at: st.at, queues, events: st.events, log: st.log, compaction: st.compaction, ended: st.ended };
 }
 
 export async function statsCommand(opts: GlobalOptions & { watch?: boolean; interval?: string }): Promise<void> {
@@ -106,8 +109,7 @@ export async function statsCommand(opts: GlobalOptions & { watch?: boolean; inte
     const intervalMs = Number(opts.interval ?? 2000);
     for (;;) {
       const st = await readStats(s);
-      if (opts.json)
-        print(JSON.stringify({ at: st.at, events: st.events, queues: st.queues }, null, opts.watch ? 0 : 2));
+      if (opts.json) print(JSON.stringify(st, null, opts.watch ? 0 : 2));
       else {
         if (opts.watch && process.stdout.isTTY) process.stdout.write('\u001b[2J\u001b[H');
         print(
@@ -136,7 +138,7 @@ export async function statsCommand(opts: GlobalOptions & { watch?: boolean; inte
             ]),
           ),
         );
-        print(colour.dim(`${st.events} events in the log · ${st.at.toISOString()}`));
+        for (const line of logSummary(st)) print(colour.dim(line));
       }
       if (!opts.watch) return;
       await new Promise((res) => setTimeout(res, intervalMs));
@@ -190,10 +192,16 @@ export async function tasksCommand(
 export async function showCommand(id: string, opts: GlobalOptions): Promise<void> {
   await withSession(opts, async (s) => {
     const task = await s.queue.get(id);
-    if (!task) throw new CliError(`task ${id} not found`, EXIT.NOT_FOUND);
-    const history = await s.queue.history(id);
+    // A task whose projection is gone (retention, delete) may still have its history in the archive.
+    const history = task || opts.archive ? await s.queue.history(id) : [];
+    if (!task && history.length === 0) throw new CliError(`task ${id} not found`, EXIT.NOT_FOUND);
     if (opts.json) {
       json({ task, history });
+      return;
+    }
+    if (!task) {
+      print(`${colour.bold(id)}  ${colour.dim('projection removed (retention or delete); its archived history:')}\n`);
+      print(timeline(history));
       return;
     }
     print(
@@ -205,23 +213,21 @@ export async function showCommand(id: string, opts: GlobalOptions): Promise<void
     print(
       `created ${relative(task.createdAt)}, updated ${relative(task.updatedAt)}${task.runAt ? `, due ${relative(task.runAt)}` : ''}\n`,
     );
-    let attempt = 0;
-    print(
-      table(
-        ['TIME', 'EVENT', 'ATTEMPT', 'DETAIL'],
-        history.map((e) => {
-          if (e.type === 'started') attempt = Number(e.data.attempt);
-          const detail = e.data.error ?? (e.data.progress !== undefined ? e.data.progress : (e.data.reason ?? ''));
-          return [
-            e.at.toISOString(),
-            e.type === 'failed' ? colour.red(e.type) : e.type,
-            attempt || '-',
-            brief(detail, 80),
-          ];
-        }),
-      ),
-    );
+    print(timeline(history));
   });
+}
+
+/** A task's events as a table: time, event, attempt, detail. */
+function timeline(history: readonly TaskEvent[]): string {
+  let attempt = 0;
+  return table(
+    ['TIME', 'EVENT', 'ATTEMPT', 'DETAIL'],
+    history.map((e) => {
+      if (e.type === 'started') attempt = Number(e.data.attempt);
+      const detail = e.data.error ?? (e.data.progress !== undefined ? e.data.progress : (e.data.reason ?? ''));
+      return [e.at.toISOString(), e.type === 'failed' ? colour.red(e.type) : e.type, attempt || '-', brief(detail, 80)];
+    }),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------- events
@@ -256,6 +262,7 @@ export async function eventsCommand(
         ...(opts.from ? { from: opts.from } : {}),
         follow: !!opts.follow,
         signal: stop.signal,
+        archive: !!opts.archive,
       }))
         emit(e);
     } finally {
@@ -266,28 +273,33 @@ export async function eventsCommand(
 
 // ---------------------------------------------------------------------------------------------- export / import
 
-/** One line of an export: the event as TaskEvent, `at` as an ISO time (docs/export.md). */
-function exportLine(e: TaskEvent): string {
-  return JSON.stringify({
-    id: e.id,
-    at: e.at.toISOString(),
-    type: e.type,
-    taskId: e.taskId,
-    ...(e.scheduleId ? { scheduleId: e.scheduleId } : {}),
-    data: e.data,
-  });
-}
-
 export async function exportCommand(opts: GlobalOptions & { out: string; from?: string; to?: string }): Promise<void> {
   await withSession(opts, async (s) => {
     const bar = progressBar('exporting', await logLength(s.read));
     const out = createWriteStream(opts.out, { encoding: 'utf8' });
     let count = 0;
-    for await (const page of readLog(s.read, opts.from ?? '-', opts.to ?? '+')) {
-      const chunk = page.map((e) => exportLine(rawEventToTaskEvent(e))).join('\n') + '\n';
-      if (!out.write(chunk)) await once(out, 'drain');
-      count += page.length;
+    const write = async (events: readonly TaskEvent[]) => {
+      if (!events.length) return;
+      if (!out.write(events.map(toExportLine).join('\n') + '\n')) await once(out, 'drain');
+      count += events.length;
       bar.update(count);
+    };
+    if (opts.archive) {
+      // The archive, then the log: one sequence (the bar counts the log's part of it).
+      const to = opts.to;
+      let page: TaskEvent[] = [];
+      for await (const e of s.queue.events({ archive: true, ...(opts.from ? { from: opts.from } : {}) })) {
+        if (to !== undefined && compareStreamIds(e.id, to) > 0) break;
+        page.push(e);
+        if (page.length === 1000) {
+          await write(page);
+          page = [];
+        }
+      }
+      await write(page);
+    } else {
+      for await (const page of readLog(s.read, opts.from ?? '-', opts.to ?? '+'))
+        await write(page.map(rawEventToTaskEvent));
     }
     out.end();
     await once(out, 'finish');
@@ -297,22 +309,27 @@ export async function exportCommand(opts: GlobalOptions & { out: string; from?: 
   });
 }
 
-async function* readExport(file: string): AsyncGenerator<{ line: number; event: TaskEvent & { at: string } }> {
+/** Each line's event, and the line as JSON.stringify writes it back (verify-export compares that). */
+async function* readExport(file: string): AsyncGenerator<{ line: number; event: TaskEvent; json: string }> {
   const rl = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
   let line = 0;
   for await (const text of rl) {
     line++;
     if (text.trim() === '') continue;
-    let event: TaskEvent & { at: string };
+    let parsed: unknown;
     try {
-      event = JSON.parse(text) as TaskEvent & { at: string };
+      parsed = JSON.parse(text);
     } catch {
       throw new CliError(`${file}:${line}: not a JSON line`, EXIT.USAGE);
     }
-    if (typeof event.id !== 'string' || typeof event.type !== 'string' || typeof event.data !== 'object') {
-      throw new CliError(`${file}:${line}: not an exported event (needs id, type, data)`, EXIT.USAGE);
+    let event: TaskEvent;
+    try {
+      event = fromExportLine(parsed);
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      throw new CliError(`${file}:${line}: not an exported event: ${err.message}`, EXIT.USAGE);
     }
-    yield { line, event };
+    yield { line, event, json: JSON.stringify(parsed) };
   }
 }
 
@@ -326,7 +343,7 @@ export async function verifyExportCommand(file: string, opts: GlobalOptions): Pr
     const bar = progressBar('verifying', await logLength(s.read));
     const problems: string[] = [];
     let checked = 0;
-    let batch: { line: number; event: TaskEvent & { at: string } }[] = [];
+    let batch: { line: number; event: TaskEvent; json: string }[] = [];
     const flush = async () => {
       const found = await readEventsByIds(
         s.read,
@@ -335,7 +352,7 @@ export async function verifyExportCommand(file: string, opts: GlobalOptions): Pr
       batch.forEach((b, i) => {
         const event = found[i];
         if (!event) problems.push(`line ${b.line}: event ${b.event.id} is not in the log`);
-        else if (exportLine(rawEventToTaskEvent(event)) !== JSON.stringify(b.event))
+        else if (toExportLine(rawEventToTaskEvent(event)) !== b.json)
           problems.push(`line ${b.line}: event ${b.event.id} differs from the log`);
       });
       checked += batch.length;
@@ -622,6 +639,7 @@ export async function doctorCommand(opts: GlobalOptions): Promise<void> {
               fix: 'run NTP: taskledger times use the Redis clock, but runAt dates given by clients use theirs',
             },
       );
+      if (format !== null) checks.push(...(await retentionChecks(s.redis, keysFor(opts.namespace))));
       if (opts.json) json({ ok: !checks.some((c) => c.status === 'fail'), checks });
       else {
         const mark = { ok: colour.green('ok  '), warn: colour.yellow('warn'), fail: colour.red('FAIL') };

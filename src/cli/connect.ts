@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { TaskQueue } from '../task-queue.js';
+import { FileArchive } from '../archive/file-archive.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { keysFor } from '../redis/keys.js';
 import { DEFAULT_URL } from '../redis/connection.js';
@@ -30,6 +31,8 @@ export interface GlobalOptions {
   redis?: string;
   namespace: string;
   json?: boolean;
+  /** A FileArchive directory to read trimmed events from (show, events, export). */
+  archive?: string;
 }
 
 export interface Session {
@@ -83,7 +86,12 @@ export async function connect(opts: GlobalOptions, create = false): Promise<Sess
   return {
     redis,
     get queue() {
-      return (queue ??= new TaskQueue({ connection: redis, namespace: opts.namespace, recoveryIntervalMs: 0 }));
+      return (queue ??= new TaskQueue({
+        connection: redis,
+        namespace: opts.namespace,
+        recoveryIntervalMs: 0,
+        ...(opts.archive ? { archive: new FileArchive(opts.archive) } : {}),
+      }));
     },
     get read() {
       // A one-shot command has no background work whose failure could be reported: every call is awaited.

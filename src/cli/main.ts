@@ -3,6 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { CliError, EXIT, type GlobalOptions } from './connect.js';
 import * as c from './commands.js';
+import { archiveVerifyCommand } from './archive-commands.js';
+import { compactCommand, dropCommand } from './retention-commands.js';
 
 const program = new Command('taskledger')
   .description('Inspect, audit, replay and operate taskledger queues.')
@@ -35,6 +37,7 @@ program
 program
   .command('show <id>')
   .description('a task and its full history as a timeline')
+  .option('--archive <dir>', 'also read the events compaction archived there (FileArchive)')
   .action((id: string, _, cmd: Command) => c.showCommand(id, globals(cmd)));
 
 program
@@ -44,6 +47,7 @@ program
   .option('--follow', 'keep streaming new events until interrupted')
   .option('--task <id>', 'only this task')
   .option('--type <type>', 'only this event type')
+  .option('--archive <dir>', 'replay the archive in that directory first, then the log')
   .action((_, cmd: Command) => c.eventsCommand(globals(cmd)));
 
 program
@@ -56,6 +60,7 @@ program
   .requiredOption('--out <file>', 'file to write')
   .option('--from <id>', 'first event id (inclusive)')
   .option('--to <id>', 'last event id (inclusive)')
+  .option('--archive <dir>', 'export the archive in that directory first, then the log')
   .action((_, cmd: Command) => c.exportCommand(globals(cmd) as never));
 
 program
@@ -111,6 +116,35 @@ schedule
   .requiredOption('--type <type>', 'task type')
   .option('--reference <name=value>', 'a reference (repeat for several)', collect)
   .action((_, cmd: Command) => c.scheduleRemoveCommand(globals(cmd) as never));
+
+const archive = program.command('archive').description('check an archive that compaction wrote (no Redis needed)');
+archive
+  .command('verify <dir>')
+  .description(
+    'check an archive directory: the manifest chain, every segment and task filter, the signatures with a key (exit 1 on any break)',
+  )
+  .option('--hmac-key <key>', 'the signing key (default: TASKLEDGER_ARCHIVE_HMAC_KEY)')
+  .action((dir: string, _, cmd: Command) => archiveVerifyCommand(dir, globals(cmd)));
+
+program
+  .command('compact')
+  .description('run one compaction pass with the retention given: ended tasks, then the log (--dry-run: count only)')
+  .option('--dry-run', 'count what a pass would do, write nothing')
+  .option('--finished-ms <ms>', 'remove finished tasks ended longer ago than this')
+  .option('--failed-ms <ms>', 'remove failed tasks ended longer ago than this')
+  .option('--cancelled-ms <ms>', 'remove cancelled tasks ended longer ago than this')
+  .option('--log-ms <ms>', 'trim log entries older than this (needs --archive DIR or --no-archive)')
+  .option('--archive <dir>', 'archive the trimmed events to this directory (FileArchive) first')
+  .option('--no-archive', 'trim the log without archiving: the events beyond --log-ms are gone for good')
+  .action((_, cmd: Command) => compactCommand(globals(cmd)));
+
+program
+  .command('drop')
+  .description('delete every key of a namespace: tasks, log, schedules, all (asks first on a terminal)')
+  .option('--yes', 'do not ask (needed when not on a terminal)')
+  .action((_, cmd: Command) =>
+    dropCommand({ ...globals(cmd), namespaceGiven: program.getOptionValueSource('namespace') === 'cli' }),
+  );
 
 program
   .command('doctor')

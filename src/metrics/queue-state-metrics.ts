@@ -1,6 +1,7 @@
-import { Gauge, register as defaultRegistry, type Registry } from 'prom-client';
+import { Counter, Gauge, register as defaultRegistry, type Registry } from 'prom-client';
 import { QueueClosedError } from '../errors.js';
 import type { QueueState, QueueStats } from '../projections/stats.js';
+import { ENDED_STATUSES } from '../redis/keys.js';
 import type { TaskQueue } from '../task-queue.js';
 import { checkedPrefix, once } from './registry-helpers.js';
 
@@ -39,8 +40,10 @@ async function readAll(sources: Map<string, StatsReader>): Promise<[string, Queu
 /**
  * Gauges of the queue's state, read from Redis when scraped (one `stats()` per namespace and scrape, shared
  * by all the gauges), labelled with the queue's `namespace`: waiting, delayed and running per queue, the
- * oldest waiting task's age, consumer-group lag, the event log's length and its memory. Call it once per
- * TaskQueue to report several namespaces in one registry; the metric names start with `prefix`.
+ * oldest waiting task's age, consumer-group lag, the event log's length, memory and oldest entry's age, the
+ * archive's lag, the time since the last compaction, what compaction has reclaimed and removed (counters,
+ * as the metadata keeps them), and the ended tasks still held per status. Call it once per TaskQueue to
+ * report several namespaces in one registry; the metric names start with `prefix`.
  */
 export function queueStateMetrics(q: TaskQueue, prefix = 'taskledger', registry: Registry = defaultRegistry): void {
   const p = checkedPrefix(prefix);
@@ -89,6 +92,40 @@ export function queueStateMetrics(q: TaskQueue, prefix = 'taskledger', registry:
       });
       return gauge;
     });
+  const perStatus = (name: string, help: string) =>
+    once(registry, name, () => {
+      const gauge: Gauge<'namespace' | 'status'> = new Gauge({
+        name,
+        help,
+        labelNames: ['namespace', 'status'] as const,
+        registers: [registry],
+        async collect() {
+          const all = await readAll(sources);
+          gauge.reset();
+          for (const [namespace, s] of all)
+            for (const status of ENDED_STATUSES) gauge.set({ namespace, status }, s.ended[status]);
+        },
+      });
+      return gauge;
+    });
+  // All-time totals the metadata keeps: counters, set to the stored value at each scrape.
+  const perNamespaceTotal = (name: string, help: string, pick: (s: QueueStats) => number) =>
+    once(registry, name, () => {
+      const total: Counter<'namespace'> = new Counter({
+        name,
+        help,
+        labelNames: ['namespace'] as const,
+        registers: [registry],
+        async collect() {
+          const all = await readAll(sources);
+          total.reset();
+          for (const [namespace, s] of all) total.inc({ namespace }, Math.max(0, pick(s)));
+        },
+      });
+      return total;
+    });
+  const ageSeconds = (s: QueueStats, ms: number | null | undefined) =>
+    ms === null || ms === undefined ? null : Math.max(0, s.at.getTime() - ms) / 1000;
   perQueue(`${p}_queue_waiting`, 'Tasks due and waiting.', (s) => s.waiting);
   perQueue(`${p}_queue_delayed`, 'Waiting tasks not due yet (delayed or waiting to retry).', (s) => s.delayed);
   perQueue(`${p}_queue_running`, 'Running tasks.', (s) => s.running);
@@ -97,4 +134,28 @@ export function queueStateMetrics(q: TaskQueue, prefix = 'taskledger', registry:
   perNamespace(`${p}_tasks_running`, 'Running tasks in the namespace.', (s) => s.running);
   perNamespace(`${p}_event_log_entries`, 'Entries in the event log.', (s) => s.events);
   perNamespace(`${p}_event_log_bytes`, 'Estimated memory of the event log.', (s) => s.eventLogBytes);
+  perNamespace(`${p}_event_log_oldest_age_seconds`, 'Age of the oldest entry still in the event log.', (s) =>
+    ageSeconds(s, s.log.oldestEventAt?.getTime()),
+  );
+  perNamespace(
+    `${p}_event_log_archive_lag_seconds`,
+    'Age of the oldest log entry not archived yet (0 when all are; absent before anything was archived).',
+    (s) => (s.log.archiveLagMs === null ? null : s.log.archiveLagMs / 1000),
+  );
+  perNamespace(
+    `${p}_last_compaction_age_seconds`,
+    'Time since the last compaction pass ended (absent before the first).',
+    (s) => ageSeconds(s, s.compaction.last && s.compaction.last.startedAt + s.compaction.last.durationMs),
+  );
+  perNamespaceTotal(
+    `${p}_compaction_reclaimed_bytes_total`,
+    'Estimated event log memory reclaimed by compaction.',
+    (s) => s.compaction.reclaimedLogBytes,
+  );
+  perNamespaceTotal(
+    `${p}_compaction_removed_tasks_total`,
+    'Ended task projections removed by retention.',
+    (s) => s.compaction.removedTasks,
+  );
+  perStatus(`${p}_ended_tasks_held`, 'Ended tasks whose projection is still in Redis (what retention removes).');
 }

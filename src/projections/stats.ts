@@ -3,6 +3,16 @@ import { GROUP } from '../redis/keys.js';
 import { timeToMs } from '../redis/time.js';
 import { pairsToObject, type StreamEntry } from '../events/codec.js';
 import { streamIdMs } from '../events/stream-id.js';
+import {
+  LOG_READS,
+  parseLogReads,
+  queueLagRead,
+  queueLogReads,
+  setLag,
+  type CompactionStats,
+  type EndedHeld,
+  type LogStats,
+} from './log-stats.js';
 
 /** Above this many running tasks, running is not broken down by queue (it would cost one read per task). */
 const RUNNING_BREAKDOWN_LIMIT = 10_000;
@@ -24,17 +34,24 @@ export interface QueueStats {
   queues: Record<string, QueueState>;
   /** Running tasks in the namespace. */
   running: number;
-  /** Entries in the event log. */
+  /** Entries in the event log (as `log.events`; kept for compatibility). */
   events: number;
-  /** Estimated memory of the event log in bytes (MEMORY USAGE with sampling), or null where refused. */
+  /** Estimated memory of the event log in bytes, or null where refused (as `log.bytes`; kept for compatibility). */
   eventLogBytes: number | null;
+  /** The log's length, memory and age, and the archive's lag behind it. */
+  log: LogStats;
+  /** The last compaction pass, and what all passes have reclaimed and removed so far. */
+  compaction: CompactionStats;
+  /** Ended tasks whose projection is still held, per status: what retention removes. */
+  ended: EndedHeld;
   /** Redis time of the reading. */
   at: Date;
 }
 
 /**
- * The state of every queue, read in three pipelined round trips: its cost grows with the number of queues.
- * Running tasks are broken down by queue with two more (one HGET per running task, up to 10,000).
+ * The state of every queue and of the log, read in three pipelined round trips: its cost grows with the
+ * number of queues, never with the log (at most two log entries are read: the first, and the first not
+ * archived). Running tasks are broken down by queue with two more (one HGET per running task, up to 10,000).
  */
 export async function stats(ctx: ReadContext): Promise<QueueStats> {
   await ctx.life.whenOpen();
@@ -42,9 +59,8 @@ export async function stats(ctx: ReadContext): Promise<QueueStats> {
   const queues = (await ctx.redis.smembers(k.queues)).sort();
   const p = ctx.redis.pipeline();
   p.time();
-  p.xlen(k.events);
   p.zcard(k.running);
-  p.call('MEMORY', 'USAGE', k.events, 'SAMPLES', '5');
+  queueLogReads(p, k);
   for (const q of queues) {
     p.xlen(k.ready(q));
     p.zcard(k.delayed(q));
@@ -53,17 +69,21 @@ export async function stats(ctx: ReadContext): Promise<QueueStats> {
   const r = (await p.exec()) ?? [];
   const val = (i: number) => (r[i]?.[0] ? null : r[i]?.[1]);
   const now = timeToMs(val(0) as [string, string]);
-  const running = Number(val(2));
+  const running = Number(val(1));
+  const { log, compaction, ended } = parseLogReads((i) => val(2 + i));
   const out: QueueStats = {
     queues: {},
     running,
-    events: Number(val(1)),
-    eventLogBytes: val(3) === null ? null : Number(val(3)),
+    events: log.events,
+    eventLogBytes: log.bytes,
+    log,
+    compaction,
+    ended,
     at: new Date(now),
   };
   const lastDelivered = new Map<string, string>();
   queues.forEach((q, i) => {
-    const base = 4 + i * 3;
+    const base = 2 + LOG_READS + i * 3;
     const groups = (val(base + 2) as string[][] | null) ?? [];
     const group = groups.map((g) => pairsToObject(g.map(String))).find((g) => g.name === GROUP);
     const pending = Number(group?.pending ?? 0);
@@ -78,13 +98,20 @@ export async function stats(ctx: ReadContext): Promise<QueueStats> {
       lag,
     };
   });
-  // The oldest waiting task: the first entry the group has not delivered yet.
+  // The oldest waiting task: the first entry the group has not delivered yet. Then the archive lag.
   const op = ctx.redis.pipeline();
   for (const q of queues) op.xrange(k.ready(q), `(${lastDelivered.get(q)!}`, '+', 'COUNT', 1);
-  ((await op.exec()) ?? []).forEach(([err, entries], i) => {
+  const lagRead = queueLagRead(op, k, log);
+  const replies = (await op.exec()) ?? [];
+  queues.forEach((q, i) => {
+    const [err, entries] = replies[i] ?? [null, []];
     const first = err ? undefined : (entries as StreamEntry[])[0];
-    if (first) out.queues[queues[i]!]!.oldestWaitingMs = Math.max(0, now - Number(streamIdMs(first[0])));
+    if (first) out.queues[q]!.oldestWaitingMs = Math.max(0, now - Number(streamIdMs(first[0])));
   });
+  if (lagRead) {
+    const [err, entries] = replies[queues.length] ?? [null, null];
+    setLag(log, err ? null : (entries as StreamEntry[]), now);
+  }
   if (running > 0 && running <= RUNNING_BREAKDOWN_LIMIT) {
     const ids = await ctx.redis.zrange(k.running, 0, -1);
     const qp = ctx.redis.pipeline();

@@ -3,7 +3,7 @@ import type { ReadContext } from '../context/read-context.js';
 import { ENDED_STATUSES } from '../redis/keys.js';
 import { redisNow } from '../redis/time.js';
 import { expireEnded } from './expire.js';
-import { compactLog } from './log-compaction.js';
+import { compactLog, type CompactionStep } from './log-compaction.js';
 import { hasRetention, type CompactionConfig } from './options.js';
 
 export interface CompactionReport {
@@ -31,6 +31,13 @@ export interface CompactionReport {
 /** Thrown between steps when the queue closes: the pass stops there. */
 class Closing extends Error {}
 
+export interface CompactOptions {
+  /** Count what a pass would do; write nothing. */
+  dryRun?: boolean;
+  /** Told after each step of the pass (for progress, or to see where a pass stopped). */
+  onStep?: (step: CompactionStep) => void;
+}
+
 /** How long the lock lives unrenewed: a pass renews it after every step, so only a dead holder lets it lapse. */
 const LOCK_MS = 30_000;
 
@@ -42,7 +49,7 @@ const LOCK_MS = 30_000;
 export async function compact(
   ctx: ReadContext,
   config: CompactionConfig,
-  options: { dryRun?: boolean } = {},
+  options: CompactOptions = {},
 ): Promise<CompactionReport> {
   const dryRun = options.dryRun ?? false;
   const startedAt = await redisNow(ctx.redis);
@@ -67,7 +74,10 @@ export async function compact(
   try {
     for (const status of ENDED_STATUSES) {
       const ms = config.ended[status];
-      if (ms !== undefined) report.removedTasks += await expireEnded(ctx, status, startedAt - ms, dryRun, between);
+      if (ms === undefined) continue;
+      const removed = await expireEnded(ctx, status, startedAt - ms, dryRun, between);
+      report.removedTasks += removed;
+      if (!dryRun) options.onStep?.({ step: 'expired', count: removed });
     }
     if (config.logMs !== undefined) {
       if (config.archive) await config.archive.open(ctx.keys.namespace);
@@ -78,6 +88,7 @@ export async function compact(
         dryRun,
         retention: config.retention,
         between,
+        ...(options.onStep ? { onStep: options.onStep } : {}),
       });
       Object.assign(report, log);
       if (!dryRun) report.reclaimedLogBytes = Math.max(0, before - (await logBytes(ctx)));

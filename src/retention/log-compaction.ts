@@ -6,6 +6,7 @@ import { ENDED_EVENTS, NAMESPACE_EVENTS } from '../events/fold-rules.js';
 import { compareStreamIds, nextStreamId } from '../events/stream-id.js';
 import { lastCompaction, type CompactionRecord } from './compaction-record.js';
 import { hostname } from 'node:os';
+import { ArchiveCorruptError } from '../errors.js';
 
 /** Events per step: one archive segment, its snapshots, one `compacted` record and its trim. */
 export const CHUNK_EVENTS = 20_000;
@@ -31,6 +32,15 @@ export interface LogCompactionInput {
   retention: object;
   /** Runs between steps (the compaction lock's renewal). */
   between: () => Promise<void>;
+  /** Told after each step: what it did, and how many events or tasks. */
+  onStep?: (step: CompactionStep) => void;
+}
+
+/** A step of a pass, as `compact({ onStep })` reports it. */
+export interface CompactionStep {
+  step: 'expired' | 'archived' | 'snapshotted' | 'recorded' | 'trimmed';
+  /** Tasks expired or snapshotted, or events archived or trimmed, in this step. */
+  count: number;
 }
 
 /**
@@ -46,7 +56,9 @@ export interface LogCompactionInput {
 export async function compactLog(ctx: ReadContext, input: LogCompactionInput): Promise<LogCompaction> {
   const out: LogCompaction = { archivedEvents: 0, trimmedEvents: 0, snapshots: 0, trimmedTo: null };
   const { archive, point, dryRun } = input;
+  const step = input.onStep ?? (() => undefined);
   let archived = archive ? await archive.lastId() : null;
+  if (archive) await checkArchiveHolds(ctx, archive, archived);
   const record = await lastCompaction(ctx);
   const counts = new Map(Object.entries(record?.counts ?? {}));
   const countedTo = record?.trimmedTo ?? '0-0';
@@ -61,10 +73,13 @@ export async function compactLog(ctx: ReadContext, input: LogCompactionInput): P
         await archive.append(fresh.map(rawEventToTaskEvent));
         archived = last;
         await ctx.redis.hset(ctx.keys.meta, 'archivedTo', last);
+        step({ step: 'archived', count: fresh.length });
       }
       out.archivedEvents += fresh.length;
     }
-    out.snapshots += await snapshotTasks(ctx, chunk, point, dryRun);
+    const snapshots = await snapshotTasks(ctx, chunk, point, dryRun);
+    out.snapshots += snapshots;
+    if (!dryRun) step({ step: 'snapshotted', count: snapshots });
     await countEnded(ctx, chunk, countedTo, counts);
     out.trimmedEvents += chunk.length;
     const trimmedTo = nextStreamId(last);
@@ -91,8 +106,22 @@ export async function compactLog(ctx: ReadContext, input: LogCompactionInput): P
       'by',
       instance(),
     );
-    await trim(ctx, chunk, input.between);
+    step({ step: 'recorded', count: chunk.length });
+    await trim(ctx, chunk, input.between, step);
   }
+}
+
+/**
+ * Refuses to trim when the archive holds less than the namespace recorded it holding (newest segments
+ * removed with their manifest entries, or the wrong directory): the events trimmed since are nowhere else.
+ */
+async function checkArchiveHolds(ctx: ReadContext, archive: Archive, lastId: string | null): Promise<void> {
+  const recorded = await ctx.redis.hget(ctx.keys.meta, 'archivedTo');
+  if (recorded && (lastId === null || compareStreamIds(lastId, recorded) < 0))
+    throw new ArchiveCorruptError(
+      `the archive at ${archive.location} ends at ${lastId ?? 'nothing'}, but this namespace archived up to ` +
+        `${recorded}: segments are missing (or it is another archive); nothing was trimmed`,
+    );
 }
 
 /** Up to CHUNK_EVENTS log entries from `from` and before `point`, in pages. */
@@ -143,10 +172,16 @@ async function countEnded(
 }
 
 /** XTRIM MINID up to and including the chunk's last entry, TRIM_STEP entries at a time. */
-async function trim(ctx: ReadContext, chunk: readonly RawEvent[], between: () => Promise<void>): Promise<void> {
+async function trim(
+  ctx: ReadContext,
+  chunk: readonly RawEvent[],
+  between: () => Promise<void>,
+  step: (s: CompactionStep) => void,
+): Promise<void> {
   for (let i = TRIM_STEP - 1; ; i += TRIM_STEP) {
     const at = Math.min(i, chunk.length - 1);
-    await ctx.redis.xtrim(ctx.keys.events, 'MINID', nextStreamId(chunk[at]!.id));
+    const trimmed = await ctx.redis.xtrim(ctx.keys.events, 'MINID', nextStreamId(chunk[at]!.id));
+    step({ step: 'trimmed', count: trimmed });
     await between();
     if (at === chunk.length - 1) return;
   }
