@@ -305,11 +305,14 @@ async function soak(name) {
     const first = await produce(sys, TASKS, RATE, progress);
     await done.all;
     const loadEndS = (Date.now() - t0) / 1000;
-    process.stderr.write(`soak ${name}: ${TASKS} tasks in ${loadEndS.toFixed(0)} s; ${TAIL_S} s more of sampling\n`);
-    await sleep(TAIL_S * 1000);
-    memory.stop();
+    // Latency is measured under load; memory for TAIL_S more, to show what stays.
     delay.stop();
     const probe = await stopProbe();
+    process.stderr.write(`soak ${name}: ${TASKS} tasks in ${loadEndS.toFixed(0)} s; ${TAIL_S} s more of sampling\n`);
+    // verify() while the tasks of the last logMs are still there and compaction goes on, as an operator would.
+    const verifyAtEnd = pass && (await sys.q.verify());
+    await sleep(Math.max(0, t0 + (loadEndS + TAIL_S) * 1000 - Date.now()));
+    memory.stop();
     await stopWork();
     const windows = pass?.windows() ?? [];
     const out = {
@@ -328,7 +331,7 @@ async function soak(name) {
       out.passes = pass.reports;
       out.errors = pass.errors;
       await sys.close();
-      out.checks = await checks(server.url, dir, first[0]);
+      out.checks = await checks(server.url, dir, first[0], verifyAtEnd);
     } else await sys.close();
     return out;
   } finally {
@@ -338,7 +341,7 @@ async function soak(name) {
 }
 
 /** After the soak, on a queue that compacts nothing: the log and the archive add up, and agree. */
-async function checks(url, dir, firstId) {
+async function checks(url, dir, firstId, verifyAtEnd) {
   const archive = HAS_COMPACTION && HAS_ARCHIVE ? new tl.FileArchive(dir) : null;
   const q = new tl.TaskQueue({
     connection: url,
@@ -366,7 +369,12 @@ async function checks(url, dir, firstId) {
         detail: `${archived} + ${xlen} = ${archived + xlen}, entries-added ${added}`,
       },
       {
-        check: 'q.verify() has no mismatches',
+        check: 'q.verify() at the last task, compaction on, has no mismatches',
+        pass: verifyAtEnd.mismatches.length === 0,
+        detail: `${verifyAtEnd.tasks} tasks, ${verifyAtEnd.mismatches.length} mismatches${verifyAtEnd.mismatches.length ? `: ${verifyAtEnd.mismatches.slice(0, 3).join('; ')}` : ''}`,
+      },
+      {
+        check: `q.verify() ${TAIL_S} s later, compaction off, has no mismatches`,
         pass: verify.mismatches.length === 0,
         detail: `${verify.tasks} tasks, ${verify.mismatches.length} mismatches${verify.mismatches.length ? `: ${verify.mismatches.slice(0, 3).join('; ')}` : ''}`,
       },
