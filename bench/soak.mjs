@@ -1,13 +1,13 @@
 // npm run bench:soak: taskledger's retention and compaction under load, and BullMQ beside it.
 //   node bench/soak.mjs [--n 200000] [--backlog N] [--rounds 3] [--rate 5000] [--tasks 3000000] [--tail 35]
-//     [--interval 1000] [--soak-interval 3000] [--parts rate,soak,bullmq]
+//     [--interval 1000] [--soak-interval 3000] [--parts rate,soak,bullmq] [--no-write] [--from-results]
 // Every run on a fresh redis-server of its own (AOF off):
 //   rate    processing at concurrency 64 without and with compaction, alternately, --rounds times
 //   soak    taskledger at --rate for --tasks (default: 10 minutes' worth, at least 1,000,000), retention and a
 //           FileArchive on, used_memory every 2 s, a latency probe every 10 ms, then checks of the log and archive
 //   bullmq  BullMQ at the same rate and count, removeOnComplete: { age: 10 }
 // Writes bench/soak-results.json and docs/soak-memory.svg, and prints a section for docs/benchmarks.md.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Worker as Thread } from 'node:worker_threads';
@@ -361,7 +361,9 @@ async function checks(url, dir, firstId, verifyAtEnd) {
     const added = Number(info[info.indexOf('entries-added') + 1]);
     const verify = await q.verify();
     const archiveVerify = archive ? await archive.verify() : null;
+    const h0 = performance.now();
     const types = new Set((await q.history(firstId)).map((e) => e.type));
+    const historyMs = performance.now() - h0;
     const list = [
       {
         check: 'archived events + XLEN of the log = entries-added',
@@ -388,7 +390,7 @@ async function checks(url, dir, firstId, verifyAtEnd) {
       {
         check: 'history(first task) has enqueued, started, finished',
         pass: lost ? null : ['enqueued', 'started', 'finished'].every((t) => types.has(t)),
-        detail: [...types].join(', '),
+        detail: `${[...types].join(', ')} (read in ${historyMs.toFixed(0)} ms)`,
       },
     ];
     return {
@@ -406,7 +408,7 @@ async function checks(url, dir, firstId, verifyAtEnd) {
 }
 
 /** used_memory over time, one line per system; plain SVG. */
-function chart(series, loadEndS) {
+function chart(series, loadEndS, { rate, tasks }) {
   const [W, H] = [760, 380];
   const m = { l: 64, r: 20, t: 44, b: 52 };
   const step = (max) => {
@@ -416,13 +418,13 @@ function chart(series, loadEndS) {
   };
   const pts = series.flatMap((s) => s.rows);
   const xMax = Math.max(...pts.map((r) => r.t));
-  const yMax = Math.max(...pts.map((r) => r.usedMB)) * 1.08;
+  const yMax = Math.max(...pts.map((r) => r.usedMB)) * 1.25; // headroom for the legend
   const x = (t) => m.l + (t / xMax) * (W - m.l - m.r);
   const y = (mb) => H - m.b - (mb / yMax) * (H - m.t - m.b);
   const out = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
-    `<text x="${W / 2}" y="22" text-anchor="middle" font-size="14">Redis used_memory during the soak (${RATE.toLocaleString('en-US')} tasks/s, ${TASKS.toLocaleString('en-US')} tasks)</text>`,
+    `<text x="${W / 2}" y="22" text-anchor="middle" font-size="14">Redis used_memory during the soak (${rate.toLocaleString('en-US')} tasks/s, ${tasks.toLocaleString('en-US')} tasks)</text>`,
   ];
   const [xs, ys] = [step(xMax), step(yMax)];
   for (let t = 0; t <= xMax; t += xs)
@@ -442,6 +444,9 @@ function chart(series, loadEndS) {
     `<text transform="translate(18 ${(m.t + H - m.b) / 2}) rotate(-90)" text-anchor="middle">used_memory (MB)</text>`,
     `<line x1="${x(loadEndS)}" y1="${m.t}" x2="${x(loadEndS)}" y2="${H - m.b}" stroke="#888" stroke-dasharray="4 4"/>`,
     `<text x="${x(loadEndS) - 4}" y="${m.t + 12}" text-anchor="end" fill="#666">last task</text>`,
+  );
+  out.push(
+    `<rect x="${m.l + 8}" y="${m.t}" width="120" height="${series.length * 18 + 6}" fill="white" stroke="#ccc"/>`,
   );
   series.forEach((s, i) => {
     const d = s.rows.map((r) => `${x(r.t).toFixed(1)},${y(r.usedMB).toFixed(1)}`).join(' ');
@@ -529,56 +534,62 @@ function markdown(r) {
   return lines.join('\n');
 }
 
-const results = {
-  date: new Date().toISOString(),
-  machine: {
-    cpus: cpus().length,
-    cpu: cpus()[0]?.model,
-    memGiB: Math.round(totalmem() / 2 ** 30),
-    node: process.version,
-  },
-  compaction: HAS_COMPACTION,
-  archive: HAS_ARCHIVE,
-  options: {
-    n: N,
-    rounds: ROUNDS,
-    backlog: BACKLOG,
-    rate: RATE,
-    tasks: TASKS,
-    tail: TAIL_S,
-    interval: RATE_INTERVAL,
-    soakInterval: SOAK_INTERVAL,
-    retention: RETENTION,
-  },
-};
-{
+async function run() {
+  const results = {
+    date: new Date().toISOString(),
+    machine: {
+      cpus: cpus().length,
+      cpu: cpus()[0]?.model,
+      memGiB: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+    },
+    compaction: HAS_COMPACTION,
+    archive: HAS_ARCHIVE,
+    options: {
+      n: N,
+      rounds: ROUNDS,
+      backlog: BACKLOG,
+      rate: RATE,
+      tasks: TASKS,
+      tail: TAIL_S,
+      interval: RATE_INTERVAL,
+      soakInterval: SOAK_INTERVAL,
+      retention: RETENTION,
+    },
+  };
   const server = await startRedis({ aof: false });
   const r = new Redis(server.url);
   results.redis = /redis_version:(\S+)/.exec(await r.info('server'))?.[1];
   r.disconnect();
   server.stop();
+  if (!HAS_COMPACTION) process.stderr.write('compaction not in this build: taskledger runs without retention\n');
+  else if (!HAS_ARCHIVE) process.stderr.write('FileArchive not in this build: compaction runs with archive: false\n');
+  if (PARTS.includes('rate')) results.rate = await rateRounds();
+  results.soak = {};
+  for (const name of ['taskledger', 'bullmq'].filter((n) => PARTS.includes(n === 'taskledger' ? 'soak' : n))) {
+    results.soak[name] = await soak(name);
+    const { samples: _samples, passes: _passes, ...brief } = results.soak[name];
+    process.stderr.write(`soak ${name}: ${JSON.stringify(brief)}\n`);
+  }
+  return results;
 }
-if (!HAS_COMPACTION) process.stderr.write('compaction not in this build: taskledger runs without retention\n');
-else if (!HAS_ARCHIVE) process.stderr.write('FileArchive not in this build: compaction runs with archive: false\n');
-if (PARTS.includes('rate')) results.rate = await rateRounds();
-results.soak = {};
-for (const name of ['taskledger', 'bullmq'].filter((n) => PARTS.includes(n === 'taskledger' ? 'soak' : n))) {
-  results.soak[name] = await soak(name);
-  const { samples: _samples, passes: _passes, ...brief } = results.soak[name];
-  process.stderr.write(`soak ${name}: ${JSON.stringify(brief)}\n`);
-}
+
+// --from-results re-renders the chart and the section from bench/soak-results.json; --no-write writes neither.
+const RESULTS = new URL('./soak-results.json', import.meta.url);
+const results = argv.includes('--from-results') ? JSON.parse(readFileSync(RESULTS, 'utf8')) : await run();
+const write = !argv.includes('--no-write');
 for (const c of results.soak.taskledger?.checks?.list ?? [])
   console.log(`${c.pass === null ? 'N/A ' : c.pass ? 'PASS' : 'FAIL'}  ${c.check}: ${c.detail}`);
-writeFileSync(new URL('./soak-results.json', import.meta.url), JSON.stringify(results, null, 2) + '\n');
+if (write && !argv.includes('--from-results')) writeFileSync(RESULTS, JSON.stringify(results, null, 2) + '\n');
 const series = [
   ['taskledger', '#1f77b4'],
   ['bullmq', '#d62728'],
 ]
   .filter(([n]) => results.soak[n])
   .map(([n, color]) => ({ name: n === 'bullmq' ? 'BullMQ' : 'taskledger', color, rows: results.soak[n].samples }));
-if (series.length) {
+if (write && series.length) {
   const loadEnd = Math.max(...Object.values(results.soak).map((s) => s.loadEndS));
-  writeFileSync(new URL('../docs/soak-memory.svg', import.meta.url), chart(series, loadEnd));
+  writeFileSync(new URL('../docs/soak-memory.svg', import.meta.url), chart(series, loadEnd, results.options));
 }
 console.log(`\n${markdown(results)}\n`);
 process.exit(0);
