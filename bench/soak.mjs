@@ -473,7 +473,7 @@ function markdown(r) {
     const cpu = (v) =>
       `${median(r.rate.rounds.map((x) => x[v].redisUsPerTask)).toFixed(1)} / ${median(r.rate.rounds.map((x) => x[v].nodeUsPerTask)).toFixed(1)}`;
     lines.push(
-      `**Processing at concurrency 64, without and with compaction** (${f(r.options.n)} tasks, medians of ${r.rate.rounds.length} alternating rounds; Redis and Node CPU per task as Redis / Node). Before each run a backlog of ${f(r.options.backlog)} tasks is processed and left ${RETENTION.logMs / 1000 + 1} s to age, so that with retention \`{ finishedMs: 10000, logMs: 30000 }\`, a \`FileArchive\` and \`compactIntervalMs: ${r.options.interval}\` the passes during the run have as much to archive, trim and remove as the run adds.`,
+      `**Processing at concurrency 64, without and with compaction** (${f(r.options.n)} tasks, medians of ${r.rate.rounds.length} alternating rounds; Redis and Node CPU per task as Redis / Node). Before each run a backlog of ${f(r.options.backlog)} tasks is processed and left ${RETENTION.logMs / 1000 + 1} s to age, so that the passes during the run (retention \`{ finishedMs: 10000, logMs: 30000 }\`, a \`FileArchive\`) have as much to archive, trim and remove as the run adds. Compaction runs as its timer would with \`compactIntervalMs: ${r.options.interval}\` (a pass, then that pause), driven by \`q.compact()\` so that the first pass starts with the measurement.`,
       '',
       '| | without compaction | with compaction | with / without | per round |',
       '|---|---|---|---|---|',
@@ -508,7 +508,10 @@ function markdown(r) {
     );
     row('trend over that span (MB/min)', (s) => s.memory.slopeMBPerMin.toFixed(1));
     row(`used_memory ${r.options.tail} s after the last task (MB)`, (s) => s.finalMB.toFixed(0));
-    row('PING round trip, p99 / max (ms)', (s) => `${ms(s.latency.outside.p99Ms)} / ${ms(s.latency.outside.maxMs)}`);
+    row(
+      'PING round trip, p99 / max (ms; taskledger: outside passes)',
+      (s) => `${ms(s.latency.outside.p99Ms)} / ${ms(s.latency.outside.maxMs)}`,
+    );
     if (r.compaction && t?.compaction) {
       const l = t.latency.duringCompaction;
       const d = t.loopDelay.duringCompaction;
