@@ -27,10 +27,11 @@ import { verify, type VerifyReport } from './audit/verify.js';
 import { rebuild, type RebuildReport } from './audit/rebuild.js';
 import type { FoldProgressOptions } from './audit/fold-log.js';
 import { recover, type RecoveryReport } from './worker/recovery.js';
-import { RecoveryLoop } from './worker/recovery-loop.js';
+import { recoveryLoop } from './worker/recovery-loop.js';
+import type { PeriodicPass } from './context/periodic-pass.js';
 import type { Archive } from './archive/archive.js';
 import { compact, type CompactionReport, type CompactOptions } from './retention/compact.js';
-import { CompactionLoop } from './retention/compaction-loop.js';
+import { compactionLoop } from './retention/compaction-loop.js';
 import {
   compactionConfig,
   DEFAULT_COMPACT_INTERVAL_MS,
@@ -80,9 +81,9 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
   private readonly ctx: DequeueContext;
   private readonly owned: boolean;
   private readonly recoveryIntervalMs: number;
-  private readonly recovery: RecoveryLoop;
+  private readonly recovery: PeriodicPass;
   private readonly compaction: CompactionConfig;
-  private readonly compactionLoop: CompactionLoop;
+  private readonly compactionLoop: PeriodicPass;
   private closing: Promise<void> | undefined;
 
   constructor(options: TaskQueueOptions = {}) {
@@ -112,10 +113,10 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
     // The first round trip starts now. Its failure reaches every command, which awaits the same check (and
     // an unreachable Redis is tried again): here it has no caller to go to.
     this.ctx.life.whenOpen()?.catch(() => undefined);
-    this.recovery = new RecoveryLoop(this.ctx, this.recoveryIntervalMs);
+    this.recovery = recoveryLoop(this.ctx, this.recoveryIntervalMs);
     this.recovery.start();
     this.compaction = compaction;
-    this.compactionLoop = new CompactionLoop(ctx, compaction, compactIntervalMs, (r) => this.emit('compacted', r));
+    this.compactionLoop = compactionLoop(ctx, compaction, compactIntervalMs, (r) => this.emit('compacted', r));
     this.compactionLoop.start();
   }
 

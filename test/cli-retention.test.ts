@@ -1,40 +1,20 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import type { TaskQueue } from '../src/index.js';
+import { FileArchive, type TaskQueue } from '../src/index.js';
 import { confirmDrop } from '../src/cli/retention-commands.js';
 import { UNTRIMMED_LOG_WARNING } from '../src/cli/log-health.js';
-import { MemoryArchive } from './helpers/memory-archive.js';
+import { run, runCli, BIN, type Run } from './helpers/cli.js';
+import { tempFileArchive } from './helpers/archive.js';
 import { sleep, useRedis } from './helpers/fixture.js';
 import { adoptNamespace, namespace } from './helpers/redis.js';
 
 const r = useRedis();
-const BIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-function run(command: string, args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, {
-      env: { ...process.env, NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-const cli = (args: string[]) => run(process.execPath, [BIN, '--redis', r.url, ...args]);
+const cli = (args: string[]) => runCli(r.url, args);
 // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- a typed JSON.parse: T names the shape of the CLI's JSON output, which the assertions then check
 const parsed = <T = Record<string, unknown>>(out: Run): T => {
   expect(out.stderr).toBe('');
@@ -143,7 +123,7 @@ describe('taskledger stats and doctor: the log and compaction', { timeout: 120_0
   });
 
   it('doctor shows the archive lag once something is archived, and warns when it falls far behind logMs', async () => {
-    const q = r.queue({ retention: { logMs: 1 }, archive: new MemoryArchive(), compactIntervalMs: 0 });
+    const q = r.queue({ retention: { logMs: 1 }, archive: tempFileArchive(), compactIntervalMs: 0 });
     await populate(q);
     await sleep(5);
     await q.compact();
@@ -216,6 +196,20 @@ describe('taskledger compact', { timeout: 120_000 }, () => {
     expect(text.stdout).toMatch(/of log memory reclaimed \(an estimate\)/);
   });
 
+  it('--log-ms with --archive DIR archives the log before trimming it', async () => {
+    const q = r.queue();
+    await populate(q);
+    const dir = mkdtempSync(join(tmpdir(), 'taskledger-cli-compact-'));
+    await new Promise((res) => setTimeout(res, 5));
+    const run = await cli(['--namespace', q.namespace, '--json', 'compact', '--log-ms', '1', '--archive', dir]);
+    expect(run.stderr).toBe('');
+    const report = JSON.parse(run.stdout) as { archivedEvents: number; trimmedEvents: number };
+    expect(report.archivedEvents).toBeGreaterThan(0);
+    expect(report.trimmedEvents).toBe(report.archivedEvents);
+    expect((await new FileArchive(dir).verify()).ok).toBe(true);
+    expect((await q.verify()).mismatches).toEqual([]);
+  });
+
   it('refuses bad flags with a usage error, and --no-archive on a namespace that archives', async () => {
     const q = r.queue();
     await populate(q);
@@ -223,7 +217,7 @@ describe('taskledger compact', { timeout: 120_000 }, () => {
     expect(noArchive.code).toBe(2);
     expect(noArchive.stdout).toBe('');
     expect(noArchive.stderr).toMatch(
-      /^taskledger: retention.logMs trims the log: give an archive .* \(here: --no-archive; .*\)\n$/,
+      /^taskledger: retention.logMs trims the log: give an archive .* \(here: --archive DIR, or --no-archive\)\n$/,
     );
     const json = await cli(['--namespace', q.namespace, '--json', 'compact', '--log-ms', '1000']);
     expect(JSON.parse(json.stdout)).toMatchObject({ error: expect.stringMatching(/retention.logMs/), exitCode: 2 });
@@ -234,7 +228,7 @@ describe('taskledger compact', { timeout: 120_000 }, () => {
     expect(tooLong.code).toBe(2);
     expect(tooLong.stderr).toMatch(/retention.failedMs/);
     // A namespace whose log goes to an archive is not trimmed past it from here.
-    const archived = r.queue({ retention: { logMs: 1 }, archive: new MemoryArchive(), compactIntervalMs: 0 });
+    const archived = r.queue({ retention: { logMs: 1 }, archive: tempFileArchive(), compactIntervalMs: 0 });
     await populate(archived);
     await sleep(5);
     await archived.compact();

@@ -14,7 +14,7 @@ import {
   workerWithMetrics,
 } from '../src/metrics/index.js';
 import { sleep, useRedis } from './helpers/fixture.js';
-import { MemoryArchive } from './helpers/memory-archive.js';
+import { tempFileArchive } from './helpers/archive.js';
 
 const r = useRedis();
 
@@ -199,7 +199,7 @@ describe('queue state gauges', () => {
 
   it('show retention at work: ended tasks held, removed and reclaimed totals, archive lag, last compaction', async () => {
     const registry = new Registry();
-    const q = r.queue({ retention: { finishedMs: 1, logMs: 1 }, archive: new MemoryArchive(), compactIntervalMs: 0 });
+    const q = r.queue({ retention: { finishedMs: 1, logMs: 1 }, archive: tempFileArchive(), compactIntervalMs: 0 });
     queueStateMetrics(q, 'tl', registry);
     const namespace = q.namespace;
     const ids = await q.enqueueMany(Array.from({ length: 4 }, () => ({ queue: 'a', type: 't' })));

@@ -18,9 +18,15 @@ const op = fc.oneof(
   fc.record({
     kind: fc.constantFrom('heartbeat' as const, 'finish' as const, 'fail' as const),
     pick: fc.nat(),
+    // Half of them aim at a running task (the only kind they can change), the rest at any task.
+    running: fc.boolean(),
     progress: fc.option(fc.jsonValue({ maxDepth: 2 })),
   }),
-  fc.record({ kind: fc.constantFrom('cancel' as const, 'release' as const, 'stall' as const), pick: fc.nat() }),
+  fc.record({
+    kind: fc.constantFrom('cancel' as const, 'release' as const, 'stall' as const),
+    pick: fc.nat(),
+    running: fc.boolean(),
+  }),
   fc.record({ kind: fc.constant('deleteByReference' as const), ref: fc.integer({ min: 0, max: 2 }) }),
   // A compaction: the log trimmed up to now behind snapshots, and with `expire` ended tasks removed too.
   fc.record({ kind: fc.constant('compact' as const), expire: fc.boolean() }),
@@ -47,6 +53,11 @@ describe('random operation sequences', () => {
         const compactors = { true: compactor(true), false: compactor(false) };
         const ids: string[] = [];
         const pick = (n: number) => ids[n % Math.max(ids.length, 1)];
+        // A running task when asked for and there is one (the only kind most operations change), else any.
+        const target = async (o: { pick: number; running: boolean }) => {
+          const running = o.running ? await raw.zrange(`{${ns}}:running`, 0, -1) : [];
+          return running.length ? running[o.pick % running.length] : pick(o.pick);
+        };
         for (const o of ops) {
           // Refusals (a finished task cannot be cancelled, ...) are part of the run: only their effect matters.
           const ignore = () => undefined;
@@ -73,19 +84,19 @@ describe('random operation sequences', () => {
             case 'heartbeat':
             case 'finish':
             case 'fail': {
-              const id = pick(o.pick);
+              const id = await target(o);
               if (id) await q[o.kind](id, o.progress === null ? undefined : (o.progress as never)).catch(ignore);
               break;
             }
             case 'cancel':
             case 'release': {
-              const id = pick(o.pick);
+              const id = await target(o);
               if (id) await q[o.kind](id).catch(ignore);
               break;
             }
             case 'stall': {
               // Time passing without a heartbeat: the deadline moves into the past, then a recovery pass.
-              const id = pick(o.pick);
+              const id = await target(o);
               if (id && (await raw.zscore(`{${ns}}:running`, id)) !== null) {
                 await raw.zadd(`{${ns}}:running`, 0, id);
                 await raw.del(`{${ns}}:recovery-lock`);

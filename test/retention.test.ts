@@ -10,7 +10,8 @@ import {
   type TaskEvent,
   type TaskQueue,
 } from '../src/index.js';
-import { sleep, useRedis } from './helpers/fixture.js';
+import { sleep, until, useRedis } from './helpers/fixture.js';
+import { tempFileArchive } from './helpers/archive.js';
 
 const r = useRedis();
 
@@ -258,5 +259,129 @@ describe('compaction with a FileArchive', () => {
   it('events({ archive: true }) without an archive is a ValidationError', async () => {
     const q = r.queue();
     await expect(logEvents(q, { archive: true })).rejects.toBeInstanceOf(ValidationError);
+  });
+});
+
+describe('found in review', () => {
+  it('history() is whole when the snapshot kept ids of events still in the log', async () => {
+    const q = r.queue({ retention: { logMs: 300 }, archive: tempFileArchive(), compactIntervalMs: 0 });
+    const id = await q.enqueue({ queue: 'h', type: 't' });
+    await q.dequeue(['h']);
+    await sleep(400);
+    await q.heartbeat(id, { step: 1 });
+    await q.compact();
+    expect((await r.raw().hget(`{${q.namespace}}:task:${id}`, 'events'))!.split(' ')).toHaveLength(2);
+    expect((await q.history(id)).map((e) => e.type)).toEqual(['enqueued', 'started', 'progress']);
+  });
+
+  it('rebuild() of a running task whose running entry is gone counts its deadline from now', async () => {
+    const q = r.queue({ heartbeatTtlMs: 500 });
+    const id = await q.enqueue({ queue: 'b', type: 't' });
+    await q.dequeue(['b']);
+    for (let i = 0; i < 8; i++) {
+      await sleep(100);
+      await q.heartbeat(id);
+    }
+    await r.raw().del(`{${q.namespace}}:running`);
+    const before = Date.now();
+    await q.rebuild();
+    expect(Number(await r.raw().zscore(`{${q.namespace}}:running`, id))).toBeGreaterThanOrEqual(before + 400);
+  });
+
+  it('counts are not doubled when a later pass has a longer logMs than one that stopped after its record', async () => {
+    const q = r.queue();
+    await ended(q, 3, 'finish');
+    await sleep(400);
+    await ended(q, 3, 'finish');
+    await sleep(5);
+    const short = r.queue({ namespace: q.namespace, retention: { logMs: 1 }, archive: false, compactIntervalMs: 0 });
+    // Stops right after its record, before it trims (as a crash would).
+    const stop = new Error('stop');
+    await expect(
+      short.compact({
+        onStep: (s) => {
+          if (s.step === 'recorded') throw stop;
+        },
+      }),
+    ).rejects.toBe(stop);
+    const long = r.queue({ namespace: q.namespace, retention: { logMs: 250 }, archive: false, compactIntervalMs: 0 });
+    await long.compact();
+    await sleep(5);
+    await short.compact();
+    const live = await r.raw().hgetall(`{${q.namespace}}:counts`);
+    expect(live).toEqual({ 'finished:q': '6' });
+    await r.raw().del(`{${q.namespace}}:counts`);
+    await q.rebuild();
+    expect(await r.raw().hgetall(`{${q.namespace}}:counts`)).toEqual(live);
+  });
+
+  it('an imported compacted log keeps its counts baseline: rebuild notes the newest record', async () => {
+    const a = r.queue({ retention: { logMs: 1 }, archive: false, compactIntervalMs: 0 });
+    await ended(a, 3, 'finish');
+    await sleep(5);
+    await a.compact();
+    const b = r.queue({ retention: { logMs: 1 }, archive: false, compactIntervalMs: 0 });
+    const raw = r.raw();
+    for (const [id, fields] of await raw.xrange(`{${a.namespace}}:events`, '-', '+'))
+      await raw.xadd(`{${b.namespace}}:events`, id, ...fields);
+    await b.rebuild();
+    await ended(b, 1, 'finish');
+    await sleep(5);
+    await b.compact();
+    expect(await raw.hget(`{${b.namespace}}:counts`, 'finished:q')).toBe('4');
+    await raw.del(`{${b.namespace}}:counts`);
+    await b.rebuild();
+    expect(await raw.hget(`{${b.namespace}}:counts`, 'finished:q')).toBe('4');
+  });
+
+  it('a pass that lost its lock records and trims nothing', async () => {
+    const q = r.queue({ retention: { logMs: 1 }, archive: tempFileArchive(), compactIntervalMs: 0 });
+    await ended(q, 3, 'finish');
+    await sleep(5);
+    const raw = r.raw();
+    const len = await raw.xlen(`{${q.namespace}}:events`);
+    await expect(
+      q.compact({
+        // Another instance took the lock after this one's lapsed.
+        onStep: (s) => {
+          if (s.step === 'snapshotted') void raw.set(`{${q.namespace}}:compaction-lock`, 'someone-else');
+        },
+      }),
+    ).rejects.toThrow(/lock was lost/);
+    // The snapshots were written (harmless), but no record and no trim.
+    const types = (await logEvents(q)).map((e) => e.type);
+    expect(types).not.toContain('compacted');
+    expect(await raw.xlen(`{${q.namespace}}:events`)).toBeGreaterThanOrEqual(len);
+    expect(types.slice(0, len)).toEqual((await logEvents(q)).slice(0, len).map((e) => e.type));
+    expect((await q.verify()).mismatches).toEqual([]);
+  });
+
+  it('compaction waits for a rebuild, which holds the lock while it folds', async () => {
+    const q = r.queue({ retention: { finishedMs: 1 }, compactIntervalMs: 0 });
+    await ended(q, 3, 'finish');
+    let during: Awaited<ReturnType<TaskQueue['compact']>> | undefined;
+    await q.rebuild({
+      onProgress: () => {
+        void q.compact().then((report) => (during ??= report));
+      },
+    });
+    await until(() => during !== undefined);
+    expect(during?.skipped).toMatch(/another instance/);
+  });
+
+  it('an instance with archive: false may not trim a namespace whose log goes to an archive', async () => {
+    const archived = r.queue({ retention: { logMs: 1 }, archive: tempFileArchive(), compactIntervalMs: 0 });
+    await ended(archived, 2, 'finish');
+    await sleep(5);
+    await archived.compact();
+    await ended(archived, 2, 'finish');
+    const bare = r.queue({
+      namespace: archived.namespace,
+      retention: { logMs: 1 },
+      archive: false,
+      compactIntervalMs: 0,
+    });
+    await sleep(5);
+    await expect(bare.compact()).rejects.toThrow(/archives its log/);
   });
 });

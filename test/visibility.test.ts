@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { TaskQueue } from '../src/index.js';
 import { readLogState } from '../src/projections/log-stats.js';
 import { keysFor } from '../src/redis/keys.js';
-import { MemoryArchive } from './helpers/memory-archive.js';
+import { tempFileArchive } from './helpers/archive.js';
 import { sleep, useRedis } from './helpers/fixture.js';
 
 const r = useRedis();
@@ -47,7 +47,7 @@ describe('stats(): the log, compaction and the ended projections', () => {
   });
 
   it('after passes: the last report, cumulative totals, what the archive holds and its lag', async () => {
-    const archive = new MemoryArchive();
+    const archive = tempFileArchive();
     const q = r.queue({ retention: { finishedMs: 1, logMs: 1 }, archive, compactIntervalMs: 0 });
     await endSome(q);
     await sleep(5);

@@ -17,13 +17,21 @@ export interface FoldProgressOptions {
 export async function foldLog(
   ctx: ReadContext,
   onProgress?: (events: number, total: number) => void,
-): Promise<{ folded: Map<string, ProjectionHash>; end: string; events: number; counts: Map<string, number> }> {
+): Promise<{
+  folded: Map<string, ProjectionHash>;
+  end: string;
+  events: number;
+  counts: Map<string, number>;
+  /** The id of the newest `compacted` record folded, if any. */
+  compacted: string | null;
+}> {
   const end = await lastEventId(ctx);
   const total = onProgress ? await ctx.redis.xlen(ctx.keys.events) : 0;
   const folded = new Map<string, ProjectionHash>();
   // The all-time counts of ended tasks ({ns}:counts), as the log tells them: those the newest `compacted`
   // record carries (ended events trimmed below its point), plus the ended events at or after that point.
   let baseline: CompactionRecord = { trimmedTo: '0-0', counts: {} };
+  let compacted: string | null = null;
   let ended: { id: string; key: string }[] = [];
   let events = 0;
   if (end !== '0-0') {
@@ -31,6 +39,7 @@ export async function foldLog(
       for (const e of page) {
         if (e.type === COMPACTED_EVENT) {
           baseline = recordOf(e.fields);
+          compacted = e.id;
           ended = ended.filter((x) => compareStreamIds(x.id, baseline.trimmedTo) >= 0);
         }
         if (!ENDED_EVENTS.has(e.type) || compareStreamIds(e.id, baseline.trimmedTo) < 0) continue;
@@ -45,5 +54,5 @@ export async function foldLog(
   }
   const counts = new Map(Object.entries(baseline.counts));
   for (const { key } of ended) counts.set(key, (counts.get(key) ?? 0) + 1);
-  return { folded, end, events, counts };
+  return { folded, end, events, counts, compacted };
 }

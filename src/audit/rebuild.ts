@@ -5,6 +5,7 @@ import type { References } from '../types.js';
 import type { ProjectionHash } from '../events/fold.js';
 import { lastFoldedId, readHashes, scanTaskIds, touchedSince } from '../projections/log-reader.js';
 import { foldLog, type FoldProgressOptions } from './fold-log.js';
+import { CompactionLock } from '../retention/compaction-lock.js';
 
 const BATCH = 200;
 
@@ -22,7 +23,17 @@ export interface RebuildReport {
  */
 export async function rebuild(ctx: ReadContext, options: FoldProgressOptions = {}): Promise<RebuildReport> {
   await ctx.life.whenOpen();
-  const { folded, end, events, counts } = await foldLog(ctx, options.onProgress);
+  // No compaction pass trims the log while it is folded (the counts of what a pass trimmed would be lost).
+  const lock = await CompactionLock.wait(ctx);
+  try {
+    return await rebuildLocked(ctx, options);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function rebuildLocked(ctx: ReadContext, options: FoldProgressOptions): Promise<RebuildReport> {
+  const { folded, end, events, counts, compacted } = await foldLog(ctx, options.onProgress);
   const strays = (await scanTaskIds(ctx)).filter((id) => !folded.has(id));
   const strayHashes = await readHashes(ctx, strays);
   // Tasks with events after the fold's end moved on (a deleted one has no hash to say so): leave them be.
@@ -60,6 +71,8 @@ export async function rebuild(ctx: ReadContext, options: FoldProgressOptions = {
   const c = ctx.redis.multi();
   c.del(ctx.keys.counts);
   if (counts.size) c.hset(ctx.keys.counts, Object.fromEntries(counts));
+  // The newest record, for the next pass's counts (an imported log has none noted yet).
+  if (compacted) c.hset(ctx.keys.meta, 'compacted', compacted);
   await c.exec();
   return { tasks, events };
 }

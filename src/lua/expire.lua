@@ -1,9 +1,9 @@
 --[[
   Retention: removes the projections of tasks that ended in one status at or before a cutoff, recorded as
   one `expired` event that lists them (the log keeps their history until it is trimmed). An id whose hash
-  is gone, or whose task is no longer in that status, only leaves the set (index hygiene). A task that
-  ended after the cutoff, or whose references differ from those the caller read (deleted and enqueued
-  again meanwhile), is left alone. Ended tasks are in no other index: no ready, running or delayed entry.
+  is gone, or whose task is no longer in that status, only leaves the set, and one scored before the
+  cutoff that ended after it gets its end time as score (index hygiene). A task whose references differ
+  from those the caller read (deleted and enqueued again meanwhile) is left alone. Ended tasks are in no other index: no ready, running or delayed entry.
 
   KEYS[1] events stream
   KEYS[2] ended set of the status
@@ -25,7 +25,10 @@ for a = 3, #ARGV, 3 do
   local state = redis.call('HMGET', taskKey, 'status', 'finishedAt', 'references')
   if state[1] ~= status then
     redis.call('ZREM', endedKey, taskId)
-  elseif tonumber(state[2]) <= cutoff and (state[3] or '{}') == refs then
+  elseif tonumber(state[2]) > cutoff then
+    -- Scored before the cutoff but ended after it (a stale score): the set follows the hash.
+    redis.call('ZADD', endedKey, state[2], taskId)
+  elseif (state[3] or '{}') == refs then
     for i = k + 1, k + nrefs do redis.call('SREM', KEYS[i], taskId) end
     redis.call('ZREM', endedKey, taskId)
     redis.call('DEL', taskKey)

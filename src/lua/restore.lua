@@ -23,6 +23,7 @@
 --@include drop-ready
 --@include requeue-task
 --@include newest-id
+--@include redis-now
 
 local taskId, group, ttl, lastFolded, mode = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
 local live = redis.call('HMGET', KEYS[3], 'events', 'status', 'readyId')
@@ -55,8 +56,11 @@ for status, i in pairs(ENDED) do
   else redis.call('ZREM', KEYS[i], taskId) end
 end
 if fields.status == 'running' then
-  -- Heartbeats without progress are not in the log: a later deadline already set stays (GT).
-  redis.call('ZADD', KEYS[2], 'GT', tonumber(fields.heartbeatAt) + ttl, taskId)
+  -- Heartbeats without progress are not in the log, so the last logged one may be long past: a deadline
+  -- already set stays when later (GT), and a missing one counts from now, as a heartbeat would have.
+  local deadline = tonumber(fields.heartbeatAt) + ttl
+  if not redis.call('ZSCORE', KEYS[2], taskId) then deadline = math.max(deadline, redis_now() + ttl) end
+  redis.call('ZADD', KEYS[2], 'GT', deadline, taskId)
 else
   redis.call('ZREM', KEYS[2], taskId)
 end

@@ -54,76 +54,46 @@ export function queueStateMetrics(q: TaskQueue, prefix = 'taskledger', registry:
     if (!snapshot || Date.now() - snapshot.at > 250) snapshot = { at: Date.now(), value: q.stats() };
     return snapshot.value;
   });
+  /**
+   * One metric whose samples are read from every namespace's stats at scrape time: `rows` gives each
+   * sample's labels (besides `namespace`) and value (null: no sample). A counter is set to the total the
+   * metadata keeps.
+   */
+  const labelled = (
+    kind: 'gauge' | 'counter',
+    name: string,
+    help: string,
+    labels: readonly string[],
+    rows: (s: QueueStats) => [labels: Record<string, string>, value: number | null][],
+  ) =>
+    once(registry, name, () => {
+      const config = { name, help, labelNames: ['namespace', ...labels], registers: [registry] };
+      const fill = async (metric: Gauge | Counter, write: (labels: Record<string, string>, value: number) => void) => {
+        const all = await readAll(sources);
+        metric.reset();
+        for (const [namespace, s] of all) for (const [l, v] of rows(s)) if (v !== null) write({ namespace, ...l }, v);
+      };
+      if (kind === 'counter') {
+        const counter: Counter = new Counter({
+          ...config,
+          collect: () => fill(counter, (l, v) => counter.inc(l, Math.max(0, v))),
+        });
+        return counter;
+      }
+      const gauge: Gauge = new Gauge({ ...config, collect: () => fill(gauge, (l, v) => gauge.set(l, v)) });
+      return gauge;
+    });
   const perQueue = (name: string, help: string, pick: (s: QueueState) => number | null) =>
-    once(registry, name, () => {
-      const gauge: Gauge<'namespace' | 'queue'> = new Gauge({
-        name,
-        help,
-        labelNames: ['namespace', 'queue'] as const,
-        registers: [registry],
-        async collect() {
-          const all = await readAll(sources);
-          gauge.reset();
-          for (const [namespace, s] of all) {
-            for (const [queue, state] of Object.entries(s.queues)) {
-              const v = pick(state);
-              if (v !== null) gauge.set({ namespace, queue }, v);
-            }
-          }
-        },
-      });
-      return gauge;
-    });
+    labelled('gauge', name, help, ['queue'], (s) =>
+      Object.entries(s.queues).map(([queue, state]) => [{ queue }, pick(state)]),
+    );
   const perNamespace = (name: string, help: string, pick: (s: QueueStats) => number | null) =>
-    once(registry, name, () => {
-      const gauge: Gauge<'namespace'> = new Gauge({
-        name,
-        help,
-        labelNames: ['namespace'] as const,
-        registers: [registry],
-        async collect() {
-          const all = await readAll(sources);
-          gauge.reset();
-          for (const [namespace, s] of all) {
-            const v = pick(s);
-            if (v !== null) gauge.set({ namespace }, v);
-          }
-        },
-      });
-      return gauge;
-    });
+    labelled('gauge', name, help, [], (s) => [[{}, pick(s)]]);
   const perStatus = (name: string, help: string) =>
-    once(registry, name, () => {
-      const gauge: Gauge<'namespace' | 'status'> = new Gauge({
-        name,
-        help,
-        labelNames: ['namespace', 'status'] as const,
-        registers: [registry],
-        async collect() {
-          const all = await readAll(sources);
-          gauge.reset();
-          for (const [namespace, s] of all)
-            for (const status of ENDED_STATUSES) gauge.set({ namespace, status }, s.ended[status]);
-        },
-      });
-      return gauge;
-    });
+    labelled('gauge', name, help, ['status'], (s) => ENDED_STATUSES.map((status) => [{ status }, s.ended[status]]));
   // All-time totals the metadata keeps: counters, set to the stored value at each scrape.
   const perNamespaceTotal = (name: string, help: string, pick: (s: QueueStats) => number) =>
-    once(registry, name, () => {
-      const total: Counter<'namespace'> = new Counter({
-        name,
-        help,
-        labelNames: ['namespace'] as const,
-        registers: [registry],
-        async collect() {
-          const all = await readAll(sources);
-          total.reset();
-          for (const [namespace, s] of all) total.inc({ namespace }, Math.max(0, pick(s)));
-        },
-      });
-      return total;
-    });
+    labelled('counter', name, help, [], (s) => [[{}, pick(s)]]);
   const ageSeconds = (s: QueueStats, ms: number | null | undefined) =>
     ms === null || ms === undefined ? null : Math.max(0, s.at.getTime() - ms) / 1000;
   perQueue(`${p}_queue_waiting`, 'Tasks due and waiting.', (s) => s.waiting);

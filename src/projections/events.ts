@@ -41,17 +41,19 @@ export async function* events(ctx: ReadContext, options: EventsOptions = {}): As
   await archive?.open(ctx.keys.namespace);
   // The id of the last event given, or of the bound before the first one wanted.
   let last = after ?? (from !== undefined ? previousStreamId(from) : null);
-  const archived = async function* (): AsyncGenerator<TaskEvent> {
+  const archived = async function* (first = false): AsyncGenerator<TaskEvent> {
     // Whatever the archive holds after `last`: before the log, and whenever a trim may have passed `last`.
+    // After the first look, the namespace's note of the newest archived id says whether to look again (a
+    // trim comes after that note), so a follower does not read the archive's manifest every second.
     if (!archive) return;
-    const newest = await archive.lastId();
+    const newest = first ? await archive.lastId() : await ctx.redis.hget(ctx.keys.meta, 'archivedTo');
     if (newest === null || (last !== null && compareStreamIds(newest, last) <= 0)) return;
     for await (const e of archive.read(last === null ? {} : { after: last })) {
       last = e.id;
       yield e;
     }
   };
-  for await (const e of archived()) {
+  for await (const e of archived(true)) {
     if (signal?.aborted) return;
     yield e;
   }
@@ -69,8 +71,9 @@ export async function* events(ctx: ReadContext, options: EventsOptions = {}): As
     }
   }
   if (!follow) return;
-  // Follow from the last event seen (or from now, for a log that was empty at the start).
-  last ??= '$';
+  // Follow from the last event seen; after an empty replay, from the log's start: '$' would mean "the
+  // newest entry when each read begins", and an event added between two reads would never be seen.
+  last ??= '0-0';
   while (!signal?.aborted && !ctx.life.closed) {
     const conn = ctx.blocking.acquire();
     const onAbort = () => ctx.blocking.discard(conn);
@@ -87,16 +90,14 @@ export async function* events(ctx: ReadContext, options: EventsOptions = {}): As
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }
-    if (last !== '$') {
-      // A follower that fell behind a trim: the entries it missed are in the archive.
-      for await (const e of archived()) {
-        if (signal?.aborted) return;
-        yield e;
-      }
+    // A follower that fell behind a trim: the entries it missed are in the archive.
+    for await (const e of archived()) {
+      if (signal?.aborted) return;
+      yield e;
     }
     for (const entry of reply?.[0]?.[1] ?? []) {
       if (signal?.aborted) return;
-      if (last !== '$' && compareStreamIds(entry[0], last) <= 0) continue;
+      if (compareStreamIds(entry[0], last) <= 0) continue;
       last = entry[0];
       yield rawEventToTaskEvent(entryToRawEvent(entry));
     }

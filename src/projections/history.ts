@@ -19,8 +19,8 @@ export async function history(ctx: ReadContext, taskId: string): Promise<TaskEve
   const entries = (await ctx.scripts.history(ctx.keys.task(taskId), ctx.keys.events)) as StreamEntry[];
   const live = entries.map((e) => rawEventToTaskEvent(entryToRawEvent(e)));
   const archive = ctx.archive;
-  // Nothing trimmed from this task's history: the log has it all.
-  if (!archive || (live.length > 0 && live[0]!.type !== SNAPSHOT)) return live;
+  // No snapshot stood in for trimmed events (or nowhere to find them): the log has what there is.
+  if (!archive || (live.length > 0 && !live.some((e) => e.type === SNAPSHOT))) return live;
   await archive.open(ctx.keys.namespace);
   const archived = await archive.eventsOf(taskId);
   const byId = new Map<string, TaskEvent>();

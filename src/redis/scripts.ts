@@ -162,6 +162,7 @@ const SCRIPT_FILE_NAMES = {
   expire: 'expire',
   snapshot: 'snapshot',
   compacted: 'compacted',
+  trim: 'trim',
 } as const;
 
 export type ScriptName = keyof typeof SCRIPT_FILE_NAMES;

@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import type { ReadContext } from '../context/read-context.js';
 import { ENDED_STATUSES } from '../redis/keys.js';
 import { redisNow } from '../redis/time.js';
 import { expireEnded } from './expire.js';
 import { compactLog, type CompactionStep } from './log-compaction.js';
+import { CompactionLock } from './compaction-lock.js';
 import { hasRetention, type CompactionConfig } from './options.js';
 
 export interface CompactionReport {
@@ -38,13 +38,10 @@ export interface CompactOptions {
   onStep?: (step: CompactionStep) => void;
 }
 
-/** How long the lock lives unrenewed: a pass renews it after every step, so only a dead holder lets it lapse. */
-const LOCK_MS = 30_000;
-
 /**
  * One compaction pass: ended tasks past their retention lose their projection, then the log is archived,
- * snapshotted and trimmed below `logMs` (log-compaction.ts). One instance at a time (a lock, renewed after
- * every bounded step); null when another holds it.
+ * snapshotted and trimmed below `logMs` (log-compaction.ts). One instance at a time (compaction-lock.ts);
+ * `skipped` says so when another holds the lock.
  */
 export async function compact(
   ctx: ReadContext,
@@ -65,11 +62,12 @@ export async function compact(
     durationMs: 0,
   };
   if (!hasRetention(config)) return { ...report, skipped: 'no retention configured: nothing to compact' };
-  const lock = dryRun ? null : await takeLock(ctx);
-  if (lock === false) return { ...report, skipped: 'another instance is compacting' };
-  const between = async () => {
+  const lock = dryRun ? null : await CompactionLock.take(ctx);
+  if (lock === null && !dryRun) return { ...report, skipped: 'another instance is compacting' };
+  const between = () => {
     if (ctx.life.closed) throw new Closing();
-    if (lock && !(await lock.renew())) throw new Error('the compaction lock was lost (a step took longer than 30 s)');
+    lock?.check();
+    return Promise.resolve();
   };
   try {
     for (const status of ENDED_STATUSES) {
@@ -88,6 +86,7 @@ export async function compact(
         dryRun,
         retention: config.retention,
         between,
+        token: lock?.token ?? '',
         ...(options.onStep ? { onStep: options.onStep } : {}),
       });
       Object.assign(report, log);
@@ -103,18 +102,6 @@ export async function compact(
   report.durationMs = (await redisNow(ctx.redis)) - startedAt;
   if (!dryRun) await recordPass(ctx, report);
   return report;
-}
-
-async function takeLock(ctx: ReadContext) {
-  const key = ctx.keys.compactionLock;
-  const token = randomUUID();
-  if ((await ctx.redis.set(key, token, 'PX', LOCK_MS, 'NX')) !== 'OK') return false;
-  return {
-    renew: async () => Number(await ctx.scripts.leaseRenew(key, token, LOCK_MS)) === 1,
-    release: async () => {
-      await ctx.scripts.leaseRelease(key, token);
-    },
-  };
 }
 
 async function logBytes(ctx: ReadContext): Promise<number> {

@@ -6,7 +6,7 @@ import { ENDED_EVENTS, NAMESPACE_EVENTS } from '../events/fold-rules.js';
 import { compareStreamIds, nextStreamId } from '../events/stream-id.js';
 import { lastCompaction, type CompactionRecord } from './compaction-record.js';
 import { hostname } from 'node:os';
-import { ArchiveCorruptError } from '../errors.js';
+import { ArchiveCorruptError, ValidationError } from '../errors.js';
 
 /** Events per step: one archive segment, its snapshots, one `compacted` record and its trim. */
 export const CHUNK_EVENTS = 20_000;
@@ -30,8 +30,10 @@ export interface LogCompactionInput {
   dryRun: boolean;
   /** Recorded in each `compacted` event. */
   retention: object;
-  /** Runs between steps (the compaction lock's renewal). */
+  /** Runs between steps: throws to stop the pass (the queue closing, the lock lost). */
   between: () => Promise<void>;
+  /** The compaction lock's token: the scripts that record and trim refuse any other. */
+  token: string;
   /** Told after each step: what it did, and how many events or tasks. */
   onStep?: (step: CompactionStep) => void;
 }
@@ -58,7 +60,8 @@ export async function compactLog(ctx: ReadContext, input: LogCompactionInput): P
   const { archive, point, dryRun } = input;
   const step = input.onStep ?? (() => undefined);
   let archived = archive ? await archive.lastId() : null;
-  if (archive) await checkArchiveHolds(ctx, archive, archived);
+  if (archive) await checkArchiveHolds(ctx, archive, archived, dryRun);
+  else await checkNoArchiveKept(ctx);
   const record = await lastCompaction(ctx);
   const counts = new Map(Object.entries(record?.counts ?? {}));
   const countedTo = record?.trimmedTo ?? '0-0';
@@ -67,9 +70,13 @@ export async function compactLog(ctx: ReadContext, input: LogCompactionInput): P
     const chunk = await readChunk(ctx, from, point);
     if (chunk.length === 0) return out;
     const last = chunk[chunk.length - 1]!.id;
+    // Entries before this id go with the chunk; never below what the last record says is trimmed (a pass
+    // with a longer logMs after one that stopped after its record), or that record's counts would count twice.
+    const trimmedTo = maxId(nextStreamId(last), countedTo);
     if (archive) {
       const fresh = archived === null ? chunk : chunk.filter((e) => compareStreamIds(e.id, archived!) > 0);
       if (fresh.length && !dryRun) {
+        await input.between();
         await archive.append(fresh.map(rawEventToTaskEvent));
         archived = last;
         await ctx.redis.hset(ctx.keys.meta, 'archivedTo', last);
@@ -77,12 +84,11 @@ export async function compactLog(ctx: ReadContext, input: LogCompactionInput): P
       }
       out.archivedEvents += fresh.length;
     }
-    const snapshots = await snapshotTasks(ctx, chunk, point, dryRun);
+    const snapshots = await snapshotTasks(ctx, chunk, trimmedTo, dryRun, input.between);
     out.snapshots += snapshots;
     if (!dryRun) step({ step: 'snapshotted', count: snapshots });
     await countEnded(ctx, chunk, countedTo, counts);
     out.trimmedEvents += chunk.length;
-    const trimmedTo = nextStreamId(last);
     out.trimmedTo = trimmedTo;
     if (dryRun) {
       // Nothing is trimmed: read on past the chunk.
@@ -90,9 +96,11 @@ export async function compactLog(ctx: ReadContext, input: LogCompactionInput): P
       continue;
     }
     const record: CompactionRecord = { trimmedTo, counts: Object.fromEntries(counts) };
-    await ctx.scripts.compacted(
+    const recorded = await ctx.scripts.compacted(
       ctx.keys.events,
       ctx.keys.meta,
+      ctx.keys.compactionLock,
+      input.token,
       'trimmedTo',
       record.trimmedTo,
       'archivedTo',
@@ -106,8 +114,9 @@ export async function compactLog(ctx: ReadContext, input: LogCompactionInput): P
       'by',
       instance(),
     );
+    if (!recorded) throw lockLost();
     step({ step: 'recorded', count: chunk.length });
-    await trim(ctx, chunk, input.between, step);
+    await trim(ctx, chunk, trimmedTo, input, step);
   }
 }
 
@@ -115,13 +124,21 @@ export async function compactLog(ctx: ReadContext, input: LogCompactionInput): P
  * Refuses to trim when the archive holds less than the namespace recorded it holding (newest segments
  * removed with their manifest entries, or the wrong directory): the events trimmed since are nowhere else.
  */
-async function checkArchiveHolds(ctx: ReadContext, archive: Archive, lastId: string | null): Promise<void> {
+async function checkArchiveHolds(
+  ctx: ReadContext,
+  archive: Archive,
+  lastId: string | null,
+  dryRun: boolean,
+): Promise<void> {
   const recorded = await ctx.redis.hget(ctx.keys.meta, 'archivedTo');
   if (recorded && (lastId === null || compareStreamIds(lastId, recorded) < 0))
     throw new ArchiveCorruptError(
       `the archive at ${archive.location} ends at ${lastId ?? 'nothing'}, but this namespace archived up to ` +
         `${recorded}: segments are missing (or it is another archive); nothing was trimmed`,
     );
+  // A pass that died between its append and this note left it behind: the archive's own id is the truth.
+  if (!dryRun && lastId !== null && (!recorded || compareStreamIds(lastId, recorded) > 0))
+    await ctx.redis.hset(ctx.keys.meta, 'archivedTo', lastId);
 }
 
 /** Up to CHUNK_EVENTS log entries from `from` and before `point`, in pages. */
@@ -137,8 +154,18 @@ async function readChunk(ctx: ReadContext, from: string, point: string): Promise
   return out;
 }
 
-/** snapshot.lua for the live tasks a chunk names (dry run: how many would get one). */
-async function snapshotTasks(ctx: ReadContext, chunk: readonly RawEvent[], point: string, dryRun: boolean) {
+/**
+ * snapshot.lua for the live tasks a chunk names (dry run: how many would get one), with the chunk's own trim
+ * point: a snapshot keeps the ids of the task's events that stay in the log after this trim. A task with
+ * events in several chunks gets a snapshot per chunk, each standing for what that trim removes.
+ */
+async function snapshotTasks(
+  ctx: ReadContext,
+  chunk: readonly RawEvent[],
+  point: string,
+  dryRun: boolean,
+  between: () => Promise<void>,
+) {
   const ids = [...new Set(chunk.filter((e) => e.taskId && !NAMESPACE_EVENTS.has(e.type)).map((e) => e.taskId))];
   let written = 0;
   for (let i = 0; i < ids.length; i += SNAPSHOT_BATCH) {
@@ -150,6 +177,7 @@ async function snapshotTasks(ctx: ReadContext, chunk: readonly RawEvent[], point
     }
     const keys = [ctx.keys.events, ...batch.map((id) => ctx.keys.task(id))];
     written += Number(await ctx.scripts.snapshot(keys.length, ...keys, point, ...batch));
+    await between();
   }
   return written;
 }
@@ -171,20 +199,40 @@ async function countEnded(
   }
 }
 
-/** XTRIM MINID up to and including the chunk's last entry, TRIM_STEP entries at a time. */
+/** trim-2.lua up to `trimmedTo`, TRIM_STEP entries at a time; refused when the lock was lost. */
 async function trim(
   ctx: ReadContext,
   chunk: readonly RawEvent[],
-  between: () => Promise<void>,
+  trimmedTo: string,
+  input: LogCompactionInput,
   step: (s: CompactionStep) => void,
 ): Promise<void> {
   for (let i = TRIM_STEP - 1; ; i += TRIM_STEP) {
-    const at = Math.min(i, chunk.length - 1);
-    const trimmed = await ctx.redis.xtrim(ctx.keys.events, 'MINID', nextStreamId(chunk[at]!.id));
+    const done = i >= chunk.length - 1;
+    const to = done ? trimmedTo : nextStreamId(chunk[i]!.id);
+    const trimmed = Number(await ctx.scripts.trim(ctx.keys.events, ctx.keys.compactionLock, input.token, to));
+    if (trimmed < 0) throw lockLost();
     step({ step: 'trimmed', count: trimmed });
-    await between();
-    if (at === chunk.length - 1) return;
+    await input.between();
+    if (done) return;
   }
+}
+
+const lockLost = () => new Error('the compaction lock was lost (a newer pass holds it): this pass stopped');
+
+const maxId = (a: string, b: string): string => (compareStreamIds(a, b) >= 0 ? a : b);
+
+/**
+ * Refuses to trim without an archive a namespace whose log goes to one (another instance has an archive,
+ * this one `archive: false`): the trimmed events would be missing from that archive for good.
+ */
+async function checkNoArchiveKept(ctx: ReadContext): Promise<void> {
+  const archivedTo = await ctx.redis.hget(ctx.keys.meta, 'archivedTo');
+  if (archivedTo)
+    throw new ValidationError(
+      `namespace "${ctx.keys.namespace}" archives its log (up to ${archivedTo}): an instance with ` +
+        'archive: false must not trim it, or those events would be missing from the archive',
+    );
 }
 
 const instance = (): string => `${hostname()}:${process.pid}`;

@@ -1,11 +1,17 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { ArchiveCorruptError, ValidationError, type Archive, type TaskEvent } from '../../src/index.js';
+import { ArchiveCorruptError, FileArchive, ValidationError, type Archive, type TaskEvent } from '../../src/index.js';
 import type { BlobStore } from '../../src/archive/blob-store.js';
 import { MANIFEST_NAME } from '../../src/archive/segment-names.js';
 import { encodeSegment } from '../../src/archive/segment-codec.js';
 import { sha256Hex } from '../../src/archive/digest.js';
 import { SegmentArchive, type ArchiveOptions } from '../../src/archive/segment-archive.js';
 import type { TaskEventType } from '../../src/types.js';
+
+/** A FileArchive in a new temp directory. */
+export const tempFileArchive = (): FileArchive => new FileArchive(mkdtempSync(join(tmpdir(), 'taskledger-archive-')));
 
 /** An event as the log would hold it: id `<ms>-<seq>`, at from the ms. */
 export function ev(

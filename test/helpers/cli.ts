@@ -10,9 +10,13 @@ export interface Run {
 }
 
 /** Runs the built CLI against a Redis, without colours; killed after `timeoutMs`. */
-export function runCli(url: string, args: string[], timeoutMs = 60_000): Promise<Run> {
+export const runCli = (url: string, args: string[], timeoutMs = 60_000): Promise<Run> =>
+  run(process.execPath, [BIN, '--redis', url, ...args], timeoutMs);
+
+/** Runs a command without colours, collecting its output; killed after `timeoutMs`. */
+export function run(command: string, args: string[], timeoutMs = 60_000): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, '--redis', url, ...args], {
+    const child = spawn(command, args, {
       env: { ...process.env, NO_COLOR: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
