@@ -328,6 +328,10 @@ else {
   console.log(`  ${cli} stats`);
   console.log(`  ${cli} doctor`);
   console.log(`  ${cli} events --type compacted`);
+  if (archive.dir) {
+    console.log(`  ${cli} events --archive ${archive.dir}     (the archive, then the log: every event)`);
+    console.log(`  npx taskledger archive verify ${archive.dir}`);
+  }
   console.log(`Drop it when done:\n  ${cli} drop --yes`);
 }
 if (archive.dir) console.log(`The archive stays in ${archive.dir}: remove it with rm -r when done.`);

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { newId } from '../src/util/ids.js';
+import fc from 'fast-check';
+import { compareStreamIds } from '../src/events/stream-id.js';
 
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
@@ -19,5 +21,29 @@ describe('task ids', () => {
     const ids = [...Array.from({ length: 500 }, () => newId(t)), ...Array.from({ length: 500 }, () => newId(t + 1))];
     expect(new Set(ids).size).toBe(ids.length);
     expect([...ids].sort()).toEqual(ids);
+  });
+});
+
+describe('compareStreamIds', () => {
+  it('orders ids as their (ms, seq) pairs, also with sequences past 2^53', () => {
+    const big = (id: string) => {
+      const [ms, seq = '0'] = id.split('-');
+      return [BigInt(ms!), BigInt(seq)] as const;
+    };
+    const exact = (a: string, b: string) => {
+      const [am, as] = big(a);
+      const [bm, bs] = big(b);
+      return am !== bm ? (am < bm ? -1 : 1) : as === bs ? 0 : as < bs ? -1 : 1;
+    };
+    const id = fc
+      .tuple(
+        fc.bigInt({ min: 0n, max: 2n ** 48n }),
+        fc.oneof(fc.bigInt({ min: 0n, max: 20n }), fc.bigInt({ min: 2n ** 53n - 2n, max: 2n ** 64n - 1n })),
+        fc.boolean(),
+      )
+      .map(([ms, seq, withSeq]) => (withSeq ? `${ms}-${seq}` : `${ms}`));
+    fc.assert(fc.property(id, id, (a, b) => compareStreamIds(a, b) === exact(a, b)));
+    expect(compareStreamIds('1-18446744073709551615', '2-0')).toBe(-1);
+    expect(compareStreamIds('5-9007199254740993', '5-9007199254740992')).toBe(1);
   });
 });

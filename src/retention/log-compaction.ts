@@ -6,6 +6,8 @@ import { ENDED_EVENTS, NAMESPACE_EVENTS } from '../events/fold-rules.js';
 import { compareStreamIds, nextStreamId } from '../events/stream-id.js';
 import { lastCompaction, type CompactionRecord } from './compaction-record.js';
 import { hostname } from 'node:os';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import type { TaskEvent } from '../types.js';
 import { ArchiveCorruptError, ValidationError } from '../errors.js';
 
 /** Events per step: one archive segment, its snapshots, one `compacted` record and its trim. */
@@ -77,7 +79,7 @@ export async function compactLog(ctx: ReadContext, input: LogCompactionInput): P
       const fresh = archived === null ? chunk : chunk.filter((e) => compareStreamIds(e.id, archived!) > 0);
       if (fresh.length && !dryRun) {
         await input.between();
-        await archive.append(fresh.map(rawEventToTaskEvent));
+        await archive.append(await toTaskEvents(fresh));
         archived = last;
         await ctx.redis.hset(ctx.keys.meta, 'archivedTo', last);
         step({ step: 'archived', count: fresh.length });
@@ -216,6 +218,16 @@ async function trim(
     await input.between();
     if (done) return;
   }
+}
+
+/** rawEventToTaskEvent over a chunk, in slices with the event loop let run between them. */
+async function toTaskEvents(events: readonly RawEvent[]): Promise<TaskEvent[]> {
+  const out: TaskEvent[] = [];
+  for (let i = 0; i < events.length; i += 1000) {
+    if (i > 0) await yieldToLoop();
+    for (const e of events.slice(i, i + 1000)) out.push(rawEventToTaskEvent(e));
+  }
+  return out;
 }
 
 const lockLost = () => new Error('the compaction lock was lost (a newer pass holds it): this pass stopped');
