@@ -46,14 +46,15 @@ export const taskledgerFrom =
 
 export const taskledger = taskledgerFrom(built);
 
-export function bullmq(url) {
+/** BullMQ; `jobOptions` become the queue's defaultJobOptions (the soak's removeOnComplete). */
+export function bullmq(url, { jobOptions } = {}) {
   const { hostname, port } = new URL(url);
   const connection = { host: hostname, port: Number(port) };
   let q;
   return {
     name: 'bullmq',
     async open() {
-      q = new BullQueue(QUEUE, { connection });
+      q = new BullQueue(QUEUE, { connection, ...(jobOptions && { defaultJobOptions: jobOptions }) });
       await q.waitUntilReady();
     },
     enqueue: (spec) => q.add('noop', spec),
