@@ -1,4 +1,6 @@
-// What the benchmark scripts share: the task spec, filling a queue, the closed loop, medians, Redis' CPU time.
+// What the benchmark scripts share: the task spec, filling a queue, the closed loop, medians, Redis' CPU time,
+// the machine.
+import { cpus, totalmem } from 'node:os';
 import { Redis } from 'ioredis';
 
 /** A ~100-byte JSON spec, as the workloads ask. */
@@ -45,3 +47,15 @@ export async function redisCpu(url) {
   r.disconnect();
   return (Number(/used_cpu_user:([\d.]+)/.exec(info)[1]) + Number(/used_cpu_sys:([\d.]+)/.exec(info)[1])) * 1e6;
 }
+
+/** The machine a run is on, as the results record it. */
+export const machineInfo = () => ({
+  cpus: cpus().length,
+  cpu: cpus()[0]?.model,
+  memGiB: Math.round(totalmem() / 2 ** 30),
+  node: process.version,
+});
+
+/** One line of the machine and the date, for the documents the benchmarks write. */
+export const machineLine = (r) =>
+  `${r.machine.cpus} × ${r.machine.cpu}, ${r.machine.memGiB} GiB, Node ${r.machine.node}, Redis ${r.redis}, ${r.date.slice(0, 10)}`;

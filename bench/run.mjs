@@ -6,9 +6,8 @@
 // is flushed: give it a dedicated one). Prints a table, writes bench/results.json and the table in
 // docs/benchmarks.md.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
 import { Redis } from 'ioredis';
-import { bulkFill, closedLoop, median, medians, redisCpu, spec } from './common.mjs';
+import { bulkFill, closedLoop, median, medians, redisCpu, spec, machineInfo, machineLine } from './common.mjs';
 import { startRedis } from './redis.mjs';
 import { SYSTEMS, counter } from './systems.mjs';
 
@@ -184,12 +183,7 @@ async function scaling(url) {
 async function run() {
   const results = {
     date: new Date().toISOString(),
-    machine: {
-      cpus: cpus().length,
-      cpu: cpus()[0]?.model,
-      memGiB: Math.round(totalmem() / 2 ** 30),
-      node: process.version,
-    },
+    machine: machineInfo(),
     n: N,
     rounds: ROUNDS,
     passes: {},
@@ -341,7 +335,7 @@ if (!QUICK && !WORKLOAD_NAMES && !flag('from-results'))
 if (WRITE_DOCS) {
   const docs = new URL('../docs/benchmarks.md', import.meta.url);
   const current = readFileSync(docs, 'utf8');
-  const machine = `${results.machine.cpus} × ${results.machine.cpu}, ${results.machine.memGiB} GiB, Node ${results.machine.node}, Redis ${results.redis}, ${results.date.slice(0, 10)}`;
+  const machine = `${machineLine(results)}`;
   const block = `<!-- results:start -->\nMachine: ${machine}.\n${text}\n<!-- results:end -->`;
   writeFileSync(docs, current.replace(/<!-- results:start -->[\s\S]*<!-- results:end -->/, block));
 }

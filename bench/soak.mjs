@@ -8,12 +8,12 @@
 //   bullmq  BullMQ at the same rate and count, removeOnComplete: { age: 10 }
 // Writes bench/soak-results.json and docs/soak-memory.svg, and prints a section for docs/benchmarks.md.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker as Thread } from 'node:worker_threads';
 import { Redis } from 'ioredis';
 import * as tl from '../dist/index.js';
-import { bulkFill, median, redisCpu, spec } from './common.mjs';
+import { bulkFill, median, redisCpu, spec, machineInfo, machineLine } from './common.mjs';
 import { startRedis } from './redis.mjs';
 import { bullmq, counter } from './systems.mjs';
 
@@ -465,7 +465,7 @@ function markdown(r) {
   const ms = (x) => (Number.isFinite(x) ? x.toFixed(2) : '-');
   const lines = ['## Soak: memory with retention', ''];
   lines.push(
-    `\`npm run bench:soak\` (\`bench/soak.mjs\`), every run on a fresh \`redis-server\` with AOF off. Machine: ${r.machine.cpus} × ${r.machine.cpu}, ${r.machine.memGiB} GiB, Node ${r.machine.node}, Redis ${r.redis}, ${r.date.slice(0, 10)}.${r.compaction ? '' : ' **Compaction was not available in this build: taskledger ran without retention.**'}${r.compaction && !r.archive ? ' **FileArchive was not in this build: compaction ran with `archive: false`.**' : ''}`,
+    `\`npm run bench:soak\` (\`bench/soak.mjs\`), every run on a fresh \`redis-server\` with AOF off. Machine: ${machineLine(r)}.${r.compaction ? '' : ' **Compaction was not available in this build: taskledger ran without retention.**'}${r.compaction && !r.archive ? ' **FileArchive was not in this build: compaction ran with `archive: false`.**' : ''}`,
     '',
   );
   if (r.rate) {
@@ -540,12 +540,7 @@ function markdown(r) {
 async function run() {
   const results = {
     date: new Date().toISOString(),
-    machine: {
-      cpus: cpus().length,
-      cpu: cpus()[0]?.model,
-      memGiB: Math.round(totalmem() / 2 ** 30),
-      node: process.version,
-    },
+    machine: machineInfo(),
     compaction: HAS_COMPACTION,
     archive: HAS_ARCHIVE,
     options: {
