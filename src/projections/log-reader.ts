@@ -89,3 +89,11 @@ export async function readEventsByIds(ctx: ReadContext, ids: readonly string[]):
     return entry && entryToRawEvent(entry);
   });
 }
+
+/** One field of many task hashes, in one pipeline (null where absent). */
+export async function taskField(ctx: ReadContext, ids: readonly string[], field: string): Promise<(string | null)[]> {
+  if (ids.length === 0) return [];
+  const p = ctx.redis.pipeline();
+  for (const id of ids) p.hget(ctx.keys.task(id), field);
+  return ((await p.exec()) ?? []).map(([, value]) => value as string | null);
+}

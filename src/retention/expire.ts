@@ -1,6 +1,7 @@
 import type { ReadContext } from '../context/read-context.js';
 import type { EndedStatus } from '../redis/keys.js';
 import type { References } from '../types.js';
+import { taskField } from '../projections/log-reader.js';
 
 /** Tasks per expire.lua call: a bounded step, so that compaction never holds Redis for long. */
 const BATCH = 200;
@@ -26,9 +27,7 @@ export async function expireEnded(
     if (ids.length === 0) return removed;
     // One pipeline, one write: a command of its own per task cost a socket write each (a third of a pass's
     // CPU in Node, profiled).
-    const read = ctx.redis.pipeline();
-    for (const id of ids) read.hget(k.task(id), 'references');
-    const refs = ((await read.exec()) ?? []).map(([, value]) => value as string | null);
+    const refs = await taskField(ctx, ids, 'references');
     const keys = [k.events, endedKey];
     const args: (string | number)[] = [status, cutoff];
     ids.forEach((id, i) => {

@@ -5,6 +5,7 @@ import type { RawEvent } from '../events/fold.js';
 import { ENDED_EVENTS, NAMESPACE_EVENTS } from '../events/fold-rules.js';
 import { compareStreamIds, nextStreamId } from '../events/stream-id.js';
 import { lastCompaction, type CompactionRecord } from './compaction-record.js';
+import { taskField } from '../projections/log-reader.js';
 import { hostname } from 'node:os';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { TaskEvent } from '../types.js';
@@ -173,7 +174,7 @@ async function snapshotTasks(
   for (let i = 0; i < ids.length; i += SNAPSHOT_BATCH) {
     const batch = ids.slice(i, i + SNAPSHOT_BATCH);
     if (dryRun) {
-      const lists = await Promise.all(batch.map((id) => ctx.redis.hget(ctx.keys.task(id), 'events')));
+      const lists = await taskField(ctx, batch, 'events');
       written += lists.filter((l) => l && compareStreamIds(l.split(' ', 1)[0]!, point) < 0).length;
       continue;
     }
@@ -191,11 +192,19 @@ async function countEnded(
   countedTo: string,
   counts: Map<string, number>,
 ): Promise<void> {
-  for (const e of chunk) {
-    if (!ENDED_EVENTS.has(e.type) || compareStreamIds(e.id, countedTo) < 0) continue;
-    // Logs written before ended events carried their queue: the task's, while its hash lives.
-    const queue = e.fields.queue ?? (await ctx.redis.hget(ctx.keys.task(e.taskId), 'queue'));
-    if (queue === null) continue;
+  const ended = chunk.filter((e) => ENDED_EVENTS.has(e.type) && compareStreamIds(e.id, countedTo) >= 0);
+  // Logs written before ended events carried their queue: the task's, while its hash lives (one pipeline
+  // for a chunk's worth, not a round trip per event).
+  const older = ended.filter((e) => e.fields.queue === undefined);
+  const queues = await taskField(
+    ctx,
+    older.map((e) => e.taskId),
+    'queue',
+  );
+  const queueOf = new Map(older.map((e, i) => [e, queues[i]]));
+  for (const e of ended) {
+    const queue = e.fields.queue ?? queueOf.get(e);
+    if (queue === null || queue === undefined) continue;
     const key = `${e.type}:${queue}`;
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }
