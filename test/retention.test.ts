@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -383,5 +383,26 @@ describe('found in review', () => {
     });
     await sleep(5);
     await expect(bare.compact()).rejects.toThrow(/archives its log/);
+  });
+});
+
+describe('a format-1 log', () => {
+  it('trimmed, keeps its counts: ended events without a queue are counted by their task queue', async () => {
+    const q = r.queue({ retention: { logMs: 1 }, archive: false, compactIntervalMs: 0 });
+    const raw = r.raw();
+    const lines = readFileSync(new URL('./fixtures/history-v1.events.ndjson', import.meta.url), 'utf8').trim();
+    for (const line of lines.split('\n')) {
+      const { id, fields } = JSON.parse(line) as { id: string; fields: string[] };
+      await raw.xadd(`{${q.namespace}}:events`, id, ...fields);
+    }
+    await q.rebuild();
+    const counts = await raw.hgetall(`{${q.namespace}}:counts`);
+    expect(Object.keys(counts).length).toBeGreaterThan(0);
+    await sleep(5);
+    expect((await q.compact()).trimmedEvents).toBe(lines.split('\n').length);
+    await raw.del(`{${q.namespace}}:counts`);
+    await q.rebuild();
+    expect(await raw.hgetall(`{${q.namespace}}:counts`)).toEqual(counts);
+    expect((await q.verify()).mismatches).toEqual([]);
   });
 });

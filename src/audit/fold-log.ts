@@ -42,12 +42,14 @@ export async function foldLog(
           compacted = e.id;
           ended = ended.filter((x) => compareStreamIds(x.id, baseline.trimmedTo) >= 0);
         }
-        if (!ENDED_EVENTS.has(e.type) || compareStreamIds(e.id, baseline.trimmedTo) < 0) continue;
-        // Logs written before ended events carried their queue: the task's queue, while its projection lives.
-        const queue = e.fields.queue ?? folded.get(e.taskId)?.queue;
-        if (queue !== undefined) ended.push({ id: e.id, key: `${e.type}:${queue}` });
+        if (ENDED_EVENTS.has(e.type) && compareStreamIds(e.id, baseline.trimmedTo) >= 0) {
+          // Logs written before ended events carried their queue: the task's, as folded up to this event
+          // (folded one event at a time, so a task enqueued on the same page is known).
+          const queue = e.fields.queue ?? folded.get(e.taskId)?.queue;
+          if (queue !== undefined) ended.push({ id: e.id, key: `${e.type}:${queue}` });
+        }
+        foldAll([e], folded);
       }
-      foldAll(page, folded);
       events += page.length;
       onProgress?.(events, total);
     }
