@@ -214,3 +214,13 @@ export class ArchiveCorruptError extends TaskLedgerError {
     super('ERR_ARCHIVE_CORRUPT', message, { cause });
   }
 }
+
+/**
+ * A compaction pass lost its lock (its process stalled past the lock's 30 s, and another pass took it): it
+ * stopped, and its fenced writes were refused. The next pass goes on from where the log is.
+ */
+export class CompactionLockLostError extends TaskLedgerError {
+  constructor(why: string) {
+    super('ERR_COMPACTION_LOCK_LOST', `the compaction lock was lost (${why}): this pass stopped`);
+  }
+}

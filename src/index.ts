@@ -50,6 +50,7 @@ export {
   NotScheduledError,
   ValidationError,
   FormatVersionError,
+  CompactionLockLostError,
   RedisUnavailableError,
   AbortError,
   QueueClosedError,

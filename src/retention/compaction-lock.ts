@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ReadContext } from '../context/read-context.js';
 import { sleep } from '../util/sleep.js';
+import { CompactionLockLostError } from '../errors.js';
 
 /** How long the lock lives unrenewed; the holder renews it every third of that while it works. */
 export const LOCK_MS = 30_000;
@@ -42,7 +43,7 @@ export class CompactionLock {
 
   /** Throws when the lock was lost: the work must stop, a newer holder may be running. */
   check(): void {
-    if (this.lost) throw new Error('the compaction lock was lost (this process stalled for 30 s): the pass stopped');
+    if (this.lost) throw new CompactionLockLostError('this process stalled for 30 s');
   }
 
   private async renew(): Promise<void> {

@@ -9,7 +9,7 @@ import { taskField } from '../projections/log-reader.js';
 import { hostname } from 'node:os';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { TaskEvent } from '../types.js';
-import { ArchiveCorruptError, ValidationError } from '../errors.js';
+import { ArchiveCorruptError, CompactionLockLostError, ValidationError } from '../errors.js';
 
 /** Events per step: one archive segment, its snapshots, one `compacted` record and its trim. */
 export const CHUNK_EVENTS = 20_000;
@@ -239,7 +239,7 @@ async function toTaskEvents(events: readonly RawEvent[]): Promise<TaskEvent[]> {
   return out;
 }
 
-const lockLost = () => new Error('the compaction lock was lost (a newer pass holds it): this pass stopped');
+const lockLost = () => new CompactionLockLostError('a newer pass holds it');
 
 const maxId = (a: string, b: string): string => (compareStreamIds(a, b) >= 0 ? a : b);
 
