@@ -70,8 +70,34 @@ export class NotScheduledError extends TaskLedgerError {
 }
 
 export class ValidationError extends TaskLedgerError {
-  constructor(message: string) {
-    super('ERR_VALIDATION', message);
+  /** `code` is for subclasses, which name a kind of bad input of their own. */
+  constructor(message: string, options?: { code?: string }) {
+    super(options?.code ?? 'ERR_VALIDATION', message);
+  }
+}
+
+/**
+ * A spec, progress or result whose JSON text is larger than the queue's `maxPayloadBytes`. A ValidationError
+ * (bad input, nothing sent) with a code of its own, so a caller can tell it apart from a malformed value.
+ */
+export class PayloadTooLargeError extends ValidationError {
+  constructor(what: string, bytes: number, limit: number) {
+    super(`${what} is ${bytes} bytes of JSON, more than maxPayloadBytes (${limit}); nothing was sent`, {
+      code: 'ERR_PAYLOAD_TOO_LARGE',
+    });
+  }
+}
+
+/**
+ * The task's queue was not the one read just before the call: the task was deleted and enqueued again under
+ * the same id in another queue meanwhile. Nothing was written; the call may be made again.
+ */
+export class TaskQueueChangedError extends TaskLedgerError {
+  constructor(taskId: string) {
+    super(
+      'ERR_TASK_QUEUE_CHANGED',
+      `task ${taskId} moved to another queue during the call (deleted and enqueued again); nothing was written`,
+    );
   }
 }
 
@@ -155,6 +181,7 @@ export const LuaCode = {
   FINISHED: -4,
   FAILED: -5,
   LEASE_LOST: -6,
+  QUEUE_CHANGED: -7,
 } as const;
 
 export function errorFromCode(code: number, taskId: string): TaskLedgerError | null {
@@ -173,6 +200,8 @@ export function errorFromCode(code: number, taskId: string): TaskLedgerError | n
       return new TaskFailedError(taskId);
     case LuaCode.LEASE_LOST:
       return new LeaseLostError(taskId);
+    case LuaCode.QUEUE_CHANGED:
+      return new TaskQueueChangedError(taskId);
     default:
       return new InternalError(`unexpected script status ${code} for task ${taskId}`);
   }
@@ -187,6 +216,7 @@ export function isRefusal(err: unknown): err is TaskLedgerError {
   return (
     err instanceof TaskLedgerError &&
     err.code !== 'ERR_VALIDATION' &&
+    err.code !== 'ERR_PAYLOAD_TOO_LARGE' &&
     err.code !== 'ERR_REDIS_UNAVAILABLE' &&
     err.code !== 'ERR_QUEUE_CLOSED'
   );

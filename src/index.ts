@@ -49,6 +49,8 @@ export {
   TypeNotSpecifiedError,
   NotScheduledError,
   ValidationError,
+  PayloadTooLargeError,
+  TaskQueueChangedError,
   FormatVersionError,
   CompactionLockLostError,
   RedisUnavailableError,

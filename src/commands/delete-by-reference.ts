@@ -2,6 +2,7 @@ import { ENDED_STATUSES, GROUP } from '../redis/keys.js';
 import { scriptPipeline } from '../redis/pipeline.js';
 import type { ReadContext } from '../context/read-context.js';
 import { validateReferences } from '../validation.js';
+import { throwOnCode } from '../errors.js';
 import type { References } from '../types.js';
 import { unschedule } from './unschedule.js';
 
@@ -26,14 +27,15 @@ export async function deleteByReference(
     const batch = ids.slice(i, i + BATCH);
     const state = await Promise.all(batch.map((id) => ctx.redis.hmget(k.task(id), 'queue', 'references')));
     const pipeline = scriptPipeline(ctx.redis);
-    const isDelete: boolean[] = [];
+    // Per command: the id a delete script is for, or undefined for an index tidy.
+    const deletes: (string | undefined)[] = [];
     batch.forEach((id, j) => {
       const [queue, referencesJson] = state[j]!;
       if (queue == null) {
         // A set member whose task is gone: tidy the index.
         for (const key of refKeys) {
           pipeline.commands.srem(key, id);
-          isDelete.push(false);
+          deletes.push(undefined);
         }
         return;
       }
@@ -41,11 +43,14 @@ export async function deleteByReference(
       const ended = ENDED_STATUSES.map((status) => k.endedSet(status));
       const keys = [k.events, k.running, k.task(id), k.ready(queue), k.delayed(queue), ...ended, ...own];
       pipeline.script('delete', keys.length, ...keys, id, GROUP, queue);
-      isDelete.push(true);
+      deletes.push(id);
     });
     (await pipeline.exec()).forEach(([err, deleted], j) => {
       if (err) throw err;
-      if (isDelete[j] && deleted === 1) tasks++;
+      const id = deletes[j];
+      if (id === undefined) return;
+      if (Number(deleted) === 1) tasks++;
+      else if (Number(deleted) < 0) throwOnCode(Number(deleted), id);
     });
   }
   const scheduleKeys = Object.entries(valid).map(([n, v]) => k.scheduleReference(n, v));

@@ -28,7 +28,7 @@ local status = state[1]
 if not status then return NOT_FOUND end
 if status == 'cancelled' then return 0 end
 if status == 'finished' or status == 'failed' then return STATUS_CODE[status] end
-if state[3] ~= ARGV[3] then return redis.error_reply('ERR task ' .. ARGV[1] .. ' queue mismatch') end
+if state[3] ~= ARGV[3] then return QUEUE_CHANGED end
 if status == 'waiting' then
   if state[2] then drop_ready(KEYS[4], ARGV[2], state[2]) end
   redis.call('ZREM', KEYS[5], ARGV[1])

@@ -14,15 +14,17 @@
   ARGV[2] consumer group name
   ARGV[3] the task's queue, as the client read it (checked, so KEYS[4] is the right stream)
 
-  Returns 1 when the task was deleted, 0 when it did not exist.
+  Returns 1 when the task was deleted, 0 when it did not exist, QUEUE_CHANGED (includes/codes.lua) when it is
+  no longer in ARGV[3]'s queue.
 ]]
+--@include codes
 --@include drop-ready
 --@include emit
 
 local taskId = ARGV[1]
 local state = redis.call('HMGET', KEYS[3], 'status', 'readyId', 'queue')
 if not state[1] then return 0 end
-if state[3] ~= ARGV[3] then return redis.error_reply('ERR task ' .. taskId .. ' queue mismatch') end
+if state[3] ~= ARGV[3] then return QUEUE_CHANGED end
 if state[2] then drop_ready(KEYS[4], ARGV[2], state[2]) end
 redis.call('ZREM', KEYS[2], taskId)
 redis.call('ZREM', KEYS[5], taskId)

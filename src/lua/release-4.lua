@@ -26,7 +26,7 @@ if code ~= OK then
   if code ~= LEASE_LOST then redis.call('ZREM', KEYS[2], taskId) end
   return code
 end
-if redis.call('HGET', KEYS[3], 'queue') ~= ARGV[4] then return redis.error_reply('ERR task ' .. taskId .. ' queue mismatch') end
+if redis.call('HGET', KEYS[3], 'queue') ~= ARGV[4] then return QUEUE_CHANGED end
 redis.call('ZREM', KEYS[2], taskId)
 requeue_task(KEYS[1], KEYS[3], KEYS[4], group, taskId, 'released')
 return OK

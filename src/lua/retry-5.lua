@@ -13,7 +13,8 @@
   ARGV[2] consumer group name
   ARGV[3] the task's queue, as the client read it (checked, so KEYS[3] is the right stream)
 
-  Returns OK; 0 when the task is waiting or running already; or NOT_FOUND / FINISHED.
+  Returns OK; 0 when the task is waiting or running already; or NOT_FOUND / FINISHED / QUEUE_CHANGED
+  (the task is no longer in ARGV[3]'s queue).
 ]]
 --@include codes
 --@include requeue-task
@@ -22,7 +23,7 @@ local state = redis.call('HMGET', KEYS[2], 'status', 'queue')
 if not state[1] then return NOT_FOUND end
 if state[1] == 'waiting' or state[1] == 'running' then return 0 end
 if state[1] == 'finished' then return FINISHED end
-if state[2] ~= ARGV[3] then return redis.error_reply('ERR task ' .. ARGV[1] .. ' queue mismatch') end
+if state[2] ~= ARGV[3] then return QUEUE_CHANGED end
 requeue_task(KEYS[1], KEYS[2], KEYS[3], ARGV[2], ARGV[1], 'retry')
 redis.call('ZREM', state[1] == 'failed' and KEYS[4] or KEYS[5], ARGV[1])
 return OK

@@ -27,7 +27,7 @@
 local taskId = ARGV[1]
 local code = check_running(KEYS[3], ARGV[2])
 if code ~= OK then return code end
-if redis.call('HGET', KEYS[3], 'queue') ~= ARGV[6] then return redis.error_reply('ERR task ' .. taskId .. ' queue mismatch') end
+if redis.call('HGET', KEYS[3], 'queue') ~= ARGV[6] then return QUEUE_CHANGED end
 local runAt = redis_now() + tonumber(ARGV[3])
 redis.call('ZREM', KEYS[2], taskId)
 redis.call('ZADD', KEYS[4], runAt, taskId)

@@ -6,6 +6,7 @@ import { enqueueConstants } from './protocols/enqueue.js';
 import { constantsAsLua, inlineConstants, inlinedConstants, type LuaConstant } from './protocols/lua.js';
 import { startConstants } from './protocols/start.js';
 import { taskWritesConstants } from './protocols/task-writes.js';
+import { fromRedisError } from './redis-errors.js';
 
 const LUA_DIR = new URL('../lua/', import.meta.url);
 
@@ -227,15 +228,19 @@ function directScript(redis: Redis | Cluster, { lua, sha, numberOfKeys }: Script
     try {
       return await send('evalsha', args);
     } catch (err) {
-      if (!isNoScript(err)) throw err;
+      if (!isNoScript(err)) throw fromRedisError(err);
     }
-    if (!loading) return evalOnce(args);
-    await loading;
     try {
-      return await send('evalsha', args);
+      if (!loading) return await evalOnce(args);
+      await loading;
+      try {
+        return await send('evalsha', args);
+      } catch (err) {
+        if (!isNoScript(err)) throw err;
+        return await evalOnce(args);
+      }
     } catch (err) {
-      if (!isNoScript(err)) throw err;
-      return evalOnce(args);
+      throw fromRedisError(err);
     }
   };
 }
@@ -257,7 +262,13 @@ export function defineScripts(redis: Redis | Cluster): Scripts {
     const command = commandName(name);
     const source = sources.get(command);
     if (!source) throw new Error(`script ${name} has no file in src/lua`);
-    scripts[name] = direct ? directScript(redis, source) : target[command]!.bind(redis);
+    const defined = target[command]!.bind(redis);
+    scripts[name] = direct
+      ? directScript(redis, source)
+      : (...args) =>
+          defined(...args).catch((err: unknown) => {
+            throw fromRedisError(err);
+          });
   }
   return scripts;
 }
