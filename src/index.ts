@@ -75,6 +75,15 @@ export {
   type S3ArchiveClient,
 } from './archive/index.js';
 export { TASK_STATUSES } from './types.js';
+export {
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  MAX_PAYLOAD_BYTES,
+  MAX_JSON_DEPTH,
+  MAX_REFERENCES,
+  MAX_DELAY_MS,
+  MAX_NAME_LENGTH,
+  MAX_REFERENCE_VALUE_LENGTH,
+} from './validation.js';
 export type {
   JsonValue,
   References,

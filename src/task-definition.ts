@@ -1,5 +1,7 @@
 import type { z } from 'zod';
 import { UnrecoverableError, ValidationError } from './errors.js';
+import { knownKeys } from './known-keys.js';
+import { intOption, validateName } from './validation.js';
 import type { EnqueueRequest, JsonValue, Task } from './types.js';
 import type { TaskHandler } from './worker/worker.js';
 import type { TaskContext } from './worker/handler-context.js';
@@ -27,7 +29,13 @@ export function defineTask<Schema extends z.ZodType>(
   schema: Schema,
   options: { timeoutMs?: number } = {},
 ): TaskDefinition<Schema> {
-  if (type.trim() === '') throw new ValidationError('a task definition needs a type');
+  if (typeof type !== 'string' || type.trim() === '') throw new ValidationError('a task definition needs a type');
+  validateName(type, 'type');
+  const given: unknown = schema;
+  if (typeof given !== 'object' || given === null || typeof (given as z.ZodType).safeParse !== 'function')
+    throw new ValidationError(`defineTask("${type}"): the schema must be a zod schema`);
+  knownKeys(options, ['timeoutMs'], `defineTask("${type}") options`, true);
+  if (options.timeoutMs !== undefined) intOption(options.timeoutMs, 1, 'timeoutMs', 1);
   const parse = (spec: unknown): z.output<Schema> => {
     const result = schema.safeParse(spec);
     if (result.success) return result.data;

@@ -4,9 +4,12 @@ import { DEFAULT_HEARTBEAT_TTL_MS } from './context/open.js';
 import type { TaskDefinition } from './task-definition.js';
 import type { EnqueueRequest, JsonValue, References, Task, TaskEvent } from './types.js';
 import { intOption } from './validation.js';
+import { ValidationError } from './errors.js';
+import { knownKeys } from './known-keys.js';
+import { fromRedisError } from './redis/redis-errors.js';
 import { SafeEmitter } from './util/safe-emitter.js';
 import type { TaskQueueEvents } from './task-queue-events.js';
-import type { LeaseOptions } from './commands/leases.js';
+import { checkLease, type LeaseOptions } from './commands/leases.js';
 import { enqueueMany } from './commands/enqueue.js';
 import { heartbeat } from './commands/heartbeat.js';
 import { finish } from './commands/finish.js';
@@ -68,6 +71,11 @@ export interface TaskQueueOptions {
    * `false` trims without archiving: the audit trail beyond `retention.logMs` is given up.
    */
   archive?: Archive | false;
+  /**
+   * The most bytes (UTF-8) the JSON text of one spec, progress or result may take; a larger one is refused
+   * with PayloadTooLargeError before anything is sent. Default 1 MiB (1048576), at most 64 MiB.
+   */
+  maxPayloadBytes?: number;
   /** How often this instance tries a compaction pass (one instance at a time runs it); 0 turns the timer off. Default 10000 with retention, else off. */
   compactIntervalMs?: number;
 }
@@ -89,6 +97,8 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
   constructor(options: TaskQueueOptions = {}) {
     super();
     // Every option is checked before the connection opens, so that a refused one leaves nothing open.
+    knownKeys(options, TASK_QUEUE_OPTIONS, 'TaskQueue options');
+    checkTasks(options.tasks);
     const compaction = compactionConfig(options.retention, options.archive);
     const compactIntervalMs = intOption(
       options.compactIntervalMs,
@@ -97,7 +107,8 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
       0,
       MAX_INTERVAL_MS,
     );
-    const ttl = options.heartbeatTtlMs ?? DEFAULT_HEARTBEAT_TTL_MS;
+    // Checked here first: the recovery interval's default is made from it.
+    const ttl = intOption(options.heartbeatTtlMs, DEFAULT_HEARTBEAT_TTL_MS, 'heartbeatTtlMs', 100);
     this.recoveryIntervalMs = intOption(
       options.recoveryIntervalMs,
       Math.min(Math.floor(ttl / 2), 5000),
@@ -129,6 +140,11 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
     return this.ctx.settings.heartbeatTtlMs;
   }
 
+  /** The most bytes of JSON a spec, progress or result may take. */
+  get maxPayloadBytes(): number {
+    return this.ctx.settings.maxPayloadBytes;
+  }
+
   /** The declared definition of a task type, if any. */
   definition(type: string): TaskDefinition | undefined {
     return this.ctx.definitions.get(type);
@@ -158,7 +174,12 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
   }
 
   dequeue(queues?: readonly string[], options?: DequeueOptions): Promise<Task> {
-    return dequeue(this.ctx, queues, options);
+    return call(() => {
+      knownKeys(options, ['signal'], 'dequeue options');
+      if (options?.signal !== undefined && !(options.signal instanceof AbortSignal))
+        throw new ValidationError('dequeue options.signal must be an AbortSignal');
+      return dequeue(this.ctx, queues, options);
+    });
   }
 
   heartbeat(taskId: string, progress?: JsonValue, options?: LeaseOptions): Promise<void> {
@@ -175,57 +196,83 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
 
   /** Puts a running task this instance holds back to waiting (for a worker shutting down). */
   release(taskId: string, options?: LeaseOptions): Promise<void> {
-    return release(this.ctx, taskId, options);
+    return call(() => {
+      checkLease(options);
+      return release(this.ctx, taskId, options);
+    });
   }
 
   /** Puts a running task whose attempt failed back to waiting, due after a delay (a `retrying` event). */
   retryLater(taskId: string, options: RetryLaterOptions): Promise<void> {
-    return retryLater(this.ctx, taskId, options);
+    return call(() => {
+      knownKeys(options, ['delayMs', 'error', 'progress', 'lease'], 'retryLater options', true);
+      checkLease({ lease: options.lease });
+      return retryLater(this.ctx, taskId, options);
+    });
   }
 
   /** Gives a failed or cancelled task another run (back to waiting); false when it is waiting or running. */
   retry(taskId: string): Promise<boolean> {
-    return retry(this.ctx, taskId);
+    return retry(this.ctx, taskId).catch(typed);
   }
 
   /** True when this call cancelled the task, false when it was cancelled already. */
   cancel(taskId: string): Promise<boolean> {
-    return cancel(this.ctx, taskId);
+    return cancel(this.ctx, taskId).catch(typed);
   }
 
   get(taskId: string): Promise<Task | null> {
-    return get(this.ctx, taskId);
+    return get(this.ctx, taskId).catch(typed);
   }
 
   history(taskId: string): Promise<TaskEvent[]> {
-    return history(this.ctx, taskId);
+    return history(this.ctx, taskId).catch(typed);
   }
 
-  events(options?: EventsOptions): AsyncGenerator<TaskEvent> {
-    return events(this.ctx, options);
+  async *events(options?: EventsOptions): AsyncGenerator<TaskEvent> {
+    knownKeys(options, ['from', 'after', 'follow', 'signal', 'archive'], 'events options');
+    if (options?.signal !== undefined && !(options.signal instanceof AbortSignal))
+      throw new ValidationError('events options.signal must be an AbortSignal');
+    for (const key of ['from', 'after'] as const)
+      if (options?.[key] !== undefined && typeof options[key] !== 'string')
+        throw new ValidationError(`events options.${key} must be an event id (a string)`);
+    for (const key of ['follow', 'archive'] as const)
+      if (options?.[key] !== undefined && typeof options[key] !== 'boolean')
+        throw new ValidationError(`events options.${key} must be a boolean`);
+    try {
+      yield* events(this.ctx, options);
+    } catch (err) {
+      typed(err);
+    }
   }
 
   /** Waiting, delayed and running tasks per queue, and the log's size: cheap, for dashboards and metrics. */
   stats(): Promise<QueueStats> {
-    return stats(this.ctx);
+    return stats(this.ctx).catch(typed);
   }
 
   verify(options?: FoldProgressOptions): Promise<VerifyReport> {
-    return verify(this.ctx, options);
+    return call(() => {
+      checkFoldOptions(options, 'verify');
+      return verify(this.ctx, options);
+    });
   }
 
   rebuild(options?: FoldProgressOptions): Promise<RebuildReport> {
-    return rebuild(this.ctx, options);
+    return call(() => {
+      checkFoldOptions(options, 'rebuild');
+      return rebuild(this.ctx, options);
+    });
   }
 
   deleteByReference(refs: References): Promise<{ tasks: number; schedules: number }> {
-    return deleteByReference(this.ctx, refs);
+    return deleteByReference(this.ctx, refs).catch(typed);
   }
 
   /** Runs one recovery pass now (it also runs on a timer); null when another instance holds the pass. */
   async recover(): Promise<RecoveryReport | null> {
     await this.ctx.life.whenOpen();
-    return recover(this.ctx, this.recoveryIntervalMs || 1000);
+    return recover(this.ctx, this.recoveryIntervalMs || 1000).catch(typed);
   }
 
   /**
@@ -235,8 +282,13 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
    * (`skipped`).
    */
   async compact(options?: CompactOptions): Promise<CompactionReport> {
+    knownKeys(options, ['dryRun', 'onStep'], 'compact options');
+    if (options?.dryRun !== undefined && typeof options.dryRun !== 'boolean')
+      throw new ValidationError('compact options.dryRun must be a boolean');
+    if (options?.onStep !== undefined && typeof options.onStep !== 'function')
+      throw new ValidationError('compact options.onStep must be a function');
     await this.ctx.life.whenOpen();
-    return compact(this.ctx, this.compaction, options);
+    return compact(this.ctx, this.compaction, options).catch(typed);
   }
 
   /**
@@ -258,4 +310,50 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
       await this.ctx.redis.quit().catch(() => this.ctx.redis.disconnect());
     }
   }
+}
+
+const TASK_QUEUE_OPTIONS = [
+  'connection',
+  'namespace',
+  'heartbeatTtlMs',
+  'maxAttempts',
+  'tasks',
+  'connectTimeoutMs',
+  'recoveryIntervalMs',
+  'deliveryTimeoutMs',
+  'retention',
+  'archive',
+  'maxPayloadBytes',
+  'compactIntervalMs',
+];
+
+/** A call whose checks may throw before its promise exists: they reject it instead, as its other errors do. */
+function call<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return fn().catch(typed);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+/** Rethrows an error as the library error it stands for (fromRedisError). */
+function typed(err: unknown): never {
+  throw fromRedisError(err);
+}
+
+function checkFoldOptions(options: FoldProgressOptions | undefined, what: string): void {
+  knownKeys(options, ['onProgress'], `${what} options`);
+  if (options?.onProgress !== undefined && typeof options.onProgress !== 'function')
+    throw new ValidationError(`${what} options.onProgress must be a function`);
+}
+
+function checkTasks(tasks: unknown): void {
+  if (tasks === undefined) return;
+  const isDefinition = (d: unknown) =>
+    typeof d === 'object' &&
+    d !== null &&
+    typeof (d as TaskDefinition).type === 'string' &&
+    typeof (d as TaskDefinition).parse === 'function';
+  if (!Array.isArray(tasks) || !tasks.every(isDefinition))
+    throw new ValidationError('tasks must be an array of defineTask() definitions');
 }

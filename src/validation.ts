@@ -1,44 +1,80 @@
 import { z } from 'zod';
-import { QueueNotSpecifiedError, TypeNotSpecifiedError, ValidationError } from './errors.js';
+import { PayloadTooLargeError, QueueNotSpecifiedError, TypeNotSpecifiedError, ValidationError } from './errors.js';
 import type { EnqueueRequest, JsonValue, References } from './types.js';
 
 export const MAX_NAME_LENGTH = 256;
 export const MAX_REFERENCE_VALUE_LENGTH = 1024;
+/** References per task: each is a set in Redis, written at enqueue and read at delete. */
+export const MAX_REFERENCES = 32;
+/** Nesting of arrays and objects in a spec, progress or result: checked before the value is walked further. */
+export const MAX_JSON_DEPTH = 100;
+/** Default of the TaskQueue option maxPayloadBytes: the JSON text of one spec, progress or result. */
+export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
+/** The most maxPayloadBytes may be: Redis refuses a string over 512 MB, and one call holds several. */
+export const MAX_PAYLOAD_BYTES = 64 * 1024 * 1024;
+/** The longest delay: delayMs, and runAt as time from now. */
+export const MAX_DELAY_MS = 10 * 365 * 24 * 3600 * 1000;
 
-// Control characters break terminals, logs and key names; names never need them.
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f]/;
+/**
+ * C0 and C1 controls and DEL break terminals, logs and key names; bidi marks, embeddings, overrides and
+ * isolates make one name display as another. Names never need them.
+ */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+
+/**
+ * Why a name or key part cannot be used, or undefined. Ill-formed UTF-16 (a lone surrogate) is sent to Redis
+ * as U+FFFD, so two different names would name one key.
+ */
+export function textProblem(s: string): string | undefined {
+  if (!s.isWellFormed()) return 'is not well-formed Unicode (it holds a lone surrogate)';
+  if (CONTROL.test(s)) return 'holds a control or bidi character';
+  return undefined;
+}
+
+const keyText = <T extends z.ZodString>(schema: T, what: string) =>
+  schema.superRefine((s, ctx) => {
+    const problem = textProblem(s);
+    if (problem) ctx.addIssue({ code: 'custom', message: `${what} ${problem}` });
+  });
 
 const name = (what: string) =>
-  z
-    .string({ error: `${what} must be a string` })
-    .max(MAX_NAME_LENGTH, { error: `${what} is longer than ${MAX_NAME_LENGTH} characters` })
-    .refine((s) => !CONTROL.test(s), { error: `${what} holds a control character` });
+  keyText(
+    z
+      .string({ error: `${what} must be a string` })
+      .max(MAX_NAME_LENGTH, { error: `${what} is longer than ${MAX_NAME_LENGTH} characters` }),
+    what,
+  );
 
 function msSchema(what: string) {
   return z
     .number({ error: `${what} must be a number of milliseconds` })
     .int({ error: `${what} must be a whole number of milliseconds` })
     .min(0, { error: `${what} must not be negative` })
-    .max(10 * 365 * 24 * 3600 * 1000, { error: `${what} is more than ten years` });
+    .max(MAX_DELAY_MS, { error: `${what} is more than ten years` });
 }
 
 const referenceValue = z.union(
   [
-    z.string().max(MAX_REFERENCE_VALUE_LENGTH, { error: `is longer than ${MAX_REFERENCE_VALUE_LENGTH} characters` }),
+    // A string value is part of its reference set's key.
+    keyText(
+      z.string().max(MAX_REFERENCE_VALUE_LENGTH, { error: `is longer than ${MAX_REFERENCE_VALUE_LENGTH} characters` }),
+      'the value',
+    ),
     z.number().refine(Number.isFinite, { error: 'is not a finite number' }),
     z.boolean(),
   ],
   { error: 'must be a string, a number or a boolean (references are flat)' },
 );
 
-const referencesSchema = z.record(
-  name('a reference name').min(1, { error: 'a reference name is blank' }),
-  referenceValue,
-  {
+const referencesSchema = z
+  .record(name('a reference name').min(1, { error: 'a reference name is blank' }), referenceValue, {
     error: 'references must be an object of names to strings, numbers or booleans',
-  },
-);
+  })
+  .refine((r) => Object.keys(r).length <= MAX_REFERENCES, {
+    error: (i) =>
+      `references has ${Object.keys(i.input as object).length} names; at most ${MAX_REFERENCES} are allowed (each is a set in Redis)`,
+  });
 
 const backoffSchema = z.strictObject(
   {
@@ -60,12 +96,14 @@ export function validateBackoff(backoff: unknown): void {
   if (!parsed.success) throw new ValidationError(zodMessage(parsed.error));
 }
 
-const requestSchema = z.object({
+// Strict: a misspelt field (`delay` for `delayMs`) would otherwise be dropped, and the task run at once.
+const requestSchema = z.strictObject({
   id: name('id')
     .refine((s) => s.trim() !== '', { error: 'id is blank' })
     .optional(),
   queue: name('queue'),
   type: name('type'),
+  spec: z.unknown().optional(), // checked by toJsonText
   references: referencesSchema.optional(),
   maxAttempts: z
     .number()
@@ -77,6 +115,11 @@ const requestSchema = z.object({
   runAt: z
     .union([z.date(), z.number()], { error: 'runAt must be a Date or a time in ms' })
     .refine((v) => Number.isFinite(typeof v === 'number' ? v : v.getTime()), { error: 'runAt is not a valid time' })
+    // Redis keeps due times as integers: a time past them would never come due.
+    .refine((v) => Number.isInteger(Number(v)), { error: 'runAt must be a whole number of ms' })
+    .refine((v) => Number(v) >= 0 && Number(v) <= Date.now() + MAX_DELAY_MS, {
+      error: 'runAt must be from 1970 to ten years from now',
+    })
     .optional(),
   timeoutMs: msSchema('timeoutMs')
     .refine((v) => v > 0, { error: 'timeoutMs must be positive' })
@@ -90,8 +133,10 @@ function zodMessage(err: z.ZodError): string {
 /**
  * Serialises a value as JSON, refusing anything JSON would silently change or drop: undefined, functions,
  * symbols, BigInt, NaN and Infinity, Dates and other class instances, cycles. The message names the path.
+ * Nesting deeper than MAX_JSON_DEPTH is refused before it is walked (a deep value would overflow the stack
+ * here or in JSON.stringify), and text longer than `maxBytes` in UTF-8 with PayloadTooLargeError.
  */
-export function toJsonText(value: unknown, what: string): string {
+export function toJsonText(value: unknown, what: string, maxBytes = Infinity): string {
   const seen = new Set<object>();
   // The path to the value being checked, joined into text only for an error: most values have none.
   const path: (string | number)[] = [];
@@ -107,6 +152,8 @@ export function toJsonText(value: unknown, what: string): string {
       case 'object': {
         if (v === null) return;
         if (seen.has(v)) throw new ValidationError(`${at()} is circular: JSON cannot hold it`);
+        if (path.length >= MAX_JSON_DEPTH)
+          throw new ValidationError(`${what} is nested more than ${MAX_JSON_DEPTH} levels deep`);
         const proto: unknown = Object.getPrototypeOf(v);
         if (Array.isArray(v)) {
           seen.add(v);
@@ -138,7 +185,13 @@ export function toJsonText(value: unknown, what: string): string {
     }
   };
   check(value);
-  return JSON.stringify(value);
+  const text = JSON.stringify(value);
+  // UTF-8 takes 1 to 3 bytes per UTF-16 unit: most texts are decided by their length, without counting.
+  if (text.length * 3 > maxBytes) {
+    const bytes = Buffer.byteLength(text);
+    if (bytes > maxBytes) throw new PayloadTooLargeError(what, bytes, maxBytes);
+  }
+  return text;
 }
 
 export interface ValidRequest {
@@ -159,7 +212,7 @@ export interface ValidRequest {
 const isBlank = (v: unknown) => v === undefined || v === null || (typeof v === 'string' && v.trim() === '');
 
 /** Checks an enqueue request at the boundary. Blank queue is reported first, then blank type. */
-export function validateRequest(req: EnqueueRequest, index?: number): ValidRequest {
+export function validateRequest(req: EnqueueRequest, index?: number, maxPayloadBytes = Infinity): ValidRequest {
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the public boundary: a JavaScript caller can pass anything
   if (typeof req !== 'object' || req === null) throw new ValidationError('an enqueue request must be an object');
   if (isBlank(req.queue)) throw new QueueNotSpecifiedError();
@@ -174,7 +227,7 @@ export function validateRequest(req: EnqueueRequest, index?: number): ValidReque
     id: parsed.data.id,
     queue: parsed.data.queue,
     type: parsed.data.type,
-    specJson: toJsonText(req.spec === undefined ? null : req.spec, `${where}spec`),
+    specJson: toJsonText(req.spec === undefined ? null : req.spec, `${where}spec`, maxPayloadBytes),
     references,
     referencesJson: JSON.stringify(references),
     maxAttempts: parsed.data.maxAttempts,
@@ -189,27 +242,38 @@ export function validateRequest(req: EnqueueRequest, index?: number): ValidReque
 }
 
 /** Checks a progress value (optional: undefined means "no new progress"). */
-export function progressText(progress: JsonValue | undefined): string | undefined {
-  return progress === undefined ? undefined : toJsonText(progress, 'progress');
+export function progressText(progress: JsonValue | undefined, maxPayloadBytes = Infinity): string | undefined {
+  return progress === undefined ? undefined : toJsonText(progress, 'progress', maxPayloadBytes);
 }
 
-export function validateReferences(refs: unknown): References {
+export function validateReferences(refs: unknown, allowNone = false): References {
   const parsed = referencesSchema.safeParse(refs);
   if (!parsed.success) throw new ValidationError(zodMessage(parsed.error));
-  if (Object.keys(parsed.data).length === 0) throw new ValidationError('references must name at least one reference');
+  if (Object.keys(parsed.data).length === 0 && !allowNone)
+    throw new ValidationError('references must name at least one reference');
   return parsed.data;
 }
 
 export function validateTaskId(id: unknown): string {
   if (typeof id !== 'string' || id.trim() === '') throw new ValidationError('a task id must be a non-blank string');
-  if (id.length > MAX_NAME_LENGTH || CONTROL.test(id))
-    throw new ValidationError(`"${id.slice(0, 40)}" is not a task id`);
+  if (id.length > MAX_NAME_LENGTH) throw new ValidationError(`a task id is at most ${MAX_NAME_LENGTH} characters`);
+  const problem = textProblem(id);
+  if (problem) throw new ValidationError(`the task id ${JSON.stringify(id.slice(0, 40))} ${problem}`);
   return id;
+}
+
+/** Checks a queue, type or other name given on its own (not in an enqueue request). */
+export function validateName(value: unknown, what: string): string {
+  const parsed = name(what).safeParse(value);
+  if (!parsed.success) throw new ValidationError(zodMessage(parsed.error));
+  return parsed.data;
 }
 
 export const NAMESPACE_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 
 export function validateQueueNames(queues: readonly string[]): string[] {
+  const given: unknown = queues; // the public boundary: a JavaScript caller can pass anything
+  if (!Array.isArray(given)) throw new ValidationError('queues must be an array of queue names');
   return queues.map((q) => {
     if (isBlank(q)) throw new QueueNotSpecifiedError();
     const parsed = name('queue').safeParse(q);

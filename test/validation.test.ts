@@ -87,7 +87,7 @@ describe('enqueue validation', () => {
       q,
       () => q.enqueue({ queue: 'q', type: 'a\nb' }),
       ValidationError,
-      /type holds a control character/,
+      /type holds a control or bidi character/,
     );
     await rejectsAndStoresNothing(
       q,
@@ -150,6 +150,9 @@ describe('enqueue validation', () => {
     const q = r.queue();
     // Quotes, backslashes, slashes, control characters, characters outside the BMP and Lua patterns' specials.
     const text = 'q"uo\\te/ \n\t\u0000\u001f ✓ 😀 %d [^] ü';
+    // Reference values are parts of keys: no control characters there.
+    // eslint-disable-next-line no-control-regex -- removing the control characters is the point
+    const keyText = text.replace(/[\u0000-\u001f]/g, '');
     const specs: JsonValue[] = [
       null,
       0,
@@ -167,7 +170,7 @@ describe('enqueue validation', () => {
         queue: `q ${text.slice(0, 3)}`,
         type: '😀',
         spec,
-        references: { n: 5, s: text, b: false },
+        references: { n: 5, s: keyText, b: false },
         backoff: { delayMs: 1 },
       });
       const first = await q.dequeue([`q ${text.slice(0, 3)}`]);
@@ -176,7 +179,7 @@ describe('enqueue validation', () => {
       const second = await q.dequeue([`q ${text.slice(0, 3)}`]);
       expect(first.spec).toEqual(spec);
       expect(second).toEqual(await q.get(id));
-      expect(second.references).toEqual({ n: 5, s: text, b: false });
+      expect(second.references).toEqual({ n: 5, s: keyText, b: false });
       expect(second.progress).toEqual({ note: text });
       expect(second.attempt).toBe(2);
       await q.finish(id);

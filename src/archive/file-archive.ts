@@ -1,5 +1,6 @@
 import { FileStore } from './file-store.js';
-import { SegmentArchive, type ArchiveOptions } from './segment-archive.js';
+import { archiveOptions, SegmentArchive, type ArchiveOptions } from './segment-archive.js';
+import { ValidationError } from '../errors.js';
 
 /**
  * An archive in a local directory (docs/archive.md). The directory must exist: it is never created, so a
@@ -8,6 +9,8 @@ import { SegmentArchive, type ArchiveOptions } from './segment-archive.js';
  */
 export class FileArchive extends SegmentArchive {
   constructor(dir: string, options: ArchiveOptions = {}) {
-    super(new FileStore(dir), options);
+    if (typeof dir !== 'string' || dir.trim() === '')
+      throw new ValidationError('FileArchive needs a directory path (a non-blank string)');
+    super(new FileStore(dir), archiveOptions(options, ['hmacKey'], 'FileArchive options'));
   }
 }

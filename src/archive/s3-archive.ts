@@ -1,5 +1,6 @@
 import { S3Store, type S3ArchiveClient } from './s3-store.js';
-import { SegmentArchive, type ArchiveOptions } from './segment-archive.js';
+import { archiveOptions, SegmentArchive, type ArchiveOptions } from './segment-archive.js';
+import { ValidationError } from '../errors.js';
 
 export type { S3ArchiveClient } from './s3-store.js';
 
@@ -17,6 +18,13 @@ export interface S3ArchiveOptions extends ArchiveOptions {
  */
 export class S3Archive extends SegmentArchive {
   constructor(options: S3ArchiveOptions) {
+    archiveOptions(options, ['client', 'bucket', 'prefix', 'hmacKey'], 'S3Archive options');
+    if (typeof (options.client as { send?: unknown } | undefined)?.send !== 'function')
+      throw new ValidationError('S3Archive options.client must be an S3Client');
+    if (typeof options.bucket !== 'string' || options.bucket === '')
+      throw new ValidationError('S3Archive options.bucket must be a bucket name');
+    if (options.prefix !== undefined && typeof options.prefix !== 'string')
+      throw new ValidationError('S3Archive options.prefix must be a string');
     super(new S3Store(options.client, options.bucket, options.prefix), options);
   }
 }

@@ -1,5 +1,6 @@
 import { ArchiveCorruptError, ValidationError } from '../errors.js';
 import type { TaskEvent } from '../types.js';
+import { knownKeys } from '../known-keys.js';
 import type { Archive, ArchiveSegment, ArchiveVerifyReport } from './archive.js';
 import type { BlobStore } from './blob-store.js';
 import { sameDigest, sha256Hex } from './digest.js';
@@ -40,6 +41,15 @@ const FILTERS_CACHED = 4096;
  * processes see each append once its manifest is written. Reads work without open() (verify of an archive
  * whose namespace is not known yet); append needs open(namespace).
  */
+/** Checks an archive's options as its constructor takes them (a JavaScript caller can pass anything). */
+export function archiveOptions<T extends ArchiveOptions>(options: T, allowed: readonly string[], what: string): T {
+  knownKeys(options, allowed, what, true);
+  const key: unknown = options.hmacKey;
+  if (key !== undefined && typeof key !== 'string' && !(key instanceof Uint8Array))
+    throw new ValidationError(`${what}.hmacKey must be a string or bytes`);
+  return options;
+}
+
 export class SegmentArchive implements Archive {
   readonly location: string;
   private namespace: string | null = null;

@@ -1,4 +1,5 @@
 import { newId } from '../util/ids.js';
+import { ValidationError } from '../errors.js';
 import { validateRequest } from '../validation.js';
 import type { EnqueueRequest } from '../types.js';
 import type { WriteContext } from './context.js';
@@ -10,8 +11,11 @@ import type { WriteContext } from './context.js';
  * trip. Ids are made here, so a call retried with the same ids (EnqueueRequest.id) is idempotent.
  */
 export async function enqueueMany(ctx: WriteContext, requests: readonly EnqueueRequest[]): Promise<string[]> {
+  const given: unknown = requests; // the public boundary: a JavaScript caller can pass anything
+  if (!Array.isArray(given)) throw new ValidationError('enqueueMany takes an array of enqueue requests');
+  const maxBytes = ctx.settings.maxPayloadBytes;
   const valid = requests.map((r, i) => {
-    const v = validateRequest(r, requests.length > 1 ? i : undefined);
+    const v = validateRequest(r, requests.length > 1 ? i : undefined, maxBytes);
     ctx.definitions.get(v.type)?.parse(r.spec);
     return v;
   });

@@ -1,4 +1,5 @@
 import { progressText, validateTaskId } from '../validation.js';
+import { checkLease } from './leases.js';
 import type { JsonValue } from '../types.js';
 import type { WriteContext } from './context.js';
 import type { LeaseOptions } from './leases.js';
@@ -15,7 +16,8 @@ export async function guardedWrite(
   options: LeaseOptions | undefined,
 ): Promise<void> {
   validateTaskId(taskId);
-  const text = progressText(progress);
+  if (options !== undefined) checkLease(options);
+  const text = progressText(progress, ctx.settings.maxPayloadBytes);
   const wait = ctx.life.whenOpen();
   if (wait) await wait;
   const held = ctx.leases.held(taskId, options);

@@ -1,4 +1,5 @@
-import { LuaCode, throwOnCode } from '../errors.js';
+import { LuaCode, throwOnCode, ValidationError } from '../errors.js';
+import { knownKeys } from '../known-keys.js';
 
 export interface LeaseOptions {
   /**
@@ -8,6 +9,13 @@ export interface LeaseOptions {
    * process may report on any task, as in the Go original.
    */
   lease?: string;
+}
+
+/** Checks lease options given at the public boundary. */
+export function checkLease(options: LeaseOptions | undefined): void {
+  knownKeys(options, ['lease'], 'lease options');
+  if (options?.lease !== undefined && typeof options.lease !== 'string')
+    throw new ValidationError('options.lease must be a string (a task.lease)');
 }
 
 /** Leases remembered per TaskQueue; the oldest are forgotten past this many. */

@@ -22,7 +22,7 @@ export async function retryLater(ctx: WriteContext, taskId: string, options: Ret
   validateTaskId(taskId);
   if (!Number.isInteger(options.delayMs) || options.delayMs < 0)
     throw new ValidationError('delayMs must be a whole number of ms >= 0');
-  const progress = toJsonText(options.progress ?? { error: options.error }, 'progress');
+  const progress = toJsonText(options.progress ?? { error: options.error }, 'progress', ctx.settings.maxPayloadBytes);
   await ctx.life.whenOpen();
   const queue = await queueOf(ctx, taskId);
   const held = ctx.leases.held(taskId, options);

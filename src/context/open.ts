@@ -3,7 +3,7 @@ import { ValidationError } from '../errors.js';
 import { keysFor } from '../redis/keys.js';
 import { defineScripts } from '../redis/scripts.js';
 import { BlockingPool } from '../redis/blocking-pool.js';
-import { intOption, NAMESPACE_PATTERN } from '../validation.js';
+import { DEFAULT_MAX_PAYLOAD_BYTES, intOption, MAX_PAYLOAD_BYTES, NAMESPACE_PATTERN } from '../validation.js';
 import type { TaskDefinition } from '../task-definition.js';
 import { Lifecycle } from './lifecycle.js';
 import type { ReadContext } from './read-context.js';
@@ -16,6 +16,7 @@ export interface ContextOptions {
   maxAttempts?: number;
   connectTimeoutMs?: number;
   deliveryTimeoutMs?: number;
+  maxPayloadBytes?: number;
   tasks?: readonly TaskDefinition[];
   /** Checked by the caller (retention/options.ts). */
   archive?: Archive | null;
@@ -29,13 +30,22 @@ export function openContext(
   onError: (err: unknown) => void,
 ): { ctx: ReadContext; owned: boolean } {
   const namespace = options.namespace ?? 'taskledger';
-  if (!NAMESPACE_PATTERN.test(namespace)) {
-    throw new ValidationError(`namespace "${namespace}" must be 1 to 64 letters, digits, '_', '.' or '-'`);
+  if (typeof namespace !== 'string' || !NAMESPACE_PATTERN.test(namespace)) {
+    throw new ValidationError(
+      `namespace ${JSON.stringify(namespace)} must be 1 to 64 letters, digits, '_', '.' or '-'`,
+    );
   }
   const settings = {
     heartbeatTtlMs: intOption(options.heartbeatTtlMs, DEFAULT_HEARTBEAT_TTL_MS, 'heartbeatTtlMs', 100),
     maxAttempts: intOption(options.maxAttempts, 3, 'maxAttempts', 1),
     deliveryTimeoutMs: intOption(options.deliveryTimeoutMs, 10_000, 'deliveryTimeoutMs', 1),
+    maxPayloadBytes: intOption(
+      options.maxPayloadBytes,
+      DEFAULT_MAX_PAYLOAD_BYTES,
+      'maxPayloadBytes',
+      1,
+      MAX_PAYLOAD_BYTES,
+    ),
   };
   const connectTimeoutMs = intOption(options.connectTimeoutMs, 5000, 'connectTimeoutMs', 1);
   const { redis, owned } = openConnection(options.connection, connectTimeoutMs);

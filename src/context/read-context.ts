@@ -14,6 +14,8 @@ export interface Settings {
   readonly maxAttempts: number;
   /** A claimed entry not started within this long was lost by its reader. */
   readonly deliveryTimeoutMs: number;
+  /** The most bytes of JSON a spec, progress or result may take. */
+  readonly maxPayloadBytes: number;
 }
 
 /** What every command needs and never changes: the connection, scripts, keys and settings. */

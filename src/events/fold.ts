@@ -1,5 +1,5 @@
 import { EXPIRED_EVENT, FOLD_RULES, NAMESPACE_EVENTS } from './fold-rules.js';
-import { InternalError } from '../errors.js';
+import { InternalError, ValidationError } from '../errors.js';
 import { streamIdMs } from './stream-id.js';
 
 /** A task's hash as Redis stores it: field -> string. */
@@ -41,6 +41,11 @@ const COMPILED = new Map<string, { set: Setter[]; del: readonly string[]; drop: 
  * null when the event drops the projection. Does not mutate its input.
  */
 export function foldEvent(current: ProjectionHash | null, event: RawEvent): ProjectionHash | null {
+  // Public: a JavaScript caller can pass anything.
+  const given: unknown = current;
+  if (given !== null && typeof given !== 'object')
+    throw new ValidationError('foldEvent: the hash must be an object or null');
+  checkEvent(event);
   return foldInto(current ? { ...current } : {}, event);
 }
 
@@ -81,7 +86,12 @@ export function foldAll(
   events: Iterable<RawEvent>,
   into = new Map<string, ProjectionHash>(),
 ): Map<string, ProjectionHash> {
+  const given: unknown = events;
+  if (typeof given !== 'object' || given === null || !(Symbol.iterator in given))
+    throw new ValidationError('foldAll takes an iterable of events');
+  if (!(into instanceof Map)) throw new ValidationError('foldAll: into must be a Map');
   for (const event of events) {
+    checkEvent(event);
     if (NAMESPACE_EVENTS.has(event.type)) {
       if (event.type === EXPIRED_EVENT) for (const id of expiredTaskIds(event)) into.delete(id);
       continue;
@@ -91,4 +101,14 @@ export function foldAll(
     else into.delete(event.taskId);
   }
   return into;
+}
+
+function checkEvent(event: unknown): void {
+  if (
+    typeof event !== 'object' ||
+    event === null ||
+    typeof (event as RawEvent).type !== 'string' ||
+    typeof (event as RawEvent).id !== 'string'
+  )
+    throw new ValidationError('an event must be an object with a string id and type (a RawEvent)');
 }

@@ -1,5 +1,5 @@
 import { Cluster, Redis } from 'ioredis';
-import { FormatVersionError, RedisUnavailableError } from '../errors.js';
+import { FormatVersionError, RedisUnavailableError, ValidationError } from '../errors.js';
 import type { Keys } from './keys.js';
 import { migrateFrom1 } from './migrate.js';
 
@@ -20,6 +20,8 @@ export function openConnection(
   connectTimeoutMs: number,
 ): { redis: Connection; owned: boolean } {
   if (option instanceof Redis || option instanceof Cluster) return { redis: option, owned: false };
+  if (option !== undefined && typeof option !== 'string')
+    throw new ValidationError('connection must be a Redis URL, or an ioredis Redis or Cluster');
   const url = option ?? process.env.REDIS_URL ?? DEFAULT_URL;
   const redis = new Redis(url, {
     connectTimeout: connectTimeoutMs,

@@ -41,6 +41,8 @@ export function validateCron(cron: string, timezone = 'UTC'): string {
 
 /** The first run time strictly after `after` (ms), in the schedule's timezone. */
 export function nextRun(cron: string, timezone: string, after: number): number {
+  validateCron(cron, timezone);
+  if (!Number.isFinite(after)) throw new ValidationError('nextRun: after must be a time in ms');
   return CronExpressionParser.parse(cron, { tz: timezone, currentDate: new Date(after) })
     .next()
     .getTime();

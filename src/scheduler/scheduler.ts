@@ -8,13 +8,22 @@ import { openContext, type ContextOptions } from '../context/open.js';
 import type { ReadContext } from '../context/read-context.js';
 import { unschedule } from '../commands/unschedule.js';
 import { NotScheduledError, TypeNotSpecifiedError, ValidationError } from '../errors.js';
-import { intOption, toJsonText, validateQueueNames, validateReferences, validateRequest } from '../validation.js';
+import {
+  intOption,
+  MAX_REFERENCES,
+  toJsonText,
+  validateName,
+  validateQueueNames,
+  validateReferences,
+  validateRequest,
+} from '../validation.js';
+import { knownKeys } from '../known-keys.js';
 import type { JsonValue, References } from '../types.js';
 import { CATCH_UP, planTick, nextRun, validateCron, validateTimezone, type CatchUp } from './cron.js';
 
 export interface SchedulerOptions extends Pick<
   ContextOptions,
-  'connection' | 'namespace' | 'connectTimeoutMs' | 'maxAttempts'
+  'connection' | 'namespace' | 'connectTimeoutMs' | 'maxAttempts' | 'maxPayloadBytes'
 > {
   /** How long a leader's lease lasts; a dead leader is replaced within this. Default 10000. */
   leaseMs?: number;
@@ -34,6 +43,18 @@ export interface ScheduleRequest {
   /** Ticks missed while no scheduler ran: run 'one' (default), 'all', or 'none' of them. */
   catchUp?: CatchUp;
 }
+
+const SCHEDULER_OPTIONS = [
+  'connection',
+  'namespace',
+  'connectTimeoutMs',
+  'maxAttempts',
+  'maxPayloadBytes',
+  'leaseMs',
+  'pollIntervalMs',
+];
+const SCHEDULE_REQUEST = ['queue', 'type', 'spec', 'cronSchedule', 'timezone', 'references', 'catchUp'];
+const SCHEDULE_KEY = ['queue', 'type', 'references'];
 
 export interface ScheduleKey {
   queue: string;
@@ -87,13 +108,15 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> {
 
   constructor(options: SchedulerOptions = {}) {
     super();
+    knownKeys(options, SCHEDULER_OPTIONS, 'Scheduler options');
+    // Checked before the connection opens, so that a refused option leaves nothing open.
+    this.leaseMs = intOption(options.leaseMs, 10_000, 'leaseMs', 100);
+    const maxPoll = Math.floor(this.leaseMs / 3);
+    this.pollIntervalMs = intOption(options.pollIntervalMs, Math.min(500, maxPoll), 'pollIntervalMs', 10, maxPoll);
     const { ctx, owned } = openContext(options, (err) => this.emit('error', err));
     this.ctx = ctx;
     this.owned = owned;
     this.namespace = ctx.keys.namespace;
-    this.leaseMs = intOption(options.leaseMs, 10_000, 'leaseMs', 100);
-    const maxPoll = Math.floor(this.leaseMs / 3);
-    this.pollIntervalMs = intOption(options.pollIntervalMs, Math.min(500, maxPoll), 'pollIntervalMs', 10, maxPoll);
   }
 
   /** True while this instance holds an unexpired lease (by its own clock, with a margin). */
@@ -103,9 +126,19 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> {
 
   /** Creates or updates the schedule keyed by (queue, type, references); returns its id. */
   async schedule(req: ScheduleRequest): Promise<string> {
-    const valid = validateRequest({ queue: req.queue, type: req.type, spec: req.spec, references: req.references });
+    knownKeys(req, SCHEDULE_REQUEST, 'a schedule request', true);
+    const valid = validateRequest(
+      { queue: req.queue, type: req.type, spec: req.spec, references: req.references },
+      undefined,
+      this.ctx.settings.maxPayloadBytes,
+    );
     if ('scheduleId' in valid.references)
       throw new ValidationError('references.scheduleId is set on emitted tasks by the scheduler; choose another name');
+    // Emitted tasks carry scheduleId besides these, within the limit of references per task.
+    if (Object.keys(valid.references).length >= MAX_REFERENCES)
+      throw new ValidationError(
+        `a schedule has at most ${MAX_REFERENCES - 1} references (its tasks also carry scheduleId)`,
+      );
     const timezone = validateTimezone(req.timezone ?? 'UTC');
     const cron = validateCron(req.cronSchedule, timezone);
     const catchUp = req.catchUp ?? 'one';
@@ -313,10 +346,8 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> {
   }
 
   private idOf(key: ScheduleKey): string {
-    const [queue] = validateQueueNames([key.queue]);
-    if (typeof key.type !== 'string' || key.type.trim() === '') throw new TypeNotSpecifiedError();
-    const refs = key.references && Object.keys(key.references).length ? validateReferences(key.references) : {};
-    return scheduleId(queue!, key.type, refs);
+    knownKeys(key, SCHEDULE_KEY, 'a schedule key', true);
+    return scheduleId(key.queue, key.type, key.references ?? {});
   }
 
   private redisNow(): Promise<number> {
@@ -326,7 +357,12 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> {
 
 /** The schedule id: a digest of (queue, type, references), so every instance upserts the same schedule. */
 export function scheduleId(queue: string, type: string, references: References): string {
-  const refs = Object.entries(references).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  validateQueueNames([queue]);
+  const given: unknown = type; // a JavaScript caller can pass anything
+  if (given === undefined || given === null || (typeof given === 'string' && given.trim() === ''))
+    throw new TypeNotSpecifiedError();
+  validateName(type, 'type');
+  const refs = Object.entries(validateReferences(references, true)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return `s-${createHash('sha256')
     .update(JSON.stringify([queue, type, refs]))
     .digest('hex')

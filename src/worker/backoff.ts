@@ -1,4 +1,6 @@
 import type { BackoffOptions } from '../types.js';
+import { ValidationError } from '../errors.js';
+import { validateBackoff } from '../validation.js';
 
 export const DEFAULT_BACKOFF: Required<BackoffOptions> = {
   type: 'exponential',
@@ -16,6 +18,10 @@ export function backoffDelay(
   attempt: number,
   random: () => number = Math.random,
 ): number {
+  if (options !== null && options !== undefined) validateBackoff(options);
+  if (!Number.isInteger(attempt) || attempt < 0)
+    throw new ValidationError('backoffDelay: attempt must be a whole number from 0');
+  if (typeof random !== 'function') throw new ValidationError('backoffDelay: random must be a function');
   const o = { ...DEFAULT_BACKOFF, ...(options ?? {}) };
   const raw = o.type === 'fixed' ? o.delayMs : o.delayMs * 2 ** Math.max(0, attempt - 1);
   const capped = Math.min(o.maxDelayMs, raw);

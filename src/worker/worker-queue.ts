@@ -7,6 +7,8 @@ import type { JsonValue } from '../types.js';
 /** What a Worker needs of its TaskQueue. */
 export interface WorkerQueue {
   readonly heartbeatTtlMs: number;
+  /** The most bytes of JSON a progress or result may take (checked before the handler's value is sent). */
+  readonly maxPayloadBytes?: number;
   definition(type: string): TaskDefinition | undefined;
   /**
    * A feed of started tasks for one worker (any queue when `queues` is undefined).

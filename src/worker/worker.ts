@@ -1,7 +1,21 @@
-import { isRefusal, NoHandlerError, TaskLedgerError, TaskTimeoutError, WorkerClosedError } from '../errors.js';
+import {
+  isRefusal,
+  NoHandlerError,
+  TaskLedgerError,
+  TaskTimeoutError,
+  ValidationError,
+  WorkerClosedError,
+} from '../errors.js';
+import { knownKeys } from '../known-keys.js';
 import { SafeEmitter } from '../util/safe-emitter.js';
 import { sleep } from '../util/sleep.js';
-import { intOption, toJsonText, validateBackoff, validateQueueNames } from '../validation.js';
+import {
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  intOption,
+  toJsonText,
+  validateBackoff,
+  validateQueueNames,
+} from '../validation.js';
 import type { BackoffOptions, JsonValue, Task } from '../types.js';
 import { backoffDelay } from './backoff.js';
 import { HandlerContext, LazyAbort, type TaskContext } from './handler-context.js';
@@ -62,6 +76,25 @@ interface Running {
   onSettled: (() => void) | undefined;
 }
 
+const WORKER_OPTIONS = [
+  'queues',
+  'concurrency',
+  'heartbeatIntervalMs',
+  'progressThrottleMs',
+  'timeouts',
+  'retry',
+  'closeTimeoutMs',
+];
+
+/** Handlers: one function for every type, or an object of functions by type. */
+function checkHandlers(handlers: unknown): void {
+  if (typeof handlers === 'function') return;
+  if (typeof handlers !== 'object' || handlers === null || Array.isArray(handlers))
+    throw new ValidationError('a Worker needs a handler function, or an object of handler functions by task type');
+  for (const [type, fn] of Object.entries(handlers))
+    if (typeof fn !== 'function') throw new ValidationError(`the handler for task type "${type}" must be a function`);
+}
+
 /** How long entries claimed ahead may wait for a slot before they are handed back to their queue. */
 const PREFETCH_HOLD_MS = 1000;
 
@@ -78,6 +111,7 @@ export class Worker extends SafeEmitter<WorkerEvents> {
   private readonly heartbeatIntervalMs: number;
   private readonly progressThrottleMs: number;
   private readonly closeTimeoutMs: number;
+  private readonly maxPayloadBytes: number;
   /** By lease, not task id: one task can be held twice (a stuck attempt and a new one). */
   private readonly running = new Map<string, Running>();
   private readonly reader = new AbortController();
@@ -98,7 +132,14 @@ export class Worker extends SafeEmitter<WorkerEvents> {
     private readonly options: WorkerOptions = {},
   ) {
     super();
+    // A JavaScript caller can pass anything: each argument is checked before it is used.
+    const given: unknown = queue;
+    if (typeof given !== 'object' || given === null || typeof (given as WorkerQueue).prefetcher !== 'function')
+      throw new ValidationError('a Worker needs a TaskQueue as its first argument');
+    checkHandlers(handlers);
+    knownKeys(options, WORKER_OPTIONS, 'Worker options');
     const int = intOption;
+    this.maxPayloadBytes = queue.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
     const queues = options.queues && options.queues.length > 0 ? validateQueueNames(options.queues) : undefined;
     this.prefetcher = queue.prefetcher(queues);
     this.concurrency = int(options.concurrency, 1, 'concurrency', 1);
@@ -121,10 +162,12 @@ export class Worker extends SafeEmitter<WorkerEvents> {
       this.heartbeatIntervalMs,
     );
     this.closeTimeoutMs = int(options.closeTimeoutMs, 30_000, 'closeTimeoutMs', 0);
-    if (options.retry) {
+    if (options.retry !== undefined) {
+      knownKeys(options.retry, ['maxAttempts', 'backoff'], 'Worker options.retry', true);
       int(options.retry.maxAttempts, 1, 'retry.maxAttempts', 1);
       if (options.retry.backoff !== undefined) validateBackoff(options.retry.backoff);
     }
+    knownKeys(options.timeouts, Object.keys(options.timeouts ?? {}), 'Worker options.timeouts');
     for (const [type, ms] of Object.entries(options.timeouts ?? {})) int(ms, 1, `timeouts.${type}`, 1);
   }
 
@@ -162,6 +205,12 @@ export class Worker extends SafeEmitter<WorkerEvents> {
    * longer theirs to write).
    */
   close(options: { timeoutMs?: number } = {}): Promise<void> {
+    try {
+      knownKeys(options, ['timeoutMs'], 'close options');
+      if (options.timeoutMs !== undefined) intOption(options.timeoutMs, 0, 'close options.timeoutMs', 0);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     this.closing ??= this.shutdown(options.timeoutMs ?? this.closeTimeoutMs);
     return this.closing;
   }
@@ -310,7 +359,7 @@ export class Worker extends SafeEmitter<WorkerEvents> {
       if (r.done) return;
       const final = result === undefined ? (r.dirty ? r.latest : undefined) : result;
       try {
-        if (final !== undefined) toJsonText(final, 'the handler result');
+        if (final !== undefined) toJsonText(final, 'the handler result', this.maxPayloadBytes);
       } catch (err) {
         this.failed(r, err as Error, false);
         return;
@@ -416,7 +465,12 @@ export class Worker extends SafeEmitter<WorkerEvents> {
   }
 
   private progress(r: Running, progress: JsonValue): Promise<void> {
-    toJsonText(progress, 'progress');
+    try {
+      toJsonText(progress, 'progress', this.maxPayloadBytes);
+    } catch (err) {
+      // A rejection, not a throw: the handler may chain .catch() on the promise it expects.
+      return Promise.reject(err);
+    }
     if (r.done) return Promise.resolve();
     r.latest = progress;
     r.dirty = true;
@@ -480,6 +534,7 @@ export class Worker extends SafeEmitter<WorkerEvents> {
 
 /** `{ error, ...lastProgress }` as the Go original's worker merges errors into progress. */
 export function withError(message: string, last: JsonValue): JsonValue {
+  if (typeof message !== 'string') throw new ValidationError('withError: the message must be a string');
   if (last !== null && typeof last === 'object' && !Array.isArray(last)) {
     const { error: _previous, ...rest } = last;
     return { error: message, ...rest };
