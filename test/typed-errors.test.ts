@@ -23,6 +23,7 @@ import {
   type JsonValue,
 } from '../src/index.js';
 import { errorFromCode, LuaCode } from '../src/errors.js';
+import * as metrics from '../src/metrics/index.js';
 import { ENDED_STATUSES, GROUP, keysFor } from '../src/redis/keys.js';
 import { defineScripts } from '../src/redis/scripts.js';
 import { namespaceKeys, useRedis } from './helpers/fixture.js';
@@ -268,6 +269,17 @@ describe('every public call refuses wrong-typed arguments with a ValidationError
       'new FileArchive(dir, "x")': () => new FileArchive('/tmp', 'x' as never),
       'new S3Archive("x")': () => new S3Archive('x' as never),
       'new S3Archive({ client: 5 })': () => new S3Archive({ client: 5 as never, bucket: 'b' }),
+      // The taskledger/metrics subpath.
+      'setupTaskQueueMetrics(42)': () => metrics.setupTaskQueueMetrics(42 as never),
+      'setupTaskQueueMetrics("p", "x")': () => metrics.setupTaskQueueMetrics('p', 'x' as never),
+      'setupSchedulerMetrics("p", 42)': () => metrics.setupSchedulerMetrics('p', 42 as never),
+      'queuerWithMetrics("x")': () => metrics.queuerWithMetrics('x' as never),
+      'dequeuerWithMetrics(42)': () => metrics.dequeuerWithMetrics(42 as never),
+      'workerWithMetrics("x")': () => metrics.workerWithMetrics('x' as never),
+      'workerWithMetrics(worker, 42)': () => metrics.workerWithMetrics(w, 42 as never),
+      'schedulerWithMetrics("x")': () => metrics.schedulerWithMetrics('x' as never),
+      'queueStateMetrics("x")': () => metrics.queueStateMetrics('x' as never),
+      'metricsHandler("x")': () => metrics.metricsHandler('x' as never),
     };
     for (const [what, call] of Object.entries(calls)) {
       const err = await errorOf(call).catch((e: unknown) => {

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { register as defaultRegistry, type Registry } from 'prom-client';
+import { checkedRegistry } from './registry-helpers.js';
 
 /**
  * A request handler for node:http serving the registry in the Prometheus text format:
@@ -9,6 +10,7 @@ import { register as defaultRegistry, type Registry } from 'prom-client';
 export function metricsHandler(
   registry: Registry = defaultRegistry,
 ): (req: IncomingMessage, res: ServerResponse) => void {
+  checkedRegistry(registry);
   return (req, res) => {
     if (req.url !== undefined && !req.url.startsWith('/metrics')) {
       res.writeHead(404).end('not found; metrics are at /metrics\n');

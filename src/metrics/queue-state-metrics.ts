@@ -3,7 +3,7 @@ import { QueueClosedError } from '../errors.js';
 import type { QueueState, QueueStats } from '../projections/stats.js';
 import { ENDED_STATUSES } from '../redis/keys.js';
 import type { TaskQueue } from '../task-queue.js';
-import { checkedPrefix, once } from './registry-helpers.js';
+import { checkedPrefix, checkedRegistry, checkedTarget, once } from './registry-helpers.js';
 
 type StatsReader = () => Promise<QueueStats>;
 
@@ -46,6 +46,8 @@ async function readAll(sources: Map<string, StatsReader>): Promise<[string, Queu
  * report several namespaces in one registry; the metric names start with `prefix`.
  */
 export function queueStateMetrics(q: TaskQueue, prefix = 'taskledger', registry: Registry = defaultRegistry): void {
+  checkedTarget(q, 'stats', 'a TaskQueue');
+  checkedRegistry(registry);
   const p = checkedPrefix(prefix);
   const sources = sourcesOf(registry, p);
   let snapshot: { at: number; value: Promise<QueueStats> } | undefined;

@@ -14,9 +14,25 @@ export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
 /** Seconds; waits and processing, up to an hour. */
 export const LONG_BUCKETS = [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600];
 
+/** A prom-client registry, checked at the public boundary (a JavaScript caller can pass anything). */
+export function checkedRegistry(registry: Registry): Registry {
+  const given: unknown = registry;
+  if (typeof given !== 'object' || given === null || typeof (given as Registry).getSingleMetric !== 'function')
+    throw new ValidationError('registry must be a prom-client Registry');
+  return registry;
+}
+
+/** What a metrics wrapper is given: an object with the method it hooks (a TaskQueue, Worker or Scheduler). */
+export function checkedTarget<T>(target: T, method: string, what: string): T {
+  const given: unknown = target;
+  if (typeof given !== 'object' || given === null || typeof (given as Record<string, unknown>)[method] !== 'function')
+    throw new ValidationError(`expected ${what}`);
+  return target;
+}
+
 /** The prefix every metric name starts with, checked before it can make an invalid name. */
 export function checkedPrefix(prefix: string): string {
-  if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(prefix)) {
+  if (typeof prefix !== 'string' || !/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(prefix)) {
     throw new ValidationError(`metrics prefix "${prefix}" must match [a-zA-Z_][a-zA-Z0-9_]*`);
   }
   return prefix;

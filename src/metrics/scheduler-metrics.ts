@@ -2,7 +2,16 @@ import { register as defaultRegistry, type Counter, type Gauge, type Histogram, 
 import { TaskLedgerError } from '../errors.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { intercept, type AnyFn } from './method-interceptor.js';
-import { LATENCY_BUCKETS, addSource, checkedPrefix, counter, histogram, sourcedGauge } from './registry-helpers.js';
+import {
+  LATENCY_BUCKETS,
+  addSource,
+  checkedPrefix,
+  checkedRegistry,
+  checkedTarget,
+  counter,
+  histogram,
+  sourcedGauge,
+} from './registry-helpers.js';
 
 export interface SchedulerMetrics {
   /** The labels of scheduleCounter, as the Go original's Labels. */
@@ -28,6 +37,7 @@ let lastSetup: SchedulerMetrics | undefined;
  * returns the same metrics). schedulerWithMetrics given no metrics uses the last call's.
  */
 export function setupSchedulerMetrics(prefix: string, registry: Registry = defaultRegistry): SchedulerMetrics {
+  checkedRegistry(registry);
   const p = checkedPrefix(prefix);
   lastSetup = {
     labels: ['queue', 'type'],
@@ -62,6 +72,7 @@ export function schedulerWithMetrics<T extends Scheduler>(
   s: T,
   metrics: SchedulerMetrics = lastSetup ?? setupSchedulerMetrics('taskledger'),
 ): T {
+  checkedTarget(s, 'on', 'a Scheduler');
   s.on('tick', (schedule, delayMs) => {
     metrics.scheduleCounter.inc({ queue: schedule.queue, type: schedule.type });
     metrics.emissionDelay.observe(Math.max(0, delayMs) / 1000);

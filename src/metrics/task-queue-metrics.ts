@@ -2,7 +2,15 @@ import { register as defaultRegistry, type Counter, type Histogram, type Registr
 import type { TaskQueue } from '../task-queue.js';
 import type { Task } from '../types.js';
 import { codeOf, intercept, type AnyFn } from './method-interceptor.js';
-import { LATENCY_BUCKETS, LONG_BUCKETS, checkedPrefix, counter, histogram } from './registry-helpers.js';
+import {
+  LATENCY_BUCKETS,
+  LONG_BUCKETS,
+  checkedPrefix,
+  checkedRegistry,
+  checkedTarget,
+  counter,
+  histogram,
+} from './registry-helpers.js';
 
 export interface TaskQueueMetrics {
   /** The labels of taskCounter and enqueueDuration, as the Go original's Labels. */
@@ -41,6 +49,7 @@ function currentMetrics(): TaskQueueMetrics {
  * a second call returns the same metrics). The wrappers given no metrics use the last call's.
  */
 export function setupTaskQueueMetrics(prefix: string, registry: Registry = defaultRegistry): TaskQueueMetrics {
+  checkedRegistry(registry);
   const p = checkedPrefix(prefix);
   lastSetup = {
     labels: ['queue', 'type'],
@@ -85,6 +94,7 @@ export function setupTaskQueueMetrics(prefix: string, registry: Registry = defau
  * `metrics`, into the last setupTaskQueueMetrics call's.
  */
 export function queuerWithMetrics<T extends TaskQueue>(q: T, metrics: TaskQueueMetrics = currentMetrics()): T {
+  checkedTarget(q, 'enqueue', 'a TaskQueue');
   const observe = async (orig: AnyFn, args: unknown[], requests: { queue: string; type: string }[]) => {
     const end = Date.now();
     const result = await orig(...(args as never[]));
@@ -107,6 +117,7 @@ export function queuerWithMetrics<T extends TaskQueue>(q: T, metrics: TaskQueueM
  * setupTaskQueueMetrics call's.
  */
 export function dequeuerWithMetrics<T extends TaskQueue>(q: T, metrics: TaskQueueMetrics = currentMetrics()): T {
+  checkedTarget(q, 'dequeue', 'a TaskQueue');
   const transition = (operation: string) => async (orig: AnyFn, args: unknown[]) => {
     try {
       const result = await orig(...(args as never[]));

@@ -1,7 +1,17 @@
 import { register as defaultRegistry, type Counter, type Gauge, type Histogram, type Registry } from 'prom-client';
 import type { Task } from '../types.js';
 import type { Worker } from '../worker/worker.js';
-import { LONG_BUCKETS, addSource, checkedPrefix, counter, gauge, histogram, sourcedGauge } from './registry-helpers.js';
+import {
+  LONG_BUCKETS,
+  addSource,
+  checkedPrefix,
+  checkedRegistry,
+  checkedTarget,
+  counter,
+  gauge,
+  histogram,
+  sourcedGauge,
+} from './registry-helpers.js';
 
 export interface WorkerMetrics {
   inProgress: Gauge<'queue' | 'type'>;
@@ -22,6 +32,8 @@ export function workerWithMetrics<T extends Worker>(
   prefix = 'taskledger',
   registry: Registry = defaultRegistry,
 ): T {
+  checkedTarget(w, 'on', 'a Worker');
+  checkedRegistry(registry);
   const p = checkedPrefix(prefix);
   const m: WorkerMetrics = {
     inProgress: gauge(registry, {
