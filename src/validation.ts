@@ -32,19 +32,37 @@ export function textProblem(s: string): string | undefined {
   return undefined;
 }
 
-const keyText = <T extends z.ZodString>(schema: T, what: string) =>
-  schema.superRefine((s, ctx) => {
-    const problem = textProblem(s);
-    if (problem) ctx.addIssue({ code: 'custom', message: `${what} ${problem}` });
-  });
+/** Throws when a name or key part cannot be used (textProblem). Outside zod: a refinement there costs more. */
+function checkText(s: string, what: string): void {
+  const problem = textProblem(s);
+  if (problem) throw new ValidationError(`${what} ${problem}`);
+}
+
+/**
+ * Checks the text of reference names and string values (parts of keys), after their types were checked,
+ * and their number before that: 20,000 references would be 20,000 keys.
+ */
+function checkReferenceCount(refs: unknown, where: string): void {
+  if (typeof refs !== 'object' || refs === null) return; // the schema says what is wrong
+  const count = Object.keys(refs).length;
+  if (count > MAX_REFERENCES)
+    throw new ValidationError(
+      `${where}references has ${count} names; at most ${MAX_REFERENCES} are allowed (each is a set in Redis)`,
+    );
+}
+
+function checkReferenceText(refs: References, where: string): void {
+  for (const name in refs) {
+    checkText(name, `${where}references: the name ${JSON.stringify(name.slice(0, 40))}`);
+    const value = refs[name];
+    if (typeof value === 'string') checkText(value, `${where}references.${name}: the value`);
+  }
+}
 
 const name = (what: string) =>
-  keyText(
-    z
-      .string({ error: `${what} must be a string` })
-      .max(MAX_NAME_LENGTH, { error: `${what} is longer than ${MAX_NAME_LENGTH} characters` }),
-    what,
-  );
+  z
+    .string({ error: `${what} must be a string` })
+    .max(MAX_NAME_LENGTH, { error: `${what} is longer than ${MAX_NAME_LENGTH} characters` });
 
 function msSchema(what: string) {
   return z
@@ -56,25 +74,21 @@ function msSchema(what: string) {
 
 const referenceValue = z.union(
   [
-    // A string value is part of its reference set's key.
-    keyText(
-      z.string().max(MAX_REFERENCE_VALUE_LENGTH, { error: `is longer than ${MAX_REFERENCE_VALUE_LENGTH} characters` }),
-      'the value',
-    ),
+    // A string value is part of its reference set's key (its text is checked by checkReferenceText).
+    z.string().max(MAX_REFERENCE_VALUE_LENGTH, { error: `is longer than ${MAX_REFERENCE_VALUE_LENGTH} characters` }),
     z.number().refine(Number.isFinite, { error: 'is not a finite number' }),
     z.boolean(),
   ],
   { error: 'must be a string, a number or a boolean (references are flat)' },
 );
 
-const referencesSchema = z
-  .record(name('a reference name').min(1, { error: 'a reference name is blank' }), referenceValue, {
+const referencesSchema = z.record(
+  name('a reference name').min(1, { error: 'a reference name is blank' }),
+  referenceValue,
+  {
     error: 'references must be an object of names to strings, numbers or booleans',
-  })
-  .refine((r) => Object.keys(r).length <= MAX_REFERENCES, {
-    error: (i) =>
-      `references has ${Object.keys(i.input as object).length} names; at most ${MAX_REFERENCES} are allowed (each is a set in Redis)`,
-  });
+  },
+);
 
 const backoffSchema = z.strictObject(
   {
@@ -219,10 +233,15 @@ export function validateRequest(req: EnqueueRequest, index?: number, maxPayloadB
   if (isBlank(req.type)) throw new TypeNotSpecifiedError();
   if (req.delayMs !== undefined && req.runAt !== undefined)
     throw new ValidationError('give either delayMs or runAt, not both');
-  const parsed = requestSchema.safeParse(req);
   const where = index === undefined ? '' : `request ${index}: `;
+  checkReferenceCount(req.references, where);
+  const parsed = requestSchema.safeParse(req);
   if (!parsed.success) throw new ValidationError(`${where}${zodMessage(parsed.error)}`);
+  if (parsed.data.id !== undefined) checkText(parsed.data.id, `${where}id`);
+  checkText(parsed.data.queue, `${where}queue`);
+  checkText(parsed.data.type, `${where}type`);
   const references = parsed.data.references ?? {};
+  checkReferenceText(references, where);
   return {
     id: parsed.data.id,
     queue: parsed.data.queue,
@@ -247,8 +266,10 @@ export function progressText(progress: JsonValue | undefined, maxPayloadBytes = 
 }
 
 export function validateReferences(refs: unknown, allowNone = false): References {
+  checkReferenceCount(refs, '');
   const parsed = referencesSchema.safeParse(refs);
   if (!parsed.success) throw new ValidationError(zodMessage(parsed.error));
+  checkReferenceText(parsed.data, '');
   if (Object.keys(parsed.data).length === 0 && !allowNone)
     throw new ValidationError('references must name at least one reference');
   return parsed.data;
@@ -266,6 +287,7 @@ export function validateTaskId(id: unknown): string {
 export function validateName(value: unknown, what: string): string {
   const parsed = name(what).safeParse(value);
   if (!parsed.success) throw new ValidationError(zodMessage(parsed.error));
+  checkText(parsed.data, what);
   return parsed.data;
 }
 
@@ -278,6 +300,7 @@ export function validateQueueNames(queues: readonly string[]): string[] {
     if (isBlank(q)) throw new QueueNotSpecifiedError();
     const parsed = name('queue').safeParse(q);
     if (!parsed.success) throw new ValidationError(zodMessage(parsed.error));
+    checkText(parsed.data, 'queue');
     return parsed.data;
   });
 }

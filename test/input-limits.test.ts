@@ -186,7 +186,7 @@ describe('names, ids and references are well-formed text without control or bidi
         q,
         () => q.enqueue({ queue: 'q', type: 't', references: { [text]: 1 } }),
         ValidationError,
-        /references/,
+        /references: the name .*(not well-formed Unicode|control or bidi character)/,
       );
       await refused(q, () => q.enqueue({ queue: 'q', type: 't', references: { a: text } }), ValidationError, message);
       await refused(q, () => q.deleteByReference({ a: text }), ValidationError, message);
