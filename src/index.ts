@@ -10,7 +10,7 @@ export type {
 export { nextRun, validateCron, validateTimezone } from './scheduler/cron.js';
 export type { CatchUp } from './scheduler/cron.js';
 export type { TaskQueueEvents } from './task-queue-events.js';
-export { Worker, withError } from './worker/worker.js';
+export { Worker } from './worker/worker.js';
 export type { WorkerOptions, WorkerState, TaskHandler } from './worker/worker.js';
 export type { TaskContext } from './worker/handler-context.js';
 export type { WorkerEvents } from './worker/worker-events.js';
@@ -25,6 +25,7 @@ export type { RetentionOptions } from './retention/options.js';
 export { MAX_RETENTION_MS } from './retention/options.js';
 export type { DequeueOptions } from './dequeue/dequeue.js';
 export type { LeaseOptions } from './commands/leases.js';
+export type { FinishOptions, FailOptions } from './commands/outcomes.js';
 export type { RetryLaterOptions } from './commands/retry-later.js';
 export type { RecoveryReport } from './worker/recovery.js';
 export type { EventsOptions } from './projections/events.js';
@@ -77,6 +78,7 @@ export type {
   JsonValue,
   References,
   Task,
+  TaskError,
   TaskStatus,
   TaskEvent,
   TaskEventType,

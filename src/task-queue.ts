@@ -11,6 +11,7 @@ import { enqueueMany } from './commands/enqueue.js';
 import { heartbeat } from './commands/heartbeat.js';
 import { finish } from './commands/finish.js';
 import { fail } from './commands/fail.js';
+import type { FailOptions, FinishOptions } from './commands/outcomes.js';
 import { cancel } from './commands/cancel.js';
 import { release } from './commands/release.js';
 import { retry } from './commands/retry.js';
@@ -165,11 +166,13 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
     return heartbeat(this.ctx, taskId, progress, options);
   }
 
-  finish(taskId: string, progress?: JsonValue, options?: LeaseOptions): Promise<void> {
+  /** Ends a running task well: `progress` as in the Go original, the outcome in `options.result`. */
+  finish(taskId: string, progress?: JsonValue, options?: FinishOptions): Promise<void> {
     return finish(this.ctx, taskId, progress, options);
   }
 
-  fail(taskId: string, progress?: JsonValue, options?: LeaseOptions): Promise<void> {
+  /** Ends a running task badly, for good: `progress` as in the Go original, the reason in `options.error`. */
+  fail(taskId: string, progress?: JsonValue, options?: FailOptions): Promise<void> {
     return fail(this.ctx, taskId, progress, options);
   }
 

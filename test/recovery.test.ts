@@ -29,7 +29,7 @@ describe('stalled tasks', () => {
     ]);
   });
 
-  it('fail after maxAttempts with the reason in their progress', async () => {
+  it('fail after maxAttempts with the reason as their error, the progress left as it was', async () => {
     const q = r.queue({ heartbeatTtlMs: TTL, maxAttempts: 2 });
     const id = await q.enqueue({ queue: 'q', type: 't' });
     for (let attempt = 1; attempt <= 2; attempt++) {
@@ -42,10 +42,10 @@ describe('stalled tasks', () => {
     }
     const t = await q.get(id);
     expect(t?.status).toBe('failed');
-    expect(t?.progress).toEqual({
-      error: 'stalled: no heartbeat before the deadline on attempt 2 of 2',
-      lastProgress: { step: 2 },
-    });
+    expect(t?.progress).toEqual({ step: 2 });
+    expect(t?.error).toEqual({ message: 'stalled: no heartbeat before the deadline on attempt 2 of 2' });
+    // No holder ended it: the stalled holder's own lease is gone from it.
+    expect(t?.lease).toBeNull();
     expect((await q.verify()).mismatches).toEqual([]);
   });
 

@@ -284,7 +284,7 @@ describe('connection and format', () => {
     expect(await r.raw().hget(`{${q.namespace}}:meta`, 'format')).toBe(String(FORMAT_VERSION));
   });
 
-  it('moves a format-1 namespace to format 2: every ended task joins its ended set, by the time it ended', async () => {
+  it('moves a format-1 namespace to format 3: every ended task joins its ended set, by the time it ended', async () => {
     const q1 = r.queue();
     const ns = q1.namespace;
     const ids: Record<string, string> = {};
@@ -303,7 +303,7 @@ describe('connection and format', () => {
     await raw.hset(`{${ns}}:meta`, 'format', '1');
     const q2 = r.queue({ namespace: ns });
     expect((await q2.verify()).mismatches).toEqual([]);
-    expect(await raw.hget(`{${ns}}:meta`, 'format')).toBe('2');
+    expect(await raw.hget(`{${ns}}:meta`, 'format')).toBe('3');
     for (const [how, status] of [
       ['finish', 'finished'],
       ['fail', 'failed'],

@@ -14,7 +14,7 @@ import { appendEvents, logIsEmpty } from '../audit/import-log.js';
 import { keysFor } from '../redis/keys.js';
 import { rawEventToTaskEvent } from '../events/codec.js';
 import { fromExportLine, toExportLine } from '../events/export-line.js';
-import type { JsonValue, References, TaskEvent } from '../types.js';
+import type { JsonValue, References, Task, TaskEvent } from '../types.js';
 import { CliError, EXIT, connect, type GlobalOptions, type Session } from './connect.js';
 import { brief, colour, duration, lazyProgress, progressBar, relative, statusColour, table } from './format.js';
 import { logSummary, retentionChecks } from './log-health.js';
@@ -205,16 +205,31 @@ export async function showCommand(id: string, opts: GlobalOptions): Promise<void
       return;
     }
     print(
-      `${colour.bold(task.id)}  ${statusColour(task.status)}  queue ${task.queue}  type ${task.type}  attempt ${task.attempt}/${task.maxAttempts}`,
+      `${colour.bold(task.id)}  ${statusColour(task.status)}  queue ${task.queue}  type ${task.type}  ${attempts(task)}`,
     );
     print(`spec        ${brief(task.spec, 100)}`);
     if (Object.keys(task.references).length) print(`references  ${brief(task.references, 100)}`);
     print(`progress    ${brief(task.progress, 100) || '-'}`);
+    if (task.result !== null) print(`result      ${brief(task.result, 100)}`);
+    if (task.error)
+      print(
+        `error       ${colour.red(brief(task.error.code ? `${task.error.code}: ${task.error.message}` : task.error.message, 100))}`,
+      );
     print(
       `created ${relative(task.createdAt)}, updated ${relative(task.updatedAt)}${task.runAt ? `, due ${relative(task.runAt)}` : ''}\n`,
     );
     print(timeline(history));
   });
+}
+
+/**
+ * "attempt 2/4" for a task that opted into retries; otherwise maxAttempts only caps stalls (a handler error
+ * fails it at once, unless a worker's own `retry` option gives it retries), and that is what it says.
+ */
+function attempts(task: Task): string {
+  return task.backoff
+    ? `attempt ${task.attempt}/${task.maxAttempts}`
+    : `attempt ${task.attempt} (stalls capped at ${task.maxAttempts} starts)`;
 }
 
 /** A task's events as a table: time, event, attempt, detail. */
@@ -224,7 +239,13 @@ function timeline(history: readonly TaskEvent[]): string {
     ['TIME', 'EVENT', 'ATTEMPT', 'DETAIL'],
     history.map((e) => {
       if (e.type === 'started') attempt = Number(e.data.attempt);
-      const detail = e.data.error ?? (e.data.progress !== undefined ? e.data.progress : (e.data.reason ?? ''));
+      // Format 3 keeps an attempt's error in `failure` and a result in `result`; older logs, in `error` and `progress`.
+      const failure = e.data.failure as { message?: JsonValue } | undefined;
+      const detail =
+        failure?.message ??
+        e.data.error ??
+        e.data.result ??
+        (e.data.progress !== undefined ? e.data.progress : (e.data.reason ?? ''));
       return [e.at.toISOString(), e.type === 'failed' ? colour.red(e.type) : e.type, attempt || '-', brief(detail, 80)];
     }),
   );

@@ -12,8 +12,8 @@
   ARGV[1] task id
   ARGV[2] lease the caller holds, or ''
   ARGV[3] delay in ms before the task is due again (from the Redis clock)
-  ARGV[4] the error message
-  ARGV[5] progress (JSON) to record with it
+  ARGV[4] the error (JSON: message, code?, stack?)
+  ARGV[5] progress (JSON) to record with it, or '' for none
   ARGV[6] the task's queue, as the client read it (checked, so KEYS[4] is the right set)
 
   Returns OK or a status code (includes/codes.lua).
@@ -32,5 +32,10 @@ local runAt = redis_now() + tonumber(ARGV[3])
 redis.call('ZREM', KEYS[2], taskId)
 redis.call('ZADD', KEYS[4], runAt, taskId)
 wake_readers(KEYS[5])
-emit(KEYS[1], KEYS[3], taskId, 'retrying', { 'error', ARGV[4], 'progress', ARGV[5], 'runAt', string.format('%d', runAt) })
+local fields = { 'failure', ARGV[4], 'runAt', string.format('%d', runAt) }
+if ARGV[5] ~= '' then
+  fields[5] = 'progress'
+  fields[6] = ARGV[5]
+end
+emit(KEYS[1], KEYS[3], taskId, 'retrying', fields)
 return OK

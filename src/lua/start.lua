@@ -29,7 +29,7 @@
   ARGV[6] number of tasks to finish
   ARGV[7] number of arrived entries
   then for each task to finish (WRITE_WIDTH values, as finish.lua): task id, lease held (or ''), '1' when
-    progress follows (else '0'), progress (JSON)
+    progress follows (else '0'), progress (JSON), result (JSON) or ''
   then for each claimed entry: task id, entry id
   then for each arrived entry: task id, entry id
   The layout is src/redis/protocols/start.ts' (includes/start-protocol.lua).

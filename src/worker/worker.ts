@@ -306,21 +306,24 @@ export class Worker extends SafeEmitter<WorkerEvents> {
     }
     const ctx = new HandlerContext(r.controller, (p) => this.progress(r, p));
     try {
-      const result = await handler(task, ctx);
+      const returned = await handler(task, ctx);
       if (r.done) return;
-      const final = result === undefined ? (r.dirty ? r.latest : undefined) : result;
+      // A null result is no result: Task.result is null either way.
+      const result: JsonValue | undefined = returned ?? undefined;
       try {
-        if (final !== undefined) toJsonText(final, 'the handler result');
+        if (result !== undefined) toJsonText(result, 'the handler result');
       } catch (err) {
         this.failed(r, err as Error, false);
         return;
       }
       r.done = true;
+      // The result apart from the progress: the last progress not written yet goes along with it.
+      const progress = r.dirty ? r.latest : undefined;
       this.finalWrite(
         r,
         'finish',
-        () => this.queue.finish(task.id, final, { lease: r.lease }),
-        () => this.emit('task:finished', task, final ?? null),
+        () => this.queue.finish(task.id, progress, { lease: r.lease, result }),
+        () => this.emit('task:finished', task, result ?? null),
       );
     } catch (err) {
       if (r.done) return;
@@ -337,21 +340,22 @@ export class Worker extends SafeEmitter<WorkerEvents> {
     if (r.done) return;
     r.done = true;
     const { task } = r;
-    const progress = withError(error.message, r.latest);
+    // The error apart from the progress: only the last progress not written yet goes along with it.
+    const progress = r.dirty ? r.latest : undefined;
     const retry = task.backoff ? { maxAttempts: task.maxAttempts, backoff: task.backoff } : this.options.retry;
     if (retriable && retry && task.attempt < retry.maxAttempts) {
       const delayMs = backoffDelay(retry.backoff, task.attempt);
       this.finalWrite(
         r,
         'retry',
-        () => this.queue.retryLater(task.id, { delayMs, error: error.message, progress, lease: r.lease }),
+        () => this.queue.retryLater(task.id, { delayMs, error, progress, lease: r.lease }),
         () => this.emit('task:retrying', task, error, delayMs),
       );
     } else {
       this.finalWrite(
         r,
         'fail',
-        () => this.queue.fail(task.id, progress, { lease: r.lease }),
+        () => this.queue.fail(task.id, progress, { lease: r.lease, error }),
         () => this.emit('task:failed', task, error),
       );
     }
@@ -476,13 +480,4 @@ export class Worker extends SafeEmitter<WorkerEvents> {
     r.controller.abort(err);
     if (first) this.emit('task:lost', r.task, err);
   }
-}
-
-/** `{ error, ...lastProgress }` as the Go original's worker merges errors into progress. */
-export function withError(message: string, last: JsonValue): JsonValue {
-  if (last !== null && typeof last === 'object' && !Array.isArray(last)) {
-    const { error: _previous, ...rest } = last;
-    return { error: message, ...rest };
-  }
-  return last === null ? { error: message } : { error: message, progress: last };
 }
