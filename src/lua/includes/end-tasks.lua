@@ -4,7 +4,8 @@
 -- ended task gets its event (carrying its queue, so the log alone tells throughput per queue; its outcome,
 -- a finish's `result` or a fail's `failure`; and `lease` = '' when the caller held none), is counted and
 -- leaves the running set for its status's ended set (scored by the time it ended, for retention); the
--- counts and the sets are written once per call, not once per task.
+-- counts and the sets are written once per call, not once per task. A task this same lease already ended
+-- the same way is a resend whose first reply was lost: answered OK, and nothing is written again.
 -- Returns a list with OK or a status code per task.
 --@include codes
 --@include check-running
@@ -15,6 +16,7 @@
 local function end_tasks(eventsKey, runningKey, countsKey, endedKey, first, last, argBase, status)
   local out, ended, scored, counts = {}, {}, {}, {}
   local outcomeField = status == 'finished' and 'result' or 'failure'
+  local sameEnd = status == 'finished' and FINISHED or FAILED
   for i = first, last do
     local a = argBase + (i - first) * WRITE_WIDTH
     local taskId = ARGV[a + WRITE_TASK_ID]
@@ -37,6 +39,9 @@ local function end_tasks(eventsKey, runningKey, countsKey, endedKey, first, last
       scored[#scored + 1] = at
       scored[#scored + 1] = taskId
       counts[queue] = (counts[queue] or 0) + 1
+    elseif code == sameEnd and held ~= '' and redis.call('HGET', KEYS[i], 'lease') == held then
+      -- Only an end sent with this lease leaves it on an ended task: recovery and unfenced ends clear it.
+      code = OK
     end
     out[#out + 1] = code
   end
