@@ -8,9 +8,9 @@ import { until, useRedis } from './helpers/fixture.js';
  */
 const r = useRedis();
 
-async function running(q: TaskQueue, request = {}): Promise<Task> {
-  await q.enqueue({ queue: 'q', type: 't', ...request });
-  return q.dequeue(['q']);
+async function running(q: TaskQueue, queue = 'q'): Promise<Task> {
+  await q.enqueue({ queue, type: 't' });
+  return q.dequeue([queue]);
 }
 
 /** What the namespace holds of one ended task: its events, its count and its ended-set entry. */
@@ -84,6 +84,40 @@ describe('an end sent again after its reply was lost', () => {
     await expect(q.fail(failed.id, undefined, { lease: failed.lease! })).rejects.toMatchObject({
       code: 'ERR_TASK_LEASE_LOST',
     });
+    expect((await q.verify()).mismatches).toEqual([]);
+  });
+
+  it('release and retryLater: the same lease is answered OK, and nothing is written twice', async () => {
+    const q = r.queue();
+    const released = await running(q);
+    await q.release(released.id, { lease: released.lease! });
+    await q.release(released.id, { lease: released.lease! });
+    const retried = await running(q, 'other'); // not the released task, back in 'q'
+    await q.retryLater(retried.id, { delayMs: 60_000, error: 'boom', lease: retried.lease! });
+    await q.retryLater(retried.id, { delayMs: 60_000, error: 'boom', lease: retried.lease! });
+    expect((await q.history(released.id)).map((e) => e.type)).toEqual(['enqueued', 'started', 'requeued']);
+    expect((await q.history(retried.id)).map((e) => e.type)).toEqual(['enqueued', 'started', 'retrying']);
+    expect((await q.verify()).mismatches).toEqual([]);
+  });
+
+  it('release and retryLater are refused when recovery or a retry put the task back', async () => {
+    const q = r.queue({ heartbeatTtlMs: 100 });
+    const stalled = await running(q);
+    await until(async () => {
+      await r.raw().del(`{${q.namespace}}:recovery-lock`);
+      await q.recover();
+      return (await q.get(stalled.id))?.status === 'waiting';
+    });
+    expect((await q.get(stalled.id))?.lease).toBeNull();
+    await expect(q.release(stalled.id, { lease: stalled.lease! })).rejects.toMatchObject({
+      code: 'ERR_TASK_NOT_RUNNING',
+    });
+    const cancelled = await q.dequeue(['q']);
+    await q.cancel(cancelled.id);
+    await q.retry(cancelled.id);
+    await expect(
+      q.retryLater(cancelled.id, { delayMs: 1, error: 'late', lease: cancelled.lease! }),
+    ).rejects.toMatchObject({ code: 'ERR_TASK_NOT_RUNNING' });
     expect((await q.verify()).mismatches).toEqual([]);
   });
 

@@ -64,7 +64,8 @@ export const FOLD_RULES: Readonly<Record<Exclude<TaskEventType, NamespaceEventTy
   },
   // Format 3: `result` (what the handler returned) and `failure` (the attempt's error, JSON) apart from
   // progress; `lease` = '' when no holder ended the task (recovery, an unfenced call), so a holder that
-  // resends its own end can tell it from another's. Older ended events have none of them.
+  // resends its own end can tell it from another's (also on `requeued` and `retrying`). Older events have
+  // none of them.
   finished: {
     set: [
       ['status', 'finished'],
@@ -96,6 +97,8 @@ export const FOLD_RULES: Readonly<Record<Exclude<TaskEventType, NamespaceEventTy
     set: [
       ['status', 'waiting'],
       ['readyId', '$readyId'],
+      // '' when no holder put it back (a stall, a retry, an unfenced release): see `finished`.
+      ['lease', '$lease'],
     ],
     // A failed or cancelled task given another run (reason 'retry') is not finished any more, and its
     // error is the last run's (history() keeps it).
@@ -109,6 +112,7 @@ export const FOLD_RULES: Readonly<Record<Exclude<TaskEventType, NamespaceEventTy
       // Not `$error`: a format-1/2 retrying event's `error` is the bare message, kept in the log only.
       ['error', '$failure'],
       ['runAt', '$runAt'],
+      ['lease', '$lease'],
     ],
     del: [],
   },

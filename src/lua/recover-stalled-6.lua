@@ -46,5 +46,5 @@ if tonumber(state[1]) >= tonumber(state[2]) then
   redis.call('ZADD', KEYS[6], at, taskId)
   return OK
 end
-requeue_task(KEYS[1], KEYS[3], KEYS[4], group, taskId, 'stalled')
+requeue_task(KEYS[1], KEYS[3], KEYS[4], group, taskId, 'stalled', true)
 return OK

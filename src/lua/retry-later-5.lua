@@ -16,7 +16,8 @@
   ARGV[5] progress (JSON) to record with it, or '' for none
   ARGV[6] the task's queue, as the client read it (checked, so KEYS[4] is the right set)
 
-  Returns OK or a status code (includes/codes.lua).
+  Returns OK or a status code (includes/codes.lua). A task this lease put back already (a resend after a
+  lost reply) is answered OK and not written again.
 ]]
 --@include codes
 --@include check-running
@@ -24,8 +25,10 @@
 --@include emit
 --@include redis-now
 
-local taskId = ARGV[1]
-local code = check_running(KEYS[3], ARGV[2])
+local taskId, held = ARGV[1], ARGV[2]
+local code = check_running(KEYS[3], held)
+-- Put back already by this lease (a resend after a lost reply): see release-4.lua.
+if code == NOT_RUNNING and held ~= '' and redis.call('HGET', KEYS[3], 'lease') == held then return OK end
 if code ~= OK then return code end
 if redis.call('HGET', KEYS[3], 'queue') ~= ARGV[6] then return redis.error_reply('ERR task ' .. taskId .. ' queue mismatch') end
 local runAt = redis_now() + tonumber(ARGV[3])
@@ -33,9 +36,12 @@ redis.call('ZREM', KEYS[2], taskId)
 redis.call('ZADD', KEYS[4], runAt, taskId)
 wake_readers(KEYS[5])
 local fields = { 'failure', ARGV[4], 'runAt', string.format('%d', runAt) }
+local n = 4
 if ARGV[5] ~= '' then
-  fields[5] = 'progress'
-  fields[6] = ARGV[5]
+  fields[5], fields[6], n = 'progress', ARGV[5], 6
+end
+if held == '' then
+  fields[n + 1], fields[n + 2] = 'lease', ''
 end
 emit(KEYS[1], KEYS[3], taskId, 'retrying', fields)
 return OK
