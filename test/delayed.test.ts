@@ -99,11 +99,13 @@ describe('retryLater', () => {
     const waiting = await q.get(id);
     expect(waiting?.status).toBe('waiting');
     expect(waiting).toMatchObject({ progress: { step: 1 }, error: { message: 'boom' } });
-    await expect(q.retryLater(id, { delayMs: 1, error: 'late', lease: t1.lease! })).rejects.toMatchObject({
-      code: 'ERR_TASK_NOT_RUNNING',
-    });
+    // The same holder sending it again (its reply lost) is answered as the first time, and writes nothing.
+    await q.retryLater(id, { delayMs: 150, error: 'boom', lease: t1.lease! });
     const t2 = await q.dequeue(['q']);
     expect(t2.attempt).toBe(2);
+    await expect(q.retryLater(id, { delayMs: 1, error: 'late', lease: t1.lease! })).rejects.toMatchObject({
+      code: 'ERR_TASK_LEASE_LOST',
+    });
     const h = await q.history(id);
     expect(h.map((e) => e.type)).toEqual(['enqueued', 'started', 'retrying', 'promoted', 'started']);
     expect(h[2]!.data).toMatchObject({ failure: { message: 'boom' }, progress: { step: 1 } });
