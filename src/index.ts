@@ -23,6 +23,7 @@ export type { CompactionReport, CompactOptions } from './retention/compact.js';
 export type { CompactionStep } from './retention/log-compaction.js';
 export type { RetentionOptions } from './retention/options.js';
 export { MAX_RETENTION_MS } from './retention/options.js';
+export { MAX_TIMER_MS, MAX_DEADLINE_MS } from './util/long-timer.js';
 export type { DequeueOptions } from './dequeue/dequeue.js';
 export type { LeaseOptions } from './commands/leases.js';
 export type { RetryLaterOptions } from './commands/retry-later.js';
