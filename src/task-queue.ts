@@ -3,7 +3,7 @@ import { closeQueueContext, openQueueContext } from './queue-context.js';
 import { DEFAULT_HEARTBEAT_TTL_MS } from './context/open.js';
 import type { TaskDefinition } from './task-definition.js';
 import type { EnqueueRequest, JsonValue, References, Task, TaskEvent } from './types.js';
-import { intOption } from './validation.js';
+import { timerOption } from './util/long-timer.js';
 import { SafeEmitter } from './util/safe-emitter.js';
 import type { TaskQueueEvents } from './task-queue-events.js';
 import type { LeaseOptions } from './commands/leases.js';
@@ -36,7 +36,6 @@ import {
   compactionConfig,
   DEFAULT_COMPACT_INTERVAL_MS,
   hasRetention,
-  MAX_INTERVAL_MS,
   type CompactionConfig,
   type RetentionOptions,
 } from './retention/options.js';
@@ -90,15 +89,15 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
     super();
     // Every option is checked before the connection opens, so that a refused one leaves nothing open.
     const compaction = compactionConfig(options.retention, options.archive);
-    const compactIntervalMs = intOption(
+    const compactIntervalMs = timerOption(
       options.compactIntervalMs,
       hasRetention(compaction) ? DEFAULT_COMPACT_INTERVAL_MS : 0,
       'compactIntervalMs',
       0,
-      MAX_INTERVAL_MS,
     );
-    const ttl = options.heartbeatTtlMs ?? DEFAULT_HEARTBEAT_TTL_MS;
-    this.recoveryIntervalMs = intOption(
+    // Checked here too (openContext checks it again): recovery's default interval is derived from it.
+    const ttl = timerOption(options.heartbeatTtlMs, DEFAULT_HEARTBEAT_TTL_MS, 'heartbeatTtlMs', 100);
+    this.recoveryIntervalMs = timerOption(
       options.recoveryIntervalMs,
       Math.min(Math.floor(ttl / 2), 5000),
       'recoveryIntervalMs',

@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { MAX_DEADLINE_MS, ValidationError, Worker, defineTask, type Task } from '../src/index.js';
+import {
+  MAX_DEADLINE_MS,
+  MAX_TIMER_MS,
+  Scheduler,
+  TaskQueue,
+  ValidationError,
+  Worker,
+  defineTask,
+  type Task,
+} from '../src/index.js';
 import { LongTimer } from '../src/util/long-timer.js';
 import { sleep, until, useRedis } from './helpers/fixture.js';
 
@@ -87,6 +96,47 @@ describe('deadlines past 2^31 - 1 ms are honoured', () => {
 });
 
 describe('durations beyond what is honoured are refused', () => {
+  it('refuses period and TTL options past 2^31 - 1 ms, naming the limit, before connecting', () => {
+    const limit = /must be an integer from \d+ to 2147483647 ms \(2\^31 - 1, the longest a Node\.js timer waits\)/;
+    for (const option of [
+      { heartbeatTtlMs: 1e10 },
+      { recoveryIntervalMs: 3e9 },
+      { connectTimeoutMs: 3e9 },
+      { deliveryTimeoutMs: 3e9 },
+      { compactIntervalMs: 2 ** 31 },
+    ]) {
+      const name = Object.keys(option)[0]!;
+      expect(() => new TaskQueue({ connection: r.url, ...option })).toThrow(ValidationError);
+      expect(() => new TaskQueue({ connection: r.url, ...option })).toThrow(new RegExp(`^${name} ${limit.source}`));
+    }
+    expect(() => new Scheduler({ connection: r.url, leaseMs: 3e9 })).toThrow(limit);
+    expect(() => new Scheduler({ connection: r.url, connectTimeoutMs: 3e9 })).toThrow(limit);
+  });
+
+  it('takes 2^31 - 1 ms itself, and a heartbeat TTL that long sends no heartbeat storm', async () => {
+    const q = r.queue({
+      heartbeatTtlMs: MAX_TIMER_MS,
+      recoveryIntervalMs: MAX_TIMER_MS,
+      connectTimeoutMs: MAX_TIMER_MS,
+    });
+    const id = await q.enqueue({ queue: 'q', type: 't' });
+    let heartbeats = 0;
+    const send = q.heartbeat.bind(q);
+    q.heartbeat = (...args) => {
+      heartbeats++;
+      return send(...args);
+    };
+    const h = heldHandlers();
+    const w = new Worker(q, h.handler, { queues: ['q'] }).start();
+    await until(() => h.held.size === 1);
+    await sleep(300);
+    // A third of the TTL is about 8 days: none is due yet (a timer past the limit sent hundreds a second).
+    expect(heartbeats).toBe(0);
+    h.letGo();
+    await w.close();
+    expect((await q.get(id))?.status).toBe('finished');
+  });
+
   it('refuses deadlines past ten years and bad close timeouts with a ValidationError', async () => {
     const q = r.queue();
     const tenYears = /ten years/;
