@@ -7,6 +7,7 @@ import {
   TaskQueue,
   ValidationError,
   Worker,
+  backoffDelay,
   defineTask,
   type Task,
 } from '../src/index.js';
@@ -148,5 +149,21 @@ describe('durations beyond what is honoured are refused', () => {
     for (const timeoutMs of [-1, Number.NaN, Infinity, 1e12])
       await expect(w.close({ timeoutMs })).rejects.toThrow(/close\(\) timeoutMs must be an integer from 0/);
     await w.close({ timeoutMs: 0 });
+  });
+
+  it('refuses a retryLater delay past ten years (its due time would never come); the task stays running', async () => {
+    const q = r.queue();
+    const id = await q.enqueue({ queue: 'q', type: 't' });
+    await q.dequeue(['q']);
+    await expect(q.retryLater(id, { delayMs: 1e300, error: 'x' })).rejects.toThrow(ValidationError);
+    await expect(q.retryLater(id, { delayMs: MAX_DEADLINE_MS + 1, error: 'x' })).rejects.toThrow(/ten years/);
+    expect((await q.get(id))?.status).toBe('running');
+    await q.finish(id);
+  });
+
+  it('keeps backoff delays finite and within ten years, whatever the attempt and jitter', () => {
+    expect(backoffDelay({ delayMs: 0 }, 2000)).toBe(0);
+    const max = { maxDelayMs: MAX_DEADLINE_MS, jitter: 1 };
+    expect(backoffDelay(max, 60, () => 1)).toBe(MAX_DEADLINE_MS);
   });
 });
