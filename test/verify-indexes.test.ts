@@ -126,3 +126,30 @@ describe('verify checks the indexes', () => {
     expect((await q.dequeue(['q'], { signal: AbortSignal.timeout(5000) })).id).toBe(b);
   });
 });
+
+describe('the recovery pass sweeps for tasks no transition would reach', () => {
+  it('gives a waiting task whose ready entry is gone a new one, and a running one its deadline back', async () => {
+    const q = r.queue({ heartbeatTtlMs: 200 });
+    const running = await q.enqueue({ queue: 'q', type: 't' });
+    expect((await q.dequeue(['q'])).id).toBe(running);
+    const waiting = await q.enqueue({ queue: 'q', type: 't' });
+    const raw = r.raw();
+    const k = (s: string) => `{${q.namespace}}:${s}`;
+    await raw.del(k('ready:q'));
+    await raw.zrem(k('running'), running);
+    expect(await q.recover()).toEqual({ requeued: 0, failed: 0, redelivered: 0, repaired: 2 });
+    expect((await q.dequeue(['q'], { signal: AbortSignal.timeout(5000) })).id).toBe(waiting);
+    // Both stall (no heartbeats) and recovery sees both: the running one is in the running set again.
+    await expect.poll(async () => (await q.recover())?.requeued, { timeout: 5000 }).toBe(2);
+    const again = [await q.dequeue(['q']), await q.dequeue(['q'])].map((x) => x.id);
+    expect(new Set(again)).toEqual(new Set([running, waiting]));
+    expect((await q.history(waiting)).map((e) => e.data.reason ?? e.type)).toEqual([
+      'enqueued',
+      'repair',
+      'started',
+      'stalled',
+      'started',
+    ]);
+    expect(await q.verify()).toEqual({ tasks: 2, mismatches: [], indexes: [] });
+  });
+});
