@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { TaskEvent, TaskQueue } from '../src/index.js';
 import { useRedis } from './helpers/fixture.js';
+import { runCli } from './helpers/cli.js';
 
 const r = useRedis();
 
@@ -151,5 +152,24 @@ describe('the recovery pass sweeps for tasks no transition would reach', () => {
       'started',
     ]);
     expect(await q.verify()).toEqual({ tasks: 2, mismatches: [], indexes: [] });
+  });
+});
+
+describe('taskledger verify --repair', () => {
+  it('names a lost ready entry, repairs it, and exits 0 when nothing is left', async () => {
+    const q = r.queue();
+    const id = await q.enqueue({ queue: 'q', type: 't' });
+    await r.raw().del(`{${q.namespace}}:ready:q`);
+    const check = await runCli(r.url, ['--namespace', q.namespace, 'verify']);
+    expect(check.code).toBe(1);
+    expect(check.stdout).toContain(`${id}: ready index lacks the waiting task's entry`);
+    const fix = await runCli(r.url, ['--namespace', q.namespace, '--json', 'verify', '--repair']);
+    expect(fix.code).toBe(0);
+    expect(JSON.parse(fix.stdout)).toMatchObject({
+      indexes: [{ index: 'ready', taskId: id, problem: 'missing' }],
+      repair: { tasks: 1, counts: 0, movedOn: 0, needRebuild: 0 },
+    });
+    expect((await runCli(r.url, ['--namespace', q.namespace, 'verify'])).code).toBe(0);
+    expect((await q.dequeue(['q'], { signal: AbortSignal.timeout(5000) })).id).toBe(id);
   });
 });
