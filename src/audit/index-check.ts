@@ -66,9 +66,12 @@ export async function readIndexes(
   }
   const references = new Map<string, Set<string>>();
   for await (const keys of scanKeys(ctx.redis, prefixPattern(k.referencePrefix))) {
-    for (const key of keys) {
-      for (const id of await ctx.redis.smembers(key)) references.set(id, (references.get(id) ?? new Set()).add(key));
-    }
+    const p = ctx.redis.pipeline();
+    for (const key of keys) p.smembers(key);
+    ((await p.exec()) ?? []).forEach(([err, members], i) => {
+      if (err) throw err;
+      for (const id of members as string[]) references.set(id, (references.get(id) ?? new Set()).add(keys[i]!));
+    });
   }
   const due = [...folded]
     .filter(([, f]) => f.status === 'waiting' && f.runAt === undefined)
