@@ -23,7 +23,7 @@ async function workload(q: TaskQueue) {
   const acked = await q.enqueue({ queue: 'q', type: 't' });
   const waiting = await q.enqueue({ queue: 'q', type: 't', references: { acct: 2 } });
   const unread = await q.enqueue({ queue: 'q', type: 't' });
-  const delayed = await q.enqueue({ queue: 'q', type: 't', delayMs: 60_000 });
+  const delayed = await q.enqueue({ queue: 'q', type: 't', delayMs: 1000 });
   return { running, finished, waiting, unread, acked, delayed };
 }
 
@@ -102,12 +102,14 @@ describe('verify checks the indexes', () => {
     expect(await Promise.all(Object.values(t).map((id) => q.get(id)))).toEqual(before);
     expect((await q.verify()).mismatches).toEqual([]);
 
-    // The waiting tasks are delivered again; the running one is in the running set, so a stall is caught.
-    const got = new Set<string>();
-    for (let i = 0; i < 3; i++) got.add((await q.dequeue(['q'], { signal: AbortSignal.timeout(5000) })).id);
-    expect(got).toEqual(new Set([t.unread, t.acked, t.waiting]));
-    expect(await raw.zscore(k('running'), t.running)).not.toBeNull();
+    // The waiting tasks are delivered again, the delayed one when due; the running one is in the running
+    // set, so a stall would be caught.
     expect(await raw.zscore(k('delayed:q'), t.delayed)).toBe(String((await q.get(t.delayed))!.runAt!.getTime()));
+    const got = new Set<string>();
+    for (let i = 0; i < 4; i++) got.add((await q.dequeue(['q'], { signal: AbortSignal.timeout(5000) })).id);
+    expect(got).toEqual(new Set([t.unread, t.acked, t.waiting, t.delayed]));
+    expect(await raw.zscore(k('running'), t.running)).not.toBeNull();
+    await q.finish(t.running);
     expect(await q.deleteByReference({ acct: 2 })).toEqual({ tasks: 1, schedules: 0 });
   });
 
