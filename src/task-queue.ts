@@ -23,7 +23,7 @@ import { get } from './projections/get.js';
 import { history } from './projections/history.js';
 import { events, type EventsOptions } from './projections/events.js';
 import { stats, type QueueStats } from './projections/stats.js';
-import { verify, type VerifyReport } from './audit/verify.js';
+import { verify, type VerifyOptions, type VerifyReport } from './audit/verify.js';
 import { rebuild, type RebuildReport } from './audit/rebuild.js';
 import type { FoldProgressOptions } from './audit/fold-log.js';
 import { recover, type RecoveryReport } from './worker/recovery.js';
@@ -209,7 +209,11 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
     return stats(this.ctx);
   }
 
-  verify(options?: FoldProgressOptions): Promise<VerifyReport> {
+  /**
+   * Checks every projection and index against a fold of the log. With `repair`, index entries found wrong
+   * are put back in step with their task (each fix logged as an event); projections are rebuild()'s.
+   */
+  verify(options?: VerifyOptions): Promise<VerifyReport> {
     return verify(this.ctx, options);
   }
 
