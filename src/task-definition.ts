@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { UnrecoverableError, ValidationError } from './errors.js';
 import type { EnqueueRequest, JsonValue, Task } from './types.js';
+import { deadlineOption } from './util/long-timer.js';
 import type { TaskHandler } from './worker/worker.js';
 import type { TaskContext } from './worker/handler-context.js';
 
@@ -28,6 +29,8 @@ export function defineTask<Schema extends z.ZodType>(
   options: { timeoutMs?: number } = {},
 ): TaskDefinition<Schema> {
   if (type.trim() === '') throw new ValidationError('a task definition needs a type');
+  const timeoutMs =
+    options.timeoutMs === undefined ? undefined : deadlineOption(options.timeoutMs, 1, `${type}: timeoutMs`, 1);
   const parse = (spec: unknown): z.output<Schema> => {
     const result = schema.safeParse(spec);
     if (result.success) return result.data;
@@ -39,7 +42,7 @@ export function defineTask<Schema extends z.ZodType>(
   return {
     type,
     schema,
-    timeoutMs: options.timeoutMs,
+    timeoutMs,
     parse,
     request: (req) => {
       parse(req.spec);

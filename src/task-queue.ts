@@ -3,7 +3,7 @@ import { closeQueueContext, openQueueContext } from './queue-context.js';
 import { DEFAULT_HEARTBEAT_TTL_MS } from './context/open.js';
 import type { TaskDefinition } from './task-definition.js';
 import type { EnqueueRequest, JsonValue, References, Task, TaskEvent } from './types.js';
-import { intOption } from './validation.js';
+import { timerOption } from './util/long-timer.js';
 import { SafeEmitter } from './util/safe-emitter.js';
 import type { TaskQueueEvents } from './task-queue-events.js';
 import type { LeaseOptions } from './commands/leases.js';
@@ -24,7 +24,7 @@ import { get } from './projections/get.js';
 import { history } from './projections/history.js';
 import { events, type EventsOptions } from './projections/events.js';
 import { stats, type QueueStats } from './projections/stats.js';
-import { verify, type VerifyReport } from './audit/verify.js';
+import { verify, type VerifyOptions, type VerifyReport } from './audit/verify.js';
 import { rebuild, type RebuildReport } from './audit/rebuild.js';
 import type { FoldProgressOptions } from './audit/fold-log.js';
 import { recover, type RecoveryReport } from './worker/recovery.js';
@@ -37,7 +37,6 @@ import {
   compactionConfig,
   DEFAULT_COMPACT_INTERVAL_MS,
   hasRetention,
-  MAX_INTERVAL_MS,
   type CompactionConfig,
   type RetentionOptions,
 } from './retention/options.js';
@@ -91,15 +90,15 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
     super();
     // Every option is checked before the connection opens, so that a refused one leaves nothing open.
     const compaction = compactionConfig(options.retention, options.archive);
-    const compactIntervalMs = intOption(
+    const compactIntervalMs = timerOption(
       options.compactIntervalMs,
       hasRetention(compaction) ? DEFAULT_COMPACT_INTERVAL_MS : 0,
       'compactIntervalMs',
       0,
-      MAX_INTERVAL_MS,
     );
-    const ttl = options.heartbeatTtlMs ?? DEFAULT_HEARTBEAT_TTL_MS;
-    this.recoveryIntervalMs = intOption(
+    // Checked here too (openContext checks it again): recovery's default interval is derived from it.
+    const ttl = timerOption(options.heartbeatTtlMs, DEFAULT_HEARTBEAT_TTL_MS, 'heartbeatTtlMs', 100);
+    this.recoveryIntervalMs = timerOption(
       options.recoveryIntervalMs,
       Math.min(Math.floor(ttl / 2), 5000),
       'recoveryIntervalMs',
@@ -213,7 +212,11 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
     return stats(this.ctx);
   }
 
-  verify(options?: FoldProgressOptions): Promise<VerifyReport> {
+  /**
+   * Checks every projection and index against a fold of the log. With `repair`, index entries found wrong
+   * are put back in step with their task (each fix logged as an event); projections are rebuild()'s.
+   */
+  verify(options?: VerifyOptions): Promise<VerifyReport> {
     return verify(this.ctx, options);
   }
 

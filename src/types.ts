@@ -69,7 +69,8 @@ export type TaskEventType =
   | 'unscheduled'
   | 'snapshot'
   | 'expired'
-  | 'compacted';
+  | 'compacted'
+  | 'repaired';
 
 export interface TaskEvent {
   /** The event's stream id: its position in the log. */

@@ -11,10 +11,10 @@ describe('stalled tasks', () => {
     const q = r.queue({ heartbeatTtlMs: TTL });
     const id = await q.enqueue({ queue: 'q', type: 't' });
     await q.dequeue(['q']);
-    expect(await q.recover()).toEqual({ requeued: 0, failed: 0, redelivered: 0 }); // not stalled yet
+    expect(await q.recover()).toEqual({ requeued: 0, failed: 0, redelivered: 0, repaired: 0 }); // not stalled yet
     await sleep(TTL + 50);
     await r.raw().del(`{${q.namespace}}:recovery-lock`);
-    expect(await q.recover()).toEqual({ requeued: 1, failed: 0, redelivered: 0 });
+    expect(await q.recover()).toEqual({ requeued: 1, failed: 0, redelivered: 0, repaired: 0 });
     const t = await q.get(id);
     expect(t?.status).toBe('waiting');
     const again = await q.dequeue(['q']);
@@ -61,7 +61,7 @@ describe('stalled tasks', () => {
       await sleep(300);
       await q.heartbeat(id);
       await raw.del(`{${q.namespace}}:recovery-lock`);
-      expect(await q.recover()).toEqual({ requeued: 0, failed: 0, redelivered: 0 });
+      expect(await q.recover()).toEqual({ requeued: 0, failed: 0, redelivered: 0, repaired: 0 });
     }
     expect(Date.now() - began).toBeGreaterThan(ttl);
     expect((await q.get(id))?.status).toBe('running');
@@ -164,7 +164,7 @@ describe('undelivered entries', () => {
     setTimeout(() => ctrl.abort(), 200);
     await expect(q.dequeue(['q'], { signal: ctrl.signal })).rejects.toMatchObject({ code: 'ERR_ABORTED' });
     await r.raw().del(`{${q.namespace}}:recovery-lock`);
-    expect(await q.recover()).toEqual({ requeued: 0, failed: 0, redelivered: 1 });
+    expect(await q.recover()).toEqual({ requeued: 0, failed: 0, redelivered: 1, repaired: 0 });
     const t = await q.dequeue(['q']);
     expect(t.id).toBe(id);
     expect(t.attempt).toBe(1);
@@ -183,7 +183,7 @@ describe("the TaskQueue 'error' event", () => {
     expect(await r.raw().exists(`{${q.namespace}}:ready:later`)).toBe(0);
     // Several passes, each reading the queue's (missing) stream.
     await r.raw().del(`{${q.namespace}}:recovery-lock`);
-    expect(await q.recover()).toEqual({ requeued: 0, failed: 0, redelivered: 0 });
+    expect(await q.recover()).toEqual({ requeued: 0, failed: 0, redelivered: 0, repaired: 0 });
     await sleep(400);
     expect(errors).toEqual([]);
   });

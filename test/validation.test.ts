@@ -235,7 +235,7 @@ describe('enqueue validation', () => {
     expect(() => new TaskQueue({ namespace: 'a b' })).toThrow(ValidationError);
     expect(() => new TaskQueue({ namespace: '' })).toThrow(ValidationError);
     expect(() => new TaskQueue({ connection: r.url, heartbeatTtlMs: 5 })).toThrow(
-      /heartbeatTtlMs must be an integer from 100 up/,
+      /heartbeatTtlMs must be an integer from 100 to 2147483647 ms/,
     );
   });
 });

@@ -1,6 +1,7 @@
 import { ValidationError } from '../errors.js';
 import { toJsonText, validateTaskId } from '../validation.js';
 import type { JsonValue, TaskError } from '../types.js';
+import { MAX_DEADLINE_MS } from '../util/long-timer.js';
 import { toTaskError } from './outcomes.js';
 import type { WriteContext } from './context.js';
 import type { LeaseOptions } from './leases.js';
@@ -24,8 +25,9 @@ export interface RetryLaterOptions extends LeaseOptions {
  */
 export async function retryLater(ctx: WriteContext, taskId: string, options: RetryLaterOptions): Promise<void> {
   validateTaskId(taskId);
-  if (!Number.isInteger(options.delayMs) || options.delayMs < 0)
-    throw new ValidationError('delayMs must be a whole number of ms >= 0');
+  // Bounded as enqueue's delayMs is: a due time past Lua's exact integers would never come.
+  if (!Number.isInteger(options.delayMs) || options.delayMs < 0 || options.delayMs > MAX_DEADLINE_MS)
+    throw new ValidationError(`delayMs must be a whole number of ms from 0 to ${MAX_DEADLINE_MS} (ten years)`);
   // '' for none: no JSON text is empty.
   const progress = options.progress === undefined ? '' : toJsonText(options.progress, 'progress');
   const failure = JSON.stringify(toTaskError(options.error));

@@ -4,6 +4,7 @@ import { keysFor } from '../redis/keys.js';
 import { defineScripts } from '../redis/scripts.js';
 import { BlockingPool } from '../redis/blocking-pool.js';
 import { intOption, NAMESPACE_PATTERN } from '../validation.js';
+import { timerOption } from '../util/long-timer.js';
 import type { TaskDefinition } from '../task-definition.js';
 import { Lifecycle } from './lifecycle.js';
 import type { ReadContext } from './read-context.js';
@@ -33,11 +34,11 @@ export function openContext(
     throw new ValidationError(`namespace "${namespace}" must be 1 to 64 letters, digits, '_', '.' or '-'`);
   }
   const settings = {
-    heartbeatTtlMs: intOption(options.heartbeatTtlMs, DEFAULT_HEARTBEAT_TTL_MS, 'heartbeatTtlMs', 100),
+    heartbeatTtlMs: timerOption(options.heartbeatTtlMs, DEFAULT_HEARTBEAT_TTL_MS, 'heartbeatTtlMs', 100),
     maxAttempts: intOption(options.maxAttempts, 3, 'maxAttempts', 1),
-    deliveryTimeoutMs: intOption(options.deliveryTimeoutMs, 10_000, 'deliveryTimeoutMs', 1),
+    deliveryTimeoutMs: timerOption(options.deliveryTimeoutMs, 10_000, 'deliveryTimeoutMs', 1),
   };
-  const connectTimeoutMs = intOption(options.connectTimeoutMs, 5000, 'connectTimeoutMs', 1);
+  const connectTimeoutMs = timerOption(options.connectTimeoutMs, 5000, 'connectTimeoutMs', 1);
   const { redis, owned } = openConnection(options.connection, connectTimeoutMs);
   const keys = keysFor(namespace);
   const ctx: ReadContext = {

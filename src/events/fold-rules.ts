@@ -23,8 +23,8 @@ export interface FoldRule {
   replace?: true;
 }
 
-/** Events about the namespace, not one task: schedules, and compaction's records. */
-export type NamespaceEventType = 'scheduled' | 'unscheduled' | 'expired' | 'compacted';
+/** Events about the namespace, not one task: schedules, compaction's records, and index repairs. */
+export type NamespaceEventType = 'scheduled' | 'unscheduled' | 'expired' | 'compacted' | 'repaired';
 
 export const FOLD_RULES: Readonly<Record<Exclude<TaskEventType, NamespaceEventType>, FoldRule>> = {
   enqueued: {
@@ -191,10 +191,21 @@ export const SCHEDULE_EVENTS: ReadonlySet<string> = new Set(['scheduled', 'unsch
  */
 export const EXPIRED_EVENT = 'expired';
 export const COMPACTED_EVENT = 'compacted';
+/**
+ * `repaired`: verify's repair or a recovery pass put index entries back in step with a task's hash (field
+ * `indexes`, the index names), or `{ns}:counts` with the log (field `counts`, JSON: the values set). The
+ * hash itself is unchanged, so the fold passes over it, though it may name the task.
+ */
+export const REPAIRED_EVENT = 'repaired';
 /** The events that end a task (counted in `{ns}:counts`). */
 export const ENDED_EVENTS: ReadonlySet<string> = new Set(['finished', 'failed', 'cancelled']);
-/** Events that name no task (their `task` field is absent or ''): the per-task fold passes over them. */
-export const NAMESPACE_EVENTS: ReadonlySet<string> = new Set([...SCHEDULE_EVENTS, EXPIRED_EVENT, COMPACTED_EVENT]);
+/** Events that change no task hash (their `task` field is absent or '', but for `repaired`): the fold passes over them. */
+export const NAMESPACE_EVENTS: ReadonlySet<string> = new Set([
+  ...SCHEDULE_EVENTS,
+  EXPIRED_EVENT,
+  COMPACTED_EVENT,
+  REPAIRED_EVENT,
+]);
 
 /**
  * Renders the rules as Lua for includes/fold-apply.lua: `fold_apply(taskKey, eventId, eventTime, eventType, fields, prevEvents)`

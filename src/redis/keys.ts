@@ -38,6 +38,8 @@ export interface Keys {
   delayed(queue: string): string;
   /** Set: ids of tasks that carry one reference (schedules have their own sets, scheduleReference). */
   reference(name: string, value: string | number | boolean): string;
+  /** Prefix shared by all task reference sets, for SCAN (verify). */
+  readonly referencePrefix: string;
   /** Hash: one cron schedule. */
   schedule(id: string): string;
   /** Sorted set: schedule ids scored by next run time (ms). */
@@ -83,6 +85,7 @@ export function keysFor(namespace: string): Keys {
     ready: (queue) => `${tag}:ready:${queue}`,
     delayed: (queue) => `${tag}:delayed:${queue}`,
     reference: (name, value) => `${tag}:ref:${encodeURIComponent(name)}=${JSON.stringify(value)}`,
+    referencePrefix: `${tag}:ref:`,
     schedule: (id) => `${tag}:schedule:${id}`,
     schedules: `${tag}:schedules`,
     scheduleReference: (name, value) => `${tag}:sref:${encodeURIComponent(name)}=${JSON.stringify(value)}`,

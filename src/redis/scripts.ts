@@ -153,6 +153,8 @@ const SCRIPT_FILE_NAMES = {
   delete: 'delete',
   history: 'history',
   restore: 'restore',
+  repairTask: 'repair-task',
+  repairCounts: 'repair-counts',
   scheduleUpsert: 'schedule-upsert',
   scheduleRemove: 'schedule-remove',
   scheduleEmit: 'schedule-emit',

@@ -10,6 +10,7 @@ import { unschedule } from '../commands/unschedule.js';
 import { NotScheduledError, TypeNotSpecifiedError, ValidationError } from '../errors.js';
 import { intOption, toJsonText, validateQueueNames, validateReferences, validateRequest } from '../validation.js';
 import type { JsonValue, References } from '../types.js';
+import { timerOption } from '../util/long-timer.js';
 import { CATCH_UP, planTick, nextRun, validateCron, validateTimezone, type CatchUp } from './cron.js';
 
 export interface SchedulerOptions extends Pick<
@@ -87,13 +88,14 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> {
 
   constructor(options: SchedulerOptions = {}) {
     super();
+    // Checked before the connection opens, so that a refused option leaves nothing open.
+    this.leaseMs = timerOption(options.leaseMs, 10_000, 'leaseMs', 100);
+    const maxPoll = Math.floor(this.leaseMs / 3);
+    this.pollIntervalMs = intOption(options.pollIntervalMs, Math.min(500, maxPoll), 'pollIntervalMs', 10, maxPoll);
     const { ctx, owned } = openContext(options, (err) => this.emit('error', err));
     this.ctx = ctx;
     this.owned = owned;
     this.namespace = ctx.keys.namespace;
-    this.leaseMs = intOption(options.leaseMs, 10_000, 'leaseMs', 100);
-    const maxPoll = Math.floor(this.leaseMs / 3);
-    this.pollIntervalMs = intOption(options.pollIntervalMs, Math.min(500, maxPoll), 'pollIntervalMs', 10, maxPoll);
   }
 
   /** True while this instance holds an unexpired lease (by its own clock, with a margin). */

@@ -4,6 +4,7 @@ import { scriptPipeline } from '../redis/pipeline.js';
 import { redisNow } from '../redis/time.js';
 import type { ReadContext } from '../context/read-context.js';
 import type { StreamEntry } from '../events/codec.js';
+import { sweepIndexes } from './recovery-sweep.js';
 
 /** Tasks handled per step of a recovery pass. */
 const BATCH = 100;
@@ -15,6 +16,8 @@ export interface RecoveryReport {
   failed: number;
   /** Entries claimed but never started (their reader died), given back to their queue. */
   redelivered: number;
+  /** Tasks whose index entries the pass's sweep put back in step with their hash (recovery-sweep.ts). */
+  repaired: number;
 }
 
 /**
@@ -25,9 +28,10 @@ export async function recover(ctx: ReadContext, intervalMs: number): Promise<Rec
   const token = randomUUID();
   const locked = await ctx.redis.set(ctx.keys.recoveryLock, token, 'PX', Math.max(100, intervalMs), 'NX');
   if (locked !== 'OK') return null;
-  const report: RecoveryReport = { requeued: 0, failed: 0, redelivered: 0 };
+  const report: RecoveryReport = { requeued: 0, failed: 0, redelivered: 0, repaired: 0 };
   await recoverStalled(ctx, report);
   await recoverUndelivered(ctx, report);
+  report.repaired = await sweepIndexes(ctx);
   return report;
 }
 

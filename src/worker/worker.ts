@@ -1,6 +1,7 @@
 import { isRefusal, NoHandlerError, TaskLedgerError, TaskTimeoutError, WorkerClosedError } from '../errors.js';
 import { SafeEmitter } from '../util/safe-emitter.js';
 import { sleep } from '../util/sleep.js';
+import { deadlineOption, LongTimer } from '../util/long-timer.js';
 import { intOption, toJsonText, validateBackoff, validateQueueNames } from '../validation.js';
 import type { BackoffOptions, JsonValue, Task } from '../types.js';
 import { backoffDelay } from './backoff.js';
@@ -120,12 +121,12 @@ export class Worker extends SafeEmitter<WorkerEvents> {
       0,
       this.heartbeatIntervalMs,
     );
-    this.closeTimeoutMs = int(options.closeTimeoutMs, 30_000, 'closeTimeoutMs', 0);
+    this.closeTimeoutMs = deadlineOption(options.closeTimeoutMs, 30_000, 'closeTimeoutMs', 0);
     if (options.retry) {
       int(options.retry.maxAttempts, 1, 'retry.maxAttempts', 1);
       if (options.retry.backoff !== undefined) validateBackoff(options.retry.backoff);
     }
-    for (const [type, ms] of Object.entries(options.timeouts ?? {})) int(ms, 1, `timeouts.${type}`, 1);
+    for (const [type, ms] of Object.entries(options.timeouts ?? {})) deadlineOption(ms, 1, `timeouts.${type}`, 1);
   }
 
   /** Starts taking tasks. */
@@ -162,17 +163,26 @@ export class Worker extends SafeEmitter<WorkerEvents> {
    * longer theirs to write).
    */
   close(options: { timeoutMs?: number } = {}): Promise<void> {
-    this.closing ??= this.shutdown(options.timeoutMs ?? this.closeTimeoutMs);
+    if (!this.closing) {
+      let timeoutMs: number;
+      try {
+        timeoutMs = deadlineOption(options.timeoutMs, this.closeTimeoutMs, 'close() timeoutMs', 0);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      this.closing = this.shutdown(timeoutMs);
+    }
     return this.closing;
   }
 
   private async shutdown(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
+    // Monotonic, and chained past one timer's limit: a close timeout of days is waited in full.
+    const deadline = performance.now() + timeoutMs;
     const until = (p: Promise<unknown>) => {
-      let timer: NodeJS.Timeout | undefined;
-      const left = Math.max(0, deadline - Date.now());
-      return Promise.race([p, new Promise((res) => (timer = setTimeout(res, left)))]).finally(() =>
-        clearTimeout(timer),
+      let timer: LongTimer | undefined;
+      const left = Math.max(0, deadline - performance.now());
+      return Promise.race([p, new Promise<void>((res) => (timer = new LongTimer(res, left)))]).finally(() =>
+        timer?.clear(),
       );
     };
     this.reader.abort();
@@ -293,9 +303,10 @@ export class Worker extends SafeEmitter<WorkerEvents> {
     }
     const timeoutMs =
       task.timeoutMs ?? this.options.timeouts?.[task.type] ?? this.queue.definition(task.type)?.timeoutMs;
-    let deadline: NodeJS.Timeout | undefined;
+    let deadline: LongTimer | undefined;
     if (timeoutMs !== undefined) {
-      deadline = setTimeout(() => {
+      // A LongTimer: a deadline past 2^31 - 1 ms given to setTimeout would fire after 1 ms.
+      deadline = new LongTimer(() => {
         if (r.done) return;
         const err = new TaskTimeoutError(task.id, timeoutMs);
         r.controller.abort(err);
@@ -331,7 +342,7 @@ export class Worker extends SafeEmitter<WorkerEvents> {
       // By code, not class: a second copy of the package in node_modules must not turn it retriable.
       this.failed(r, error, (err as { code?: unknown } | null)?.code !== 'ERR_UNRECOVERABLE');
     } finally {
-      clearTimeout(deadline);
+      deadline?.clear();
     }
   }
 
