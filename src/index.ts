@@ -52,6 +52,7 @@ export {
   FormatVersionError,
   CompactionLockLostError,
   RedisUnavailableError,
+  RedisOutOfMemoryError,
   AbortError,
   QueueClosedError,
   InternalError,
