@@ -118,4 +118,23 @@ describe('a full Redis (maxmemory, noeviction)', () => {
       expect((await q.history(id)).map((e) => e.type)).toEqual(['enqueued', 'started', 'finished']);
     expect((await q.verify()).mismatches).toEqual([]);
   });
+
+  it('recovery is refused with the typed error: a deadline that passed while heartbeats were refused requeues nothing', async () => {
+    const q = r.queue({ heartbeatTtlMs: 100 });
+    const raw = r.raw();
+    const id = await q.enqueue({ queue: 'q', type: 't' });
+    await q.dequeue(['q']);
+    await fill(raw);
+    try {
+      await expect(q.heartbeat(id)).rejects.toBeInstanceOf(RedisOutOfMemoryError);
+      await sleep(150); // past the deadline
+      await expect(q.recover()).rejects.toBeInstanceOf(RedisOutOfMemoryError);
+      expect((await q.get(id))?.status).toBe('running');
+    } finally {
+      await free(raw);
+    }
+    await q.heartbeat(id);
+    await q.finish(id);
+    expect((await q.history(id)).map((e) => e.type)).toEqual(['enqueued', 'started', 'finished']);
+  });
 });

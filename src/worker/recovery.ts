@@ -1,3 +1,4 @@
+import { fromRedisError, RedisOutOfMemoryError } from '../errors.js';
 import { CONSUMER, GROUP } from '../redis/keys.js';
 import { scriptPipeline } from '../redis/pipeline.js';
 import { redisNow } from '../redis/time.js';
@@ -26,6 +27,14 @@ export interface RecoveryReport {
  * and the scripts re-check everything themselves, so even two overlapping passes never do a thing twice.
  */
 export async function recover(ctx: ReadContext, intervalMs: number): Promise<RecoveryReport | null> {
+  try {
+    return await recoverPass(ctx, intervalMs);
+  } catch (err) {
+    throw fromRedisError(err);
+  }
+}
+
+async function recoverPass(ctx: ReadContext, intervalMs: number): Promise<RecoveryReport | null> {
   const k = ctx.keys;
   const now = await redisNow(ctx.redis);
   // The lock holds the Redis time it was taken at.
@@ -97,12 +106,18 @@ async function recoverStalled(ctx: ReadContext, report: RecoveryReport): Promise
     });
     const results = await pipeline.exec();
     let stuck = 0;
+    let full = false;
     results.forEach(([err, code], i) => {
       // recover-stalled answers 0 only for a task whose deadline moved after our read: it is alive, not stuck.
-      if (err) stuck++;
-      else if (Number(code) === 1 && acted[i] === 'fail') report.failed++;
+      if (err) {
+        stuck++;
+        if (fromRedisError(err) instanceof RedisOutOfMemoryError) full = true;
+      } else if (Number(code) === 1 && acted[i] === 'fail') report.failed++;
       else if (Number(code) === 1 && acted[i] === 'requeue') report.requeued++;
     });
+    // A full Redis refused them: said, so that the pass is not taken for one that found nothing.
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set in the callback above
+    if (full) throw new RedisOutOfMemoryError();
     // Every other answer removed the id from the running set, so the next read makes progress.
     if (stuck === ids.length || ids.length < BATCH) return;
   }
