@@ -56,6 +56,7 @@ export {
   FormatVersionError,
   CompactionLockLostError,
   RedisUnavailableError,
+  RedisOutOfMemoryError,
   AbortError,
   QueueClosedError,
   InternalError,

@@ -49,7 +49,12 @@ export function openContext(
     settings,
     definitions: new Map((options.tasks ?? []).map((d) => [d.type, d])),
     archive: options.archive ?? null,
-    life: new Lifecycle(() => ensureFormat(redis, keys, connectTimeoutMs), onError),
+    life: new Lifecycle(async () => {
+      await ensureFormat(redis, keys, connectTimeoutMs);
+      // Recovery's bound on deadlines (worker/recovery.ts). Not a reason to refuse the open (a full Redis
+      // refuses it): recovery then goes by its own TTL and those announced before.
+      await redis.zadd(keys.heartbeatTtl, 'GT', settings.heartbeatTtlMs, 'max').catch(() => undefined);
+    }, onError),
   };
   return { ctx, owned };
 }

@@ -15,9 +15,12 @@
   ARGV[2] consumer group name
   ARGV[3] the task's queue, as the client read it (checked, so KEYS[4] is the right stream)
 
-  Returns OK, 0 when there was nothing to do (not stalled), or a status code (includes/codes.lua).
+  Returns OK, 0 when there was nothing to do (not stalled), or a status code (includes/codes.lua). Fails
+  with Redis' OOM error, having written nothing, when Redis is full: it refuses the heartbeats that would
+  have kept the task, so a deadline passed then says nothing of its holder.
 ]]
 --@include codes
+--@include refuse-when-full
 --@include check-running
 --@include emit
 --@include count-end
@@ -25,6 +28,7 @@
 --@include redis-now
 
 local taskId, group = ARGV[1], ARGV[2]
+refuse_when_full(KEYS[2])
 local code = check_running(KEYS[3], '')
 if code ~= OK then
   -- Only a running task belongs in the running set; drop a stray entry (index hygiene, not task state).

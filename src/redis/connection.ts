@@ -1,5 +1,5 @@
 import { Cluster, Redis } from 'ioredis';
-import { FormatVersionError, RedisUnavailableError } from '../errors.js';
+import { FormatVersionError, fromRedisError, RedisUnavailableError } from '../errors.js';
 import type { Keys } from './keys.js';
 import { migrateFrom1, migrateFrom2 } from './migrate.js';
 
@@ -55,9 +55,14 @@ export async function ensureFormat(redis: Connection, keys: Keys, connectTimeout
   const where = describe(redis);
   const check = async () => {
     try {
+      // Read first: a namespace in use needs no write, so an instance can open while Redis is full.
+      const format = await redis.hget(keys.meta, 'format');
+      if (format !== null) return Number(format);
       await redis.hsetnx(keys.meta, 'format', String(FORMAT_VERSION));
       return Number(await redis.hget(keys.meta, 'format'));
     } catch (err) {
+      const mapped = fromRedisError(err);
+      if (mapped !== err) throw mapped;
       throw new RedisUnavailableError(`cannot reach Redis at ${where}: ${(err as Error).message}`, err);
     }
   };

@@ -20,6 +20,11 @@ export interface Keys {
   readonly wake: string;
   /** Hash: all-time counts of tasks that ended, by `<status>:<queue>` (finished, failed, cancelled). */
   readonly counts: string;
+  /**
+   * Sorted set of one member, `max`, scored by the largest heartbeatTtlMs an instance opened the namespace
+   * with: how far ahead of Redis TIME a heartbeat deadline can be while the clock runs steadily.
+   */
+  readonly heartbeatTtl: string;
   /** String: short lock that lets one instance at a time run a recovery pass. */
   readonly recoveryLock: string;
   /** String: lock that lets one instance at a time run a compaction pass (renewed while the pass runs). */
@@ -72,6 +77,7 @@ export function keysFor(namespace: string): Keys {
     events: `${tag}:events`,
     queues: `${tag}:queues`,
     running: `${tag}:running`,
+    heartbeatTtl: `${tag}:heartbeat-ttl`,
     recoveryLock: `${tag}:recovery-lock`,
     compactionLock: `${tag}:compaction-lock`,
     finishedSet: `${tag}:ended:finished`,

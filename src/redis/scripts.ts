@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { Command, type Cluster, type Redis } from 'ioredis';
+import { fromRedisError } from '../errors.js';
 import { foldRulesAsLua } from '../events/fold-rules.js';
 import { enqueueConstants } from './protocols/enqueue.js';
 import { constantsAsLua, inlineConstants, inlinedConstants, type LuaConstant } from './protocols/lua.js';
@@ -197,6 +198,10 @@ function commandWith(name: string, args: (string | number)[]): Command {
   return command;
 }
 
+const rethrowMapped = (err: unknown): never => {
+  throw fromRedisError(err);
+};
+
 const isNoScript = (err: unknown) => err instanceof Error && err.message.startsWith('NOSCRIPT');
 
 /**
@@ -229,15 +234,15 @@ function directScript(redis: Redis | Cluster, { lua, sha, numberOfKeys }: Script
     try {
       return await send('evalsha', args);
     } catch (err) {
-      if (!isNoScript(err)) throw err;
+      if (!isNoScript(err)) throw fromRedisError(err);
     }
-    if (!loading) return evalOnce(args);
+    if (!loading) return evalOnce(args).catch(rethrowMapped);
     await loading;
     try {
       return await send('evalsha', args);
     } catch (err) {
-      if (!isNoScript(err)) throw err;
-      return evalOnce(args);
+      if (!isNoScript(err)) throw fromRedisError(err);
+      return evalOnce(args).catch(rethrowMapped);
     }
   };
 }
@@ -259,7 +264,11 @@ export function defineScripts(redis: Redis | Cluster): Scripts {
     const command = commandName(name);
     const source = sources.get(command);
     if (!source) throw new Error(`script ${name} has no file in src/lua`);
-    scripts[name] = direct ? directScript(redis, source) : target[command]!.bind(redis);
+    if (direct) scripts[name] = directScript(redis, source);
+    else {
+      const fn = target[command]!.bind(redis);
+      scripts[name] = (...args) => fn(...args).catch(rethrowMapped);
+    }
   }
   return scripts;
 }

@@ -374,8 +374,8 @@ export class Worker extends SafeEmitter<WorkerEvents> {
 
   /**
    * The write that ends an attempt, after the task's earlier writes. A refusal means the task is no longer
-   * ours (task:lost). Any other failure (Redis unreachable) is tried again a few times, then reported: the
-   * task is still fenced and its stall will bring it back. Not an async function: the usual first try that
+   * ours (task:lost). A full Redis is waited out. Any other failure (Redis unreachable) is tried again a few
+   * times, then reported: the task is still fenced and its stall will bring it back. Not an async function: the usual first try that
    * succeeds makes one promise, not a suspended frame (a worker makes one of these per task).
    */
   private finalWrite(r: Running, what: string, fn: () => Promise<unknown>, onDone: () => void): void {
@@ -400,12 +400,20 @@ export class Worker extends SafeEmitter<WorkerEvents> {
     first: unknown,
   ): Promise<void> {
     let err = first;
+    let toldFull = false;
     for (let attempt = 1; ; attempt++) {
       if (isRefusal(err)) {
         this.lost(r, err);
         return;
       }
-      if (attempt >= FINAL_WRITE_TRIES || (err instanceof TaskLedgerError && err.code === 'ERR_QUEUE_CLOSED')) {
+      // A full Redis answers, and takes the write once it has room: the handler's outcome waits for it (the
+      // app hears of it once) rather than being dropped for a stall to run the task again; until close().
+      const full = err instanceof TaskLedgerError && err.code === 'ERR_REDIS_OOM';
+      if (full && !this.closing) {
+        if (!toldFull) this.emit('error', err);
+        toldFull = true;
+        attempt = 0;
+      } else if (attempt >= FINAL_WRITE_TRIES || (err instanceof TaskLedgerError && err.code === 'ERR_QUEUE_CLOSED')) {
         const reason = err instanceof Error ? err.message : String(err);
         this.emit(
           'error',
