@@ -140,7 +140,7 @@ describe('the recovery pass sweeps for tasks no transition would reach', () => {
     const k = (s: string) => `{${q.namespace}}:${s}`;
     await raw.del(k('ready:q'));
     await raw.zrem(k('running'), running);
-    expect(await q.recover()).toEqual({ requeued: 0, failed: 0, redelivered: 0, repaired: 2 });
+    expect(await q.recover()).toEqual({ requeued: 0, failed: 0, redelivered: 0, repaired: 2, deadlinesReset: 0 });
     expect((await q.dequeue(['q'], { signal: AbortSignal.timeout(5000) })).id).toBe(waiting);
     // Both stall (no heartbeats) and recovery sees both: the running one is in the running set again.
     await expect.poll(async () => (await q.recover())?.requeued, { timeout: 5000 }).toBe(2);
