@@ -40,6 +40,8 @@ async function round() {
     spec: { i },
     status: 'running',
     progress: null,
+    result: null,
+    error: null,
     references: {},
     attempt: 1,
     maxAttempts: 3,

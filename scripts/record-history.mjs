@@ -1,7 +1,7 @@
 // Records a log fixture for test/fold-replay.test.ts: runs a workload touching every event type against a
 // Redis (REDIS_URL), then writes the raw log and the projections it produced. Run once per format version;
 // the committed fixture then proves that later code folds the old log the same way.
-//   REDIS_URL=redis://127.0.0.1:6379 node scripts/record-history.mjs test/fixtures/history-v3
+//   REDIS_URL=redis://127.0.0.1:6379 node scripts/record-history.mjs test/fixtures/history-v4
 import { writeFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { TaskQueue } from '../dist/index.js';
@@ -65,11 +65,30 @@ async function workload(q) {
   await q.finish(f, { rows: 10 });
   await q.fail(g, { error: 'upstream 503 again' });
   await q.deleteByReference({ album: 'x' }); // b deleted
+  // Since format 3 (history-v4): results and errors apart from progress, a retry that clears the error, an
+  // end without a lease (d's stall-fail above is one too).
+  const [h, i, j] = await q.enqueueMany([
+    { queue: 'exports', type: 'csv', spec: { rows: 3 } },
+    { queue: 'exports', type: 'csv', spec: { rows: 4 }, maxAttempts: 3, backoff: { delayMs: 10, jitter: 0 } },
+    { queue: 'exports', type: 'csv', spec: { rows: 5 } },
+  ]);
+  await q.dequeue(['exports']); // h
+  await q.finish(h, { pct: 100 }, { result: { error: 'a result, not an error' } });
+  await q.dequeue(['exports']); // i
+  await q.fail(i, { step: 1 }, { error: { message: 'quota exceeded', code: 'E_QUOTA' } });
+  await q.retry(i);
+  await q.dequeue(['exports']); // j
+  await q.finish(j, undefined, { lease: '', result: 5 });
+  await q.dequeue(['exports']); // i again
+  await q.retryLater(i, { delayMs: 10, error: { message: 'upstream 503', code: 'E_UPSTREAM' } });
+  await sleep(50);
+  await q.dequeue(['exports']); // i, promoted
+  await q.finish(i, undefined, { result: 'ok after a retry' });
 
-  return [a, b, c, d, e, f, g];
+  return [a, b, c, d, e, f, g, h, i, j];
 }
 
-// Format 2 (history-v3): the workload, then a compaction (retention removes the finished tasks, the log is
+// Format 2 (history-v3) and 3 (history-v4): the workload, then a compaction (retention removes the finished tasks, the log is
 // trimmed behind snapshots of the live ones), then the workload again on top of the trimmed log.
 const ids = await workload(q);
 await sleep(5);

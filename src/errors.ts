@@ -162,6 +162,39 @@ export class WorkerClosedError extends TaskLedgerError {
   }
 }
 
+/**
+ * Redis is over its maxmemory and may not evict (`maxmemory-policy noeviction`): it refused a write, which
+ * wrote nothing. Free memory (or raise maxmemory); writes go through again as soon as there is room.
+ */
+export class RedisOutOfMemoryError extends TaskLedgerError {
+  constructor(cause?: unknown) {
+    super(
+      'ERR_REDIS_OOM',
+      'Redis is out of memory (over maxmemory, with no eviction) and refused the write; nothing was written',
+      { cause },
+    );
+  }
+}
+
+/**
+ * The library error a Redis error reply stands for, or the error itself when none does: the one place
+ * Redis' own errors become library errors (extend it here, not at the call sites).
+ */
+export function fromRedisError(err: unknown): unknown {
+  // Redis' reply code leads the message, also when a script's redis.call met it ("OOM command not allowed...").
+  if (err instanceof Error && err.message.startsWith('OOM ')) return new RedisOutOfMemoryError(err);
+  return maxRetriesError(err) ?? err;
+}
+
+/**
+ * ioredis gave up on a command after `maxRetriesPerRequest` reconnects (Redis down or unreachable). Matched
+ * by name: ioredis does not export the class.
+ */
+export function maxRetriesError(err: unknown): RedisUnavailableError | undefined {
+  if (!(err instanceof Error) || err.name !== 'MaxRetriesPerRequestError') return undefined;
+  return new RedisUnavailableError(`Redis did not answer: ${err.message}`, err);
+}
+
 /** A script answered with something this version does not understand: a bug, never a user error. */
 export class InternalError extends TaskLedgerError {
   constructor(message: string) {
@@ -218,6 +251,7 @@ export function isRefusal(err: unknown): err is TaskLedgerError {
     err.code !== 'ERR_VALIDATION' &&
     err.code !== 'ERR_PAYLOAD_TOO_LARGE' &&
     err.code !== 'ERR_REDIS_UNAVAILABLE' &&
+    err.code !== 'ERR_REDIS_OOM' &&
     err.code !== 'ERR_QUEUE_CLOSED'
   );
 }

@@ -10,7 +10,7 @@ export type {
 export { nextRun, validateCron, validateTimezone } from './scheduler/cron.js';
 export type { CatchUp } from './scheduler/cron.js';
 export type { TaskQueueEvents } from './task-queue-events.js';
-export { Worker, withError } from './worker/worker.js';
+export { Worker } from './worker/worker.js';
 export type { WorkerOptions, WorkerState, TaskHandler } from './worker/worker.js';
 export type { TaskContext } from './worker/handler-context.js';
 export type { WorkerEvents } from './worker/worker-events.js';
@@ -23,12 +23,16 @@ export type { CompactionReport, CompactOptions } from './retention/compact.js';
 export type { CompactionStep } from './retention/log-compaction.js';
 export type { RetentionOptions } from './retention/options.js';
 export { MAX_RETENTION_MS } from './retention/options.js';
+export { MAX_TIMER_MS, MAX_DEADLINE_MS } from './util/long-timer.js';
 export type { DequeueOptions } from './dequeue/dequeue.js';
 export type { LeaseOptions } from './commands/leases.js';
+export type { FinishOptions, FailOptions } from './commands/outcomes.js';
 export type { RetryLaterOptions } from './commands/retry-later.js';
 export type { RecoveryReport } from './worker/recovery.js';
 export type { EventsOptions } from './projections/events.js';
-export type { VerifyReport } from './audit/verify.js';
+export type { VerifyOptions, VerifyReport } from './audit/verify.js';
+export type { IndexMismatch, IndexName } from './audit/index-check.js';
+export type { IndexRepairReport } from './audit/index-repair.js';
 export type { FoldProgressOptions } from './audit/fold-log.js';
 export type { QueueStats, QueueState } from './projections/stats.js';
 export type { LogStats, CompactionStats, EndedHeld } from './projections/log-stats.js';
@@ -54,6 +58,7 @@ export {
   FormatVersionError,
   CompactionLockLostError,
   RedisUnavailableError,
+  RedisOutOfMemoryError,
   AbortError,
   QueueClosedError,
   InternalError,
@@ -80,7 +85,6 @@ export {
   MAX_PAYLOAD_BYTES,
   MAX_JSON_DEPTH,
   MAX_REFERENCES,
-  MAX_DELAY_MS,
   MAX_NAME_LENGTH,
   MAX_REFERENCE_VALUE_LENGTH,
 } from './validation.js';
@@ -88,6 +92,7 @@ export type {
   JsonValue,
   References,
   Task,
+  TaskError,
   TaskStatus,
   TaskEvent,
   TaskEventType,

@@ -1,8 +1,9 @@
 import type { z } from 'zod';
 import { UnrecoverableError, ValidationError } from './errors.js';
 import { knownKeys } from './known-keys.js';
-import { intOption, validateName } from './validation.js';
+import { validateName } from './validation.js';
 import type { EnqueueRequest, JsonValue, Task } from './types.js';
+import { deadlineOption } from './util/long-timer.js';
 import type { TaskHandler } from './worker/worker.js';
 import type { TaskContext } from './worker/handler-context.js';
 
@@ -35,7 +36,8 @@ export function defineTask<Schema extends z.ZodType>(
   if (typeof given !== 'object' || given === null || typeof (given as z.ZodType).safeParse !== 'function')
     throw new ValidationError(`defineTask("${type}"): the schema must be a zod schema`);
   knownKeys(options, ['timeoutMs'], `defineTask("${type}") options`, true);
-  if (options.timeoutMs !== undefined) intOption(options.timeoutMs, 1, 'timeoutMs', 1);
+  const timeoutMs =
+    options.timeoutMs === undefined ? undefined : deadlineOption(options.timeoutMs, 1, `${type}: timeoutMs`, 1);
   const parse = (spec: unknown): z.output<Schema> => {
     const result = schema.safeParse(spec);
     if (result.success) return result.data;
@@ -47,7 +49,7 @@ export function defineTask<Schema extends z.ZodType>(
   return {
     type,
     schema,
-    timeoutMs: options.timeoutMs,
+    timeoutMs,
     parse,
     request: (req) => {
       parse(req.spec);

@@ -3,10 +3,9 @@ import { closeQueueContext, openQueueContext } from './queue-context.js';
 import { DEFAULT_HEARTBEAT_TTL_MS } from './context/open.js';
 import type { TaskDefinition } from './task-definition.js';
 import type { EnqueueRequest, JsonValue, References, Task, TaskEvent } from './types.js';
-import { intOption } from './validation.js';
-import { ValidationError } from './errors.js';
+import { fromRedisError, ValidationError } from './errors.js';
 import { knownKeys } from './known-keys.js';
-import { fromRedisError } from './redis/redis-errors.js';
+import { timerOption } from './util/long-timer.js';
 import { SafeEmitter } from './util/safe-emitter.js';
 import type { TaskQueueEvents } from './task-queue-events.js';
 import { checkLease, type LeaseOptions } from './commands/leases.js';
@@ -14,6 +13,7 @@ import { enqueueMany } from './commands/enqueue.js';
 import { heartbeat } from './commands/heartbeat.js';
 import { finish } from './commands/finish.js';
 import { fail } from './commands/fail.js';
+import type { FailOptions, FinishOptions } from './commands/outcomes.js';
 import { cancel } from './commands/cancel.js';
 import { release } from './commands/release.js';
 import { retry } from './commands/retry.js';
@@ -26,7 +26,7 @@ import { get } from './projections/get.js';
 import { history } from './projections/history.js';
 import { events, type EventsOptions } from './projections/events.js';
 import { stats, type QueueStats } from './projections/stats.js';
-import { verify, type VerifyReport } from './audit/verify.js';
+import { verify, type VerifyOptions, type VerifyReport } from './audit/verify.js';
 import { rebuild, type RebuildReport } from './audit/rebuild.js';
 import type { FoldProgressOptions } from './audit/fold-log.js';
 import { recover, type RecoveryReport } from './worker/recovery.js';
@@ -39,7 +39,6 @@ import {
   compactionConfig,
   DEFAULT_COMPACT_INTERVAL_MS,
   hasRetention,
-  MAX_INTERVAL_MS,
   type CompactionConfig,
   type RetentionOptions,
 } from './retention/options.js';
@@ -100,16 +99,15 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
     knownKeys(options, TASK_QUEUE_OPTIONS, 'TaskQueue options');
     checkTasks(options.tasks);
     const compaction = compactionConfig(options.retention, options.archive);
-    const compactIntervalMs = intOption(
+    const compactIntervalMs = timerOption(
       options.compactIntervalMs,
       hasRetention(compaction) ? DEFAULT_COMPACT_INTERVAL_MS : 0,
       'compactIntervalMs',
       0,
-      MAX_INTERVAL_MS,
     );
-    // Checked here first: the recovery interval's default is made from it.
-    const ttl = intOption(options.heartbeatTtlMs, DEFAULT_HEARTBEAT_TTL_MS, 'heartbeatTtlMs', 100);
-    this.recoveryIntervalMs = intOption(
+    // Checked here too (openContext checks it again): recovery's default interval is derived from it.
+    const ttl = timerOption(options.heartbeatTtlMs, DEFAULT_HEARTBEAT_TTL_MS, 'heartbeatTtlMs', 100);
+    this.recoveryIntervalMs = timerOption(
       options.recoveryIntervalMs,
       Math.min(Math.floor(ttl / 2), 5000),
       'recoveryIntervalMs',
@@ -186,11 +184,13 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
     return heartbeat(this.ctx, taskId, progress, options);
   }
 
-  finish(taskId: string, progress?: JsonValue, options?: LeaseOptions): Promise<void> {
+  /** Ends a running task well: `progress` as in the Go original, the outcome in `options.result`. */
+  finish(taskId: string, progress?: JsonValue, options?: FinishOptions): Promise<void> {
     return finish(this.ctx, taskId, progress, options);
   }
 
-  fail(taskId: string, progress?: JsonValue, options?: LeaseOptions): Promise<void> {
+  /** Ends a running task badly, for good: `progress` as in the Go original, the reason in `options.error`. */
+  fail(taskId: string, progress?: JsonValue, options?: FailOptions): Promise<void> {
     return fail(this.ctx, taskId, progress, options);
   }
 
@@ -251,9 +251,15 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
     return stats(this.ctx).catch(typed);
   }
 
-  verify(options?: FoldProgressOptions): Promise<VerifyReport> {
+  /**
+   * Checks every projection and index against a fold of the log. With `repair`, index entries found wrong
+   * are put back in step with their task (each fix logged as an event); projections are rebuild()'s.
+   */
+  verify(options?: VerifyOptions): Promise<VerifyReport> {
     return call(() => {
-      checkFoldOptions(options, 'verify');
+      checkFoldOptions(options, 'verify', ['onProgress', 'repair']);
+      if (options?.repair !== undefined && typeof options.repair !== 'boolean')
+        throw new ValidationError('verify options.repair must be a boolean');
       return verify(this.ctx, options);
     });
   }
@@ -341,8 +347,12 @@ function typed(err: unknown): never {
   throw fromRedisError(err);
 }
 
-function checkFoldOptions(options: FoldProgressOptions | undefined, what: string): void {
-  knownKeys(options, ['onProgress'], `${what} options`);
+function checkFoldOptions(
+  options: FoldProgressOptions | undefined,
+  what: string,
+  keys: readonly string[] = ['onProgress'],
+): void {
+  knownKeys(options, keys, `${what} options`);
   if (options?.onProgress !== undefined && typeof options.onProgress !== 'function')
     throw new ValidationError(`${what} options.onProgress must be a function`);
 }

@@ -13,7 +13,15 @@ export interface Task<Spec extends JsonValue = JsonValue> {
   type: string;
   spec: Spec;
   status: TaskStatus;
+  /** The latest progress the handler reported (or a finish or fail carried); never the result or an error. */
   progress: JsonValue;
+  /** What the handler returned (the `result` a finish carried), or null. */
+  result: JsonValue;
+  /**
+   * The error of the last failed attempt (a fail, a retry, a stall on the last attempt), or null. Kept when a
+   * later attempt finishes; a `retry` (another run) clears it. Every attempt's error stays in history().
+   */
+  error: TaskError | null;
   references: References;
   /** Number of times the task has been started. */
   attempt: number;
@@ -38,6 +46,14 @@ export interface Task<Spec extends JsonValue = JsonValue> {
   lastHeartbeatAt: Date | null;
 }
 
+/** An attempt's error as stored: what the thrown Error said. */
+export interface TaskError {
+  message: string;
+  /** The error's `code`, when it had a string one (every TaskLedgerError has). */
+  code?: string;
+  stack?: string;
+}
+
 export type TaskEventType =
   | 'enqueued'
   | 'started'
@@ -53,7 +69,8 @@ export type TaskEventType =
   | 'unscheduled'
   | 'snapshot'
   | 'expired'
-  | 'compacted';
+  | 'compacted'
+  | 'repaired';
 
 export interface TaskEvent {
   /** The event's stream id: its position in the log. */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { PayloadTooLargeError, QueueNotSpecifiedError, TypeNotSpecifiedError, ValidationError } from './errors.js';
 import type { EnqueueRequest, JsonValue, References } from './types.js';
+import { MAX_DEADLINE_MS } from './util/long-timer.js';
 
 export const MAX_NAME_LENGTH = 256;
 export const MAX_REFERENCE_VALUE_LENGTH = 1024;
@@ -12,8 +13,6 @@ export const MAX_JSON_DEPTH = 100;
 export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
 /** The most maxPayloadBytes may be: Redis refuses a string over 512 MB, and one call holds several. */
 export const MAX_PAYLOAD_BYTES = 64 * 1024 * 1024;
-/** The longest delay: delayMs, and runAt as time from now. */
-export const MAX_DELAY_MS = 10 * 365 * 24 * 3600 * 1000;
 
 /**
  * C0 and C1 controls and DEL break terminals, logs and key names; bidi marks, embeddings, overrides and
@@ -69,7 +68,7 @@ function msSchema(what: string) {
     .number({ error: `${what} must be a number of milliseconds` })
     .int({ error: `${what} must be a whole number of milliseconds` })
     .min(0, { error: `${what} must not be negative` })
-    .max(MAX_DELAY_MS, { error: `${what} is more than ten years` });
+    .max(MAX_DEADLINE_MS, { error: `${what} is more than ten years` });
 }
 
 const referenceValue = z.union(
@@ -131,7 +130,7 @@ const requestSchema = z.strictObject({
     .refine((v) => Number.isFinite(typeof v === 'number' ? v : v.getTime()), { error: 'runAt is not a valid time' })
     // Redis keeps due times as integers: a time past them would never come due.
     .refine((v) => Number.isInteger(Number(v)), { error: 'runAt must be a whole number of ms' })
-    .refine((v) => Number(v) >= 0 && Number(v) <= Date.now() + MAX_DELAY_MS, {
+    .refine((v) => Number(v) >= 0 && Number(v) <= Date.now() + MAX_DEADLINE_MS, {
       error: 'runAt must be from 1970 to ten years from now',
     })
     .optional(),

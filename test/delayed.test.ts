@@ -95,18 +95,21 @@ describe('retryLater', () => {
     const id = await q.enqueue({ queue: 'q', type: 't', maxAttempts: 3 });
     expect((await q.get(id))?.backoff).toEqual({});
     const t1 = await q.dequeue(['q']);
-    await q.retryLater(id, { delayMs: 150, error: 'boom', progress: { error: 'boom', step: 1 }, lease: t1.lease! });
+    await q.retryLater(id, { delayMs: 150, error: 'boom', progress: { step: 1 }, lease: t1.lease! });
     const waiting = await q.get(id);
     expect(waiting?.status).toBe('waiting');
-    expect(waiting?.progress).toEqual({ error: 'boom', step: 1 });
-    await expect(q.retryLater(id, { delayMs: 1, error: 'late', lease: t1.lease! })).rejects.toMatchObject({
-      code: 'ERR_TASK_NOT_RUNNING',
-    });
+    expect(waiting).toMatchObject({ progress: { step: 1 }, error: { message: 'boom' } });
+    // The same holder sending it again (its reply lost) is answered as the first time, and writes nothing.
+    await q.retryLater(id, { delayMs: 150, error: 'boom', lease: t1.lease! });
     const t2 = await q.dequeue(['q']);
     expect(t2.attempt).toBe(2);
+    await expect(q.retryLater(id, { delayMs: 1, error: 'late', lease: t1.lease! })).rejects.toMatchObject({
+      code: 'ERR_TASK_LEASE_LOST',
+    });
     const h = await q.history(id);
     expect(h.map((e) => e.type)).toEqual(['enqueued', 'started', 'retrying', 'promoted', 'started']);
-    expect(h[2]!.data).toMatchObject({ error: 'boom', progress: { error: 'boom', step: 1 } });
+    expect(h[2]!.data).toMatchObject({ failure: { message: 'boom' }, progress: { step: 1 } });
+    expect(t2.error).toEqual({ message: 'boom' }); // the handler of the next attempt sees why the last one failed
     expect((await q.verify()).mismatches).toEqual([]);
   });
 });

@@ -485,7 +485,7 @@ describe('dequeue', () => {
     expect(new Set(all)).toEqual(new Set(ids));
     expect(received.every((list) => list.length > 0)).toBe(true);
     const v = await producer.verify();
-    expect(v).toEqual({ tasks: 2000, mismatches: [] });
+    expect(v).toEqual({ tasks: 2000, mismatches: [], indexes: [] });
   });
 
   it('close() ends a blocked dequeue and leaves no connection behind', async () => {

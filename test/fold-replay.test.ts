@@ -13,14 +13,16 @@ import { namespace } from './helpers/redis.js';
 const r = useRedis();
 // history-v1: the first recording (no delays or retries yet); history-v2: every event type of format 1;
 // history-v3: format 2, a log trimmed by compaction (snapshots, an expired event, a compacted record) with
-// the same workload again on top.
-const FIXTURES = ['history-v1', 'history-v2', 'history-v3'];
+// the same workload again on top; history-v4: format 3, the same with results and errors apart from
+// progress, a retry that clears an error, and ends without a lease.
+const FIXTURES = ['history-v1', 'history-v2', 'history-v3', 'history-v4'];
 const CORE = ['enqueued', 'started', 'progress', 'finished', 'failed', 'cancelled', 'requeued', 'deleted'];
 const FORMAT_1 = [...CORE, 'retrying', 'promoted'];
 const TYPES: Record<string, string[]> = {
   'history-v1': CORE,
   'history-v2': FORMAT_1,
   'history-v3': [...Object.keys(FOLD_RULES), 'expired', 'compacted'],
+  'history-v4': [...Object.keys(FOLD_RULES), 'expired', 'compacted'],
 };
 
 function load(name: string) {
@@ -96,4 +98,17 @@ describe.each(FIXTURES)('recorded log %s', (name) => {
     }
     expect((await q.verify()).mismatches).toEqual([]);
   });
+});
+
+it('history-v4 holds what format 3 added: results, errors, ends without a lease, a retry after a failure', () => {
+  const { entries, projections } = load('history-v4');
+  const events = entries.map((e) => entryToRawEvent([e.id, e.fields]));
+  const held = Object.values(projections);
+  expect(held.some((h) => h?.result !== undefined)).toBe(true);
+  expect(held.some((h) => h?.error !== undefined && h.status === 'finished')).toBe(true);
+  expect(held.some((h) => h?.lease === '')).toBe(true);
+  const retried = events.filter((e) => e.type === 'requeued' && e.fields.reason === 'retry').map((e) => e.taskId);
+  expect(retried.some((id) => events.some((e) => e.taskId === id && e.type === 'failed' && e.fields.failure))).toBe(
+    true,
+  );
 });

@@ -122,7 +122,7 @@ describe('verify and rebuild', () => {
 
   it('verify is clean after real work and names each damaged field', async () => {
     const { q, ids } = await workload();
-    expect(await q.verify()).toEqual({ tasks: 12, mismatches: [] });
+    expect(await q.verify()).toEqual({ tasks: 12, mismatches: [], indexes: [] });
     const raw = r.raw();
     await raw.hset(`{${q.namespace}}:task:${ids[0]!}`, 'status', 'waiting');
     await raw.hdel(`{${q.namespace}}:task:${ids[1]!}`, 'spec');
@@ -153,7 +153,7 @@ describe('verify and rebuild', () => {
     expect(report.tasks).toBe(13);
     expect(report.events).toBeGreaterThan(30);
     expect(await Promise.all(ids.map((id) => q.get(id)))).toEqual(before);
-    expect(await q.verify()).toEqual({ tasks: 12, mismatches: [] });
+    expect(await q.verify()).toEqual({ tasks: 12, mismatches: [], indexes: [] });
     expect(await raw.zcard(`{${ns}}:running`)).toBe(3);
     expect((await q.deleteByReference({ batch: 0 })).tasks).toBe(6);
     // Waiting tasks are still deliverable after the rebuild.
@@ -199,7 +199,7 @@ describe('deleteByReference', () => {
     ).toEqual([w, run].sort());
     expect(await r.raw().zcard(`{${q.namespace}}:running`)).toBe(0);
     expect(await r.raw().exists(`{${q.namespace}}:ref:datasource=2`)).toBe(0);
-    expect(await q.verify()).toEqual({ tasks: 2, mismatches: [] });
+    expect(await q.verify()).toEqual({ tasks: 2, mismatches: [], indexes: [] });
     await expect(q.deleteByReference({})).rejects.toBeInstanceOf(ValidationError);
   });
 });

@@ -43,6 +43,8 @@ const write: fc.Arbitrary<TaskWrite> = fc.record({
   taskId: fc.string({ minLength: 1, maxLength: 12 }),
   lease: fc.oneof(fc.constant(''), fc.string({ maxLength: 20 })),
   progress: fc.option(fc.string({ maxLength: 30 }), { nil: undefined }),
+  // A finish's result or a fail's error: JSON text, never empty.
+  outcome: fc.option(fc.string({ minLength: 1, maxLength: 30 }), { nil: undefined }),
 });
 const entry: fc.Arbitrary<StartEntry> = fc.record({
   queue: fc.constantFrom('a', 'b', 'emails'),
@@ -344,6 +346,7 @@ describe('the generated Lua of each protocol', () => {
       WRITE_WIDTH: TASK_WRITES.record.length,
       WRITE_TASK_ID: 1,
       WRITE_PROGRESS: 4,
+      WRITE_OUTCOME: 5,
       FINISH_KEYS: 4,
       FINISH_HEADER: 0,
       HEARTBEAT_KEYS: 2,

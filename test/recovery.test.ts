@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LeaseLostError, TaskNotRunningError } from '../src/index.js';
+import { LeaseLostError, TaskNotRunningError, Worker, type RecoveryReport } from '../src/index.js';
 import { sleep, until, useRedis } from './helpers/fixture.js';
 import { namespace } from './helpers/redis.js';
 
@@ -11,10 +11,10 @@ describe('stalled tasks', () => {
     const q = r.queue({ heartbeatTtlMs: TTL });
     const id = await q.enqueue({ queue: 'q', type: 't' });
     await q.dequeue(['q']);
-    expect(await q.recover()).toEqual({ requeued: 0, failed: 0, redelivered: 0 }); // not stalled yet
+    expect(await q.recover()).toEqual({ requeued: 0, failed: 0, redelivered: 0, repaired: 0, deadlinesReset: 0 }); // not stalled yet
     await sleep(TTL + 50);
     await r.raw().del(`{${q.namespace}}:recovery-lock`);
-    expect(await q.recover()).toEqual({ requeued: 1, failed: 0, redelivered: 0 });
+    expect(await q.recover()).toEqual({ requeued: 1, failed: 0, redelivered: 0, repaired: 0, deadlinesReset: 0 });
     const t = await q.get(id);
     expect(t?.status).toBe('waiting');
     const again = await q.dequeue(['q']);
@@ -29,7 +29,7 @@ describe('stalled tasks', () => {
     ]);
   });
 
-  it('fail after maxAttempts with the reason in their progress', async () => {
+  it('fail after maxAttempts with the reason as their error, the progress left as it was', async () => {
     const q = r.queue({ heartbeatTtlMs: TTL, maxAttempts: 2 });
     const id = await q.enqueue({ queue: 'q', type: 't' });
     for (let attempt = 1; attempt <= 2; attempt++) {
@@ -42,10 +42,10 @@ describe('stalled tasks', () => {
     }
     const t = await q.get(id);
     expect(t?.status).toBe('failed');
-    expect(t?.progress).toEqual({
-      error: 'stalled: no heartbeat before the deadline on attempt 2 of 2',
-      lastProgress: { step: 2 },
-    });
+    expect(t?.progress).toEqual({ step: 2 });
+    expect(t?.error).toEqual({ message: 'stalled: no heartbeat before the deadline on attempt 2 of 2' });
+    // No holder ended it: the stalled holder's own lease is gone from it.
+    expect(t?.lease).toBeNull();
     expect((await q.verify()).mismatches).toEqual([]);
   });
 
@@ -61,7 +61,7 @@ describe('stalled tasks', () => {
       await sleep(300);
       await q.heartbeat(id);
       await raw.del(`{${q.namespace}}:recovery-lock`);
-      expect(await q.recover()).toEqual({ requeued: 0, failed: 0, redelivered: 0 });
+      expect(await q.recover()).toEqual({ requeued: 0, failed: 0, redelivered: 0, repaired: 0, deadlinesReset: 0 });
     }
     expect(Date.now() - began).toBeGreaterThan(ttl);
     expect((await q.get(id))?.status).toBe('running');
@@ -143,6 +143,82 @@ describe('stalled tasks', () => {
   });
 });
 
+describe('a Redis clock that steps back an hour (a failover to a host whose clock is behind)', () => {
+  // The state such a step leaves, made directly (the host clock cannot be stepped in a test, and libfaketime
+  // cannot run Debian's redis-server, whose jemalloc reads the clock before libfaketime is ready): the log's
+  // last id an hour ahead of Redis TIME (stream ids never go back), so deadlines taken from event times are
+  // an hour ahead too, as are those set before the step; and the recovery lock taken just before the step,
+  // whose expiry, a time on the Redis clock, is then an hour and an interval away.
+  it("a dead worker's task is recovered one TTL on, and a live worker's task is not recovered", async () => {
+    const ns = namespace();
+    const q = r.queue({ namespace: ns, heartbeatTtlMs: TTL });
+    const raw = r.raw();
+    const hour = 3_600_000;
+    const ids = await q.enqueueMany([
+      { queue: 'dead', type: 't' },
+      { queue: 'live', type: 't' },
+    ]);
+    const [deadId, liveId] = [ids[0]!, ids[1]!];
+    const [seconds] = await raw.time();
+    const ahead = Number(seconds) * 1000 + hour;
+    await raw.xsetid(`{${ns}}:events`, `${ahead}-0`);
+    await raw.set(`{${ns}}:recovery-lock`, String(ahead), 'PX', hour + 1000);
+    // The dead worker: starts its task and is never heard of again.
+    const dead = r.queue({ namespace: ns, heartbeatTtlMs: TTL });
+    expect((await dead.dequeue(['dead'])).id).toBe(deadId);
+    // The live worker: heartbeats (and writes progress, whose deadlines come from event times) throughout.
+    let stop = () => {};
+    const stopped = new Promise<void>((res) => (stop = res));
+    const worker = new Worker(
+      r.queue({ namespace: ns, heartbeatTtlMs: TTL }),
+      async (_task, ctx) => {
+        let n = 0;
+        while (!(await Promise.race([stopped.then(() => true), sleep(20).then(() => false)])))
+          await ctx.progress({ n: n++ });
+      },
+      { queues: ['live'] },
+    );
+    const errors: unknown[] = [];
+    worker.on('error', (err) => errors.push(err));
+    worker.start();
+    const reports: RecoveryReport[] = [];
+    try {
+      await until(async () => (await q.get(liveId))?.status === 'running');
+      expect(Number((await raw.zscore(`{${ns}}:running`, deadId))!)).toBeGreaterThan(ahead);
+      // Passes one after another (the lock of each removed): the dead task comes back; and then on, for as
+      // many passes again, the live task stays with its holder.
+      await until(async () => {
+        const report = await q.recover();
+        if (report) reports.push(report);
+        await raw.del(`{${ns}}:recovery-lock`);
+        return (await q.get(deadId))?.status === 'waiting';
+      }, 20_000);
+      for (let i = reports.length; i > 0; i--) {
+        await sleep(TTL / 2);
+        const report = await q.recover();
+        if (report) reports.push(report);
+        await raw.del(`{${ns}}:recovery-lock`);
+      }
+    } finally {
+      stop();
+      await worker.close();
+    }
+    expect(errors).toEqual([]);
+    expect(reports.reduce((n, rep) => n + rep.requeued, 0)).toBe(1);
+    expect(reports.reduce((n, rep) => n + rep.deadlinesReset, 0)).toBeGreaterThan(0);
+    expect((await q.history(deadId)).map((e) => [e.type, e.data.reason ?? null])).toEqual([
+      ['enqueued', null],
+      ['started', null],
+      ['requeued', 'stalled'],
+    ]);
+    const live = await q.get(liveId);
+    expect(live?.status).toBe('finished');
+    expect(live?.attempt).toBe(1);
+    expect((await q.history(liveId)).filter((e) => e.type === 'started' || e.type === 'requeued')).toHaveLength(1);
+    expect((await q.verify()).mismatches).toEqual([]);
+  });
+});
+
 describe('undelivered entries', () => {
   it('an entry read but never started (its reader died) goes back to the queue', async () => {
     const q = r.queue({ deliveryTimeoutMs: 100 });
@@ -164,7 +240,7 @@ describe('undelivered entries', () => {
     setTimeout(() => ctrl.abort(), 200);
     await expect(q.dequeue(['q'], { signal: ctrl.signal })).rejects.toMatchObject({ code: 'ERR_ABORTED' });
     await r.raw().del(`{${q.namespace}}:recovery-lock`);
-    expect(await q.recover()).toEqual({ requeued: 0, failed: 0, redelivered: 1 });
+    expect(await q.recover()).toEqual({ requeued: 0, failed: 0, redelivered: 1, repaired: 0, deadlinesReset: 0 });
     const t = await q.dequeue(['q']);
     expect(t.id).toBe(id);
     expect(t.attempt).toBe(1);
@@ -183,7 +259,7 @@ describe("the TaskQueue 'error' event", () => {
     expect(await r.raw().exists(`{${q.namespace}}:ready:later`)).toBe(0);
     // Several passes, each reading the queue's (missing) stream.
     await r.raw().del(`{${q.namespace}}:recovery-lock`);
-    expect(await q.recover()).toEqual({ requeued: 0, failed: 0, redelivered: 0 });
+    expect(await q.recover()).toEqual({ requeued: 0, failed: 0, redelivered: 0, repaired: 0, deadlinesReset: 0 });
     await sleep(400);
     expect(errors).toEqual([]);
   });

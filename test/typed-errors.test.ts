@@ -18,7 +18,6 @@ import {
   validateCron,
   validateTimezone,
   ValidationError,
-  withError,
   Worker,
   type JsonValue,
 } from '../src/index.js';
@@ -256,7 +255,6 @@ describe('every public call refuses wrong-typed arguments with a ValidationError
       'nextRun(cron, "UTC", "x")': () => nextRun('* * * * *', 'UTC', 'x' as never),
       'validateCron(42)': () => validateCron(42 as never),
       'validateTimezone(42)': () => validateTimezone(42 as never),
-      'withError(42, null)': () => withError(42 as never, null),
       'defineTask(42, schema)': () => defineTask(42 as never, schema),
       'defineTask("t", 42)': () => defineTask('t', 42 as never),
       'defineTask("t", schema, "x")': () => defineTask('t', schema, 'x' as never),

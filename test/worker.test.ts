@@ -104,7 +104,7 @@ describe('Worker', () => {
     await closeAll();
   });
 
-  it('makes progress visible while running; the return value becomes the final progress', async () => {
+  it('makes progress visible while running; the return value becomes the result, apart from the progress', async () => {
     const q = r.queue();
     const id = await q.enqueue({ queue: 'q', type: 't' });
     let release!: () => void;
@@ -124,7 +124,7 @@ describe('Worker', () => {
     expect(await status(q, id)).toBe('running');
     release();
     await until(async () => (await status(q, id)) === 'finished');
-    expect((await q.get(id))?.progress).toEqual({ pct: 100, out: 'done' });
+    expect(await q.get(id)).toMatchObject({ progress: { pct: 50 }, result: { pct: 100, out: 'done' }, error: null });
     await closeAll();
   });
 
@@ -146,7 +146,7 @@ describe('Worker', () => {
     await closeAll();
   });
 
-  it('by default fails a task at once on a handler error, merging the error into the last progress', async () => {
+  it('by default fails a task at once on a handler error, the error apart from the last progress', async () => {
     const q = r.queue();
     const id = await q.enqueue({ queue: 'q', type: 't' });
     const w = worker(
@@ -160,7 +160,13 @@ describe('Worker', () => {
     const [task, err] = await next<[Task, Error]>(w, 'task:failed');
     expect(task.id).toBe(id);
     expect(err.message).toBe('disk full');
-    expect(await q.get(id)).toMatchObject({ status: 'failed', progress: { error: 'disk full', step: 3 }, attempt: 1 });
+    expect(await q.get(id)).toMatchObject({
+      status: 'failed',
+      progress: { step: 3, error: 'older' },
+      error: { message: 'disk full', stack: expect.stringContaining('disk full') as unknown },
+      result: null,
+      attempt: 1,
+    });
     await closeAll();
   });
 
@@ -190,9 +196,10 @@ describe('Worker', () => {
       'started',
       'failed',
     ]);
-    const errors = h.filter((e) => e.type === 'retrying').map((e) => e.data.error);
+    const errors = h.filter((e) => e.type === 'retrying').map((e) => (e.data.failure as { message: string }).message);
     expect(errors).toEqual(['boom 1', 'boom 2']);
-    expect(h.at(-1)!.data.progress).toEqual({ error: 'boom 3' });
+    expect(h.at(-1)!.data.failure).toMatchObject({ message: 'boom 3' });
+    expect((await q.get(id))?.error?.message).toBe('boom 3');
     // The delays were honoured: each start comes at least its delay after the retrying event.
     const at = (i: number) => h[i]!.at.getTime();
     expect(at(4) - at(2)).toBeGreaterThanOrEqual(100);
@@ -220,7 +227,9 @@ describe('Worker', () => {
     );
     await until(async () => (await status(q, fatal)) === 'failed' && (await status(q, flaky)) === 'finished');
     expect((await q.get(fatal))?.attempt).toBe(1);
-    expect((await q.get(fatal))?.progress).toEqual({ error: 'bad input' });
+    expect((await q.get(fatal))?.error).toMatchObject({ message: 'bad input', code: 'ERR_UNRECOVERABLE' });
+    // A later attempt's success keeps the error of the one that failed; the result is its own.
+    expect(await q.get(flaky)).toMatchObject({ result: 'ok', error: { message: 'try again' } });
     expect((await q.get(flaky))?.attempt).toBe(2);
     await closeAll();
   });
@@ -230,7 +239,10 @@ describe('Worker', () => {
     const id = await q.enqueue({ queue: 'q', type: 'unknown-type' });
     worker(q, { known: async () => 'x' }, { queues: ['q'] });
     await until(async () => (await status(q, id)) === 'failed');
-    expect((await q.get(id))?.progress).toEqual({ error: 'no handler for task type "unknown-type"' });
+    expect((await q.get(id))?.error).toMatchObject({
+      message: 'no handler for task type "unknown-type"',
+      code: 'ERR_NO_HANDLER',
+    });
     await closeAll();
   });
 
@@ -325,7 +337,10 @@ describe('Worker', () => {
     await next(w, 'task:timeout');
     await until(async () => (await status(q, id)) === 'failed');
     expect(reason).toBeInstanceOf(TaskTimeoutError);
-    expect((await q.get(id))?.progress).toEqual({ error: `task ${id} timed out after 100 ms` });
+    expect((await q.get(id))?.error).toMatchObject({
+      message: `task ${id} timed out after 100 ms`,
+      code: 'ERR_TASK_TIMEOUT',
+    });
     expect(w.state()).toMatchObject({ busy: 1, stuck: 1, running: 0 });
     const second = await q.enqueue({ queue: 'q', type: 'slow' });
     await sleep(150);
@@ -359,7 +374,7 @@ describe('Worker', () => {
       { queues: ['q'], concurrency: 2, heartbeatIntervalMs: 50 },
     );
     await until(async () => (await status(q, id)) === 'finished');
-    expect((await q.get(id))?.progress).toEqual({ attempt: 2 });
+    expect((await q.get(id))?.result).toEqual({ attempt: 2 });
     expect(w.state()).toMatchObject({ busy: 1, stuck: 1 });
     expect(peak).toBe(2);
     unblock();
@@ -568,7 +583,7 @@ describe('typed task definitions', () => {
     worker(q, { resize: resize.handler(async () => 'never') }, { queues: ['img'] });
     await until(async () => (await status(q, id)) === 'failed');
     expect((await q.get(id))?.attempt).toBe(1);
-    expect(JSON.stringify((await q.get(id))?.progress)).toMatch(/spec for task type \\"resize\\"/);
+    expect((await q.get(id))?.error?.message).toMatch(/spec for task type "resize"/);
     await closeAll();
   });
 });

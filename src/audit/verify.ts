@@ -1,62 +1,60 @@
 import type { ReadContext } from '../context/read-context.js';
-import { ENDED_STATUSES, type EndedStatus } from '../redis/keys.js';
-import type { ProjectionHash } from '../events/fold.js';
 import { readHashes, scanTaskIds, touchedSince } from '../projections/log-reader.js';
+import type { ProjectionHash } from '../events/fold.js';
 import { foldLog, type FoldProgressOptions } from './fold-log.js';
+import { checkCounts, checkTaskIndexes, indexedIds, readIndexes, type IndexMismatch } from './index-check.js';
+import { repairIndexes, type IndexRepairReport } from './index-repair.js';
+
+export interface VerifyOptions extends FoldProgressOptions {
+  /** Put the index entries found wrong back in step (each fix is logged); projections are left to rebuild(). */
+  repair?: boolean;
+}
 
 export interface VerifyReport {
   /** Tasks compared. */
   tasks: number;
-  /** One line per difference between the live projection and the fold of the log. */
+  /** One line per difference between the live projection or its indexes and the fold of the log. */
   mismatches: string[];
+  /** The index differences among them, typed: which index, which task, what is wrong. */
+  indexes: IndexMismatch[];
+  /** With `repair`: what the repair did. */
+  repair?: IndexRepairReport;
 }
 
 /**
- * Folds the whole log and compares the result with every live task hash, and the running and delayed
- * indexes with the running and not-yet-due tasks. Reads the log up to a fixed last id; tasks with events
- * after it changed while verify ran and are left out.
+ * Folds the whole log and compares the result with every live task hash, and every index (ready entries,
+ * delayed, running, ended and reference sets, the counts) with what the fold says. Reads the log up to a
+ * fixed last id; tasks with events after it changed while verify ran and are left out.
  */
-export async function verify(ctx: ReadContext, options: FoldProgressOptions = {}): Promise<VerifyReport> {
+export async function verify(ctx: ReadContext, options: VerifyOptions = {}): Promise<VerifyReport> {
   await ctx.life.whenOpen();
-  const { folded, end } = await foldLog(ctx, options.onProgress);
+  const { folded, end, counts } = await foldLog(ctx, options.onProgress);
   const liveIds = await scanTaskIds(ctx);
-  const ids = [...new Set([...folded.keys(), ...liveIds])];
-  const live = await readHashes(ctx, ids);
-  const running = new Set(await ctx.redis.zrange(ctx.keys.running, 0, -1));
-  const delayed = new Set<string>();
-  for (const queue of await ctx.redis.smembers(ctx.keys.queues)) {
-    for (const id of await ctx.redis.zrange(ctx.keys.delayed(queue), 0, -1)) delayed.add(id);
-  }
-  const ended = new Map<string, { status: string; at: string }>();
-  for (const status of ENDED_STATUSES) {
-    const flat = await ctx.redis.zrange(ctx.keys.endedSet(status), 0, -1, 'WITHSCORES');
-    for (let i = 0; i < flat.length; i += 2) ended.set(flat[i]!, { status, at: flat[i + 1]! });
-  }
+  const known = new Set([...folded.keys(), ...liveIds]);
+  const live = await readHashes(ctx, [...known]);
+  const state = await readIndexes(ctx, folded, end);
   // Read after the projections: anything that moved on while we read is left out, not reported.
   const moved = await touchedSince(ctx, end);
   const mismatches: string[] = [];
+  const indexes: IndexMismatch[] = [];
+  const differs = new Set<string>();
   let tasks = 0;
-  for (const id of ids) {
+  for (const id of new Set([...known, ...indexedIds(state)])) {
     if (moved.has(id)) continue;
-    const l = live.get(id) ?? null;
-    tasks++;
-    mismatches.push(...compareProjection(id, folded.get(id) ?? null, l));
     const f = folded.get(id) ?? null;
-    const isRunning = f?.status === 'running';
-    if (isRunning !== running.has(id))
-      mismatches.push(`${id}: running index ${running.has(id) ? 'has' : 'lacks'} a ${f?.status ?? 'missing'} task`);
-    const isDelayed = f?.status === 'waiting' && f.runAt !== undefined;
-    if (isDelayed !== delayed.has(id))
-      mismatches.push(`${id}: delayed index ${delayed.has(id) ? 'has' : 'lacks'} the task`);
-    const e = ended.get(id);
-    const endedAs = f && ENDED_STATUSES.includes(f.status as EndedStatus) ? f.status : undefined;
-    if (e?.status !== endedAs || (e && e.at !== f?.finishedAt))
-      mismatches.push(
-        `${id}: ended index has ${e ? `${e.status} at ${e.at}` : 'nothing'} for a ${f?.status ?? 'missing'} task` +
-          (endedAs ? ` ended at ${f?.finishedAt ?? '?'}` : ''),
-      );
+    if (known.has(id)) {
+      tasks++;
+      const projection = compareProjection(id, f, live.get(id) ?? null);
+      if (projection.length) differs.add(id);
+      mismatches.push(...projection);
+    }
+    indexes.push(...checkTaskIndexes(ctx, id, f, state));
   }
-  return { tasks, mismatches };
+  indexes.push(...checkCounts(counts, state.counts));
+  mismatches.push(...indexes.map((m) => m.detail));
+  const report: VerifyReport = { tasks, mismatches, indexes };
+  if (options.repair) report.repair = await repairIndexes(ctx, indexes, { live, differs, counts, state });
+  return report;
 }
 
 export function compareProjection(

@@ -14,7 +14,7 @@ import { appendEvents, logIsEmpty } from '../audit/import-log.js';
 import { keysFor } from '../redis/keys.js';
 import { rawEventToTaskEvent } from '../events/codec.js';
 import { fromExportLine, toExportLine } from '../events/export-line.js';
-import type { JsonValue, References, TaskEvent } from '../types.js';
+import type { JsonValue, References, Task, TaskEvent } from '../types.js';
 import { CliError, EXIT, connect, type GlobalOptions, type Session } from './connect.js';
 import { brief, colour, duration, lazyProgress, progressBar, relative, statusColour, table } from './format.js';
 import { logSummary, retentionChecks } from './log-health.js';
@@ -205,16 +205,31 @@ export async function showCommand(id: string, opts: GlobalOptions): Promise<void
       return;
     }
     print(
-      `${colour.bold(task.id)}  ${statusColour(task.status)}  queue ${task.queue}  type ${task.type}  attempt ${task.attempt}/${task.maxAttempts}`,
+      `${colour.bold(task.id)}  ${statusColour(task.status)}  queue ${task.queue}  type ${task.type}  ${attempts(task)}`,
     );
     print(`spec        ${brief(task.spec, 100)}`);
     if (Object.keys(task.references).length) print(`references  ${brief(task.references, 100)}`);
     print(`progress    ${brief(task.progress, 100) || '-'}`);
+    if (task.result !== null) print(`result      ${brief(task.result, 100)}`);
+    if (task.error)
+      print(
+        `error       ${colour.red(brief(task.error.code ? `${task.error.code}: ${task.error.message}` : task.error.message, 100))}`,
+      );
     print(
       `created ${relative(task.createdAt)}, updated ${relative(task.updatedAt)}${task.runAt ? `, due ${relative(task.runAt)}` : ''}\n`,
     );
     print(timeline(history));
   });
+}
+
+/**
+ * "attempt 2/4" for a task that opted into retries; otherwise maxAttempts only caps stalls (a handler error
+ * fails it at once, unless a worker's own `retry` option gives it retries), and that is what it says.
+ */
+function attempts(task: Task): string {
+  return task.backoff
+    ? `attempt ${task.attempt}/${task.maxAttempts}`
+    : `attempt ${task.attempt} (stalls capped at ${task.maxAttempts} starts)`;
 }
 
 /** A task's events as a table: time, event, attempt, detail. */
@@ -224,7 +239,13 @@ function timeline(history: readonly TaskEvent[]): string {
     ['TIME', 'EVENT', 'ATTEMPT', 'DETAIL'],
     history.map((e) => {
       if (e.type === 'started') attempt = Number(e.data.attempt);
-      const detail = e.data.error ?? (e.data.progress !== undefined ? e.data.progress : (e.data.reason ?? ''));
+      // Format 3 keeps an attempt's error in `failure` and a result in `result`; older logs, in `error` and `progress`.
+      const failure = e.data.failure as { message?: JsonValue } | undefined;
+      const detail =
+        failure?.message ??
+        e.data.error ??
+        e.data.result ??
+        (e.data.progress !== undefined ? e.data.progress : (e.data.reason ?? ''));
       return [e.at.toISOString(), e.type === 'failed' ? colour.red(e.type) : e.type, attempt || '-', brief(detail, 80)];
     }),
   );
@@ -399,19 +420,28 @@ export async function importCommand(file: string, opts: GlobalOptions): Promise<
 
 // ---------------------------------------------------------------------------------------------- verify / rebuild
 
-export async function verifyCommand(opts: GlobalOptions): Promise<void> {
+export async function verifyCommand(opts: GlobalOptions & { repair?: boolean }): Promise<void> {
   await withSession(opts, async (s) => {
     const bar = lazyProgress('verifying');
-    const report = await s.queue.verify({ onProgress: bar.onProgress });
+    const report = await s.queue.verify({ onProgress: bar.onProgress, repair: !!opts.repair });
     bar.end();
+    const { repair } = report;
     if (opts.json) json(report);
     else {
       for (const m of report.mismatches.slice(0, 50)) print(colour.red(m));
       print(
         `${report.tasks} tasks checked against the log: ${report.mismatches.length === 0 ? colour.green('no mismatches') : colour.red(`${report.mismatches.length} mismatches`)}`,
       );
+      if (repair)
+        print(
+          `repaired: the indexes of ${repair.tasks} tasks, ${repair.counts} counts; left: ${repair.movedOn} moved on (verify again), ${repair.needRebuild} need rebuild`,
+        );
     }
-    if (report.mismatches.length) process.exitCode = EXIT.CHECK_FAILED;
+    // With --repair, only what it left is a failure: projections (rebuild's) and what moved on meanwhile.
+    const left = repair
+      ? report.mismatches.length - report.indexes.length + repair.movedOn + repair.needRebuild
+      : report.mismatches.length;
+    if (left) process.exitCode = EXIT.CHECK_FAILED;
   });
 }
 

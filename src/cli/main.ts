@@ -73,7 +73,8 @@ program
   .action((file: string, _, cmd: Command) => c.importCommand(file, globals(cmd)));
 program
   .command('verify')
-  .description('check every projection against a fold of the log (exit 1 on mismatch)')
+  .description('check every projection and index against a fold of the log (exit 1 on mismatch)')
+  .option('--repair', 'put the index entries found wrong back in step (each fix is logged); exit 1 if any is left')
   .action((_, cmd: Command) => c.verifyCommand(globals(cmd)));
 program
   .command('rebuild')

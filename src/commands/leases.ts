@@ -12,8 +12,8 @@ export interface LeaseOptions {
 }
 
 /** Checks lease options given at the public boundary. */
-export function checkLease(options: LeaseOptions | undefined): void {
-  knownKeys(options, ['lease'], 'lease options');
+export function checkLease(options: LeaseOptions | undefined, keys: readonly string[] = ['lease']): void {
+  knownKeys(options, keys, 'options');
   if (options?.lease !== undefined && typeof options.lease !== 'string')
     throw new ValidationError('options.lease must be a string (a task.lease)');
 }

@@ -1,6 +1,8 @@
 import { ValidationError } from '../errors.js';
 import { toJsonText, validateTaskId } from '../validation.js';
-import type { JsonValue } from '../types.js';
+import type { JsonValue, TaskError } from '../types.js';
+import { MAX_DEADLINE_MS } from '../util/long-timer.js';
+import { toTaskError } from './outcomes.js';
 import type { WriteContext } from './context.js';
 import type { LeaseOptions } from './leases.js';
 import { queueOf } from './queue-of.js';
@@ -8,9 +10,12 @@ import { queueOf } from './queue-of.js';
 export interface RetryLaterOptions extends LeaseOptions {
   /** Delay before the task is due again, in ms (Redis clock). */
   delayMs: number;
-  /** The error that ended this attempt (recorded in the `retrying` event). */
-  error: string;
-  /** Progress to record with it, typically `{ error, ...lastProgress }`. */
+  /**
+   * The error that ended this attempt: recorded in the `retrying` event and the task's `error` (an Error
+   * keeps its message, string `code` and stack).
+   */
+  error: Error | TaskError | string;
+  /** The handler's latest progress, when it has not been written yet. */
   progress?: JsonValue;
 }
 
@@ -20,15 +25,17 @@ export interface RetryLaterOptions extends LeaseOptions {
  */
 export async function retryLater(ctx: WriteContext, taskId: string, options: RetryLaterOptions): Promise<void> {
   validateTaskId(taskId);
-  if (!Number.isInteger(options.delayMs) || options.delayMs < 0)
-    throw new ValidationError('delayMs must be a whole number of ms >= 0');
-  const progress = toJsonText(options.progress ?? { error: options.error }, 'progress', ctx.settings.maxPayloadBytes);
+  // Bounded as enqueue's delayMs is: a due time past Lua's exact integers would never come.
+  if (!Number.isInteger(options.delayMs) || options.delayMs < 0 || options.delayMs > MAX_DEADLINE_MS)
+    throw new ValidationError(`delayMs must be a whole number of ms from 0 to ${MAX_DEADLINE_MS} (ten years)`);
+  // '' for none: no JSON text is empty.
+  const progress =
+    options.progress === undefined ? '' : toJsonText(options.progress, 'progress', ctx.settings.maxPayloadBytes);
+  const failure = JSON.stringify(toTaskError(options.error));
   await ctx.life.whenOpen();
   const queue = await queueOf(ctx, taskId);
   const held = ctx.leases.held(taskId, options);
   const k = ctx.keys;
-  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-conversion -- TaskQueue.retryLater is public: a JavaScript caller may pass an Error or other non-string
-  const error = String(options.error);
   const code = Number(
     await ctx.scripts.retryLater(
       k.events,
@@ -39,7 +46,7 @@ export async function retryLater(ctx: WriteContext, taskId: string, options: Ret
       taskId,
       held,
       options.delayMs,
-      error,
+      failure,
       progress,
       queue,
     ),

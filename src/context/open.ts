@@ -4,6 +4,7 @@ import { keysFor } from '../redis/keys.js';
 import { defineScripts } from '../redis/scripts.js';
 import { BlockingPool } from '../redis/blocking-pool.js';
 import { DEFAULT_MAX_PAYLOAD_BYTES, intOption, MAX_PAYLOAD_BYTES, NAMESPACE_PATTERN } from '../validation.js';
+import { timerOption } from '../util/long-timer.js';
 import type { TaskDefinition } from '../task-definition.js';
 import { Lifecycle } from './lifecycle.js';
 import type { ReadContext } from './read-context.js';
@@ -36,9 +37,9 @@ export function openContext(
     );
   }
   const settings = {
-    heartbeatTtlMs: intOption(options.heartbeatTtlMs, DEFAULT_HEARTBEAT_TTL_MS, 'heartbeatTtlMs', 100),
+    heartbeatTtlMs: timerOption(options.heartbeatTtlMs, DEFAULT_HEARTBEAT_TTL_MS, 'heartbeatTtlMs', 100),
     maxAttempts: intOption(options.maxAttempts, 3, 'maxAttempts', 1),
-    deliveryTimeoutMs: intOption(options.deliveryTimeoutMs, 10_000, 'deliveryTimeoutMs', 1),
+    deliveryTimeoutMs: timerOption(options.deliveryTimeoutMs, 10_000, 'deliveryTimeoutMs', 1),
     maxPayloadBytes: intOption(
       options.maxPayloadBytes,
       DEFAULT_MAX_PAYLOAD_BYTES,
@@ -47,7 +48,7 @@ export function openContext(
       MAX_PAYLOAD_BYTES,
     ),
   };
-  const connectTimeoutMs = intOption(options.connectTimeoutMs, 5000, 'connectTimeoutMs', 1);
+  const connectTimeoutMs = timerOption(options.connectTimeoutMs, 5000, 'connectTimeoutMs', 1);
   const { redis, owned } = openConnection(options.connection, connectTimeoutMs);
   const keys = keysFor(namespace);
   const ctx: ReadContext = {
@@ -58,7 +59,12 @@ export function openContext(
     settings,
     definitions: new Map((options.tasks ?? []).map((d) => [d.type, d])),
     archive: options.archive ?? null,
-    life: new Lifecycle(() => ensureFormat(redis, keys, connectTimeoutMs), onError),
+    life: new Lifecycle(async () => {
+      await ensureFormat(redis, keys, connectTimeoutMs);
+      // Recovery's bound on deadlines (worker/recovery.ts). Not a reason to refuse the open (a full Redis
+      // refuses it): recovery then goes by its own TTL and those announced before.
+      await redis.zadd(keys.heartbeatTtl, 'GT', settings.heartbeatTtlMs, 'max').catch(() => undefined);
+    }, onError),
   };
   return { ctx, owned };
 }

@@ -92,9 +92,16 @@ export class Prefetcher {
       await redeliver(ctx, claimed);
       return [];
     }
-    const { tasks, next } = await start(ctx, claimed, { queues, count: Math.max(0, count - this.claims.length) });
-    this.claims.push(...next);
-    return tasks;
+    let started: Awaited<ReturnType<typeof start>>;
+    try {
+      started = await start(ctx, claimed, { queues, count: Math.max(0, count - this.claims.length) });
+    } catch (err) {
+      // Nothing started (Redis full, say, refuses the whole call): the entries are still ours to start next time.
+      this.claims.unshift(...claimed);
+      throw err;
+    }
+    this.claims.push(...started.next);
+    return started.tasks;
   }
 
   /** Hands every entry held back to its queue (the worker's, when closing or when its slots stay busy). */

@@ -1,7 +1,16 @@
 import { EVENT_FIELD, INT_FIELDS, JSON_FIELDS, SCHEDULE_FIELD, TASK_FIELD } from './fold-rules.js';
 import type { ProjectionHash, RawEvent } from './fold.js';
 import { streamIdMs } from './stream-id.js';
-import type { BackoffOptions, JsonValue, References, Task, TaskEvent, TaskEventType, TaskStatus } from '../types.js';
+import type {
+  BackoffOptions,
+  JsonValue,
+  References,
+  Task,
+  TaskError,
+  TaskEvent,
+  TaskEventType,
+  TaskStatus,
+} from '../types.js';
 
 /** A stream entry as ioredis returns it: [id, [field, value, ...]]. */
 export type StreamEntry = [id: string, fields: string[]];
@@ -55,10 +64,13 @@ export function hashToTask(id: string, h: ProjectionHash): Task {
     spec: JSON.parse(h.spec ?? 'null') as JsonValue,
     status: h.status as TaskStatus,
     progress: h.progress === undefined ? null : (JSON.parse(h.progress) as JsonValue),
+    result: h.result === undefined ? null : (JSON.parse(h.result) as JsonValue),
+    error: h.error === undefined ? null : (JSON.parse(h.error) as TaskError),
     references: JSON.parse(h.references ?? '{}') as References,
     attempt: Number(h.attempt ?? 0),
     maxAttempts: Number(h.maxAttempts ?? 0),
-    lease: h.lease ?? null,
+    // '' is an end no holder made (recovery, an unfenced call): nobody holds the task.
+    lease: h.lease || null,
     runAt: date(h.runAt),
     backoff: h.backoff === undefined ? null : (JSON.parse(h.backoff) as BackoffOptions),
     timeoutMs: h.timeoutMs === undefined ? null : Number(h.timeoutMs),

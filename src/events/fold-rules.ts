@@ -12,6 +12,8 @@ import type { TaskEventType } from '../types.js';
 export interface FoldRule {
   set: ReadonlyArray<readonly [field: string, source: string]>;
   del: readonly string[];
+  /** Fields removed only when the event's field `field` equals `equals` (a `requeued` event's reason). */
+  delWhen?: { field: string; equals: string; del: readonly string[] };
   /** The event removes the projection (the log keeps the history). */
   drop?: true;
   /**
@@ -21,8 +23,8 @@ export interface FoldRule {
   replace?: true;
 }
 
-/** Events about the namespace, not one task: schedules, and compaction's records. */
-export type NamespaceEventType = 'scheduled' | 'unscheduled' | 'expired' | 'compacted';
+/** Events about the namespace, not one task: schedules, compaction's records, and index repairs. */
+export type NamespaceEventType = 'scheduled' | 'unscheduled' | 'expired' | 'compacted' | 'repaired';
 
 export const FOLD_RULES: Readonly<Record<Exclude<TaskEventType, NamespaceEventType>, FoldRule>> = {
   enqueued: {
@@ -60,10 +62,16 @@ export const FOLD_RULES: Readonly<Record<Exclude<TaskEventType, NamespaceEventTy
     ],
     del: [],
   },
+  // Format 3: `result` (what the handler returned) and `failure` (the attempt's error, JSON) apart from
+  // progress; `lease` = '' when no holder ended the task (recovery, an unfenced call), so a holder that
+  // resends its own end can tell it from another's (also on `requeued` and `retrying`). Older events have
+  // none of them.
   finished: {
     set: [
       ['status', 'finished'],
       ['progress', '$progress'],
+      ['result', '$result'],
+      ['lease', '$lease'],
       ['finishedAt', '@at'],
     ],
     del: [],
@@ -72,6 +80,8 @@ export const FOLD_RULES: Readonly<Record<Exclude<TaskEventType, NamespaceEventTy
     set: [
       ['status', 'failed'],
       ['progress', '$progress'],
+      ['error', '$failure'],
+      ['lease', '$lease'],
       ['finishedAt', '@at'],
     ],
     del: ['readyId'],
@@ -87,15 +97,22 @@ export const FOLD_RULES: Readonly<Record<Exclude<TaskEventType, NamespaceEventTy
     set: [
       ['status', 'waiting'],
       ['readyId', '$readyId'],
+      // '' when no holder put it back (a stall, a retry, an unfenced release): see `finished`.
+      ['lease', '$lease'],
     ],
-    // A failed or cancelled task given another run (reason 'retry') is not finished any more.
+    // A failed or cancelled task given another run (reason 'retry') is not finished any more, and its
+    // error is the last run's (history() keeps it).
     del: ['finishedAt'],
+    delWhen: { field: 'reason', equals: 'retry', del: ['error'] },
   },
   retrying: {
     set: [
       ['status', 'waiting'],
       ['progress', '$progress'],
+      // Not `$error`: a format-1/2 retrying event's `error` is the bare message, kept in the log only.
+      ['error', '$failure'],
       ['runAt', '$runAt'],
+      ['lease', '$lease'],
     ],
     del: [],
   },
@@ -129,6 +146,8 @@ export const KEPT_BY_START: readonly string[] = HASH_FIELDS.filter(
   (field) =>
     field !== 'updatedAt' &&
     field !== 'events' &&
+    // Only a finished task has a result, and a finished task never waits again (retry refuses it).
+    field !== 'result' &&
     !FOLD_RULES.started.set.some(([f, src]) => f === field && !src.startsWith('$')) &&
     !FOLD_RULES.started.del.includes(field),
 );
@@ -141,6 +160,8 @@ export const JSON_FIELDS: ReadonlySet<string> = new Set([
   'backoff',
   'counts',
   'retention',
+  'result',
+  'failure',
 ]);
 
 /** Event fields that hold integers. */
@@ -170,10 +191,21 @@ export const SCHEDULE_EVENTS: ReadonlySet<string> = new Set(['scheduled', 'unsch
  */
 export const EXPIRED_EVENT = 'expired';
 export const COMPACTED_EVENT = 'compacted';
+/**
+ * `repaired`: verify's repair or a recovery pass put index entries back in step with a task's hash (field
+ * `indexes`, the index names), or `{ns}:counts` with the log (field `counts`, JSON: the values set). The
+ * hash itself is unchanged, so the fold passes over it, though it may name the task.
+ */
+export const REPAIRED_EVENT = 'repaired';
 /** The events that end a task (counted in `{ns}:counts`). */
 export const ENDED_EVENTS: ReadonlySet<string> = new Set(['finished', 'failed', 'cancelled']);
-/** Events that name no task (their `task` field is absent or ''): the per-task fold passes over them. */
-export const NAMESPACE_EVENTS: ReadonlySet<string> = new Set([...SCHEDULE_EVENTS, EXPIRED_EVENT, COMPACTED_EVENT]);
+/** Events that change no task hash (their `task` field is absent or '', but for `repaired`): the fold passes over them. */
+export const NAMESPACE_EVENTS: ReadonlySet<string> = new Set([
+  ...SCHEDULE_EVENTS,
+  EXPIRED_EVENT,
+  COMPACTED_EVENT,
+  REPAIRED_EVENT,
+]);
 
 /**
  * Renders the rules as Lua for includes/fold-apply.lua: `fold_apply(taskKey, eventId, eventTime, eventType, fields, prevEvents)`
@@ -205,8 +237,14 @@ export function foldRulesAsLua(): string {
   // Each event sets its fields, then updatedAt and events.
   const slots = Math.max(...entries.map(([, r]) => 2 * r.set.length + 4));
   const dels = entries
-    .filter(([, r]) => !r.drop && !r.replace && r.del.length)
-    .map(([type, rule]) => `if etype==${q(type)} then redis.call('HDEL',k,${rule.del.map(q).join(',')}) end`);
+    .filter(([, r]) => !r.drop && !r.replace && (r.del.length || r.delWhen))
+    .map(([type, rule]) => {
+      const always = rule.del.length ? `redis.call('HDEL',k,${rule.del.map(q).join(',')}) ` : '';
+      const when = rule.delWhen
+        ? `if fold_field(f,${q(rule.delWhen.field)})==${q(rule.delWhen.equals)} then redis.call('HDEL',k,${rule.delWhen.del.map(q).join(',')}) end `
+        : '';
+      return `if etype==${q(type)} then ${always}${when}end`;
+    });
   return [
     // The last value of a field wins, as in the TypeScript fold (pairsToObject).
     'local function fold_field(f,name) local v=nil for i=1,#f,2 do if f[i]==name then v=f[i+1] end end return v end',

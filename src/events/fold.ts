@@ -1,4 +1,4 @@
-import { EXPIRED_EVENT, FOLD_RULES, NAMESPACE_EVENTS } from './fold-rules.js';
+import { EXPIRED_EVENT, FOLD_RULES, NAMESPACE_EVENTS, type FoldRule } from './fold-rules.js';
 import { InternalError, ValidationError } from '../errors.js';
 import { streamIdMs } from './stream-id.js';
 
@@ -18,8 +18,16 @@ export interface RawEvent {
 type Setter = (hash: ProjectionHash, event: RawEvent, at: string) => void;
 
 /** The rules as one setter per field, read once: the fold runs for every task a worker starts. */
-const COMPILED = new Map<string, { set: Setter[]; del: readonly string[]; drop: boolean; replace: boolean }>(
-  Object.entries(FOLD_RULES).map(([type, rule]) => {
+interface Compiled {
+  set: Setter[];
+  del: readonly string[];
+  delWhen: FoldRule['delWhen'];
+  drop: boolean;
+  replace: boolean;
+}
+
+const COMPILED = new Map<string, Compiled>(
+  Object.entries(FOLD_RULES).map(([type, rule]: [string, FoldRule]) => {
     const set = rule.set.map(([field, src]): Setter => {
       if (src === '@at') return (h, _e, at) => void (h[field] = at);
       if (src === '@id') return (h, e) => void (h[field] = e.id);
@@ -32,7 +40,7 @@ const COMPILED = new Map<string, { set: Setter[]; del: readonly string[]; drop: 
       }
       return (h) => void (h[field] = src);
     });
-    return [type, { set, del: rule.del, drop: !!rule.drop, replace: !!rule.replace }];
+    return [type, { set, del: rule.del, delWhen: rule.delWhen, drop: !!rule.drop, replace: !!rule.replace }];
   }),
 );
 
@@ -63,6 +71,9 @@ export function foldInto(hash: ProjectionHash, event: RawEvent): ProjectionHash 
   hash.events = previous ? `${previous} ${event.id}` : event.id;
   // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- the hash mirrors a Redis hash (a public Record type): this is fold.lua's HDEL, on the hot path
   for (const field of rule.del) delete hash[field];
+  const when = rule.delWhen;
+  // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- as above: the Lua fold's conditional HDEL
+  if (when && event.fields[when.field] === when.equals) for (const field of when.del) delete hash[field];
   return hash;
 }
 

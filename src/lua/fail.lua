@@ -10,9 +10,11 @@
   KEYS[5..] one task hash per task
 
   ARGV per task (WRITE_WIDTH values, src/redis/protocols/task-writes.ts): task id, lease the caller holds
-    (or ''), '1' when progress follows (else '0'), progress (JSON)
+    (or ''), '1' when progress follows (else '0'), progress (JSON), the error (JSON: message, code?,
+    stack?) or ''
 
-  Returns a list with OK or a status code (includes/codes.lua) per task.
+  Returns a list with OK or a status code (includes/codes.lua) per task. A task this lease failed already
+  (a resend after a lost reply) is answered OK and not written again.
 ]]
 --@include end-tasks
 --@include task-writes-protocol

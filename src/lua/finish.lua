@@ -10,9 +10,10 @@
   KEYS[5..] one task hash per task
 
   ARGV per task (WRITE_WIDTH values, src/redis/protocols/task-writes.ts): task id, lease the caller holds
-    (or ''), '1' when progress follows (else '0'), progress (JSON)
+    (or ''), '1' when progress follows (else '0'), progress (JSON), the handler's result (JSON) or ''
 
-  Returns a list with OK or a status code (includes/codes.lua) per task.
+  Returns a list with OK or a status code (includes/codes.lua) per task. A task this lease finished already
+  (a resend after a lost reply) is answered OK and not written again.
 ]]
 --@include end-tasks
 --@include task-writes-protocol

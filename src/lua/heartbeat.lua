@@ -10,7 +10,7 @@
 
   ARGV[1] heartbeat TTL in ms
   then per task (WRITE_WIDTH values, src/redis/protocols/task-writes.ts): task id, lease the caller holds
-    (or ''), '1' when progress follows (else '0'), progress (JSON)
+    (or ''), '1' when progress follows (else '0'), progress (JSON), outcome (unused here: '')
 
   Returns a list with OK or a status code (includes/codes.lua) per task.
 ]]

@@ -2,7 +2,7 @@
   Recovers a stalled task: one still running whose heartbeat deadline (its score in the running set) has
   passed by the Redis clock. It goes back to waiting with a new ready entry at the tail of its queue (a
   `requeued` event, reason 'stalled'); one that has used all its attempts is failed instead, with the
-  reason in its progress. A task whose deadline moved after the caller read it is alive and left alone.
+  reason as its error. A task whose deadline moved after the caller read it is alive and left alone.
 
   KEYS[1] events stream
   KEYS[2] running set
@@ -15,9 +15,12 @@
   ARGV[2] consumer group name
   ARGV[3] the task's queue, as the client read it (checked, so KEYS[4] is the right stream)
 
-  Returns OK, 0 when there was nothing to do (not stalled), or a status code (includes/codes.lua).
+  Returns OK, 0 when there was nothing to do (not stalled), or a status code (includes/codes.lua). Fails
+  with Redis' OOM error, having written nothing, when Redis is full: it refuses the heartbeats that would
+  have kept the task, so a deadline passed then says nothing of its holder.
 ]]
 --@include codes
+--@include refuse-when-full
 --@include check-running
 --@include emit
 --@include count-end
@@ -25,24 +28,27 @@
 --@include redis-now
 
 local taskId, group = ARGV[1], ARGV[2]
+refuse_when_full(KEYS[2])
 local code = check_running(KEYS[3], '')
 if code ~= OK then
   -- Only a running task belongs in the running set; drop a stray entry (index hygiene, not task state).
   redis.call('ZREM', KEYS[2], taskId)
   return code
 end
-local state = redis.call('HMGET', KEYS[3], 'attempt', 'maxAttempts', 'progress', 'queue')
-if state[4] ~= ARGV[3] then return redis.error_reply('ERR task ' .. taskId .. ' queue mismatch') end
+local state = redis.call('HMGET', KEYS[3], 'attempt', 'maxAttempts', 'queue')
+if state[3] ~= ARGV[3] then return redis.error_reply('ERR task ' .. taskId .. ' queue mismatch') end
 local deadline = redis.call('ZSCORE', KEYS[2], taskId)
 if deadline and tonumber(deadline) > redis_now() then return 0 end
 redis.call('ZREM', KEYS[2], taskId)
 if tonumber(state[1]) >= tonumber(state[2]) then
-  local progress = '{"error":"stalled: no heartbeat before the deadline on attempt ' .. state[1] ..
-    ' of ' .. state[2] .. '","lastProgress":' .. (state[3] or 'null') .. '}'
-  local _, at = emit(KEYS[1], KEYS[3], taskId, 'failed', { 'queue', state[4], 'progress', progress })
-  count_end(KEYS[5], 'failed', state[4])
+  -- The error apart from the progress, which stays the handler's; `lease` '': no holder ended it, so the
+  -- stalled holder's own fail is refused rather than taken for a resend (end-tasks.lua).
+  local failure = '{"message":"stalled: no heartbeat before the deadline on attempt ' .. state[1] ..
+    ' of ' .. state[2] .. '"}'
+  local _, at = emit(KEYS[1], KEYS[3], taskId, 'failed', { 'queue', state[3], 'failure', failure, 'lease', '' })
+  count_end(KEYS[5], 'failed', state[3])
   redis.call('ZADD', KEYS[6], at, taskId)
   return OK
 end
-requeue_task(KEYS[1], KEYS[3], KEYS[4], group, taskId, 'stalled')
+requeue_task(KEYS[1], KEYS[3], KEYS[4], group, taskId, 'stalled', true)
 return OK

@@ -24,6 +24,6 @@ if not state[1] then return NOT_FOUND end
 if state[1] == 'waiting' or state[1] == 'running' then return 0 end
 if state[1] == 'finished' then return FINISHED end
 if state[2] ~= ARGV[3] then return QUEUE_CHANGED end
-requeue_task(KEYS[1], KEYS[2], KEYS[3], ARGV[2], ARGV[1], 'retry')
+requeue_task(KEYS[1], KEYS[2], KEYS[3], ARGV[2], ARGV[1], 'retry', true)
 redis.call('ZREM', state[1] == 'failed' and KEYS[4] or KEYS[5], ARGV[1])
 return OK

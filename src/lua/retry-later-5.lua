@@ -12,11 +12,12 @@
   ARGV[1] task id
   ARGV[2] lease the caller holds, or ''
   ARGV[3] delay in ms before the task is due again (from the Redis clock)
-  ARGV[4] the error message
-  ARGV[5] progress (JSON) to record with it
+  ARGV[4] the error (JSON: message, code?, stack?)
+  ARGV[5] progress (JSON) to record with it, or '' for none
   ARGV[6] the task's queue, as the client read it (checked, so KEYS[4] is the right set)
 
-  Returns OK or a status code (includes/codes.lua).
+  Returns OK or a status code (includes/codes.lua). A task this lease put back already (a resend after a
+  lost reply) is answered OK and not written again.
 ]]
 --@include codes
 --@include check-running
@@ -24,13 +25,23 @@
 --@include emit
 --@include redis-now
 
-local taskId = ARGV[1]
-local code = check_running(KEYS[3], ARGV[2])
+local taskId, held = ARGV[1], ARGV[2]
+local code = check_running(KEYS[3], held)
+-- Put back already by this lease (a resend after a lost reply): see release-4.lua.
+if code == NOT_RUNNING and held ~= '' and redis.call('HGET', KEYS[3], 'lease') == held then return OK end
 if code ~= OK then return code end
 if redis.call('HGET', KEYS[3], 'queue') ~= ARGV[6] then return QUEUE_CHANGED end
 local runAt = redis_now() + tonumber(ARGV[3])
 redis.call('ZREM', KEYS[2], taskId)
 redis.call('ZADD', KEYS[4], runAt, taskId)
 wake_readers(KEYS[5])
-emit(KEYS[1], KEYS[3], taskId, 'retrying', { 'error', ARGV[4], 'progress', ARGV[5], 'runAt', string.format('%d', runAt) })
+local fields = { 'failure', ARGV[4], 'runAt', string.format('%d', runAt) }
+local n = 4
+if ARGV[5] ~= '' then
+  fields[5], fields[6], n = 'progress', ARGV[5], 6
+end
+if held == '' then
+  fields[n + 1], fields[n + 2] = 'lease', ''
+end
+emit(KEYS[1], KEYS[3], taskId, 'retrying', fields)
 return OK

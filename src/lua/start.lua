@@ -29,10 +29,12 @@
   ARGV[6] number of tasks to finish
   ARGV[7] number of arrived entries
   then for each task to finish (WRITE_WIDTH values, as finish.lua): task id, lease held (or ''), '1' when
-    progress follows (else '0'), progress (JSON)
+    progress follows (else '0'), progress (JSON), result (JSON) or ''
   then for each claimed entry: task id, entry id
   then for each arrived entry: task id, entry id
   The layout is src/redis/protocols/start.ts' (includes/start-protocol.lua).
+
+  Fails with Redis' OOM error, having written nothing, when Redis is full (includes/refuse-when-full.lua).
 
   Returns {starts, claims, finishes, extra}: starts is one JSON text (cjson), a list with, per claimed entry
   then per arrived entry, [started event id, attempt, then the values of the fields in START_FIELDS after
@@ -42,6 +44,7 @@
   code per task to finish; extra is {arrivedIndex, entryId, taskId, ...}: entries claimed from an arrived
   entry's stream whose task was not declared (the caller starts them next).
 ]]
+--@include refuse-when-full
 --@include end-tasks
 --@include drop-started
 --@include emit
@@ -54,6 +57,8 @@ local group, ttl, n = ARGV[START_ARG_GROUP], tonumber(ARGV[START_ARG_TTL_MS]), t
 local consumer, prefetch = ARGV[START_ARG_CONSUMER], tonumber(ARGV[START_ARG_PREFETCH])
 local nf, ne = tonumber(ARGV[START_ARG_FINISHES]), tonumber(ARGV[START_ARG_ARRIVED])
 local eventsKey, runningKey = KEYS[START_KEY_EVENTS], KEYS[START_KEY_RUNNING]
+-- A full Redis starts nothing: the task's finish would be refused, and it would run again after a stall.
+refuse_when_full(runningKey)
 local finishes = end_tasks(eventsKey, runningKey, KEYS[START_KEY_COUNTS], KEYS[START_KEY_FINISHED_SET], START_KEYS + 1, START_KEYS + nf, START_HEADER, 'finished')
 -- Where the entries to start begin, in KEYS and in ARGV, then the arrived ones: entry i's are at
 -- k0 + (i - 1) * START_ENTRY_KEYS + START_ENTRY_KEY_<name>, a0 + (i - 1) * START_ENTRY_WIDTH + START_ENTRY_<name>.

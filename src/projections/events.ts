@@ -4,6 +4,8 @@ import type { TaskEvent } from '../types.js';
 import { entryToRawEvent, rawEventToTaskEvent, type StreamEntry } from '../events/codec.js';
 import { readLog } from './log-reader.js';
 import { compareStreamIds, previousStreamId, STREAM_ID } from '../events/stream-id.js';
+import { ReplyError } from 'ioredis';
+import { sleep } from '../util/sleep.js';
 
 export interface EventsOptions {
   /** First event id to return (inclusive). Default: the start of the log. */
@@ -22,6 +24,11 @@ export interface EventsOptions {
 }
 
 const FOLLOW_BLOCK_MS = 1000;
+/** Pauses between reads after a dropped connection: from the first to the longest, doubling. */
+const RETRY_FIRST_MS = 50;
+const RETRY_MAX_MS = 1000;
+/** Error replies of a server that is loading its data, busy with a script, or failing over: read again. */
+const TRANSIENT_REPLY = /^(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN)\b/;
 
 /** Replays the log in order, optionally following it live. */
 export async function* events(ctx: ReadContext, options: EventsOptions = {}): AsyncGenerator<TaskEvent> {
@@ -74,22 +81,46 @@ export async function* events(ctx: ReadContext, options: EventsOptions = {}): As
   // Follow from the last event seen; after an empty replay, from the log's start: '$' would mean "the
   // newest entry when each read begins", and an event added between two reads would never be seen.
   last ??= '0-0';
+  let retryMs = RETRY_FIRST_MS;
   while (!signal?.aborted && !ctx.life.closed) {
     const conn = ctx.blocking.acquire();
-    const onAbort = () => ctx.blocking.discard(conn);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    let reply: [string, StreamEntry[]][] | null;
+    // The read is raced with the signal and close(), not only ended by dropping its connection: a
+    // connection waiting to reconnect (just killed) never settles its read once disconnected.
+    const stop = whenStopped(signal, ctx.life.stopSignal);
+    let reply: [string, StreamEntry[]][] | null | typeof STOPPED;
     try {
-      reply = await conn.xread('COUNT', 1000, 'BLOCK', FOLLOW_BLOCK_MS, 'STREAMS', ctx.keys.events, last);
-      ctx.blocking.release(conn);
+      const read: Promise<[string, StreamEntry[]][] | null> = conn.xread(
+        'COUNT',
+        1000,
+        'BLOCK',
+        FOLLOW_BLOCK_MS,
+        'STREAMS',
+        ctx.keys.events,
+        last,
+      );
+      read.catch(() => {}); // its failure after a stop is nobody's concern
+      reply = await Promise.race([read, stop.promise]);
     } catch (err) {
       ctx.blocking.discard(conn);
       // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the signal can abort and close() can run while the read blocks
       if (signal?.aborted || ctx.life.closed) return;
-      throw err;
+      // Redis answered with an error: reading again would only get it again, unless it is one a server
+      // gives while it starts or fails over.
+      if (err instanceof ReplyError && !TRANSIENT_REPLY.test((err as Error).message)) throw err;
+      // The connection dropped (killed, Redis restarting, a failover): read again from the last event given,
+      // on a new connection, so nothing is lost or given twice. A follow ends only by its signal or close().
+      await sleep(retryMs, signal, ctx.life.stopSignal);
+      retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
+      continue;
     } finally {
-      signal?.removeEventListener('abort', onAbort);
+      stop.dispose();
     }
+    if (reply === STOPPED) {
+      ctx.blocking.discard(conn);
+      return;
+    }
+    ctx.blocking.release(conn);
+    retryMs = RETRY_FIRST_MS;
     // A follower that fell behind a trim: the entries it missed are in the archive.
     for await (const e of archived()) {
       if (signal?.aborted) return;
@@ -102,4 +133,22 @@ export async function* events(ctx: ReadContext, options: EventsOptions = {}): As
       yield rawEventToTaskEvent(entryToRawEvent(entry));
     }
   }
+}
+
+const STOPPED = Symbol('stopped');
+
+/** A promise of STOPPED once any of the signals aborts; dispose() removes its listeners. */
+function whenStopped(...signals: (AbortSignal | undefined)[]): { promise: Promise<typeof STOPPED>; dispose(): void } {
+  let dispose = () => {};
+  const promise = new Promise<typeof STOPPED>((resolve) => {
+    const done = () => resolve(STOPPED);
+    for (const s of signals) {
+      if (s?.aborted) done();
+      s?.addEventListener('abort', done, { once: true });
+    }
+    dispose = () => {
+      for (const s of signals) s?.removeEventListener('abort', done);
+    };
+  });
+  return { promise, dispose };
 }

@@ -1,13 +1,13 @@
 import { Cluster, Redis } from 'ioredis';
-import { FormatVersionError, RedisUnavailableError, ValidationError } from '../errors.js';
+import { FormatVersionError, fromRedisError, RedisUnavailableError, ValidationError } from '../errors.js';
 import type { Keys } from './keys.js';
-import { migrateFrom1 } from './migrate.js';
+import { migrateFrom1, migrateFrom2 } from './migrate.js';
 
 /**
  * The storage format this version writes and reads. Bump it when keys or events change incompatibly.
  * 2: ended sets (retention), `snapshot`/`expired`/`compacted` events, heartbeats without progress unlogged.
  */
-export const FORMAT_VERSION = 2;
+export const FORMAT_VERSION = 3;
 
 export type Connection = Redis | Cluster;
 export type ConnectionOption = string | Redis | Cluster;
@@ -57,9 +57,15 @@ export async function ensureFormat(redis: Connection, keys: Keys, connectTimeout
   const where = describe(redis);
   const check = async () => {
     try {
+      // Read first: a namespace in use needs no write, so an instance can open while Redis is full.
+      const format = await redis.hget(keys.meta, 'format');
+      if (format !== null) return Number(format);
       await redis.hsetnx(keys.meta, 'format', String(FORMAT_VERSION));
       return Number(await redis.hget(keys.meta, 'format'));
     } catch (err) {
+      const mapped = fromRedisError(err);
+      // Unreachable, whatever ioredis said (its max-retries error too): the message names the address.
+      if (mapped !== err && !(mapped instanceof RedisUnavailableError)) throw mapped;
       throw new RedisUnavailableError(`cannot reach Redis at ${where}: ${(err as Error).message}`, err);
     }
   };
@@ -71,6 +77,7 @@ export async function ensureFormat(redis: Connection, keys: Keys, connectTimeout
   if (!(found <= FORMAT_VERSION)) throw new FormatVersionError(keys.namespace, found, FORMAT_VERSION);
   // Not bounded by connectTimeoutMs: it visits every task hash once.
   if (found === 1) await migrateFrom1(redis, keys);
+  if (found <= 2) await migrateFrom2(redis, keys);
 }
 
 /** The namespace's format version as stored, or null for a namespace with no data yet. */

@@ -20,6 +20,11 @@ export interface Keys {
   readonly wake: string;
   /** Hash: all-time counts of tasks that ended, by `<status>:<queue>` (finished, failed, cancelled). */
   readonly counts: string;
+  /**
+   * Sorted set of one member, `max`, scored by the largest heartbeatTtlMs an instance opened the namespace
+   * with: how far ahead of Redis TIME a heartbeat deadline can be while the clock runs steadily.
+   */
+  readonly heartbeatTtl: string;
   /** String: short lock that lets one instance at a time run a recovery pass. */
   readonly recoveryLock: string;
   /** String: lock that lets one instance at a time run a compaction pass (renewed while the pass runs). */
@@ -38,6 +43,8 @@ export interface Keys {
   delayed(queue: string): string;
   /** Set: ids of tasks that carry one reference (schedules have their own sets, scheduleReference). */
   reference(name: string, value: string | number | boolean): string;
+  /** Prefix shared by all task reference sets, for SCAN (verify). */
+  readonly referencePrefix: string;
   /** Hash: one cron schedule. */
   schedule(id: string): string;
   /** Sorted set: schedule ids scored by next run time (ms). */
@@ -70,6 +77,7 @@ export function keysFor(namespace: string): Keys {
     events: `${tag}:events`,
     queues: `${tag}:queues`,
     running: `${tag}:running`,
+    heartbeatTtl: `${tag}:heartbeat-ttl`,
     recoveryLock: `${tag}:recovery-lock`,
     compactionLock: `${tag}:compaction-lock`,
     finishedSet: `${tag}:ended:finished`,
@@ -83,6 +91,7 @@ export function keysFor(namespace: string): Keys {
     ready: (queue) => `${tag}:ready:${queue}`,
     delayed: (queue) => `${tag}:delayed:${queue}`,
     reference: (name, value) => `${tag}:ref:${encodeURIComponent(name)}=${JSON.stringify(value)}`,
+    referencePrefix: `${tag}:ref:`,
     schedule: (id) => `${tag}:schedule:${id}`,
     schedules: `${tag}:schedules`,
     scheduleReference: (name, value) => `${tag}:sref:${encodeURIComponent(name)}=${JSON.stringify(value)}`,

@@ -21,3 +21,12 @@ export async function migrateFrom1(redis: Connection, keys: Keys): Promise<void>
   }
   await redis.hset(keys.meta, 'format', '2');
 }
+
+/**
+ * Format 2 -> 3: format 3 keeps a task's result and error apart from its progress (`result`, `error`) and
+ * clears `lease` on ends no holder made. Older hashes hold none of these and fold from their logs as they
+ * are, so nothing but the version changes: a format-2 reader would fold format-3 events wrongly.
+ */
+export async function migrateFrom2(redis: Connection, keys: Keys): Promise<void> {
+  await redis.hset(keys.meta, 'format', '3');
+}

@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { Command, type Cluster, type Redis } from 'ioredis';
+import { fromRedisError } from '../errors.js';
 import { foldRulesAsLua } from '../events/fold-rules.js';
 import { enqueueConstants } from './protocols/enqueue.js';
 import { constantsAsLua, inlineConstants, inlinedConstants, type LuaConstant } from './protocols/lua.js';
 import { startConstants } from './protocols/start.js';
 import { taskWritesConstants } from './protocols/task-writes.js';
-import { fromRedisError } from './redis-errors.js';
 
 const LUA_DIR = new URL('../lua/', import.meta.url);
 
@@ -154,6 +154,8 @@ const SCRIPT_FILE_NAMES = {
   delete: 'delete',
   history: 'history',
   restore: 'restore',
+  repairTask: 'repair-task',
+  repairCounts: 'repair-counts',
   scheduleUpsert: 'schedule-upsert',
   scheduleRemove: 'schedule-remove',
   scheduleEmit: 'schedule-emit',
@@ -196,6 +198,10 @@ function commandWith(name: string, args: (string | number)[]): Command {
   return command;
 }
 
+const rethrowMapped = (err: unknown): never => {
+  throw fromRedisError(err);
+};
+
 const isNoScript = (err: unknown) => err instanceof Error && err.message.startsWith('NOSCRIPT');
 
 /**
@@ -230,17 +236,13 @@ function directScript(redis: Redis | Cluster, { lua, sha, numberOfKeys }: Script
     } catch (err) {
       if (!isNoScript(err)) throw fromRedisError(err);
     }
+    if (!loading) return evalOnce(args).catch(rethrowMapped);
+    await loading;
     try {
-      if (!loading) return await evalOnce(args);
-      await loading;
-      try {
-        return await send('evalsha', args);
-      } catch (err) {
-        if (!isNoScript(err)) throw err;
-        return await evalOnce(args);
-      }
+      return await send('evalsha', args);
     } catch (err) {
-      throw fromRedisError(err);
+      if (!isNoScript(err)) throw fromRedisError(err);
+      return evalOnce(args).catch(rethrowMapped);
     }
   };
 }
@@ -262,13 +264,11 @@ export function defineScripts(redis: Redis | Cluster): Scripts {
     const command = commandName(name);
     const source = sources.get(command);
     if (!source) throw new Error(`script ${name} has no file in src/lua`);
-    const defined = target[command]!.bind(redis);
-    scripts[name] = direct
-      ? directScript(redis, source)
-      : (...args) =>
-          defined(...args).catch((err: unknown) => {
-            throw fromRedisError(err);
-          });
+    if (direct) scripts[name] = directScript(redis, source);
+    else {
+      const fn = target[command]!.bind(redis);
+      scripts[name] = (...args) => fn(...args).catch(rethrowMapped);
+    }
   }
   return scripts;
 }

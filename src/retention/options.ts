@@ -17,8 +17,6 @@ export interface RetentionOptions {
 
 /** The longest retention accepted: ten years. */
 export const MAX_RETENTION_MS = 10 * 365 * 24 * 3600 * 1000;
-/** The longest compaction interval: what one Node timer can wait (2^31 - 1 ms, about 24.8 days). */
-export const MAX_INTERVAL_MS = 2 ** 31 - 1;
 export const DEFAULT_COMPACT_INTERVAL_MS = 10_000;
 
 /** Retention, checked: what compaction does. */

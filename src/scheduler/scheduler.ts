@@ -19,6 +19,7 @@ import {
 } from '../validation.js';
 import { knownKeys } from '../known-keys.js';
 import type { JsonValue, References } from '../types.js';
+import { timerOption } from '../util/long-timer.js';
 import { CATCH_UP, planTick, nextRun, validateCron, validateTimezone, type CatchUp } from './cron.js';
 
 export interface SchedulerOptions extends Pick<
@@ -110,7 +111,7 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> {
     super();
     knownKeys(options, SCHEDULER_OPTIONS, 'Scheduler options');
     // Checked before the connection opens, so that a refused option leaves nothing open.
-    this.leaseMs = intOption(options.leaseMs, 10_000, 'leaseMs', 100);
+    this.leaseMs = timerOption(options.leaseMs, 10_000, 'leaseMs', 100);
     const maxPoll = Math.floor(this.leaseMs / 3);
     this.pollIntervalMs = intOption(options.pollIntervalMs, Math.min(500, maxPoll), 'pollIntervalMs', 10, maxPoll);
     const { ctx, owned } = openContext(options, (err) => this.emit('error', err));

@@ -1,4 +1,5 @@
 import type { LeaseOptions } from '../commands/leases.js';
+import type { FailOptions, FinishOptions } from '../commands/outcomes.js';
 import type { RetryLaterOptions } from '../commands/retry-later.js';
 import type { Prefetcher } from '../dequeue/prefetcher.js';
 import type { TaskDefinition } from '../task-definition.js';
@@ -16,8 +17,8 @@ export interface WorkerQueue {
    */
   prefetcher(queues: readonly string[] | undefined): Prefetcher;
   heartbeat(taskId: string, progress?: JsonValue, options?: LeaseOptions): Promise<void>;
-  finish(taskId: string, progress?: JsonValue, options?: LeaseOptions): Promise<void>;
-  fail(taskId: string, progress?: JsonValue, options?: LeaseOptions): Promise<void>;
+  finish(taskId: string, progress?: JsonValue, options?: FinishOptions): Promise<void>;
+  fail(taskId: string, progress?: JsonValue, options?: FailOptions): Promise<void>;
   release(taskId: string, options?: LeaseOptions): Promise<void>;
   retryLater(taskId: string, options: RetryLaterOptions): Promise<void>;
 }

@@ -9,6 +9,7 @@ import {
 import { knownKeys } from '../known-keys.js';
 import { SafeEmitter } from '../util/safe-emitter.js';
 import { sleep } from '../util/sleep.js';
+import { deadlineOption, LongTimer } from '../util/long-timer.js';
 import {
   DEFAULT_MAX_PAYLOAD_BYTES,
   intOption,
@@ -161,14 +162,14 @@ export class Worker extends SafeEmitter<WorkerEvents> {
       0,
       this.heartbeatIntervalMs,
     );
-    this.closeTimeoutMs = int(options.closeTimeoutMs, 30_000, 'closeTimeoutMs', 0);
+    this.closeTimeoutMs = deadlineOption(options.closeTimeoutMs, 30_000, 'closeTimeoutMs', 0);
     if (options.retry !== undefined) {
       knownKeys(options.retry, ['maxAttempts', 'backoff'], 'Worker options.retry', true);
       int(options.retry.maxAttempts, 1, 'retry.maxAttempts', 1);
       if (options.retry.backoff !== undefined) validateBackoff(options.retry.backoff);
     }
     knownKeys(options.timeouts, Object.keys(options.timeouts ?? {}), 'Worker options.timeouts');
-    for (const [type, ms] of Object.entries(options.timeouts ?? {})) int(ms, 1, `timeouts.${type}`, 1);
+    for (const [type, ms] of Object.entries(options.timeouts ?? {})) deadlineOption(ms, 1, `timeouts.${type}`, 1);
   }
 
   /** Starts taking tasks. */
@@ -205,23 +206,27 @@ export class Worker extends SafeEmitter<WorkerEvents> {
    * longer theirs to write).
    */
   close(options: { timeoutMs?: number } = {}): Promise<void> {
-    try {
-      knownKeys(options, ['timeoutMs'], 'close options');
-      if (options.timeoutMs !== undefined) intOption(options.timeoutMs, 0, 'close options.timeoutMs', 0);
-    } catch (err) {
-      return Promise.reject(err);
+    if (!this.closing) {
+      let timeoutMs: number;
+      try {
+        knownKeys(options, ['timeoutMs'], 'close options');
+        timeoutMs = deadlineOption(options.timeoutMs, this.closeTimeoutMs, 'close() timeoutMs', 0);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      this.closing = this.shutdown(timeoutMs);
     }
-    this.closing ??= this.shutdown(options.timeoutMs ?? this.closeTimeoutMs);
     return this.closing;
   }
 
   private async shutdown(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
+    // Monotonic, and chained past one timer's limit: a close timeout of days is waited in full.
+    const deadline = performance.now() + timeoutMs;
     const until = (p: Promise<unknown>) => {
-      let timer: NodeJS.Timeout | undefined;
-      const left = Math.max(0, deadline - Date.now());
-      return Promise.race([p, new Promise((res) => (timer = setTimeout(res, left)))]).finally(() =>
-        clearTimeout(timer),
+      let timer: LongTimer | undefined;
+      const left = Math.max(0, deadline - performance.now());
+      return Promise.race([p, new Promise<void>((res) => (timer = new LongTimer(res, left)))]).finally(() =>
+        timer?.clear(),
       );
     };
     this.reader.abort();
@@ -342,9 +347,10 @@ export class Worker extends SafeEmitter<WorkerEvents> {
     }
     const timeoutMs =
       task.timeoutMs ?? this.options.timeouts?.[task.type] ?? this.queue.definition(task.type)?.timeoutMs;
-    let deadline: NodeJS.Timeout | undefined;
+    let deadline: LongTimer | undefined;
     if (timeoutMs !== undefined) {
-      deadline = setTimeout(() => {
+      // A LongTimer: a deadline past 2^31 - 1 ms given to setTimeout would fire after 1 ms.
+      deadline = new LongTimer(() => {
         if (r.done) return;
         const err = new TaskTimeoutError(task.id, timeoutMs);
         r.controller.abort(err);
@@ -355,21 +361,24 @@ export class Worker extends SafeEmitter<WorkerEvents> {
     }
     const ctx = new HandlerContext(r.controller, (p) => this.progress(r, p));
     try {
-      const result = await handler(task, ctx);
+      const returned = await handler(task, ctx);
       if (r.done) return;
-      const final = result === undefined ? (r.dirty ? r.latest : undefined) : result;
+      // A null result is no result: Task.result is null either way.
+      const result: JsonValue | undefined = returned ?? undefined;
       try {
-        if (final !== undefined) toJsonText(final, 'the handler result', this.maxPayloadBytes);
+        if (result !== undefined) toJsonText(result, 'the handler result', this.maxPayloadBytes);
       } catch (err) {
         this.failed(r, err as Error, false);
         return;
       }
       r.done = true;
+      // The result apart from the progress: the last progress not written yet goes along with it.
+      const progress = r.dirty ? r.latest : undefined;
       this.finalWrite(
         r,
         'finish',
-        () => this.queue.finish(task.id, final, { lease: r.lease }),
-        () => this.emit('task:finished', task, final ?? null),
+        () => this.queue.finish(task.id, progress, { lease: r.lease, result }),
+        () => this.emit('task:finished', task, result ?? null),
       );
     } catch (err) {
       if (r.done) return;
@@ -377,7 +386,7 @@ export class Worker extends SafeEmitter<WorkerEvents> {
       // By code, not class: a second copy of the package in node_modules must not turn it retriable.
       this.failed(r, error, (err as { code?: unknown } | null)?.code !== 'ERR_UNRECOVERABLE');
     } finally {
-      clearTimeout(deadline);
+      deadline?.clear();
     }
   }
 
@@ -386,21 +395,22 @@ export class Worker extends SafeEmitter<WorkerEvents> {
     if (r.done) return;
     r.done = true;
     const { task } = r;
-    const progress = withError(error.message, r.latest);
+    // The error apart from the progress: only the last progress not written yet goes along with it.
+    const progress = r.dirty ? r.latest : undefined;
     const retry = task.backoff ? { maxAttempts: task.maxAttempts, backoff: task.backoff } : this.options.retry;
     if (retriable && retry && task.attempt < retry.maxAttempts) {
       const delayMs = backoffDelay(retry.backoff, task.attempt);
       this.finalWrite(
         r,
         'retry',
-        () => this.queue.retryLater(task.id, { delayMs, error: error.message, progress, lease: r.lease }),
+        () => this.queue.retryLater(task.id, { delayMs, error, progress, lease: r.lease }),
         () => this.emit('task:retrying', task, error, delayMs),
       );
     } else {
       this.finalWrite(
         r,
         'fail',
-        () => this.queue.fail(task.id, progress, { lease: r.lease }),
+        () => this.queue.fail(task.id, progress, { lease: r.lease, error }),
         () => this.emit('task:failed', task, error),
       );
     }
@@ -408,8 +418,8 @@ export class Worker extends SafeEmitter<WorkerEvents> {
 
   /**
    * The write that ends an attempt, after the task's earlier writes. A refusal means the task is no longer
-   * ours (task:lost). Any other failure (Redis unreachable) is tried again a few times, then reported: the
-   * task is still fenced and its stall will bring it back. Not an async function: the usual first try that
+   * ours (task:lost). A full Redis is waited out. Any other failure (Redis unreachable) is tried again a few
+   * times, then reported: the task is still fenced and its stall will bring it back. Not an async function: the usual first try that
    * succeeds makes one promise, not a suspended frame (a worker makes one of these per task).
    */
   private finalWrite(r: Running, what: string, fn: () => Promise<unknown>, onDone: () => void): void {
@@ -434,12 +444,20 @@ export class Worker extends SafeEmitter<WorkerEvents> {
     first: unknown,
   ): Promise<void> {
     let err = first;
+    let toldFull = false;
     for (let attempt = 1; ; attempt++) {
       if (isRefusal(err)) {
         this.lost(r, err);
         return;
       }
-      if (attempt >= FINAL_WRITE_TRIES || (err instanceof TaskLedgerError && err.code === 'ERR_QUEUE_CLOSED')) {
+      // A full Redis answers, and takes the write once it has room: the handler's outcome waits for it (the
+      // app hears of it once) rather than being dropped for a stall to run the task again; until close().
+      const full = err instanceof TaskLedgerError && err.code === 'ERR_REDIS_OOM';
+      if (full && !this.closing) {
+        if (!toldFull) this.emit('error', err);
+        toldFull = true;
+        attempt = 0;
+      } else if (attempt >= FINAL_WRITE_TRIES || (err instanceof TaskLedgerError && err.code === 'ERR_QUEUE_CLOSED')) {
         const reason = err instanceof Error ? err.message : String(err);
         this.emit(
           'error',
@@ -530,14 +548,4 @@ export class Worker extends SafeEmitter<WorkerEvents> {
     r.controller.abort(err);
     if (first) this.emit('task:lost', r.task, err);
   }
-}
-
-/** `{ error, ...lastProgress }` as the Go original's worker merges errors into progress. */
-export function withError(message: string, last: JsonValue): JsonValue {
-  if (typeof message !== 'string') throw new ValidationError('withError: the message must be a string');
-  if (last !== null && typeof last === 'object' && !Array.isArray(last)) {
-    const { error: _previous, ...rest } = last;
-    return { error: message, ...rest };
-  }
-  return last === null ? { error: message } : { error: message, progress: last };
 }

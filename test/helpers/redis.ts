@@ -34,6 +34,8 @@ export interface StartOptions {
   own?: boolean;
   /** Listen on this port (default: a free one). */
   port?: number;
+  /** Allow DEBUG (SLEEP, ...) from local connections: Redis >= 7 refuses it by default. */
+  debug?: boolean;
 }
 
 export const NO_REDIS_MESSAGE =
@@ -188,6 +190,7 @@ async function startOwnServer(options: StartOptions): Promise<TestRedis> {
     '--loglevel',
     'warning',
   ];
+  if (options.debug) args.push('--enable-debug-command', 'local');
   if (options.appendfsync) args.push('--appendonly', 'yes', '--appendfsync', options.appendfsync);
   else args.push('--appendonly', 'no');
   const url = `redis://127.0.0.1:${port}`;

@@ -1,9 +1,11 @@
 -- Ends running tasks as `finished` or `failed`: the tasks whose hashes are KEYS[first..last], with a write
 -- record each (WRITE_WIDTH ARGV values, src/redis/protocols/task-writes.ts) after ARGV[argBase]. Each task
 -- is checked on its own (running, held by the caller's lease) and refused ones are left as they are. An
--- ended task gets its event (carrying its queue, so the log alone tells throughput per queue), is counted
--- and leaves the running set for its status's ended set (scored by the time it ended, for retention); the
--- counts and the sets are written once per call, not once per task.
+-- ended task gets its event (carrying its queue, so the log alone tells throughput per queue; its outcome,
+-- a finish's `result` or a fail's `failure`; and `lease` = '' when the caller held none), is counted and
+-- leaves the running set for its status's ended set (scored by the time it ended, for retention); the
+-- counts and the sets are written once per call, not once per task. A task this same lease already ended
+-- the same way is a resend whose first reply was lost: answered OK, and nothing is written again.
 -- Returns a list with OK or a status code per task.
 --@include codes
 --@include check-running
@@ -13,21 +15,33 @@
 --@include task-writes-protocol
 local function end_tasks(eventsKey, runningKey, countsKey, endedKey, first, last, argBase, status)
   local out, ended, scored, counts = {}, {}, {}, {}
+  local outcomeField = status == 'finished' and 'result' or 'failure'
+  local sameEnd = status == 'finished' and FINISHED or FAILED
   for i = first, last do
     local a = argBase + (i - first) * WRITE_WIDTH
     local taskId = ARGV[a + WRITE_TASK_ID]
-    local code, queue, events = check_running(KEYS[i], ARGV[a + WRITE_LEASE])
+    local held = ARGV[a + WRITE_LEASE]
+    local code, queue, events = check_running(KEYS[i], held)
     if code == OK then
-      local fields = { 'queue', queue }
+      local fields, n = { 'queue', queue }, 2
       if ARGV[a + WRITE_HAS_PROGRESS] == '1' then
-        fields[3] = 'progress'
-        fields[4] = ARGV[a + WRITE_PROGRESS]
+        fields[3], fields[4], n = 'progress', ARGV[a + WRITE_PROGRESS], 4
+      end
+      local outcome = ARGV[a + WRITE_OUTCOME]
+      if outcome ~= '' then
+        fields[n + 1], fields[n + 2], n = outcomeField, outcome, n + 2
+      end
+      if held == '' then
+        fields[n + 1], fields[n + 2] = 'lease', ''
       end
       local _, at = emit(eventsKey, KEYS[i], taskId, status, fields, events)
       ended[#ended + 1] = taskId
       scored[#scored + 1] = at
       scored[#scored + 1] = taskId
       counts[queue] = (counts[queue] or 0) + 1
+    elseif code == sameEnd and held ~= '' and redis.call('HGET', KEYS[i], 'lease') == held then
+      -- Only an end sent with this lease leaves it on an ended task: recovery and unfenced ends clear it.
+      code = OK
     end
     out[#out + 1] = code
   end

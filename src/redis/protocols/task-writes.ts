@@ -1,11 +1,13 @@
 import type { Keys } from '../keys.js';
 import { fixed, fixedKeys, pushHeader, readNamed, record, type LuaConstant } from './lua.js';
 
-/** A finish, fail or heartbeat of one task: its id, the lease sent, and the progress JSON if any. */
+/** A finish, fail or heartbeat of one task: its id, the lease sent, the progress JSON if any, and its outcome. */
 export interface TaskWrite {
   taskId: string;
   lease: string;
   progress: string | undefined;
+  /** A finish's result or a fail's error (JSON), if any; a heartbeat has none. */
+  outcome?: string | undefined;
 }
 
 /**
@@ -16,8 +18,11 @@ export interface TaskWrite {
  * this object.
  */
 export const TASK_WRITES = {
-  /** One task's values: its id, the lease held (or ''), '1' when progress follows (else '0'), the progress JSON (or ''). */
-  record: ['taskId', 'lease', 'hasProgress', 'progress'],
+  /**
+   * One task's values: its id, the lease held (or ''), '1' when progress follows (else '0'), the progress
+   * JSON (or ''), the outcome JSON (a finish's result, a fail's error) or '' for none (no JSON text is empty).
+   */
+  record: ['taskId', 'lease', 'hasProgress', 'progress', 'outcome'],
   /** finish.lua and fail.lua; `ended` is the ended set of the status they end tasks in. */
   finish: { keys: ['events', 'running', 'counts', 'ended'], header: [] },
   heartbeat: { keys: ['events', 'running'], header: ['ttlMs'] },
@@ -33,7 +38,7 @@ export interface ScriptArgs {
 
 /** Appends one task's record (TASK_WRITES.record, in its order) to `args`. */
 export function pushWriteArgs(args: (string | number)[], w: TaskWrite): void {
-  args.push(w.taskId, w.lease, w.progress === undefined ? '0' : '1', w.progress ?? '');
+  args.push(w.taskId, w.lease, w.progress === undefined ? '0' : '1', w.progress ?? '', w.outcome ?? '');
 }
 
 /** finish.lua's (status 'finished') or fail.lua's ('failed') KEYS and ARGV. */
@@ -70,10 +75,12 @@ const FIELD = Object.fromEntries(TASK_WRITES.record.map((f, i) => [f, i])) as Re
 /** A write read back from its record at args[at] (round-trip tests, and start.ts' decoder of its arguments). */
 export function readWrite(args: readonly (string | number)[], at: number): TaskWrite {
   const hasProgress = String(args[at + FIELD.hasProgress]) === '1';
+  const outcome = String(args[at + FIELD.outcome]);
   return {
     taskId: String(args[at + FIELD.taskId]),
     lease: String(args[at + FIELD.lease]),
     progress: hasProgress ? String(args[at + FIELD.progress]) : undefined,
+    outcome: outcome === '' ? undefined : outcome,
   };
 }
 
