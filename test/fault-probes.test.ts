@@ -112,7 +112,7 @@ describe('a worker process stopped with SIGSTOP past its heartbeat TTL', () => {
     expect(frozen.lines.find((l) => l.startsWith('lost'))).toMatch(/ ERR_TASK_(FINISHED|LEASE_LOST)$/);
     expect(frozen.lines).not.toContain(`finished ${id!}`);
     const task = await q.get(id!);
-    expect(task?.progress).toEqual({ by: 'other' });
+    expect(task?.result).toEqual({ by: 'other' });
     expect(task?.attempt).toBe(2);
     await expectEachFinishedOnce(q, [id!]);
   });
