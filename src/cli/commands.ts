@@ -7,7 +7,7 @@ import { FORMAT_VERSION, readFormat } from '../redis/connection.js';
 import { compareStreamIds } from '../events/stream-id.js';
 import { redisNow } from '../redis/time.js';
 import { endedCounts } from '../projections/ended-counts.js';
-import { endedSince } from '../projections/throughput.js';
+import { endedLastMinute } from '../projections/throughput.js';
 import { LISTED_STATUSES, listTasks, type ListedStatus } from '../projections/task-list.js';
 import { logLength, readEventsByIds, readLog } from '../projections/log-reader.js';
 import { appendEvents, logIsEmpty } from '../audit/import-log.js';
@@ -83,7 +83,7 @@ interface StatsRow {
 async function readStats(s: Session) {
   const st = await s.queue.stats();
   const counts = await endedCounts(s.read);
-  const perMinute = await endedSince(s.read, st.at.getTime() - 60_000);
+  const perMinute = await endedLastMinute(s.read, st.at.getTime());
   const names = new Set([...Object.keys(st.queues), ...counts.keys()]);
   const queues = [...names].sort().map((queue): StatsRow => {
     const q = st.queues[queue];

@@ -3,16 +3,18 @@
 -- is checked on its own (running, held by the caller's lease) and refused ones are left as they are. An
 -- ended task gets its event (carrying its queue, so the log alone tells throughput per queue), is counted
 -- and leaves the running set for its status's ended set (scored by the time it ended, for retention); the
--- counts and the sets are written once per call, not once per task.
+-- counts (all-time, and per minute in the throughput hash) and the sets are written once per call, not once
+-- per task.
 -- Returns a list with OK or a status code per task.
 --@include codes
 --@include check-running
 --@include emit
 --@include call-chunked
 --@include count-end
+--@include count-minute
 --@include task-writes-protocol
-local function end_tasks(eventsKey, runningKey, countsKey, endedKey, first, last, argBase, status)
-  local out, ended, scored, counts = {}, {}, {}, {}
+local function end_tasks(eventsKey, runningKey, countsKey, endedKey, throughputKey, first, last, argBase, status)
+  local out, ended, scored, counts, lastAt = {}, {}, {}, {}, nil
   for i = first, last do
     local a = argBase + (i - first) * WRITE_WIDTH
     local taskId = ARGV[a + WRITE_TASK_ID]
@@ -28,11 +30,16 @@ local function end_tasks(eventsKey, runningKey, countsKey, endedKey, first, last
       scored[#scored + 1] = at
       scored[#scored + 1] = taskId
       counts[queue] = (counts[queue] or 0) + 1
+      lastAt = at
     end
     out[#out + 1] = code
   end
   call_chunked('ZREM', runningKey, nil, ended)
   call_chunked('ZADD', endedKey, nil, scored)
-  for queue, n in pairs(counts) do count_end(countsKey, status, queue, n) end
+  -- The tasks of one call end within a millisecond or two: counted in the minute of the last one.
+  for queue, n in pairs(counts) do
+    count_end(countsKey, status, queue, n)
+    count_minute(throughputKey, status, queue, lastAt, n)
+  end
   return out
 end
