@@ -10,7 +10,8 @@ import { endedCounts } from '../projections/ended-counts.js';
 import { endedLastMinute } from '../projections/throughput.js';
 import { LISTED_STATUSES, listTasks, type ListedStatus } from '../projections/task-list.js';
 import { logLength, readEventsByIds, readLog } from '../projections/log-reader.js';
-import { appendEvents, logIsEmpty } from '../audit/import-log.js';
+import { appendEvents, keysBefore, logIsEmpty } from '../audit/import-log.js';
+import { ImportChecker } from '../audit/import-check.js';
 import { keysFor } from '../redis/keys.js';
 import { rawEventToTaskEvent } from '../events/codec.js';
 import { fromExportLine, toExportLine } from '../events/export-line.js';
@@ -44,6 +45,13 @@ export async function withSession<T>(opts: GlobalOptions, fn: (s: Session) => Pr
   } finally {
     await session.close();
   }
+}
+
+/** A file that cannot be read or written is the caller's to fix: exit 2, naming the file and the cause. */
+function fileError(err: unknown, file: string): unknown {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  if (err instanceof CliError || typeof code !== 'string') return err;
+  return new CliError(`cannot use ${file}: ${(err as Error).message}`, EXIT.USAGE);
 }
 
 /** `k=v` references: a value that reads as JSON (5, true, "5") is that value, anything else a string. */
@@ -376,8 +384,27 @@ export async function verifyExportCommand(file: string, opts: GlobalOptions): Pr
   });
 }
 
-/** Loads an export into an empty namespace (same event ids), then rebuilds its projections from it. */
+/**
+ * Loads an export into an empty namespace (same event ids), then rebuilds its projections from it. The whole
+ * file is checked first with the rules live writes follow (import-check.ts); a bad line writes nothing, and
+ * a failure while writing takes back every key the import made.
+ */
 export async function importCommand(file: string, opts: GlobalOptions): Promise<void> {
+  const checker = new ImportChecker();
+  let lines = 0;
+  try {
+    for await (const { line, event } of readExport(file)) {
+      try {
+        checker.check(event);
+      } catch (err) {
+        if (!(err instanceof ValidationError)) throw err;
+        throw new CliError(`${file}:${line}: ${err.message}; nothing imported`, EXIT.USAGE);
+      }
+      lines++;
+    }
+  } catch (err) {
+    throw fileError(err, file);
+  }
   await withSession(
     opts,
     async (s) => {
@@ -386,12 +413,24 @@ export async function importCommand(file: string, opts: GlobalOptions): Promise<
           `namespace "${s.queue.namespace}" already has events: import only into an empty namespace`,
           EXIT.REFUSED,
         );
-      const count = await appendEvents(s.read, eventsOf(readExport(file)));
-      const bar = progressBar('rebuilding', count);
-      const report = await s.queue.rebuild({ onProgress: (done) => bar.update(done) });
-      bar.end();
-      if (opts.json) json({ file, events: count, tasks: report.tasks });
-      else print(`imported ${count} events into "${s.queue.namespace}"; ${report.tasks} task projections rebuilt`);
+      const before = await keysBefore(s.read);
+      let count: number;
+      let tasks: number;
+      try {
+        count = await appendEvents(s.read, eventsOf(readExport(file)));
+        if (count !== lines) throw new Error(`${file} changed while it was imported (${lines} events, then ${count})`);
+        const bar = progressBar('rebuilding', count);
+        tasks = (await s.queue.rebuild({ onProgress: (done) => bar.update(done) })).tasks;
+        bar.end();
+      } catch (err) {
+        await before.undo();
+        throw new CliError(
+          `import failed, nothing imported: ${err instanceof Error ? err.message : String(err)}`,
+          EXIT.CHECK_FAILED,
+        );
+      }
+      if (opts.json) json({ file, events: count, tasks });
+      else print(`imported ${count} events into "${s.queue.namespace}"; ${tasks} task projections rebuilt`);
     },
     true,
   );
