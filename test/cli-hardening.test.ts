@@ -63,12 +63,17 @@ describe('command line: bad input is refused with exit 2, naming the rule', { ti
     );
   });
 
-  it('export to a directory that does not exist is a usage error, not a crash', async () => {
+  it('export to a directory that does not exist (and import or verify-export of a missing file) is a usage error, not a crash', async () => {
     const { ns } = await populated();
     const out = await cli(['--namespace', ns, 'export', '--out', '/missing/dir/x']);
     expect(out.code).toBe(2);
     expect(out.stderr).toMatch(/^taskledger: cannot use \/missing\/dir\/x: ENOENT/);
     expect(out.stderr).not.toMatch(/\n\s+at /);
+    for (const command of ['verify-export', 'import']) {
+      const missing = await cli(['--namespace', ns, command, '/missing/dir/x']);
+      expect(missing.code, command).toBe(2);
+      expect(missing.stderr, command).toMatch(/^taskledger: cannot use \/missing\/dir\/x: ENOENT/);
+    }
   });
 });
 

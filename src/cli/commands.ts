@@ -427,9 +427,13 @@ export async function verifyExportCommand(file: string, opts: GlobalOptions): Pr
       bar.update(checked);
       batch = [];
     };
-    for await (const item of readExport(file)) {
-      batch.push(item);
-      if (batch.length === 1000) await flush();
+    try {
+      for await (const item of readExport(file)) {
+        batch.push(item);
+        if (batch.length === 1000) await flush();
+      }
+    } catch (err) {
+      throw fileError(err, file);
     }
     if (batch.length) await flush();
     bar.end();
