@@ -136,7 +136,8 @@ console.log(
   `Retention: finished tasks ${RETENTION.finishedMs / 1000} s, log entries ${RETENTION.logMs / 1000} s; ` +
     `compaction every ${COMPACT_INTERVAL_MS} ms; ${archive.describe}`,
 );
-console.log(`Prometheus metrics: http://127.0.0.1:${metricsServer.address().port}/metrics\n`);
+const metricsUrl = `http://127.0.0.1:${metricsServer.address().port}/metrics`;
+console.log(`Prometheus metrics: ${metricsUrl} (while the demo runs${tty ? ', and after it until Ctrl-C' : ''})\n`);
 
 // The workload: fast thumbnails, flaky e-mails that retry with backoff, reports due a little later,
 // a few poisoned inputs that fail at once, and one long video transcode that a user cancels midway.
@@ -222,26 +223,30 @@ const canceller = (async () => {
 
 const total = ids.length + 1;
 let lastLine = 0;
-function line(final = false) {
+const sum = (queues, field) => Object.values(queues).reduce((n, x) => n + x[field], 0);
+async function line(final = false) {
   const done = counts.finished + counts.failed + counts.cancelled;
   const running = workers.reduce((n, w) => n + w.state().running, 0);
   const secs = (Date.now() - started) / 1000;
+  // Waiting (ready now) and delayed (a retry's backoff, a report due later) as Redis counts them.
+  const { queues } = await q.stats();
+  // Short enough for an 80-column terminal (the cancellation is in the summary).
   const text =
-    `${String(Math.round(done / secs)).padStart(6)} tasks/s | waiting ${String(total - done - running).padStart(5)} | ` +
-    `running ${String(running).padStart(3)} | finished ${String(counts.finished).padStart(5)} | failed ${counts.failed} | ` +
-    `retries ${counts.retrying} | cancelled ${counts.cancelled}`;
-  if (tty) process.stdout.write(`\r${text}${final ? '\n' : ''}`);
+    `${Math.round(done / secs)}/s  waiting ${sum(queues, 'waiting')} delayed ${sum(queues, 'delayed')} ` +
+    `running ${running}  finished ${counts.finished} failed ${counts.failed} retries ${counts.retrying}`;
+  // One terminal line, rewritten in place: cut to the width, as a wrapped line could not be rewritten.
+  if (tty) process.stdout.write(`\r${text.slice(0, (process.stdout.columns || 80) - 1)}\u001b[K${final ? '\n' : ''}`);
   else if (final || Date.now() - lastLine >= 1000) {
     console.log(text);
     lastLine = Date.now();
   }
 }
 while (counts.finished + counts.failed + counts.cancelled < total) {
-  line();
+  await line();
   await sleep(tty ? 100 : 250);
   if (Date.now() - started > 55_000) break;
 }
-line(true);
+await line(true);
 await canceller;
 
 const elapsed = (Date.now() - started) / 1000;
@@ -313,15 +318,13 @@ console.log(
     `${pick('taskledger_event_log_entries')} events in the log, ${pick('taskledger_compaction_removed_tasks_total')} ` +
     `tasks removed by retention, ${pick('taskledger_ended_tasks_held{')} ended tasks held.`,
 );
-metricsServer.close();
 // Closing stops compaction (waiting for a pass in flight), so verify reads a log nothing trims meanwhile.
 await q.close();
 const checker = new TaskQueue({ connection: redis.url, namespace, recoveryIntervalMs: 0 });
 const { tasks, mismatches } = await checker.verify();
-await checker.close();
 console.log(`verify(): ${tasks} projections checked against the event log, ${mismatches.length} mismatches.`);
 
-if (redis.throwAway) console.log('\nThe throw-away redis-server stops now, and the namespace with it.');
+if (redis.throwAway) console.log('\nThe throw-away redis-server stops when the demo ends, and the namespace with it.');
 else {
   const cli = `npx taskledger --redis ${redis.url} --namespace ${namespace}`;
   console.log(`\nThe namespace stays in ${redis.url}. Inspect it:`);
@@ -335,6 +338,14 @@ else {
   console.log(`Drop it when done:\n  ${cli} drop --yes`);
 }
 if (archive.dir) console.log(`The archive stays in ${archive.dir}: remove it with rm -r when done.`);
+if (tty) {
+  // The address printed at the start keeps answering, with the namespace's state read live, until Ctrl-C.
+  queueStateMetrics(checker);
+  console.log(`\n${metricsUrl} is still served. Ctrl-C to stop.`);
+  await new Promise((res) => process.once('SIGINT', res));
+}
+metricsServer.close();
+await checker.close();
 redis.stop();
 const ok =
   mismatches.length === 0 &&

@@ -35,6 +35,8 @@ export type { IndexMismatch, IndexName } from './audit/index-check.js';
 export type { IndexRepairReport } from './audit/index-repair.js';
 export type { FoldProgressOptions } from './audit/fold-log.js';
 export type { QueueStats, QueueState } from './projections/stats.js';
+export type { MinuteCount } from './projections/throughput.js';
+export { THROUGHPUT_MINUTES } from './projections/throughput.js';
 export type { LogStats, CompactionStats, EndedHeld } from './projections/log-stats.js';
 export type { RebuildReport } from './audit/rebuild.js';
 export { foldEvent, foldAll } from './events/fold.js';

@@ -26,6 +26,7 @@ import { get } from './projections/get.js';
 import { history } from './projections/history.js';
 import { events, type EventsOptions } from './projections/events.js';
 import { stats, type QueueStats } from './projections/stats.js';
+import { throughputPerMinute, type MinuteCount } from './projections/throughput.js';
 import { verify, type VerifyOptions, type VerifyReport } from './audit/verify.js';
 import { rebuild, type RebuildReport } from './audit/rebuild.js';
 import type { FoldProgressOptions } from './audit/fold-log.js';
@@ -249,6 +250,11 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
   /** Waiting, delayed and running tasks per queue, and the log's size: cheap, for dashboards and metrics. */
   stats(): Promise<QueueStats> {
     return stats(this.ctx).catch(typed);
+  }
+
+  /** Tasks finished and failed per minute and queue, over the last THROUGHPUT_MINUTES (60) minutes, oldest first. */
+  throughput(): Promise<MinuteCount[]> {
+    return throughputPerMinute(this.ctx).catch(typed);
   }
 
   /**

@@ -187,7 +187,7 @@ describe('taskledger command line', { timeout: 120_000 }, () => {
     const refused = await cli(['--namespace', p.ns, 'cancel', p.finished]);
     expect(refused.code).toBe(6);
     expect(refused.stderr).toMatch(/has finished/);
-    expect(parsed(await cli(['--namespace', p.ns, '--json', 'delete', '--reference', 'account=1']))).toEqual({
+    expect(parsed(await cli(['--namespace', p.ns, '--json', 'delete', '--reference', 'account=1', '--yes']))).toEqual({
       tasks: 2,
       schedules: 0,
     });

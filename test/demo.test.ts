@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { useRedis } from './helpers/fixture.js';
+import { until, useRedis } from './helpers/fixture.js';
 import { adoptNamespace } from './helpers/redis.js';
 
 const r = useRedis();
@@ -50,5 +50,45 @@ describe('npm run demo', () => {
     expect(out).toContain(`npx taskledger --redis ${r.url} --namespace ${ns ?? '?'} drop --yes`);
     expect(out).toMatch(/The cancelled transcode stopped at \{"pct":\d+\} \(status cancelled\)/);
     expect(code).toBe(0);
+  }, 90_000);
+});
+
+// `script` gives the demo a terminal of 80 columns, as a user's would be.
+describe.runIf(existsSync('/usr/bin/script'))('npm run demo on a terminal', () => {
+  it('keeps its status line within 80 columns, counts delayed tasks apart, and serves /metrics until Ctrl-C', async () => {
+    const child = spawn(
+      '/usr/bin/script',
+      ['-qec', `stty cols 80 rows 24; exec '${process.execPath}' '${DEMO}' --short`, '/dev/null'],
+      {
+        env: { ...process.env, REDIS_URL: r.url },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    const exited = new Promise<number | null>((res) => child.on('exit', res));
+    await until(() => out.includes('Ctrl-C to stop') || child.exitCode !== null, 85_000);
+    const ns = /in namespace "([^"]+)"/.exec(out)?.[1];
+    if (ns) adoptNamespace(ns);
+    const archiveDir = /archive: FileArchive in (\S+)/.exec(out)?.[1];
+    if (archiveDir) rmSync(archiveDir, { recursive: true, force: true });
+    // The address printed at the start still answers after the demo's work is done.
+    const url = /Prometheus metrics: (http:\/\/\S+\/metrics)/.exec(out)?.[1];
+    expect(url).toBeDefined();
+    const scrape = await fetch(url!);
+    expect(scrape.status).toBe(200);
+    expect(await scrape.text()).toMatch(new RegExp(`taskledger_queue_waiting\\{namespace="${ns ?? '?'}"`));
+    child.stdin.write('\u0003');
+    expect(await exited).toBe(0);
+    const frames = out
+      .split(/\r|\n/)
+      // The terminal's own code (clear to the end of the line) is what is taken out.
+      .map((l) => l.replaceAll('\u001b[K', ''))
+      .filter((l) => /\/s {2}waiting/.test(l));
+    expect(frames.length).toBeGreaterThan(0);
+    for (const frame of frames) expect(frame.length, frame).toBeLessThan(80);
+    // Reports are due a second after the start: delayed, not waiting, until then.
+    expect(frames.some((f) => /delayed [1-9]/.test(f))).toBe(true);
   }, 90_000);
 });

@@ -62,7 +62,13 @@ describe('task writes (finish.lua, fail.lua, heartbeat.lua)', () => {
         const encoded = encodeFinish(k, 'finished', writes);
         expect(encoded.args).toHaveLength(writes.length * TASK_WRITES.record.length);
         expect(decodeFinishArgs(encoded)).toEqual({
-          keys: { events: k.events, running: k.running, counts: k.counts, ended: k.finishedSet },
+          keys: {
+            events: k.events,
+            running: k.running,
+            counts: k.counts,
+            ended: k.finishedSet,
+            throughput: k.throughput,
+          },
           writes: withKeys(writes),
         });
       }),
@@ -92,7 +98,13 @@ function startExpected(input: StartInput) {
   const entries = (list: readonly StartEntry[]) =>
     list.map((c) => ({ taskKey: k.task(c.taskId), readyKey: k.ready(c.queue), taskId: c.taskId, entryId: c.entryId }));
   return {
-    keys: { events: k.events, running: k.running, counts: k.counts, finishedSet: k.finishedSet },
+    keys: {
+      events: k.events,
+      running: k.running,
+      counts: k.counts,
+      finishedSet: k.finishedSet,
+      throughput: k.throughput,
+    },
     group: input.group,
     ttlMs: input.ttlMs,
     consumer: input.consumer,
@@ -347,7 +359,7 @@ describe('the generated Lua of each protocol', () => {
       WRITE_TASK_ID: 1,
       WRITE_PROGRESS: 4,
       WRITE_OUTCOME: 5,
-      FINISH_KEYS: 4,
+      FINISH_KEYS: 5,
       FINISH_HEADER: 0,
       HEARTBEAT_KEYS: 2,
       HEARTBEAT_HEADER: 1,

@@ -1,6 +1,7 @@
 import type { ReadContext } from '../context/read-context.js';
 import { taskEventToFields } from '../events/codec.js';
 import { FORMAT_VERSION } from '../redis/connection.js';
+import { prefixPattern, scanKeys } from '../redis/scan.js';
 import type { TaskEvent } from '../types.js';
 import { logLength } from '../projections/log-reader.js';
 
@@ -12,8 +13,9 @@ export async function logIsEmpty(ctx: ReadContext): Promise<boolean> {
 }
 
 /**
- * Appends exported events to the log with their own ids, in batches, and returns how many were sent. The
- * projections are not written here: a rebuild() folds them from the imported log.
+ * Appends exported events (checked already, see import-check.ts) to the log with their own ids, in batches,
+ * and returns how many were written. Every reply is checked: the first error is thrown, and nothing after
+ * it is sent. The projections are not written here: a rebuild() folds them from the imported log.
  */
 export async function appendEvents(
   ctx: ReadContext,
@@ -22,13 +24,38 @@ export async function appendEvents(
   await ctx.redis.hsetnx(ctx.keys.meta, 'format', String(FORMAT_VERSION));
   let count = 0;
   let p = ctx.redis.pipeline();
+  let queued = 0;
+  const flush = async () => {
+    for (const [err] of (await p.exec()) ?? []) if (err) throw err;
+    count += queued;
+    queued = 0;
+    p = ctx.redis.pipeline();
+  };
   for await (const event of events) {
     p.xadd(ctx.keys.events, event.id, ...taskEventToFields(event));
-    if (++count % BATCH === 0) {
-      await p.exec();
-      p = ctx.redis.pipeline();
-    }
+    if (++queued === BATCH) await flush();
   }
-  await p.exec();
+  await flush();
   return count;
+}
+
+/**
+ * The namespace's keys as they are now, and a way back to that: `undo()` unlinks every key of the namespace
+ * made since (an import that failed part way leaves the namespace as it found it).
+ */
+export async function keysBefore(ctx: ReadContext): Promise<{ undo(): Promise<void> }> {
+  const pattern = prefixPattern(`{${ctx.keys.namespace}}:`);
+  const before = new Set<string>();
+  for await (const batch of scanKeys(ctx.redis, pattern)) for (const k of batch) before.add(k);
+  const formatBefore = await ctx.redis.hget(ctx.keys.meta, 'format');
+  return {
+    async undo() {
+      const made: string[] = [];
+      for await (const batch of scanKeys(ctx.redis, pattern)) made.push(...batch.filter((k) => !before.has(k)));
+      // The log was empty before (an import needs that), so whatever it holds now is the import's.
+      if (before.has(ctx.keys.events)) made.push(ctx.keys.events);
+      for (let i = 0; i < made.length; i += BATCH) await ctx.redis.unlink(...made.slice(i, i + BATCH));
+      if (before.has(ctx.keys.meta) && formatBefore === null) await ctx.redis.hdel(ctx.keys.meta, 'format');
+    },
+  };
 }

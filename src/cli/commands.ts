@@ -1,22 +1,34 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { hostname } from 'node:os';
 import { TaskLedgerError, ValidationError } from '../errors.js';
 import { FORMAT_VERSION, readFormat } from '../redis/connection.js';
-import { compareStreamIds } from '../events/stream-id.js';
+import { compareStreamIds, STREAM_ID } from '../events/stream-id.js';
 import { redisNow } from '../redis/time.js';
 import { endedCounts } from '../projections/ended-counts.js';
-import { endedSince } from '../projections/throughput.js';
+import { endedLastMinute } from '../projections/throughput.js';
 import { LISTED_STATUSES, listTasks, type ListedStatus } from '../projections/task-list.js';
 import { logLength, readEventsByIds, readLog } from '../projections/log-reader.js';
-import { appendEvents, logIsEmpty } from '../audit/import-log.js';
+import { appendEvents, keysBefore, logIsEmpty } from '../audit/import-log.js';
+import { ImportChecker, KNOWN_EVENT_TYPES } from '../audit/import-check.js';
+import { validateReferences } from '../validation.js';
 import { keysFor } from '../redis/keys.js';
 import { rawEventToTaskEvent } from '../events/codec.js';
 import { fromExportLine, toExportLine } from '../events/export-line.js';
 import type { JsonValue, References, Task, TaskEvent } from '../types.js';
 import { CliError, EXIT, connect, type GlobalOptions, type Session } from './connect.js';
-import { brief, colour, duration, lazyProgress, progressBar, relative, statusColour, table } from './format.js';
+import {
+  brief,
+  colour,
+  duration,
+  forTerminal,
+  lazyProgress,
+  progressBar,
+  relative,
+  statusColour,
+  table,
+} from './format.js';
 import { logSummary, retentionChecks } from './log-health.js';
 
 type Out = (text: string) => void;
@@ -44,6 +56,19 @@ export async function withSession<T>(opts: GlobalOptions, fn: (s: Session) => Pr
   } finally {
     await session.close();
   }
+}
+
+/** A file that cannot be read or written is the caller's to fix: exit 2, naming the file and the cause. */
+function fileError(err: unknown, file: string): unknown {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  if (err instanceof CliError || typeof code !== 'string') return err;
+  return new CliError(`cannot use ${file}: ${(err as Error).message}`, EXIT.USAGE);
+}
+
+/** An event id option: exit 2 when it is not one (Redis would refuse it with an error of its own). */
+function eventIdOption(name: string, id: string | undefined): void {
+  if (id !== undefined && !STREAM_ID.test(id))
+    throw new CliError(`${name} must be an event id such as 1700000000000-0, got "${id}"`, EXIT.USAGE);
 }
 
 /** `k=v` references: a value that reads as JSON (5, true, "5") is that value, anything else a string. */
@@ -83,7 +108,7 @@ interface StatsRow {
 async function readStats(s: Session) {
   const st = await s.queue.stats();
   const counts = await endedCounts(s.read);
-  const perMinute = await endedSince(s.read, st.at.getTime() - 60_000);
+  const perMinute = await endedLastMinute(s.read, st.at.getTime());
   const names = new Set([...Object.keys(st.queues), ...counts.keys()]);
   const queues = [...names].sort().map((queue): StatsRow => {
     const q = st.queues[queue];
@@ -104,9 +129,21 @@ async function readStats(s: Session) {
   return { at: st.at, queues, events: st.events, log: st.log, compaction: st.compaction, ended: st.ended };
 }
 
+/** Bounds of `stats --interval`: a faster refresh only loads Redis, a slower one is not watching. */
+export const STATS_INTERVAL_MS = { min: 100, max: 3_600_000 } as const;
+
 export async function statsCommand(opts: GlobalOptions & { watch?: boolean; interval?: string }): Promise<void> {
+  const intervalMs = Number(opts.interval ?? 2000);
+  if (
+    !/^\d+$/.test(opts.interval ?? '2000') ||
+    intervalMs < STATS_INTERVAL_MS.min ||
+    intervalMs > STATS_INTERVAL_MS.max
+  )
+    throw new CliError(
+      `--interval must be a whole number of ms from ${STATS_INTERVAL_MS.min} to ${STATS_INTERVAL_MS.max}, got "${String(opts.interval)}"`,
+      EXIT.USAGE,
+    );
   await withSession(opts, async (s) => {
-    const intervalMs = Number(opts.interval ?? 2000);
     for (;;) {
       const st = await readStats(s);
       if (opts.json) print(JSON.stringify(st, null, opts.watch ? 0 : 2));
@@ -126,7 +163,7 @@ export async function statsCommand(opts: GlobalOptions & { watch?: boolean; inte
               'LAST MINUTE',
             ],
             st.queues.map((r) => [
-              r.queue,
+              forTerminal(r.queue),
               r.waiting,
               r.delayed,
               r.running ?? '?',
@@ -173,9 +210,9 @@ export async function tasksCommand(
       table(
         ['ID', 'STATUS', 'TYPE', 'ATTEMPT', 'CREATED', 'UPDATED', status === 'delayed' ? 'DUE' : 'PROGRESS'],
         shown.map((t) => [
-          t.id,
+          forTerminal(t.id),
           statusColour(t.status),
-          t.type,
+          forTerminal(t.type),
           t.attempt,
           relative(t.createdAt),
           relative(t.updatedAt),
@@ -200,12 +237,14 @@ export async function showCommand(id: string, opts: GlobalOptions): Promise<void
       return;
     }
     if (!task) {
-      print(`${colour.bold(id)}  ${colour.dim('projection removed (retention or delete); its archived history:')}\n`);
+      print(
+        `${colour.bold(forTerminal(id))}  ${colour.dim('projection removed (retention or delete); its archived history:')}\n`,
+      );
       print(timeline(history));
       return;
     }
     print(
-      `${colour.bold(task.id)}  ${statusColour(task.status)}  queue ${task.queue}  type ${task.type}  ${attempts(task)}`,
+      `${colour.bold(forTerminal(task.id))}  ${statusColour(task.status)}  queue ${forTerminal(task.queue)}  type ${forTerminal(task.type)}  ${attempts(task)}`,
     );
     print(`spec        ${brief(task.spec, 100)}`);
     if (Object.keys(task.references).length) print(`references  ${brief(task.references, 100)}`);
@@ -246,7 +285,8 @@ function timeline(history: readonly TaskEvent[]): string {
         e.data.error ??
         e.data.result ??
         (e.data.progress !== undefined ? e.data.progress : (e.data.reason ?? ''));
-      return [e.at.toISOString(), e.type === 'failed' ? colour.red(e.type) : e.type, attempt || '-', brief(detail, 80)];
+      const type = forTerminal(e.type);
+      return [e.at.toISOString(), e.type === 'failed' ? colour.red(type) : type, attempt || '-', brief(detail, 80)];
     }),
   );
 }
@@ -254,13 +294,19 @@ function timeline(history: readonly TaskEvent[]): string {
 // ---------------------------------------------------------------------------------------------- events
 
 function eventLine(e: TaskEvent): string {
-  const who = e.scheduleId ? `schedule ${e.scheduleId}` : e.taskId;
-  return `${colour.dim(e.at.toISOString())} ${e.id.padEnd(17)} ${e.type.padEnd(11)} ${who} ${brief(e.data, 100)}`;
+  const who = forTerminal(e.scheduleId ? `schedule ${e.scheduleId}` : e.taskId);
+  return `${colour.dim(e.at.toISOString())} ${e.id.padEnd(17)} ${forTerminal(e.type).padEnd(11)} ${who} ${brief(e.data, 100)}`;
 }
 
 export async function eventsCommand(
   opts: GlobalOptions & { from?: string; follow?: boolean; task?: string; type?: string },
 ): Promise<void> {
+  if (opts.type !== undefined && !KNOWN_EVENT_TYPES.has(opts.type))
+    throw new CliError(`--type must be one of ${[...KNOWN_EVENT_TYPES].join(', ')}; got "${opts.type}"`, EXIT.USAGE);
+  const onlyNew = opts.from === '$';
+  if (onlyNew && !opts.follow) throw new CliError("--from '$' (only new events) needs --follow", EXIT.USAGE);
+  if (onlyNew && opts.archive) throw new CliError("--from '$' reads no history: it takes no --archive", EXIT.USAGE);
+  if (!onlyNew) eventIdOption('--from', opts.from);
   await withSession(opts, async (s) => {
     const stop = new AbortController();
     const onSigint = () => stop.abort();
@@ -279,8 +325,12 @@ export async function eventsCommand(
         for (const e of history) emit(e);
         return;
       }
+      // '$': after the newest event now (or from the start of a log that is empty).
+      const newest = onlyNew
+        ? ((await s.redis.xrevrange(s.read.keys.events, '+', '-', 'COUNT', 1))[0]?.[0] ?? null)
+        : null;
       for await (const e of s.queue.events({
-        ...(opts.from ? { from: opts.from } : {}),
+        ...(onlyNew ? (newest ? { after: newest } : {}) : opts.from ? { from: opts.from } : {}),
         follow: !!opts.follow,
         signal: stop.signal,
         archive: !!opts.archive,
@@ -295,9 +345,27 @@ export async function eventsCommand(
 // ---------------------------------------------------------------------------------------------- export / import
 
 export async function exportCommand(opts: GlobalOptions & { out: string; from?: string; to?: string }): Promise<void> {
+  eventIdOption('--from', opts.from);
+  eventIdOption('--to', opts.to);
   await withSession(opts, async (s) => {
-    const bar = progressBar('exporting', await logLength(s.read));
     const out = createWriteStream(opts.out, { encoding: 'utf8' });
+    try {
+      await once(out, 'open');
+      await writeExport(s, opts, out);
+    } catch (err) {
+      out.destroy();
+      throw fileError(err, opts.out);
+    }
+  });
+}
+
+async function writeExport(
+  s: Session,
+  opts: GlobalOptions & { out: string; from?: string; to?: string },
+  out: WriteStream,
+): Promise<void> {
+  {
+    const bar = progressBar('exporting', await logLength(s.read));
     let count = 0;
     const write = async (events: readonly TaskEvent[]) => {
       if (!events.length) return;
@@ -327,7 +395,7 @@ export async function exportCommand(opts: GlobalOptions & { out: string; from?: 
     bar.end();
     if (opts.json) json({ file: opts.out, events: count });
     else print(`exported ${count} events to ${opts.out}`);
-  });
+  }
 }
 
 /** Each line's event, and the line as JSON.stringify writes it back (verify-export compares that). */
@@ -380,9 +448,13 @@ export async function verifyExportCommand(file: string, opts: GlobalOptions): Pr
       bar.update(checked);
       batch = [];
     };
-    for await (const item of readExport(file)) {
-      batch.push(item);
-      if (batch.length === 1000) await flush();
+    try {
+      for await (const item of readExport(file)) {
+        batch.push(item);
+        if (batch.length === 1000) await flush();
+      }
+    } catch (err) {
+      throw fileError(err, file);
     }
     if (batch.length) await flush();
     bar.end();
@@ -397,8 +469,27 @@ export async function verifyExportCommand(file: string, opts: GlobalOptions): Pr
   });
 }
 
-/** Loads an export into an empty namespace (same event ids), then rebuilds its projections from it. */
+/**
+ * Loads an export into an empty namespace (same event ids), then rebuilds its projections from it. The whole
+ * file is checked first with the rules live writes follow (import-check.ts); a bad line writes nothing, and
+ * a failure while writing takes back every key the import made.
+ */
 export async function importCommand(file: string, opts: GlobalOptions): Promise<void> {
+  const checker = new ImportChecker();
+  let lines = 0;
+  try {
+    for await (const { line, event } of readExport(file)) {
+      try {
+        checker.check(event);
+      } catch (err) {
+        if (!(err instanceof ValidationError)) throw err;
+        throw new CliError(`${file}:${line}: ${err.message}; nothing imported`, EXIT.USAGE);
+      }
+      lines++;
+    }
+  } catch (err) {
+    throw fileError(err, file);
+  }
   await withSession(
     opts,
     async (s) => {
@@ -407,12 +498,24 @@ export async function importCommand(file: string, opts: GlobalOptions): Promise<
           `namespace "${s.queue.namespace}" already has events: import only into an empty namespace`,
           EXIT.REFUSED,
         );
-      const count = await appendEvents(s.read, eventsOf(readExport(file)));
-      const bar = progressBar('rebuilding', count);
-      const report = await s.queue.rebuild({ onProgress: (done) => bar.update(done) });
-      bar.end();
-      if (opts.json) json({ file, events: count, tasks: report.tasks });
-      else print(`imported ${count} events into "${s.queue.namespace}"; ${report.tasks} task projections rebuilt`);
+      const before = await keysBefore(s.read);
+      let count: number;
+      let tasks: number;
+      try {
+        count = await appendEvents(s.read, eventsOf(readExport(file)));
+        if (count !== lines) throw new Error(`${file} changed while it was imported (${lines} events, then ${count})`);
+        const bar = progressBar('rebuilding', count);
+        tasks = (await s.queue.rebuild({ onProgress: (done) => bar.update(done) })).tasks;
+        bar.end();
+      } catch (err) {
+        await before.undo();
+        throw new CliError(
+          `import failed, nothing imported: ${err instanceof Error ? err.message : String(err)}`,
+          EXIT.CHECK_FAILED,
+        );
+      }
+      if (opts.json) json({ file, events: count, tasks });
+      else print(`imported ${count} events into "${s.queue.namespace}"; ${tasks} task projections rebuilt`);
     },
     true,
   );
@@ -473,14 +576,72 @@ export async function retryCommand(id: string, opts: GlobalOptions): Promise<voi
   });
 }
 
-export async function deleteCommand(opts: GlobalOptions & { reference: string[] }): Promise<void> {
+export async function deleteCommand(
+  opts: GlobalOptions & { reference: string[]; yes?: boolean; dryRun?: boolean },
+): Promise<void> {
   const refs = parseReferences(opts.reference);
   if (Object.keys(refs).length === 0) throw new CliError('give at least one --reference name=value', EXIT.USAGE);
+  // isTTY is undefined, not false, on a stream that is not a terminal: only its truth is used.
+  const interactive = !opts.yes && !opts.dryRun && process.stdin.isTTY;
+  if (!opts.yes && !opts.dryRun && !interactive)
+    throw new CliError(
+      `not deleting what carries ${JSON.stringify(refs)} without confirmation: this is not a terminal, so pass --yes (or --dry-run to count)`,
+      EXIT.USAGE,
+    );
   await withSession(opts, async (s) => {
+    if (opts.dryRun || interactive) {
+      const found = await countByReference(s, refs);
+      if (opts.dryRun) {
+        if (opts.json) json({ ...found, dryRun: true });
+        else
+          print(`would delete ${found.tasks} tasks and ${found.schedules} schedules carrying ${JSON.stringify(refs)}`);
+        return;
+      }
+      if (
+        !(await askYes(
+          `This deletes ${found.tasks} tasks and ${found.schedules} schedules carrying ${JSON.stringify(refs)}.`,
+        ))
+      )
+        throw new CliError('not deleted: the answer was not "yes"', EXIT.REFUSED);
+    }
     const result = await s.queue.deleteByReference(refs);
     if (opts.json) json(result);
     else print(`deleted ${result.tasks} tasks and ${result.schedules} schedules carrying ${JSON.stringify(refs)}`);
   });
+}
+
+/** What deleteByReference would delete now: tasks still there, and schedules, carrying every reference. */
+async function countByReference(s: Session, refs: References): Promise<{ tasks: number; schedules: number }> {
+  const valid = validateReferences(refs);
+  const k = s.read.keys;
+  const members = async (keys: string[]) =>
+    keys.length === 1 ? await s.redis.smembers(keys[0]!) : await s.redis.sinter(...keys);
+  const ids = await members(Object.entries(valid).map(([n, v]) => k.reference(n, v)));
+  let tasks = 0;
+  for (let i = 0; i < ids.length; i += 1000) {
+    const p = s.redis.pipeline();
+    for (const id of ids.slice(i, i + 1000)) p.exists(k.task(id));
+    for (const [err, n] of (await p.exec()) ?? []) {
+      if (err) throw err;
+      tasks += Number(n);
+    }
+  }
+  const schedules = (await members(Object.entries(valid).map(([n, v]) => k.scheduleReference(n, v)))).length;
+  return { tasks, schedules };
+}
+
+/** Asks on the terminal; true when "yes" is typed. */
+async function askYes(what: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  // Input that ends before a line is typed is no confirmation.
+  const closed = once(rl, 'close').then(() => null);
+  try {
+    process.stderr.write(`${what}\n`);
+    const answer = await Promise.race([new Promise<string>((res) => rl.question('type yes to go on: ', res)), closed]);
+    return answer?.trim() === 'yes';
+  } finally {
+    rl.close();
+  }
 }
 
 // ---------------------------------------------------------------------------------------------- schedules
@@ -496,11 +657,11 @@ export async function schedulesCommand(opts: GlobalOptions): Promise<void> {
       table(
         ['ID', 'QUEUE', 'TYPE', 'CRON', 'TIMEZONE', 'NEXT RUN', 'LAST RUN', 'REFERENCES'],
         list.map((x) => [
-          x.id,
-          x.queue,
-          x.type,
-          x.cronSchedule,
-          x.timezone,
+          forTerminal(x.id),
+          forTerminal(x.queue),
+          forTerminal(x.type),
+          forTerminal(x.cronSchedule),
+          forTerminal(x.timezone),
           `${x.nextRunAt.toISOString()} (${relative(x.nextRunAt)})`,
           relative(x.lastRunAt),
           brief(x.references, 40),

@@ -6,6 +6,7 @@ import { keysFor } from '../redis/keys.js';
 import { DEFAULT_URL } from '../redis/connection.js';
 import { openContext } from '../context/open.js';
 import type { ReadContext } from '../context/read-context.js';
+import { NAMESPACE_PATTERN } from '../validation.js';
 
 /** Exit codes, documented in the README. */
 export const EXIT = {
@@ -46,19 +47,42 @@ export interface Session {
 
 const CONNECT_TIMEOUT_MS = 3000;
 
+/** A Redis URL: anything else would be taken by ioredis for a host or a socket path, and fail obscurely. */
+function checkUrl(url: string): void {
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    // reported below
+  }
+  if (parsed?.protocol !== 'redis:' && parsed?.protocol !== 'rediss:')
+    throw new CliError(
+      `--redis (or REDIS_URL) must be a URL such as redis://host:6379 or rediss://..., got "${url}"`,
+      EXIT.USAGE,
+    );
+}
+
 /**
  * Connects with a short timeout (an unreachable Redis is an error within seconds, not a hang) and checks
  * that the namespace exists before anything could create it. `create` allows a new namespace.
  */
 export async function connect(opts: GlobalOptions, create = false): Promise<Session> {
   const url = opts.redis ?? process.env.REDIS_URL ?? DEFAULT_URL;
+  checkUrl(url);
+  if (!NAMESPACE_PATTERN.test(opts.namespace))
+    throw new CliError(
+      `namespace "${opts.namespace}" must be 1 to 64 letters, digits, '_', '.' or '-' (it is part of every key name)`,
+      EXIT.USAGE,
+    );
   const redis = new Redis(url, {
     connectTimeout: CONNECT_TIMEOUT_MS,
     maxRetriesPerRequest: 1,
     retryStrategy: () => null,
     lazyConnect: true,
   });
-  redis.on('error', () => {});
+  // The cause (ECONNREFUSED, ENOTFOUND...) comes as an 'error' event; the rejection only says "closed".
+  let cause: Error | undefined;
+  redis.on('error', (err: Error) => (cause ??= err));
   try {
     await Promise.race([
       redis.connect(),
@@ -69,7 +93,7 @@ export async function connect(opts: GlobalOptions, create = false): Promise<Sess
     await redis.ping();
   } catch (err) {
     redis.disconnect();
-    throw new CliError(`cannot reach Redis at ${url}: ${(err as Error).message}`, EXIT.UNREACHABLE);
+    throw new CliError(`cannot reach Redis at ${url}: ${(cause ?? (err as Error)).message}`, EXIT.UNREACHABLE);
   }
   if (!create && (await redis.exists(keysFor(opts.namespace).meta)) === 0) {
     redis.disconnect();

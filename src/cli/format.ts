@@ -101,9 +101,24 @@ export function lazyProgress(label: string): { onProgress: (done: number, total:
   };
 }
 
-/** Shortens a JSON rendering for a table cell. */
+/**
+ * What a terminal would act on instead of showing: C0 and C1 controls (escape sequences that clear the
+ * screen or set the window title start with them), DEL, and the bidirectional overrides and isolates that
+ * reorder what is shown (a name could then read as another).
+ */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** `text` with what a terminal would act on written as \u escapes, always (for tests and callers that know). */
+export const neutralise = (text: string): string =>
+  text.replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
+/** Stored text for the terminal: neutralised when stdout is one, left as it is for a pipe or a file. */
+export const forTerminal = (text: string): string => (process.stdout.isTTY ? neutralise(text) : text);
+
+/** Shortens a JSON rendering for a table cell (stored data: neutralised on a terminal). */
 export function brief(value: unknown, max = 60): string {
   if (value === undefined || value === null) return '';
   const s = typeof value === 'string' ? value : JSON.stringify(value);
-  return s.length > max ? `${s.slice(0, max - 1)}…` : s;
+  return forTerminal(s.length > max ? `${s.slice(0, max - 1)}…` : s);
 }

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { CliError, EXIT, type GlobalOptions } from './connect.js';
@@ -6,8 +7,20 @@ import * as c from './commands.js';
 import { archiveVerifyCommand } from './archive-commands.js';
 import { compactCommand, dropCommand } from './retention-commands.js';
 
+// A reader that stops early (`taskledger events | head`) closes the pipe: that ends the command, quietly.
+for (const stream of [process.stdout, process.stderr])
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(EXIT.OK);
+    throw err;
+  });
+
+const { version } = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as {
+  version: string;
+};
+
 const program = new Command('taskledger')
   .description('Inspect, audit, replay and operate taskledger queues.')
+  .version(version, '--version', 'print the version')
   .option('--redis <url>', 'Redis URL (default: REDIS_URL, else redis://127.0.0.1:6379)')
   .option('--namespace <name>', 'taskledger namespace', 'taskledger')
   .option('--json', 'machine-readable output')
@@ -21,7 +34,7 @@ program
   .command('stats')
   .description('per queue: waiting, delayed, running, finished, failed, cancelled, oldest waiting, last minute')
   .option('--watch', 'refresh in place until interrupted')
-  .option('--interval <ms>', 'refresh interval with --watch', '2000')
+  .option('--interval <ms>', 'refresh interval with --watch (100 to 3600000)', '2000')
   .action((_, cmd: Command) => c.statsCommand(globals(cmd)));
 
 program
@@ -43,10 +56,10 @@ program
 program
   .command('events')
   .description('the event log, replayed (and with --follow tailed live)')
-  .option('--from <id>', 'start at this event id')
+  .option('--from <id>', "start at this event id ('$' with --follow: only events written from now on)")
   .option('--follow', 'keep streaming new events until interrupted')
   .option('--task <id>', 'only this task')
-  .option('--type <type>', 'only this event type')
+  .option('--type <type>', 'only this event type (enqueued, started, finished, ...)')
   .option('--archive <dir>', 'replay the archive in that directory first, then the log')
   .action((_, cmd: Command) => c.eventsCommand(globals(cmd)));
 
@@ -93,6 +106,8 @@ program
   .command('delete')
   .description('delete every task and schedule carrying all the references')
   .requiredOption('--reference <name=value>', 'a reference (repeat for several)', collect)
+  .option('--dry-run', 'count what would be deleted, delete nothing')
+  .option('--yes', 'do not ask (needed when not on a terminal)')
   .action((_, cmd: Command) => c.deleteCommand(globals(cmd) as never));
 
 program
@@ -103,6 +118,7 @@ program
 const schedule = program.command('schedule').description('add or remove a cron schedule');
 schedule
   .command('add')
+  .description('add a cron schedule, or update the one with the same queue, type and references')
   .requiredOption('--queue <name>', 'queue the ticks go to')
   .requiredOption('--type <type>', 'task type')
   .requiredOption('--cron <expression>', 'cron expression (5 fields, 6 with seconds, or @hourly...)')
@@ -113,6 +129,7 @@ schedule
   .action((_, cmd: Command) => c.scheduleAddCommand(globals(cmd) as never));
 schedule
   .command('remove')
+  .description('remove the cron schedule with this queue, type and references (exit 3 when there is none)')
   .requiredOption('--queue <name>', 'queue')
   .requiredOption('--type <type>', 'task type')
   .option('--reference <name=value>', 'a reference (repeat for several)', collect)

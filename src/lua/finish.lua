@@ -7,7 +7,8 @@
   KEYS[2] running set
   KEYS[3] counts hash
   KEYS[4] ended set of status 'finished' (retention reads it)
-  KEYS[5..] one task hash per task
+  KEYS[5] throughput hash (per-minute counts, includes/count-minute.lua)
+  KEYS[6..] one task hash per task
 
   ARGV per task (WRITE_WIDTH values, src/redis/protocols/task-writes.ts): task id, lease the caller holds
     (or ''), '1' when progress follows (else '0'), progress (JSON), the handler's result (JSON) or ''
@@ -18,4 +19,4 @@
 --@include end-tasks
 --@include task-writes-protocol
 
-return end_tasks(KEYS[FINISH_KEY_EVENTS], KEYS[FINISH_KEY_RUNNING], KEYS[FINISH_KEY_COUNTS], KEYS[FINISH_KEY_ENDED], FINISH_KEYS + 1, #KEYS, FINISH_HEADER, 'finished')
+return end_tasks(KEYS[FINISH_KEY_EVENTS], KEYS[FINISH_KEY_RUNNING], KEYS[FINISH_KEY_COUNTS], KEYS[FINISH_KEY_ENDED], KEYS[FINISH_KEY_THROUGHPUT], FINISH_KEYS + 1, #KEYS, FINISH_HEADER, 'finished')

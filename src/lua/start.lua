@@ -16,6 +16,7 @@
   KEYS[2] running set
   KEYS[3] counts hash
   KEYS[4] ended set of status 'finished' (the finishes taken along go there)
+  KEYS[5] throughput hash (per-minute counts of the finishes)
   then one task hash per task to finish
   then for each claimed entry to start: task hash, ready stream
   then for each arrived entry: task hash, ready stream
@@ -59,7 +60,7 @@ local nf, ne = tonumber(ARGV[START_ARG_FINISHES]), tonumber(ARGV[START_ARG_ARRIV
 local eventsKey, runningKey = KEYS[START_KEY_EVENTS], KEYS[START_KEY_RUNNING]
 -- A full Redis starts nothing: the task's finish would be refused, and it would run again after a stall.
 refuse_when_full(runningKey)
-local finishes = end_tasks(eventsKey, runningKey, KEYS[START_KEY_COUNTS], KEYS[START_KEY_FINISHED_SET], START_KEYS + 1, START_KEYS + nf, START_HEADER, 'finished')
+local finishes = end_tasks(eventsKey, runningKey, KEYS[START_KEY_COUNTS], KEYS[START_KEY_FINISHED_SET], KEYS[START_KEY_THROUGHPUT], START_KEYS + 1, START_KEYS + nf, START_HEADER, 'finished')
 -- Where the entries to start begin, in KEYS and in ARGV, then the arrived ones: entry i's are at
 -- k0 + (i - 1) * START_ENTRY_KEYS + START_ENTRY_KEY_<name>, a0 + (i - 1) * START_ENTRY_WIDTH + START_ENTRY_<name>.
 local k0, a0 = START_KEYS + nf, START_HEADER + WRITE_WIDTH * nf

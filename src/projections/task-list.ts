@@ -1,5 +1,7 @@
 import type { ReadContext } from '../context/read-context.js';
 import { entryToRawEvent, type StreamEntry } from '../events/codec.js';
+import { STREAM_ID } from '../events/stream-id.js';
+import { ValidationError } from '../errors.js';
 import type { Task } from '../types.js';
 import { get } from './get.js';
 
@@ -27,6 +29,7 @@ const LOG_PAGE = 2000;
  * ended ones from their events in the log (at most MAX_SCANNED entries read per page).
  */
 export async function listTasks(ctx: ReadContext, o: TaskListOptions): Promise<{ tasks: Task[]; next: string | null }> {
+  if (o.after !== undefined) checkCursor(o);
   const { ids, next } =
     o.status === 'waiting'
       ? await waitingIds(ctx, o)
@@ -40,20 +43,31 @@ export async function listTasks(ctx: ReadContext, o: TaskListOptions): Promise<{
   return { tasks: tasks.filter((t) => t.status === wanted), next };
 }
 
+/** A cursor is what a page printed: an entry id, or an offset for delayed and running tasks. */
+function checkCursor(o: TaskListOptions): void {
+  const offsets = o.status === 'delayed' || o.status === 'running';
+  if (offsets ? !/^\d{1,15}$/.test(o.after!) : !STREAM_ID.test(o.after!))
+    throw new ValidationError(
+      `after must be a cursor a page printed (${offsets ? 'a whole number' : 'an event id such as 1700000000000-0'}), got "${String(o.after)}"`,
+    );
+}
+
 type Page = { ids: string[]; next: string | null };
 
 /** Ready entries, in queue order; the cursor is the last entry id shown. */
 async function waitingIds(ctx: ReadContext, o: TaskListOptions): Promise<Page> {
   const ready = ctx.keys.ready(o.queue);
   const start = o.after ? `(${o.after}` : o.oldest ? '-' : '+';
+  // One more than a page: a cursor only when something follows it.
   const entries = (
     o.oldest
-      ? await ctx.redis.xrange(ready, start, '+', 'COUNT', o.limit)
-      : await ctx.redis.xrevrange(ready, start, '-', 'COUNT', o.limit)
+      ? await ctx.redis.xrange(ready, start, '+', 'COUNT', o.limit + 1)
+      : await ctx.redis.xrevrange(ready, start, '-', 'COUNT', o.limit + 1)
   ) as StreamEntry[];
+  const shown = entries.slice(0, o.limit);
   return {
-    ids: entries.map(([, f]) => f[1]!),
-    next: entries.length === o.limit ? entries[entries.length - 1]![0] : null,
+    ids: shown.map(([, f]) => f[1]!),
+    next: entries.length > o.limit ? shown[shown.length - 1]![0] : null,
   };
 }
 
@@ -83,7 +97,10 @@ async function endedIds(ctx: ReadContext, o: TaskListOptions): Promise<Page> {
   const first = o.oldest ? '-' : '+';
   let cursor = o.after ?? first;
   const seen = new Set<string>();
-  for (let scanned = 0; ids.length < o.limit && scanned < MAX_SCANNED;) {
+  // Where the page's last task was found; the page ends there when one more task follows it.
+  let pageEnd: string | null = null;
+  let scanned = 0;
+  for (; ids.length <= o.limit && scanned < MAX_SCANNED;) {
     const range = o.after || cursor !== first ? `(${cursor}` : cursor;
     const page = (
       o.oldest
@@ -96,11 +113,14 @@ async function endedIds(ctx: ReadContext, o: TaskListOptions): Promise<Page> {
       if (e.type === o.status && e.fields.queue === o.queue && !seen.has(e.taskId)) {
         seen.add(e.taskId);
         ids.push(e.taskId);
-        if (ids.length === o.limit) break;
+        if (ids.length === o.limit) pageEnd = cursor;
+        if (ids.length > o.limit) break;
       }
     }
     scanned += page.length;
     if (page.length < LOG_PAGE) break;
   }
-  return { ids, next: ids.length === o.limit ? cursor : null };
+  if (ids.length > o.limit) return { ids: ids.slice(0, o.limit), next: pageEnd };
+  // A full page when the scan's bound stopped it: what follows is unknown, so the cursor is offered.
+  return { ids, next: ids.length === o.limit && scanned >= MAX_SCANNED ? cursor : null };
 }

@@ -25,6 +25,11 @@ export interface Keys {
    * with: how far ahead of Redis TIME a heartbeat deadline can be while the clock runs steadily.
    */
   readonly heartbeatTtl: string;
+  /**
+   * Hash: tasks finished and failed per minute, `<minute>:<status>:<queue>` (minute = ms / 60000), for the
+   * last 60 minutes (includes/count-minute.lua), and `pruned`, the minute it last dropped older ones at.
+   */
+  readonly throughput: string;
   /** String: short lock that lets one instance at a time run a recovery pass. */
   readonly recoveryLock: string;
   /** String: lock that lets one instance at a time run a compaction pass (renewed while the pass runs). */
@@ -86,6 +91,7 @@ export function keysFor(namespace: string): Keys {
     endedSet: (status) => `${tag}:ended:${status}`,
     wake: `${tag}:wake`,
     counts: `${tag}:counts`,
+    throughput: `${tag}:throughput`,
     taskPrefix: `${tag}:task:`,
     task: (id) => `${tag}:task:${id}`,
     ready: (queue) => `${tag}:ready:${queue}`,

@@ -4,17 +4,19 @@
 -- ended task gets its event (carrying its queue, so the log alone tells throughput per queue; its outcome,
 -- a finish's `result` or a fail's `failure`; and `lease` = '' when the caller held none), is counted and
 -- leaves the running set for its status's ended set (scored by the time it ended, for retention); the
--- counts and the sets are written once per call, not once per task. A task this same lease already ended
--- the same way is a resend whose first reply was lost: answered OK, and nothing is written again.
+-- counts (all-time, and per minute in the throughput hash) and the sets are written once per call, not once
+-- per task. A task this same lease already ended the same way is a resend whose first reply was lost:
+-- answered OK, and nothing is written again.
 -- Returns a list with OK or a status code per task.
 --@include codes
 --@include check-running
 --@include emit
 --@include call-chunked
 --@include count-end
+--@include count-minute
 --@include task-writes-protocol
-local function end_tasks(eventsKey, runningKey, countsKey, endedKey, first, last, argBase, status)
-  local out, ended, scored, counts = {}, {}, {}, {}
+local function end_tasks(eventsKey, runningKey, countsKey, endedKey, throughputKey, first, last, argBase, status)
+  local out, ended, scored, counts, lastAt = {}, {}, {}, {}, nil
   local outcomeField = status == 'finished' and 'result' or 'failure'
   local sameEnd = status == 'finished' and FINISHED or FAILED
   for i = first, last do
@@ -39,6 +41,7 @@ local function end_tasks(eventsKey, runningKey, countsKey, endedKey, first, last
       scored[#scored + 1] = at
       scored[#scored + 1] = taskId
       counts[queue] = (counts[queue] or 0) + 1
+      lastAt = at
     elseif code == sameEnd and held ~= '' and redis.call('HGET', KEYS[i], 'lease') == held then
       -- Only an end sent with this lease leaves it on an ended task: recovery and unfenced ends clear it.
       code = OK
@@ -47,6 +50,10 @@ local function end_tasks(eventsKey, runningKey, countsKey, endedKey, first, last
   end
   call_chunked('ZREM', runningKey, nil, ended)
   call_chunked('ZADD', endedKey, nil, scored)
-  for queue, n in pairs(counts) do count_end(countsKey, status, queue, n) end
+  -- The tasks of one call end within a millisecond or two: counted in the minute of the last one.
+  for queue, n in pairs(counts) do
+    count_end(countsKey, status, queue, n)
+    count_minute(throughputKey, status, queue, lastAt, n)
+  end
   return out
 end

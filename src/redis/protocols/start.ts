@@ -24,7 +24,7 @@ const OWN_FIELDS = ['status', 'readyId', 'attempt', 'events'] as const;
  * includes/start-protocol.lua, generated from this object.
  */
 export const START = {
-  keys: ['events', 'running', 'counts', 'finishedSet'],
+  keys: ['events', 'running', 'counts', 'finishedSet', 'throughput'],
   header: ['group', 'ttlMs', 'claimed', 'consumer', 'prefetch', 'finishes', 'arrived'],
   entryKeys: ['task', 'ready'],
   entry: ['taskId', 'entryId'],
@@ -61,7 +61,7 @@ export interface StartInput {
   prefetch: number;
 }
 
-type StartKeys = Pick<Keys, 'events' | 'running' | 'counts' | 'finishedSet' | 'task' | 'ready'>;
+type StartKeys = Pick<Keys, 'events' | 'running' | 'counts' | 'finishedSet' | 'throughput' | 'task' | 'ready'>;
 
 /** start.lua's KEYS and ARGV. */
 export function encodeStart(k: StartKeys, input: StartInput): ScriptArgs {
