@@ -87,7 +87,7 @@ describe('taskledger import', { timeout: 120_000 }, () => {
     const cases: [string, RegExp][] = [
       [
         line(`${T0}-0`, 'enqueued', 'a', { queue: 'q\u0007', type: 't', spec: 1, maxAttempts: 1 }),
-        /queue holds a control character/,
+        /queue holds a control or bidi character/,
       ],
       [line(`${T0}-0`, 'enqueued', 'a', { queue: 'q', type: 't', maxAttempts: 1 }), /enqueued events need spec/],
       [
