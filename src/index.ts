@@ -27,6 +27,7 @@ export { MAX_TIMER_MS, MAX_DEADLINE_MS } from './util/long-timer.js';
 export type { DequeueOptions } from './dequeue/dequeue.js';
 export type { LeaseOptions } from './commands/leases.js';
 export type { FinishOptions, FailOptions } from './commands/outcomes.js';
+export { MAX_ERROR_TEXT } from './commands/outcomes.js';
 export type { RetryLaterOptions } from './commands/retry-later.js';
 export type { RecoveryReport } from './worker/recovery.js';
 export type { EventsOptions } from './projections/events.js';

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { FORMAT_VERSION, UnrecoverableError, Worker, type Task, type TaskHandler } from '../src/index.js';
+import {
+  FORMAT_VERSION,
+  MAX_ERROR_TEXT,
+  UnrecoverableError,
+  Worker,
+  type Task,
+  type TaskHandler,
+} from '../src/index.js';
 import { until, useRedis } from './helpers/fixture.js';
 import { runCli } from './helpers/cli.js';
 
@@ -45,6 +52,21 @@ describe('results and errors', () => {
     expect(task.result).toBeNull();
     expect(task.error).toMatchObject({ message: 'bad input', code: 'ERR_UNRECOVERABLE' });
     expect(task.error?.stack).toMatch(/UnrecoverableError: bad input\n\s+at /);
+  });
+
+  it('an error of any size is cut to its bounds, never refused, and never between a surrogate pair', async () => {
+    const q = r.queue();
+    const huge = new Error('x'.repeat(MAX_ERROR_TEXT.message - 2) + '😀'.repeat(10));
+    huge.stack = 'y'.repeat(1_000_000);
+    (huge as Error & { code: string }).code = 'c'.repeat(10_000);
+    const task = await runOne(q, () => Promise.reject(huge));
+    expect(task.status).toBe('failed');
+    expect(task.error!.message).toHaveLength(MAX_ERROR_TEXT.message - 1);
+    expect(task.error!.message.endsWith('x…')).toBe(true);
+    expect(task.error!.message.isWellFormed()).toBe(true);
+    expect(task.error!.code).toHaveLength(MAX_ERROR_TEXT.code);
+    expect(task.error!.stack).toHaveLength(MAX_ERROR_TEXT.stack);
+    expect((await q.history(task.id)).at(-1)!.data.failure).toEqual(task.error);
   });
 
   it("keeps every attempt's error in the history; the task shows the last; retry() clears it", async () => {

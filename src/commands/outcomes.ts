@@ -13,15 +13,30 @@ export interface FailOptions extends LeaseOptions {
   error?: Error | TaskError | string;
 }
 
-/** An attempt's error as stored: an Error's message, its `code` when a string, its stack. */
+/**
+ * The most characters of an attempt's error kept in the task and its event: a message, a code, a stack.
+ * An error is cut to fit rather than refused (its failure must still be written), with a mark where it was cut.
+ */
+export const MAX_ERROR_TEXT = { message: 4096, code: 256, stack: 16_384 } as const;
+
+function cut(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let end = max - 1;
+  // Never between the two halves of a surrogate pair: a lone half would reach Redis as U+FFFD.
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return `${text.slice(0, end)}…`;
+}
+
+/** An attempt's error as stored: an Error's message, its `code` when a string, its stack; each cut to its bound. */
 export function toTaskError(error: unknown): TaskError {
-  if (typeof error === 'string') return { message: error };
+  if (typeof error === 'string') return { message: cut(error, MAX_ERROR_TEXT.message) };
   if (typeof error !== 'object' || error === null || typeof (error as TaskError).message !== 'string')
     throw new ValidationError('error must be an Error, a string or { message, code?, stack? }');
   const { message, code, stack } = error as { message: string; code?: unknown; stack?: unknown };
-  const out: TaskError = { message };
-  if (typeof code === 'string') out.code = code;
-  if (typeof stack === 'string') out.stack = stack;
+  const out: TaskError = { message: cut(message, MAX_ERROR_TEXT.message) };
+  if (typeof code === 'string') out.code = cut(code, MAX_ERROR_TEXT.code);
+  if (typeof stack === 'string') out.stack = cut(stack, MAX_ERROR_TEXT.stack);
   return out;
 }
 
