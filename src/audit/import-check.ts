@@ -13,7 +13,8 @@ const NEEDS: Readonly<Record<string, readonly string[]>> = {
   started: ['attempt'],
   progress: ['progress'],
   requeued: ['readyId', 'reason'],
-  retrying: ['runAt', 'error'],
+  // and its error: `failure` (format 3) or `error` (formats 1 and 2), checked below.
+  retrying: ['runAt'],
   promoted: ['readyId'],
   snapshot: ['status', 'queue', 'type', 'createdAt', 'updatedAt'],
   expired: ['tasks'],
@@ -51,6 +52,8 @@ export class ImportChecker {
     this.checkData(e);
     for (const field of NEEDS[e.type] ?? [])
       if (e.data[field] === undefined) throw new ValidationError(`event ${e.id}: ${e.type} events need ${field}`);
+    if (e.type === 'retrying' && e.data.failure === undefined && e.data.error === undefined)
+      throw new ValidationError(`event ${e.id}: retrying events need failure (or error, before format 3)`);
     if (SCHEDULE_EVENTS.has(e.type)) {
       if (!e.scheduleId) throw new ValidationError(`event ${e.id}: ${e.type} events need a scheduleId`);
       validateTaskId(e.scheduleId);

@@ -32,6 +32,10 @@ export interface TaskRepairResult {
 export async function repairTasks(ctx: ReadContext, repairs: readonly TaskRepair[]): Promise<TaskRepairResult> {
   const k = ctx.keys;
   const result: TaskRepairResult = { fixed: new Map(), movedOn: [] };
+  // A running task's new deadline is as far off as the longest TTL any holder announced: its holder's own
+  // TTL may be longer than this instance's, and a heartbeat (ZADD XX) comes only within that.
+  const announced = Number(await ctx.redis.zscore(k.heartbeatTtl, 'max'));
+  const ttl = Math.max(ctx.settings.heartbeatTtlMs, Number.isFinite(announced) ? announced : 0);
   for (let i = 0; i < repairs.length; i += BATCH) {
     const batch = repairs.slice(i, i + BATCH);
     const pipeline = scriptPipeline(ctx.redis);
@@ -48,7 +52,7 @@ export async function repairTasks(ctx: ReadContext, repairs: readonly TaskRepair
         ...strayReferences,
       ];
       const seen = hash ? (lastFoldedId(hash) ?? '') : '';
-      pipeline.script('repairTask', keys.length, ...keys, id, GROUP, ctx.settings.heartbeatTtlMs, seen, own.length);
+      pipeline.script('repairTask', keys.length, ...keys, id, GROUP, ttl, seen, own.length);
     }
     const replies = await pipeline.exec();
     batch.forEach(({ id }, j) => {
