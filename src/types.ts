@@ -31,6 +31,10 @@ export interface Task<Spec extends JsonValue = JsonValue> {
    */
   lease: string | null;
   maxAttempts: number;
+  /** Priority level, 0 (the default) to 9: higher runs first, FIFO within a level. */
+  priority: number;
+  /** The deduplication key the task was enqueued with, or null. */
+  dedupKey: string | null;
   /** When a waiting task is delayed (or waits to retry): the time it becomes due. */
   runAt: Date | null;
   /** Retry backoff when the task opted into retries of handler errors, else null. */
@@ -70,7 +74,10 @@ export type TaskEventType =
   | 'snapshot'
   | 'expired'
   | 'compacted'
-  | 'repaired';
+  | 'repaired'
+  | 'reprioritized'
+  | 'replaced'
+  | 'queue-options';
 
 export interface TaskEvent {
   /** The event's stream id: its position in the log. */
@@ -108,6 +115,47 @@ export interface EnqueueRequest<Spec extends JsonValue = JsonValue> {
   runAt?: Date | number;
   /** Handler deadline for this task in ms; past it the worker aborts the handler and fails (or retries) it. */
   timeoutMs?: number;
+  /** Priority level, 0 (the default) to 9: higher runs first, FIFO within a level. */
+  priority?: number;
+  /** Deduplication: a second enqueue with the same key returns the existing task's id and stores nothing. */
+  dedup?: DedupOptions;
+}
+
+export interface DedupOptions {
+  /** The deduplication key (a name: 1–256 characters). */
+  key: string;
+  /**
+   * Without it the key is held while its task is waiting or running, and freed when the task ends. With it,
+   * the key is held for this many ms from the first enqueue, whatever the task's status (a throttle).
+   */
+  ttlMs?: number;
+  /**
+   * Debounce: when the task holding the key is still waiting, its spec is replaced by this request's (a
+   * `replaced` event); the existing id is returned either way.
+   */
+  replace?: boolean;
+}
+
+/** A queue's controls, enforced in Redis in the call that starts a task, across every worker. */
+export interface QueueOptions {
+  /** A paused queue starts nothing new; enqueue still works and running tasks finish. */
+  paused: boolean;
+  /** Most tasks of the queue running at once, across every worker and instance; null for no cap. */
+  concurrency: number | null;
+  /** At most `max` starts in any window of `perMs` ms (Redis clock); null for no limit. */
+  rateLimit: { max: number; perMs: number } | null;
+  /**
+   * Priority aging: a level whose oldest waiting entry has waited this long is served before higher levels,
+   * so no level starves; null for strict priority.
+   */
+  agingMs: number | null;
+}
+
+/** What setQueueOptions takes: the options to change; null removes a cap, a limit or aging. */
+export interface QueueOptionsChange {
+  concurrency?: number | null;
+  rateLimit?: { max: number; perMs: number } | null;
+  agingMs?: number | null;
 }
 
 export interface BackoffOptions {

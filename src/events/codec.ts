@@ -69,6 +69,8 @@ export function hashToTask(id: string, h: ProjectionHash): Task {
     references: JSON.parse(h.references ?? '{}') as References,
     attempt: Number(h.attempt ?? 0),
     maxAttempts: Number(h.maxAttempts ?? 0),
+    priority: Number(h.priority ?? 0),
+    dedupKey: h.dedupKey ?? null,
     // '' is an end no holder made (recovery, an unfenced call): nobody holds the task.
     lease: h.lease || null,
     runAt: date(h.runAt),

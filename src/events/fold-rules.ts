@@ -24,7 +24,7 @@ export interface FoldRule {
 }
 
 /** Events about the namespace, not one task: schedules, compaction's records, and index repairs. */
-export type NamespaceEventType = 'scheduled' | 'unscheduled' | 'expired' | 'compacted' | 'repaired';
+export type NamespaceEventType = 'scheduled' | 'unscheduled' | 'expired' | 'compacted' | 'repaired' | 'queue-options';
 
 export const FOLD_RULES: Readonly<Record<Exclude<TaskEventType, NamespaceEventType>, FoldRule>> = {
   enqueued: {
@@ -41,6 +41,8 @@ export const FOLD_RULES: Readonly<Record<Exclude<TaskEventType, NamespaceEventTy
       ['backoff', '$backoff'],
       ['timeoutMs', '$timeoutMs'],
       ['scheduledAt', '$scheduledAt'],
+      ['priority', '$priority'],
+      ['dedupKey', '$dedupKey'],
       ['createdAt', '@at'],
     ],
     del: [],
@@ -120,6 +122,19 @@ export const FOLD_RULES: Readonly<Record<Exclude<TaskEventType, NamespaceEventTy
     set: [['readyId', '$readyId']],
     del: ['runAt'],
   },
+  // A waiting task's priority changed: it has a new ready entry in its new level's stream (when it was due).
+  reprioritized: {
+    set: [
+      ['priority', '$priority'],
+      ['readyId', '$readyId'],
+    ],
+    del: [],
+  },
+  // Debounce: a waiting task's spec replaced by a later enqueue with the same dedup key.
+  replaced: {
+    set: [['spec', '$spec']],
+    del: [],
+  },
   deleted: { set: [], del: [], drop: true },
   // Written by compaction before it trims a live task's earlier events from the log (src/retention/).
   snapshot: { set: [], del: [], replace: true },
@@ -162,12 +177,14 @@ export const JSON_FIELDS: ReadonlySet<string> = new Set([
   'retention',
   'result',
   'failure',
+  'options',
 ]);
 
 /** Event fields that hold integers. */
 export const INT_FIELDS: ReadonlySet<string> = new Set([
   'attempt',
   'maxAttempts',
+  'priority',
   'runAt',
   'timeoutMs',
   'scheduledAt',
@@ -197,6 +214,12 @@ export const COMPACTED_EVENT = 'compacted';
  * hash itself is unchanged, so the fold passes over it, though it may name the task.
  */
 export const REPAIRED_EVENT = 'repaired';
+/**
+ * `queue-options`: an operator changed a queue's controls (setQueueOptions, pause, resume). Fields: `queue`,
+ * `action` (`set`, `pause`, `resume`), `options` (JSON: the queue's whole QueueOptions after the change),
+ * `by` (host:pid). `{ns}:controls` holds their fold (src/projections/queue-options.ts).
+ */
+export const QUEUE_OPTIONS_EVENT = 'queue-options';
 /** The events that end a task (counted in `{ns}:counts`). */
 export const ENDED_EVENTS: ReadonlySet<string> = new Set(['finished', 'failed', 'cancelled']);
 /** Events that change no task hash (their `task` field is absent or '', but for `repaired`): the fold passes over them. */
@@ -205,6 +228,7 @@ export const NAMESPACE_EVENTS: ReadonlySet<string> = new Set([
   EXPIRED_EVENT,
   COMPACTED_EVENT,
   REPAIRED_EVENT,
+  QUEUE_OPTIONS_EVENT,
 ]);
 
 /**

@@ -42,8 +42,25 @@ export interface Keys {
   endedSet(status: EndedStatus): string;
   /** Hash: the projection of one task. */
   task(id: string): string;
-  /** Stream: ready entries of one queue, read through the consumer group. */
-  ready(queue: string): string;
+  /**
+   * Stream: ready entries of one queue at one priority level, read through the consumer group. Level 0
+   * (the default) is `{ns}:ready:<queue>`; level p > 0 is `{ns}:ready@<p>:<queue>`, a different prefix, so no
+   * queue name can make one level's key another's.
+   */
+  ready(queue: string, priority?: number): string;
+  /** Set: `<priority>:<queue>` for every priority level above 0 a queue has used (never shrinks). */
+  readonly levels: string;
+  /**
+   * Hash: per queue, its controls and live counts: `active:<q>` (running tasks, a projection of the task
+   * statuses), `paused:<q>`, `concurrency:<q>`, `rate:<q>` (`<max> <perMs>`), `aging:<q>` (ms) (the
+   * projection of `queue-options` events), and `hold:<q>` (Redis ms until which a RateLimitedError holds
+   * the queue; transient, not a projection).
+   */
+  readonly controls: string;
+  /** List: the Redis times (ms) of a rate-limited queue's latest starts, newest first, at most `max`. */
+  rate(queue: string): string;
+  /** String: the id of the task that holds one deduplication key. */
+  dedup(key: string): string;
   /** Sorted set: waiting tasks of one queue not due yet (delayed or retrying), scored by due time (ms). */
   delayed(queue: string): string;
   /** Set: ids of tasks that carry one reference (schedules have their own sets, scheduleReference). */
@@ -68,6 +85,9 @@ export const ENDED_STATUSES: readonly EndedStatus[] = ['finished', 'failed', 'ca
 
 /** The consumer group every ready stream is read through. */
 export const GROUP = 'workers';
+
+/** Priority levels: 0 (the default) to MAX_PRIORITY; higher runs first. */
+export const MAX_PRIORITY = 9;
 /**
  * One consumer name for all readers. Pending entries are recovered by idle time, never by consumer, so
  * per-process consumer names would only pile up in every group for ever.
@@ -94,7 +114,11 @@ export function keysFor(namespace: string): Keys {
     throughput: `${tag}:throughput`,
     taskPrefix: `${tag}:task:`,
     task: (id) => `${tag}:task:${id}`,
-    ready: (queue) => `${tag}:ready:${queue}`,
+    ready: (queue, priority = 0) => (priority === 0 ? `${tag}:ready:${queue}` : `${tag}:ready@${priority}:${queue}`),
+    levels: `${tag}:levels`,
+    controls: `${tag}:controls`,
+    rate: (queue) => `${tag}:rate:${queue}`,
+    dedup: (key) => `${tag}:dedup:${key}`,
     delayed: (queue) => `${tag}:delayed:${queue}`,
     reference: (name, value) => `${tag}:ref:${encodeURIComponent(name)}=${JSON.stringify(value)}`,
     referencePrefix: `${tag}:ref:`,
