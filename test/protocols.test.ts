@@ -46,11 +46,16 @@ const write: fc.Arbitrary<TaskWrite> = fc.record({
   // A finish's result or a fail's error: JSON text, never empty.
   outcome: fc.option(fc.string({ minLength: 1, maxLength: 30 }), { nil: undefined }),
 });
-const entry: fc.Arbitrary<StartEntry> = fc.record({
-  queue: fc.constantFrom('a', 'b', 'emails'),
-  entryId: fc.tuple(fc.nat(), fc.nat()).map(([ms, seq]) => `${ms}-${seq}`),
-  taskId: fc.string({ minLength: 1, maxLength: 12 }),
-});
+// Queue 'b' has a priority level 3 besides 0; the others only 0.
+const levelsOf = (queue: string): readonly number[] => (queue === 'b' ? [3, 0] : [0]);
+const entry: fc.Arbitrary<StartEntry> = fc
+  .record({
+    queue: fc.constantFrom('a', 'b', 'emails'),
+    high: fc.boolean(),
+    entryId: fc.tuple(fc.nat(), fc.nat()).map(([ms, seq]) => `${ms}-${seq}`),
+    taskId: fc.string({ minLength: 1, maxLength: 12 }),
+  })
+  .map(({ high, ...e }) => ({ ...e, priority: high ? levelsOf(e.queue)[0]! : 0 }));
 
 /** The write records as the script sees them: each with its task hash. */
 const withKeys = (writes: readonly TaskWrite[]) => writes.map((w) => ({ key: k.task(w.taskId), write: w }));
@@ -68,6 +73,8 @@ describe('task writes (finish.lua, fail.lua, heartbeat.lua)', () => {
             counts: k.counts,
             ended: k.finishedSet,
             throughput: k.throughput,
+            controls: k.controls,
+            wake: k.wake,
           },
           writes: withKeys(writes),
         });
@@ -95,8 +102,17 @@ describe('task writes (finish.lua, fail.lua, heartbeat.lua)', () => {
 
 /** What decodeStartArgs should read back for `input`: the input, each entry with the keys it brings. */
 function startExpected(input: StartInput) {
+  // The queues to claim from, then the entries' other queues in the order they first appear.
+  const queues: string[] = input.claimFrom.map((q) => q.queue);
+  for (const c of [...input.claimed, ...input.arrived]) if (!queues.includes(c.queue)) queues.push(c.queue);
   const entries = (list: readonly StartEntry[]) =>
-    list.map((c) => ({ taskKey: k.task(c.taskId), readyKey: k.ready(c.queue), taskId: c.taskId, entryId: c.entryId }));
+    list.map((c) => ({
+      taskKey: k.task(c.taskId),
+      readyKey: k.ready(c.queue, c.priority),
+      taskId: c.taskId,
+      entryId: c.entryId,
+      queue: queues.indexOf(c.queue) + 1,
+    }));
   return {
     keys: {
       events: k.events,
@@ -104,6 +120,8 @@ function startExpected(input: StartInput) {
       counts: k.counts,
       finishedSet: k.finishedSet,
       throughput: k.throughput,
+      controls: k.controls,
+      wake: k.wake,
     },
     group: input.group,
     ttlMs: input.ttlMs,
@@ -112,7 +130,13 @@ function startExpected(input: StartInput) {
     finishes: withKeys(input.finishes),
     claimed: entries(input.claimed),
     arrived: entries(input.arrived),
-    claimFrom: input.claimFrom.map((q) => k.ready(q)),
+    queues: queues.map((name, i) => ({
+      name,
+      rateKey: k.rate(name),
+      streams: levelsOf(name).map((p) => k.ready(name, p)),
+      claimFrom: i < input.claimFrom.length,
+    })),
+    restKeys: [],
     rest: [],
   };
 }
@@ -126,11 +150,13 @@ describe('start (start.lua)', () => {
     claimed: [],
     arrived: [],
     claimFrom: [],
+    levelsOf,
     prefetch: 0,
   };
+  const from = (...queues: string[]) => queues.map((queue) => ({ queue, levels: levelsOf(queue) }));
   const claimed = [
-    { queue: 'a', entryId: '1-0', taskId: 't1' },
-    { queue: 'b', entryId: '1-1', taskId: 't2' },
+    { queue: 'a', priority: 0, entryId: '1-0', taskId: 't1' },
+    { queue: 'b', priority: 3, entryId: '1-1', taskId: 't2' },
   ];
   const finishes = Array.from({ length: 40 }, (_, i) => ({
     taskId: `f${i}`,
@@ -139,18 +165,18 @@ describe('start (start.lua)', () => {
   }));
   const shapes: Record<string, StartInput> = {
     'claimed entries only': { ...base, claimed },
-    'no finishes, a prefetch': { ...base, claimed, claimFrom: ['b', 'a'], prefetch: 8 },
+    'no finishes, a prefetch': { ...base, claimed, claimFrom: from('b', 'a'), prefetch: 8 },
     'many finishes': { ...base, finishes, claimed },
-    'arrived entries': { ...base, arrived: [{ queue: 'a', entryId: '2-0', taskId: 't3' }] },
+    'arrived entries': { ...base, arrived: [{ queue: 'a', priority: 0, entryId: '2-0', taskId: 't3' }] },
     'all at once': {
       ...base,
       finishes: finishes.slice(0, 3),
       claimed,
       arrived: claimed,
-      claimFrom: ['a'],
+      claimFrom: from('a'),
       prefetch: 1,
     },
-    'only a prefetch': { ...base, claimFrom: ['a', 'b', 'c'], prefetch: 64 },
+    'only a prefetch': { ...base, claimFrom: from('a', 'b', 'c'), prefetch: 64 },
   };
 
   it.each(Object.entries(shapes))('encode then decode gives back the input: %s', (_, input) => {
@@ -165,7 +191,8 @@ describe('start (start.lua)', () => {
       finishes: fc.array(write, { maxLength: 10 }),
       claimed: fc.array(entry, { maxLength: 10 }),
       arrived: fc.array(entry, { maxLength: 10 }),
-      claimFrom: fc.array(fc.constantFrom('a', 'b', 'c'), { maxLength: 3 }),
+      claimFrom: fc.uniqueArray(fc.constantFrom('a', 'b', 'c'), { maxLength: 3 }).map((qs) => from(...qs)),
+      levelsOf: fc.constant(levelsOf),
       prefetch: fc.nat({ max: 100 }),
     });
     fc.assert(
@@ -194,12 +221,16 @@ describe('start (start.lua)', () => {
     });
     expect(hash).not.toHaveProperty('type'); // false: absent from the task
     const out: ClaimedEntry[] = [];
-    decodeClaims(claims, (i) => ['q1', 'q2'][i - 1]!, 7, out);
-    decodeClaims(extra, (i) => ['arrived'][i - 1]!, 7, out);
+    const sources = [
+      { queue: 'q1', priority: 0 },
+      { queue: 'q2', priority: 5 },
+    ];
+    decodeClaims(claims, (i) => sources[i - 1]!, 7, out);
+    decodeClaims(extra, () => ({ queue: 'arrived', priority: 0 }), 7, out);
     expect(out).toEqual([
-      { queue: 'q2', entryId: '5-0', taskId: 'x', at: 7 },
-      { queue: 'q1', entryId: '5-1', taskId: 'y', at: 7 },
-      { queue: 'arrived', entryId: '6-0', taskId: 'z', at: 7 },
+      { queue: 'q2', priority: 5, entryId: '5-0', taskId: 'x', at: 7 },
+      { queue: 'q1', priority: 0, entryId: '5-1', taskId: 'y', at: 7 },
+      { queue: 'arrived', priority: 0, entryId: '6-0', taskId: 'z', at: 7 },
     ]);
   });
 });
@@ -359,7 +390,7 @@ describe('the generated Lua of each protocol', () => {
       WRITE_TASK_ID: 1,
       WRITE_PROGRESS: 4,
       WRITE_OUTCOME: 5,
-      FINISH_KEYS: 5,
+      FINISH_KEYS: 7,
       FINISH_HEADER: 0,
       HEARTBEAT_KEYS: 2,
       HEARTBEAT_HEADER: 1,

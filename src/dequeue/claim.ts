@@ -2,8 +2,13 @@ import { CONSUMER, GROUP } from '../redis/keys.js';
 import type { Due } from '../commands/promote.js';
 import type { DequeueContext } from './context.js';
 
-export interface Claimed {
+/** A ready stream: one priority level of one queue. */
+export interface Source {
   queue: string;
+  priority: number;
+}
+
+export interface Claimed extends Source {
   entryId: string;
   taskId: string;
   /** When it was claimed (this process's clock), for prefetched entries that wait. */
@@ -15,45 +20,91 @@ export type ClaimResult =
   | { kind: 'due'; due: Due[] }
   | {
       kind: 'empty';
-      /** Streams to wait on (the ready streams and the wake stream), in the order of lastIds. */
+      /** Streams to wait on (the ready streams of queues not held back by their controls, then the wake stream), in the order of lastIds. */
       streams: string[];
-      /** The queue of each ready stream in `streams`. */
-      queues: string[];
+      /** The queue and level of each ready stream in `streams`. */
+      sources: Source[];
       lastIds: string[];
       /** Milliseconds until the next delayed task is due (Redis clock), or null when none is delayed. */
       nextDueInMs: number | null;
+      /** Milliseconds until a queue held back by a rate limit or a hold may claim again, or null. */
+      heldForMs: number | null;
     };
+
+/** The ready streams of the queues, in order, each queue's highest level first; and their keys. */
+export async function sourcesOf(ctx: DequeueContext, queues: readonly string[]): Promise<Source[][]> {
+  const levels = await ctx.rotation.levels(ctx);
+  return queues.map((queue) => levels(queue).map((priority) => ({ queue, priority })));
+}
 
 /**
  * Takes up to `count` ready entries from the queues through the consumer group, starting at a rotating
- * queue so that no queue starves the others. Due delayed tasks are reported first (promote them, then
- * claim again). When nothing is ready, returns what a blocking wait needs (wait-ready.ts).
+ * queue so that no queue starves the others, and within a queue from its highest priority level. Each
+ * queue's controls (pause, cap, rate limit) are checked in the script. Due delayed tasks are reported first
+ * (promote them, then claim again). When nothing is ready, returns what a blocking wait needs (wait-ready.ts).
  */
 export async function claim(ctx: DequeueContext, queues: readonly string[], count: number): Promise<ClaimResult> {
   const order = ctx.rotation.rotate(queues);
-  const keys = [...order.map((q) => ctx.keys.ready(q)), ...order.map((q) => ctx.keys.delayed(q)), ctx.keys.wake];
-  const reply = (await ctx.scripts.claim(keys.length, ...keys, GROUP, CONSUMER, count)) as (string | number)[];
-  const queueAt = (i: string | number) => order[Number(i) - 1]!;
+  const perQueue = await sourcesOf(ctx, order);
+  const k = ctx.keys;
+  const keys = [k.wake, k.controls];
+  const args: (string | number)[] = [GROUP, CONSUMER, count, order.length];
+  const sources: Source[] = [];
+  perQueue.forEach((streams, i) => {
+    const queue = order[i]!;
+    keys.push(k.delayed(queue), k.rate(queue));
+    for (const s of streams) {
+      keys.push(k.ready(queue, s.priority));
+      sources.push(s);
+    }
+    args.push(queue, streams.length);
+  });
+  const reply = (await ctx.scripts.claim(keys.length, ...keys, ...args)) as (string | number)[];
   if (reply[0] === 1) {
     const claimed: Claimed[] = [];
     const at = Date.now();
     for (let i = 1; i + 2 < reply.length; i += 3) {
-      claimed.push({ queue: queueAt(reply[i]!), entryId: String(reply[i + 1]), taskId: String(reply[i + 2]), at });
+      const source = sources[Number(reply[i]) - 1]!;
+      claimed.push({ ...source, entryId: String(reply[i + 1]), taskId: String(reply[i + 2]), at });
     }
     return { kind: 'claimed', claimed };
   }
   if (reply[0] === 2) {
     const due: Due[] = [];
-    for (let i = 1; i + 1 < reply.length; i += 2) due.push({ queue: queueAt(reply[i]!), taskId: String(reply[i + 1]) });
+    for (let i = 1; i + 1 < reply.length; i += 2) due.push({ queue: order[Number(reply[i]) - 1]!, taskId: String(reply[i + 1]) });
     return { kind: 'due', due };
   }
-  const nextDue = Number(reply[order.length + 2]);
-  const now = Number(reply[order.length + 3]);
+  const n = sources.length;
+  const nextDue = Number(reply[n + 2]);
+  const now = Number(reply[n + 3]);
+  const held = reply.slice(n + 4).map(Number);
+  // The streams of held queues are left out of the wait: their entries could not be claimed anyway. A
+  // finish or a resume writes to the wake stream; a rate window's end comes as heldForMs.
+  const streams: string[] = [];
+  const waitSources: Source[] = [];
+  const lastIds: string[] = [];
+  let heldUntil: number | null = null;
+  let at = 0;
+  perQueue.forEach((list, i) => {
+    const until = held[i]!;
+    if (until > 0) heldUntil = heldUntil === null ? until : Math.min(heldUntil, until);
+    list.forEach((s, j) => {
+      if (until < 0) {
+        streams.push(k.ready(s.queue, s.priority));
+        waitSources.push(s);
+        lastIds.push(String(reply[1 + at + j]));
+      }
+    });
+    at += list.length;
+  });
+  streams.push(k.wake);
+  lastIds.push(String(reply[n + 1]));
   return {
     kind: 'empty',
-    streams: [...order.map((q) => ctx.keys.ready(q)), ctx.keys.wake],
-    queues: order,
-    lastIds: reply.slice(1, order.length + 2).map(String),
+    streams,
+    sources: waitSources,
+    lastIds,
     nextDueInMs: nextDue < 0 ? null : Math.max(0, nextDue - now),
+    heldForMs: heldUntil === null ? null : Math.max(1, (heldUntil as number) - now),
   };
 }

@@ -101,6 +101,9 @@ export class Prefetcher {
       throw err;
     }
     this.claims.push(...started.next);
+    // Held back by their queue's controls (a pause or a lower limit since the claim): held here they would
+    // be tried again at once, so they go back to their queue.
+    await redeliver(ctx, started.held);
     return started.tasks;
   }
 
@@ -133,8 +136,9 @@ export class Prefetcher {
     const { arrived, lastIds, woken } = await waitForArrivals(ctx, empty, deadlines, count, signal);
     if (arrived.length === 0 || signal?.aborted || ctx.life.closed) return [];
     const ahead = Math.max(0, count - this.claims.length);
-    const { tasks, next } = await start(ctx, [], { queues, count: ahead }, arrived);
+    const { tasks, next, held } = await start(ctx, [], { queues, count: ahead }, arrived);
     this.claims.push(...next);
+    await redeliver(ctx, held);
     if (ahead > 0 && next.length === 0 && !woken) this.resume = { queues, wait: { ...empty, lastIds }, deadlines };
     return tasks;
   }

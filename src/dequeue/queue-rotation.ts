@@ -8,6 +8,8 @@ export class QueueRotation {
   private turn = 0;
   /** The namespace's queues as last read, for readers of any queue. */
   private list: { at: number; names: string[] } | undefined;
+  /** The priority levels above 0 each queue has used, as last read. */
+  private levelList: { at: number; byQueue: Map<string, number[]> } | undefined;
 
   /** The queues in the order to visit them this time. */
   rotate(queues: readonly string[]): string[] {
@@ -25,4 +27,38 @@ export class QueueRotation {
       this.list = { at: now, names: await ctx.redis.smembers(ctx.keys.queues) };
     return this.list.names;
   }
+
+  /**
+   * Each queue's ready streams as priority levels, highest first and always ending with 0, from `{ns}:levels`
+   * read at most once per BLOCK_MS: a level a queue uses for the first time is seen within that time.
+   */
+  async levels(ctx: ReadContext): Promise<(queue: string) => readonly number[]> {
+    const now = Date.now();
+    if (!this.levelList || now - this.levelList.at > BLOCK_MS) {
+      this.levelList = { at: now, byQueue: parseLevels(await ctx.redis.smembers(ctx.keys.levels)) };
+    }
+    const byQueue = this.levelList.byQueue;
+    return (queue) => byQueue.get(queue) ?? LEVEL_0;
+  }
+}
+
+const LEVEL_0: readonly number[] = [0];
+
+/** `<p>:<queue>` members of `{ns}:levels` as each queue's levels, highest first, then 0. */
+export function parseLevels(members: readonly string[]): Map<string, number[]> {
+  const byQueue = new Map<string, number[]>();
+  for (const m of members) {
+    const at = m.indexOf(':');
+    const p = Number(m.slice(0, at));
+    if (at < 1 || !Number.isInteger(p) || p < 1) continue;
+    const queue = m.slice(at + 1);
+    const list = byQueue.get(queue) ?? [];
+    if (!list.includes(p)) list.push(p);
+    byQueue.set(queue, list);
+  }
+  for (const list of byQueue.values()) {
+    list.sort((a, b) => b - a);
+    list.push(0);
+  }
+  return byQueue;
 }

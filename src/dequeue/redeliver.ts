@@ -16,7 +16,7 @@ export async function redeliver(ctx: ReadContext, claimed: readonly Claimed[]): 
       'redeliver',
       ctx.keys.events,
       ctx.keys.task(c.taskId),
-      ctx.keys.ready(c.queue),
+      ctx.keys.ready(c.queue, c.priority),
       c.taskId,
       c.entryId,
       GROUP,

@@ -24,7 +24,9 @@ export interface WaitDeadlines {
 
 export function deadlinesAfter(empty: EmptyClaim): WaitDeadlines {
   const now = performance.now();
-  return { dueAt: empty.nextDueInMs === null ? null : now + empty.nextDueInMs, until: now + BLOCK_MS };
+  // A queue held back by a rate window claims again when the window frees a start, as a delayed task would.
+  const due = [empty.nextDueInMs, empty.heldForMs].filter((ms): ms is number => ms !== null);
+  return { dueAt: due.length === 0 ? null : now + Math.min(...due), until: now + BLOCK_MS };
 }
 
 /** The queues to read: those named, or every queue of the namespace; [] after a pause when there are none. */
@@ -68,7 +70,7 @@ export async function waitForArrivals(
   const lastIds = [...empty.lastIds];
   // Arrivals of one stream come in id order, so the last one seen is the newest.
   for (const a of arrivals) lastIds[a.stream] = a.entryId;
-  const arrived = arrivals.map((a) => ({ queue: empty.queues[a.stream]!, entryId: a.entryId, taskId: a.taskId }));
+  const arrived = arrivals.map((a) => ({ ...empty.sources[a.stream]!, entryId: a.entryId, taskId: a.taskId }));
   return { arrived, lastIds, woken };
 }
 
@@ -95,7 +97,10 @@ export async function takeRound(
     await redeliver(ctx, result.claimed);
     return [];
   }
-  return (await start(ctx, result.claimed)).tasks;
+  const { tasks, held } = await start(ctx, result.claimed);
+  // Held back by their queue's controls (paused or limited since the claim): back to their queue.
+  await redeliver(ctx, held);
+  return tasks;
 }
 
 async function waitAndStart(
@@ -106,7 +111,8 @@ async function waitAndStart(
 ): Promise<Task[]> {
   const { arrived } = await waitForArrivals(ctx, empty, deadlinesAfter(empty), count, signal);
   if (arrived.length === 0 || signal?.aborted || ctx.life.closed) return [];
-  const { tasks, next } = await start(ctx, [], undefined, arrived);
+  const { tasks, next, held } = await start(ctx, [], undefined, arrived);
+  await redeliver(ctx, held);
   // Entries claimed in place of arrivals another reader took are started now rather than given back
   // (which would send them to the tail of their queue).
   const room = Math.max(0, count - tasks.length);

@@ -18,6 +18,14 @@ export interface ClaimAhead {
   count: number;
 }
 
+export interface Started {
+  tasks: Task[];
+  /** Entries claimed for next time (a worker's prefetch, or in place of arrivals another reader took). */
+  next: Claimed[];
+  /** Entries whose queue's controls held them back (paused, capped, rate-limited): still claimed, to give back. */
+  held: Claimed[];
+}
+
 /**
  * Starts claimed tasks in one script call, and optionally claims the next entries in the same call (a
  * worker's prefetch). Entries whose task moved on meanwhile are dropped, so fewer tasks may come back than
@@ -33,19 +41,21 @@ export async function start(
   claimed: readonly Claimed[],
   ahead?: ClaimAhead,
   arrived: readonly Claimed[] = [],
-): Promise<{ tasks: Task[]; next: Claimed[] }> {
-  if (claimed.length === 0 && arrived.length === 0 && !ahead?.count) return { tasks: [], next: [] };
+): Promise<Started> {
+  if (claimed.length === 0 && arrived.length === 0 && !ahead?.count) return { tasks: [], next: [], held: [] };
   const finishes = ctx.writes.finish.drain();
   const order = ahead?.count ? ctx.rotation.rotate(ahead.queues) : [];
-  // The layout is protocols/start.ts': the claimed entries, then the arrived ones.
-  const { keys, args } = encodeStart(ctx.keys, {
+  const levelsOf = await ctx.rotation.levels(ctx);
+  // The layout is protocols/start.ts': the claimed entries, then the arrived ones, then the queues.
+  const { keys, args, sources } = encodeStart(ctx.keys, {
     group: GROUP,
     consumer: CONSUMER,
     ttlMs: ctx.settings.heartbeatTtlMs,
     finishes: finishes.map((f) => f.item),
     claimed,
     arrived,
-    claimFrom: order,
+    claimFrom: order.map((queue) => ({ queue, levels: levelsOf(queue) })),
+    levelsOf,
     prefetch: ahead?.count ?? 0,
   });
   const reply = ctx.scripts.start(keys.length, ...keys, ...args);
@@ -54,8 +64,13 @@ export async function start(
   // In the script's order: the claimed entries, then the arrived ones.
   const started = claimed.concat(arrived);
   const tasks: Task[] = [];
+  const held: Claimed[] = [];
   starts.forEach((result, i) => {
     if (result === 0) return;
+    if (result === 1) {
+      held.push(started[i]!);
+      return;
+    }
     const taskId = started[i]!.taskId;
     // The kept fields with the started event folded in: the hash as Redis now holds it.
     const task = hashToTask(taskId, startedHash(result, taskId));
@@ -64,7 +79,7 @@ export async function start(
   });
   const next: Claimed[] = [];
   const at = Date.now();
-  decodeClaims(extra, (index) => arrived[index - 1]!.queue, at, next);
-  decodeClaims(claims, (index) => order[index - 1]!, at, next);
-  return { tasks, next };
+  decodeClaims(extra, (index) => arrived[index - 1]!, at, next);
+  decodeClaims(claims, (index) => sources[index - 1]!, at, next);
+  return { tasks, next, held };
 }

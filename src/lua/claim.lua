@@ -1,42 +1,62 @@
 --[[
-  Takes up to `count` new entries from the given ready streams through the consumer group, visiting the
-  streams in the order given (the client rotates it for fairness). Tasks are started by start.lua, whose
-  keys the client can name once it knows the task ids; an entry claimed here and never started (its client
+  Takes up to `count` new entries from the given queues through the consumer group, visiting the queues in
+  the order given (the client rotates it for fairness) and each queue's streams (its priority levels)
+  highest first. Each queue's controls are checked here too (includes/queue-gate.lua): a paused or held
+  queue gives nothing, a capped or rate-limited one no more than it may start less what others claimed
+  and have not started. Tasks are started by start.lua, whose keys the client can name once it knows the
+  task ids (and which checks the controls again); an entry claimed here and never started (its client
   died) is found idle in the group's pending list by recovery.
 
   Before claiming, it looks for delayed tasks that are due (Redis clock): those are returned first, for the
   client to promote (promote.lua needs their task hashes among its keys) before it claims again.
 
-  KEYS    the n ready streams in visiting order, then the n delayed sets of the same queues, then the
-          wake stream
+  KEYS[1] wake stream
+  KEYS[2] controls hash
+  then per queue: its delayed set, its rate set, then its ready streams (highest level first)
   ARGV[1] consumer group name
   ARGV[2] consumer name
   ARGV[3] count
+  ARGV[4] number of queues
+  then per queue: its name, the number of its ready streams
 
-  Returns {1, queueIndex, entryId, taskId, ...} when entries were claimed,
+  Returns {1, streamIndex, entryId, taskId, ...} when entries were claimed (streamIndex counts every queue's
+          streams from 1, in the order given),
           {2, queueIndex, taskId, ...} when delayed tasks are due, or
-          {0, lastId1, ..., lastIdN, wakeId, nextDue, now}: the last generated id of each ready stream and
-          of the wake stream, to block on with XREAD from there, the earliest due time of a delayed task in
-          ms (-1 when none) and the Redis time.
+          {0, lastId per stream ..., wakeId, nextDue, now, heldUntil per queue ...}: the last generated id of
+          each ready stream and of the wake stream, to block on with XREAD from there, the earliest due time
+          of a delayed task in ms (-1 when none), the Redis time, and per queue -1 when its controls let it
+          claim, else the Redis time it may claim again (0 when only a finish, a resume or another
+          reader's start or give-back frees it).
 ]]
---@include claim-entries
+--@include claim-queues
 --@include redis-now
 
 local group, consumer = ARGV[1], ARGV[2]
-local wanted = tonumber(ARGV[3])
-local n = (#KEYS - 1) / 2
+local wanted, nq = tonumber(ARGV[3]), tonumber(ARGV[4])
+local wakeKey, controlsKey = KEYS[1], KEYS[2]
 local now = redis_now()
 
+local queues, k, base = {}, 3, 1
+for i = 1, nq do
+  local name, ns = ARGV[3 + 2 * i], tonumber(ARGV[4 + 2 * i])
+  local streams = {}
+  for s = 1, ns do streams[s] = KEYS[k + 1 + s] end
+  queues[i] = { name = name, delayed = KEYS[k], rate = KEYS[k + 1], streams = streams, base = base, exists = {} }
+  k, base = k + 2 + ns, base + ns
+end
+
 local due = { 2 }
-for i = 1, n do
-  for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[n + i], '-inf', now, 'LIMIT', 0, wanted)) do
+for i, q in ipairs(queues) do
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', q.delayed, '-inf', now, 'LIMIT', 0, wanted)) do
     due[#due + 1] = i
     due[#due + 1] = id
   end
 end
 if #due > 1 then return due end
 
-local claimed = claim_entries(1, n, group, consumer, wanted)
+local gates = {}
+for i, q in ipairs(queues) do gates[i] = queue_gate(controlsKey, q.rate, q.name, now) end
+local claimed = claim_queues(queues, gates, group, consumer, wanted)
 if #claimed > 0 then
   table.insert(claimed, 1, 1)
   return claimed
@@ -50,15 +70,19 @@ local function last_id(key)
   return '0-0'
 end
 local last = { 0 }
-for i = 1, n do
-  last[#last + 1] = last_id(KEYS[i])
+for _, q in ipairs(queues) do
+  for _, key in ipairs(q.streams) do last[#last + 1] = last_id(key) end
 end
-last[#last + 1] = last_id(KEYS[#KEYS])
+last[#last + 1] = last_id(wakeKey)
 local nextDue = -1
-for i = 1, n do
-  local first = redis.call('ZRANGE', KEYS[n + i], 0, 0, 'WITHSCORES')
+for _, q in ipairs(queues) do
+  local first = redis.call('ZRANGE', q.delayed, 0, 0, 'WITHSCORES')
   if first[2] and (nextDue < 0 or tonumber(first[2]) < nextDue) then nextDue = tonumber(first[2]) end
 end
 last[#last + 1] = nextDue
 last[#last + 1] = now
+for i, q in ipairs(queues) do
+  local g = gates[i]
+  if claimable(g, q.streams, group) > 0 then last[#last + 1] = -1 else last[#last + 1] = g.untilMs or 0 end
+end
 return last

@@ -4,6 +4,11 @@
   deadline in the running set. An entry that no longer matches (the task was cancelled, deleted or
   re-queued meanwhile) is only removed: no task ever starts twice from one entry.
 
+  Each start is checked against its queue's controls in this same call (includes/queue-gate.lua): a paused
+  or held queue starts nothing, a concurrency cap counts the queue's running tasks (`active:<queue>`, which
+  this call raises), a rate limit the starts in its window (kept in the queue's rate set). An entry held
+  back stays claimed (pending) and is answered 1, for the caller to give back.
+
   The started event's id becomes the task's lease: the holder's fencing token.
 
   In the same call it can finish tasks first (what finish.lua does, each checked on its own); claim and
@@ -17,10 +22,12 @@
   KEYS[3] counts hash
   KEYS[4] ended set of status 'finished' (the finishes taken along go there)
   KEYS[5] throughput hash (per-minute counts of the finishes)
+  KEYS[6] controls hash (queue controls and running counts)
+  KEYS[7] wake stream (finishes of capped queues wake readers held back)
   then one task hash per task to finish
   then for each claimed entry to start: task hash, ready stream
   then for each arrived entry: task hash, ready stream
-  then the ready streams to claim from (visiting order)
+  then for each queue: its rate set, then its ready streams (highest level first)
 
   ARGV[1] consumer group name
   ARGV[2] heartbeat TTL in ms
@@ -29,10 +36,13 @@
   ARGV[5] how many entries to claim for next time (0 for none)
   ARGV[6] number of tasks to finish
   ARGV[7] number of arrived entries
+  ARGV[8] number of queues
   then for each task to finish (WRITE_WIDTH values, as finish.lua): task id, lease held (or ''), '1' when
     progress follows (else '0'), progress (JSON), result (JSON) or ''
-  then for each claimed entry: task id, entry id
-  then for each arrived entry: task id, entry id
+  then for each claimed entry: task id, entry id, the place of its queue among the queues (from 1)
+  then for each arrived entry: task id, entry id, the place of its queue
+  then for each queue: its name, the number of its ready streams, '1' to claim the next entries from it
+    (the queues to claim from come first, in visiting order)
   The layout is src/redis/protocols/start.ts' (includes/start-protocol.lua).
 
   Fails with Redis' OOM error, having written nothing, when Redis is full (includes/refuse-when-full.lua).
@@ -40,8 +50,9 @@
   Returns {starts, claims, finishes, extra}: starts is one JSON text (cjson), a list with, per claimed entry
   then per arrived entry, [started event id, attempt, then the values of the fields in START_FIELDS after
   the first four, false when absent] (the hash fields the `started` event may leave alone; the caller folds
-  the event into them) or 0 when it was not started (an arrived entry another reader took counts as not
-  started); claims is {streamIndex, entryId, taskId, ...} (streamIndex from 1); finishes has OK or a status
+  the event into them), 0 when it was not started (an arrived entry another reader took counts as not
+  started), or 1 when its queue's controls held it back (still claimed); claims is {streamIndex, entryId,
+  taskId, ...} (streamIndex from 1, counting every queue's streams); finishes has OK or a status
   code per task to finish; extra is {arrivedIndex, entryId, taskId, ...}: entries claimed from an arrived
   entry's stream whose task was not declared (the caller starts them next).
 ]]
@@ -50,52 +61,83 @@
 --@include drop-started
 --@include emit
 --@include zadd-as-skiplist
---@include claim-entries
+--@include claim-queues
 --@include task-writes-protocol
 --@include start-protocol
 
 local group, ttl, n = ARGV[START_ARG_GROUP], tonumber(ARGV[START_ARG_TTL_MS]), tonumber(ARGV[START_ARG_CLAIMED])
 local consumer, prefetch = ARGV[START_ARG_CONSUMER], tonumber(ARGV[START_ARG_PREFETCH])
-local nf, ne = tonumber(ARGV[START_ARG_FINISHES]), tonumber(ARGV[START_ARG_ARRIVED])
+local nf, ne, nq = tonumber(ARGV[START_ARG_FINISHES]), tonumber(ARGV[START_ARG_ARRIVED]), tonumber(ARGV[START_ARG_QUEUES])
 local eventsKey, runningKey = KEYS[START_KEY_EVENTS], KEYS[START_KEY_RUNNING]
+local controlsKey, wakeKey = KEYS[START_KEY_CONTROLS], KEYS[START_KEY_WAKE]
 -- A full Redis starts nothing: the task's finish would be refused, and it would run again after a stall.
 refuse_when_full(runningKey)
-local finishes = end_tasks(eventsKey, runningKey, KEYS[START_KEY_COUNTS], KEYS[START_KEY_FINISHED_SET], KEYS[START_KEY_THROUGHPUT], START_KEYS + 1, START_KEYS + nf, START_HEADER, 'finished')
--- Where the entries to start begin, in KEYS and in ARGV, then the arrived ones: entry i's are at
--- k0 + (i - 1) * START_ENTRY_KEYS + START_ENTRY_KEY_<name>, a0 + (i - 1) * START_ENTRY_WIDTH + START_ENTRY_<name>.
+-- Finishes first: the slots they free count for the starts below.
+local finishes = end_tasks(eventsKey, runningKey, KEYS[START_KEY_COUNTS], KEYS[START_KEY_FINISHED_SET], KEYS[START_KEY_THROUGHPUT], controlsKey, wakeKey, START_KEYS + 1, START_KEYS + nf, START_HEADER, 'finished')
+-- Where the entries to start begin, in KEYS and in ARGV, then the arrived ones, then the queues: entry i's
+-- are at k0 + (i - 1) * START_ENTRY_KEYS + START_ENTRY_KEY_<name>, a0 + (i - 1) * START_ENTRY_WIDTH + START_ENTRY_<name>.
 local k0, a0 = START_KEYS + nf, START_HEADER + WRITE_WIDTH * nf
 local k1, a1 = k0 + START_ENTRY_KEYS * n, a0 + START_ENTRY_WIDTH * n
--- What to start, as {task hash, ready stream, task id, entry id}: the entries the caller claimed, then the
--- arrived entries this call claims itself, each only if the group hands it to us here.
+local queues, claimFrom = {}, {}
+do
+  local k, a, base = k1 + START_ENTRY_KEYS * ne, a1 + START_ENTRY_WIDTH * ne, 1
+  for i = 1, nq do
+    local ns = tonumber(ARGV[a + START_QUEUE_STREAMS])
+    local streams = {}
+    for s = 1, ns do streams[s] = KEYS[k + START_QUEUE_KEYS + s] end
+    queues[i] = { name = ARGV[a + START_QUEUE_NAME], rate = KEYS[k + START_QUEUE_KEY_RATE], streams = streams, base = base, exists = {}, started = {} }
+    if ARGV[a + START_QUEUE_CLAIM_FROM] == '1' then claimFrom[#claimFrom + 1] = i end
+    k, a, base = k + START_QUEUE_KEYS + ns, a + START_QUEUE_WIDTH, base + ns
+  end
+end
+-- Each queue's controls, read once, after the finishes.
+local gates = {}
+local function gate(i)
+  local g = gates[i]
+  if not g then
+    g = queue_gate(controlsKey, queues[i].rate, queues[i].name, nil)
+    gates[i] = g
+  end
+  return g
+end
+-- What to start, as {task hash, ready stream, task id, entry id, queue place}: the entries the caller
+-- claimed, then the arrived entries this call claims itself, each only if the group hands it to us here.
 local todo = {}
 for i = 1, n do
   local k, a = k0 + (i - 1) * START_ENTRY_KEYS, a0 + (i - 1) * START_ENTRY_WIDTH
   todo[i] = {
     KEYS[k + START_ENTRY_KEY_TASK], KEYS[k + START_ENTRY_KEY_READY], ARGV[a + START_ENTRY_TASK_ID], ARGV[a + START_ENTRY_ENTRY_ID],
+    tonumber(ARGV[a + START_ENTRY_QUEUE]),
   }
 end
 local extra = {}
 if ne > 0 then
-  local wanted, streams, byEntry = {}, {}, {}
+  local wanted, streams, byEntry, room = {}, {}, {}, {}
   for j = 1, ne do
-    local readyKey = KEYS[k1 + (j - 1) * START_ENTRY_KEYS + START_ENTRY_KEY_READY]
+    local k, a = k1 + (j - 1) * START_ENTRY_KEYS, a1 + (j - 1) * START_ENTRY_WIDTH
+    local readyKey = KEYS[k + START_ENTRY_KEY_READY]
     if not wanted[readyKey] then
       wanted[readyKey] = 0
-      streams[#streams + 1] = { readyKey, j }
+      streams[#streams + 1] = { readyKey, j, tonumber(ARGV[a + START_ENTRY_QUEUE]) }
     end
     wanted[readyKey] = wanted[readyKey] + 1
     -- By stream and id: one enqueue call gives the same id to entries of different queues.
-    byEntry[readyKey .. ' ' .. ARGV[a1 + (j - 1) * START_ENTRY_WIDTH + START_ENTRY_ENTRY_ID]] = j
+    byEntry[readyKey .. ' ' .. ARGV[a + START_ENTRY_ENTRY_ID]] = j
   end
   for _, s in ipairs(streams) do
-    local reply = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', wanted[s[1]], 'STREAMS', s[1], '>')
+    -- No more than the queue's controls let it claim (a held queue claims nothing: its entries stay for later).
+    local qi = s[3]
+    if room[qi] == nil then room[qi] = claimable(gate(qi), queues[qi].streams, group) end
+    local count = math.min(wanted[s[1]], room[qi])
+    local reply = count > 0 and redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', count, 'STREAMS', s[1], '>')
     if reply then
       for _, entry in ipairs(reply[1][2]) do
+        room[qi] = room[qi] - 1
         local j = byEntry[s[1] .. ' ' .. entry[1]]
         local a = j and a1 + (j - 1) * START_ENTRY_WIDTH
         if j and ARGV[a + START_ENTRY_TASK_ID] == entry[2][2] then
           local k = k1 + (j - 1) * START_ENTRY_KEYS
-          todo[n + j] = { KEYS[k + START_ENTRY_KEY_TASK], KEYS[k + START_ENTRY_KEY_READY], ARGV[a + START_ENTRY_TASK_ID], entry[1] }
+          todo[n + j] = { KEYS[k + START_ENTRY_KEY_TASK], KEYS[k + START_ENTRY_KEY_READY], ARGV[a + START_ENTRY_TASK_ID], entry[1], qi }
         else
           -- Claimed, but its task key was not declared: the caller starts it next time.
           extra[#extra + 1] = s[2]
@@ -106,26 +148,14 @@ if ne > 0 then
     end
   end
 end
--- The entries go first, all of one stream in one step: XACK takes many ids, and a call per id costs more.
-local byStream, order = {}, {}
-for i = 1, n + ne do
-  local t = todo[i]
-  if t then
-    local ids = byStream[t[2]]
-    if not ids then
-      ids = {}
-      byStream[t[2]] = ids
-      order[#order + 1] = t[2]
-    end
-    ids[#ids + 1] = t[4]
-  end
-end
-for _, readyKey in ipairs(order) do drop_started(readyKey, group, byStream[readyKey]) end
 local starts, deadlines = {}, {}
+-- The entries to remove (started, or stale), all of one stream at once: XACK takes many ids, and a call
+-- per id costs more. An entry held back by its queue's controls stays claimed.
+local byStream, order = {}, {}
 -- Numbers made into text cost Redis a printf and parsing them back a strtod: the next attempt of a first
 -- start is looked up, and a deadline is made once per event time (the tasks of a call mostly share one).
 local NEXT_ATTEMPT = { ['0'] = '1', ['1'] = '2', ['2'] = '3' }
-local deadlineAt, deadline = nil, nil
+local deadlineAt, deadline, lastAt = nil, nil, nil
 for i = 1, n + ne do
   starts[i] = 0
   local t = todo[i]
@@ -135,22 +165,49 @@ for i = 1, n + ne do
     -- back (the client folds the event into them), as every value returned is converted twice.
     local state = redis.call('HMGET', taskKey, unpack(START_FIELDS))
     local status, readyId = state[START_FIELD_STATUS], state[START_FIELD_READY_ID]
-    local attempt, events = state[START_FIELD_ATTEMPT], state[START_FIELD_EVENTS]
+    local drop = true
     if status == 'waiting' and readyId == entryId then
-      local next = NEXT_ATTEMPT[attempt] or tostring(tonumber(attempt) + 1)
-      local id, at = emit(eventsKey, taskKey, taskId, 'started', { 'attempt', next }, events or false)
-      if at ~= deadlineAt then deadlineAt, deadline = at, tostring(tonumber(at) + ttl) end
-      deadlines[#deadlines + 1] = deadline
-      deadlines[#deadlines + 1] = taskId
-      -- The started event id and attempt, then the kept values (those after the fields used here): START.started.
-      starts[i] = { id, next, unpack(state, START_KEPT_FROM) }
+      local g = gate(t[5])
+      if g.allow > 0 then
+        g.allow = g.allow - 1
+        local attempt, events = state[START_FIELD_ATTEMPT], state[START_FIELD_EVENTS]
+        local next = NEXT_ATTEMPT[attempt] or tostring(tonumber(attempt) + 1)
+        local id, at = emit(eventsKey, taskKey, taskId, 'started', { 'attempt', next }, events or false)
+        if at ~= deadlineAt then deadlineAt, deadline = at, tostring(tonumber(at) + ttl) end
+        deadlines[#deadlines + 1] = deadline
+        deadlines[#deadlines + 1] = taskId
+        local started = queues[t[5]].started
+        started[#started + 1] = id
+        lastAt = at
+        -- The started event id and attempt, then the kept values (those after the fields used here): START.started.
+        starts[i] = { id, next, unpack(state, START_KEPT_FROM) }
+      else
+        starts[i], drop = 1, false
+      end
+    end
+    if drop then
+      local ids = byStream[t[2]]
+      if not ids then
+        ids = {}
+        byStream[t[2]] = ids
+        order[#order + 1] = t[2]
+      end
+      ids[#ids + 1] = entryId
     end
   end
 end
+for _, readyKey in ipairs(order) do drop_started(readyKey, group, byStream[readyKey]) end
 -- Heartbeat deadlines of all started tasks in one write, into a skiplist (includes/zadd-as-skiplist.lua says why).
 zadd_as_skiplist(runningKey, deadlines)
+for i, q in ipairs(queues) do
+  if #q.started > 0 then gate_started(controlsKey, q.name, gate(i), q.started, lastAt) end
+end
+local ahead, aheadGates = {}, {}
+for j, i in ipairs(claimFrom) do
+  ahead[j], aheadGates[j] = queues[i], gate(i)
+end
 -- One JSON text, not nested lists: a client parses one string much faster than 18 values per task (ioredis
 -- makes each a Buffer, then a string). An empty table would encode as {}, hence '[]'.
 local startsJson = #starts > 0 and cjson.encode(starts) or '[]'
 -- In START.reply order.
-return { startsJson, claim_entries(k1 + START_ENTRY_KEYS * ne + 1, #KEYS, group, consumer, prefetch), finishes, extra }
+return { startsJson, claim_queues(ahead, aheadGates, group, consumer, prefetch), finishes, extra }

@@ -3,7 +3,7 @@
 -- is checked on its own (running, held by the caller's lease) and refused ones are left as they are. An
 -- ended task gets its event (carrying its queue, so the log alone tells throughput per queue; its outcome,
 -- a finish's `result` or a fail's `failure`; and `lease` = '' when the caller held none), is counted and
--- leaves the running set for its status's ended set (scored by the time it ended, for retention); the
+-- leaves the running set (and its queue's running count) for its status's ended set (scored by the time it ended, for retention); the
 -- counts (all-time, and per minute in the throughput hash) and the sets are written once per call, not once
 -- per task. A task this same lease already ended the same way is a resend whose first reply was lost:
 -- answered OK, and nothing is written again.
@@ -14,8 +14,9 @@
 --@include call-chunked
 --@include count-end
 --@include count-minute
+--@include leave-running
 --@include task-writes-protocol
-local function end_tasks(eventsKey, runningKey, countsKey, endedKey, throughputKey, first, last, argBase, status)
+local function end_tasks(eventsKey, runningKey, countsKey, endedKey, throughputKey, controlsKey, wakeKey, first, last, argBase, status)
   local out, ended, scored, counts, lastAt = {}, {}, {}, {}, nil
   local outcomeField = status == 'finished' and 'result' or 'failure'
   local sameEnd = status == 'finished' and FINISHED or FAILED
@@ -54,6 +55,7 @@ local function end_tasks(eventsKey, runningKey, countsKey, endedKey, throughputK
   for queue, n in pairs(counts) do
     count_end(countsKey, status, queue, n)
     count_minute(throughputKey, status, queue, lastAt, n)
+    leave_running(controlsKey, wakeKey, queue, n)
   end
   return out
 end

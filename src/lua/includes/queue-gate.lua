@@ -1,0 +1,72 @@
+-- A queue's controls as they stand at `now` (Redis ms; nil: read TIME only when a hold or a rate limit needs
+-- it, and keep it in `g.now`), read once per script call: how many of its tasks
+-- may start now (`allow`, math.huge when nothing limits it), and when a queue that may start none can start
+-- again (`untilMs`: a rate window or a RateLimitedError hold ends; nil when only a finish or a resume frees
+-- it). `limited` says a cap or a rate limit applies, so claims must also count the entries others claimed
+-- and have not started yet (see claimable). `aging` is the queue's priority aging (ms) or nil.
+-- The fields are those of `{ns}:controls` (src/redis/keys.ts); `rateKey` is the queue's sorted set of recent
+-- starts (member: started event id, score: its time). Needs nothing.
+--@include call-chunked
+--@include redis-now
+local function queue_gate(controlsKey, rateKey, queue, now)
+  local c = redis.call('HMGET', controlsKey, 'paused:' .. queue, 'hold:' .. queue, 'concurrency:' .. queue,
+    'rate:' .. queue, 'active:' .. queue, 'aging:' .. queue)
+  local g = { allow = math.huge, aging = tonumber(c[6]), limited = false, rateKey = rateKey }
+  if c[1] then
+    g.allow = 0
+    return g
+  end
+  if (c[2] or c[4] or c[6]) and not now then now = redis_now() end
+  g.now = now
+  if c[2] and tonumber(c[2]) > now then
+    g.allow, g.untilMs = 0, tonumber(c[2])
+    return g
+  end
+  if c[3] then
+    g.limited = true
+    g.allow = math.max(0, tonumber(c[3]) - (tonumber(c[5]) or 0))
+  end
+  if c[4] then
+    g.limited = true
+    local max, per = string.match(c[4], '^(%d+) (%d+)$')
+    max, per = tonumber(max), tonumber(per)
+    g.rateMax, g.ratePer = max, per
+    -- Starts in the window (now - per, now]: one more is allowed while they are fewer than max.
+    local inWindow = redis.call('ZCOUNT', rateKey, '(' .. (now - per), '+inf')
+    if max - inWindow < g.allow then g.allow = math.max(0, max - inWindow) end
+    if g.allow == 0 then
+      -- The window frees a start when its oldest start leaves it.
+      local oldest = redis.call('ZRANGEBYSCORE', rateKey, '(' .. (now - per), '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+      if oldest[2] then g.untilMs = tonumber(oldest[2]) + per + 1 end
+    end
+  end
+  return g
+end
+
+-- What a gated queue may still claim: its start allowance less the entries of its streams claimed and not
+-- started yet (another reader's prefetch, a round between claim and start). A claim counts as a start
+-- reserved, so a start of what was claimed is rarely held back. Needs nothing.
+local function claimable(g, streams, group)
+  if not g.limited or g.allow == 0 then return g.allow end
+  local pending = 0
+  for _, key in ipairs(streams) do
+    if redis.call('EXISTS', key) == 1 then pending = pending + redis.call('XPENDING', key, group)[1] end
+  end
+  return math.max(0, g.allow - pending)
+end
+
+-- Records that n tasks of a gated queue started at `at` (their started event ids in `ids`): the running
+-- count went up, and a rate-limited queue keeps their times.
+local function gate_started(controlsKey, queue, g, ids, at)
+  redis.call('HINCRBY', controlsKey, 'active:' .. queue, #ids)
+  if g.rateMax then
+    local scored = {}
+    for _, id in ipairs(ids) do
+      scored[#scored + 1] = at
+      scored[#scored + 1] = id
+    end
+    call_chunked('ZADD', g.rateKey, nil, scored)
+    -- Starts that left the window say nothing any more: the set holds at most a window's starts.
+    redis.call('ZREMRANGEBYSCORE', g.rateKey, '-inf', at - g.ratePer)
+  end
+end
