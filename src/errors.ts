@@ -138,6 +138,21 @@ export class UnrecoverableError extends TaskLedgerError {
   }
 }
 
+/**
+ * Thrown by a handler when a downstream service limits it (an HTTP 429): the task goes back to waiting
+ * without using up an attempt, and its whole queue starts nothing for `delayMs` (Redis clock), across every
+ * worker.
+ */
+export class RateLimitedError extends TaskLedgerError {
+  readonly delayMs: number;
+  constructor(delayMs: number, message = `rate limited: the queue waits ${delayMs} ms`) {
+    super('ERR_RATE_LIMITED', message);
+    if (typeof delayMs !== 'number' || !Number.isInteger(delayMs) || delayMs < 0 || delayMs > 2 ** 31 - 1)
+      throw new ValidationError('RateLimitedError delayMs must be a whole number of ms from 0 to 2147483647');
+    this.delayMs = delayMs;
+  }
+}
+
 /** A handler ran past its deadline (the reason its signal aborts with). */
 export class TaskTimeoutError extends TaskLedgerError {
   constructor(taskId: string, timeoutMs: number) {

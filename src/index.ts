@@ -66,6 +66,7 @@ export {
   QueueClosedError,
   InternalError,
   UnrecoverableError,
+  RateLimitedError,
   TaskTimeoutError,
   NoHandlerError,
   WorkerClosedError,
@@ -101,4 +102,10 @@ export type {
   TaskEventType,
   EnqueueRequest,
   BackoffOptions,
+  DedupOptions,
+  QueueOptions,
+  QueueOptionsChange,
 } from './types.js';
+export type { QueueControls } from './projections/queue-controls.js';
+export { MAX_CONCURRENCY, MAX_RATE } from './commands/queue-options.js';
+export { MAX_PRIORITY } from './redis/keys.js';

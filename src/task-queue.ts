@@ -2,7 +2,15 @@ import type { Connection, ConnectionOption } from './redis/connection.js';
 import { closeQueueContext, openQueueContext } from './queue-context.js';
 import { DEFAULT_HEARTBEAT_TTL_MS } from './context/open.js';
 import type { TaskDefinition } from './task-definition.js';
-import type { EnqueueRequest, JsonValue, References, Task, TaskEvent } from './types.js';
+import type {
+  EnqueueRequest,
+  JsonValue,
+  QueueOptions,
+  QueueOptionsChange,
+  References,
+  Task,
+  TaskEvent,
+} from './types.js';
 import { fromRedisError, ValidationError } from './errors.js';
 import { knownKeys } from './known-keys.js';
 import { timerOption } from './util/long-timer.js';
@@ -19,6 +27,8 @@ import { release } from './commands/release.js';
 import { retry } from './commands/retry.js';
 import { retryLater, type RetryLaterOptions } from './commands/retry-later.js';
 import { deleteByReference } from './commands/delete-by-reference.js';
+import { pauseQueue, setQueueOptions, checkQueue } from './commands/queue-options.js';
+import { allQueueControls, queueControls, type QueueControls } from './projections/queue-controls.js';
 import type { DequeueContext } from './dequeue/context.js';
 import { dequeue, type DequeueOptions } from './dequeue/dequeue.js';
 import { Prefetcher } from './dequeue/prefetcher.js';
@@ -215,6 +225,38 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
   /** Gives a failed or cancelled task another run (back to waiting); false when it is waiting or running. */
   retry(taskId: string): Promise<boolean> {
     return retry(this.ctx, taskId).catch(typed);
+  }
+
+  /**
+   * Changes a queue's controls, across every worker and instance: `concurrency` (a cap on its running tasks),
+   * `rateLimit` (`{ max, perMs }`: starts in any window), `agingMs` (priority aging); null removes one. The
+   * change is merged into the options as they stand and recorded as a `queue-options` event. Returns the
+   * queue's options after it.
+   */
+  setQueueOptions(queue: string, options: QueueOptionsChange): Promise<QueueOptions> {
+    return setQueueOptions(this.ctx, queue, options).catch(typed);
+  }
+
+  /** A queue's controls, its running tasks and any RateLimitedError hold. */
+  getQueueOptions(queue: string): Promise<QueueControls> {
+    return Promise.resolve()
+      .then(() => queueControls(this.ctx, checkQueue(queue)))
+      .catch(typed);
+  }
+
+  /** Every queue with controls or running tasks, by name. */
+  queueControls(): Promise<Map<string, QueueControls>> {
+    return allQueueControls(this.ctx).catch(typed);
+  }
+
+  /** A paused queue starts nothing new (enqueue still works, running tasks finish). False when paused already. */
+  pause(queue: string): Promise<boolean> {
+    return pauseQueue(this.ctx, queue, true).catch(typed);
+  }
+
+  /** Lets a paused queue start tasks again. False when it was not paused. */
+  resume(queue: string): Promise<boolean> {
+    return pauseQueue(this.ctx, queue, false).catch(typed);
   }
 
   /** True when this call cancelled the task, false when it was cancelled already. */

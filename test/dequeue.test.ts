@@ -252,7 +252,9 @@ describe('dequeue', () => {
     const ctx = contextOf(q);
     const readyIdOf = async (id: string) => String(await raw.hget(`{${q.namespace}}:task:${id}`, 'readyId'));
     // As if a reader saw only b arrive: the group's next entry is a, which the call claims but cannot start.
-    const { tasks, next } = await start(ctx, [], undefined, [{ queue: 'q', priority: 0, entryId: await readyIdOf(b!), taskId: b! }]);
+    const { tasks, next } = await start(ctx, [], undefined, [
+      { queue: 'q', priority: 0, entryId: await readyIdOf(b!), taskId: b! },
+    ]);
     expect(tasks).toEqual([]);
     expect(next.map((c) => c.taskId)).toEqual([a]);
     expect((await q.get(a!))?.status).toBe('waiting');
@@ -303,7 +305,12 @@ describe('dequeue', () => {
     const { arrivals } = await waitReady(ctx, streams, ['0-0', '0-0', '0-0'], 1000, undefined, 3);
     expect(arrivals.map((a) => a.taskId)).toEqual(ids);
     // Started by queue and id: all three, none mistaken for another queue's entry.
-    const arrived = arrivals.map((a) => ({ queue: ['a', 'b', 'c'][a.stream]!, priority: 0, entryId: a.entryId, taskId: a.taskId }));
+    const arrived = arrivals.map((a) => ({
+      queue: ['a', 'b', 'c'][a.stream]!,
+      priority: 0,
+      entryId: a.entryId,
+      taskId: a.taskId,
+    }));
     const { tasks, next } = await start(ctx, [], undefined, arrived);
     expect(tasks.map((t) => t.id)).toEqual(ids);
     expect(next).toEqual([]);

@@ -71,7 +71,8 @@ export async function claim(ctx: DequeueContext, queues: readonly string[], coun
   }
   if (reply[0] === 2) {
     const due: Due[] = [];
-    for (let i = 1; i + 1 < reply.length; i += 2) due.push({ queue: order[Number(reply[i]) - 1]!, taskId: String(reply[i + 1]) });
+    for (let i = 1; i + 1 < reply.length; i += 2)
+      due.push({ queue: order[Number(reply[i]) - 1]!, taskId: String(reply[i + 1]) });
     return { kind: 'due', due };
   }
   const n = sources.length;
@@ -83,11 +84,11 @@ export async function claim(ctx: DequeueContext, queues: readonly string[], coun
   const streams: string[] = [];
   const waitSources: Source[] = [];
   const lastIds: string[] = [];
-  let heldUntil: number | null = null;
+  const untils = held.filter((until) => until > 0);
+  const heldUntil = untils.length > 0 ? Math.min(...untils) : null;
   let at = 0;
   perQueue.forEach((list, i) => {
     const until = held[i]!;
-    if (until > 0) heldUntil = heldUntil === null ? until : Math.min(heldUntil, until);
     list.forEach((s, j) => {
       if (until < 0) {
         streams.push(k.ready(s.queue, s.priority));
@@ -105,6 +106,6 @@ export async function claim(ctx: DequeueContext, queues: readonly string[], coun
     sources: waitSources,
     lastIds,
     nextDueInMs: nextDue < 0 ? null : Math.max(0, nextDue - now),
-    heldForMs: heldUntil === null ? null : Math.max(1, (heldUntil as number) - now),
+    heldForMs: heldUntil === null ? null : Math.max(1, heldUntil - now),
   };
 }

@@ -166,6 +166,7 @@ const SCRIPT_FILE_NAMES = {
   snapshot: 'snapshot',
   compacted: 'compacted',
   trim: 'trim',
+  queueOptions: 'queue-options',
 } as const;
 
 export type ScriptName = keyof typeof SCRIPT_FILE_NAMES;

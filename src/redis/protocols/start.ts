@@ -84,7 +84,10 @@ type StartKeys = Pick<
  * start.lua's KEYS and ARGV, and the queue and level of each stream of the queue section (in its order: what
  * a `claim` record's index counts).
  */
-export function encodeStart(k: StartKeys, input: StartInput): ScriptArgs & { sources: { queue: string; priority: number }[] } {
+export function encodeStart(
+  k: StartKeys,
+  input: StartInput,
+): ScriptArgs & { sources: { queue: string; priority: number }[] } {
   const { finishes, claimed, arrived, claimFrom } = input;
   const queues: { queue: string; levels: readonly number[]; claimFrom: boolean }[] = claimFrom.map((q) => ({
     ...q,

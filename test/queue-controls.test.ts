@@ -1,0 +1,128 @@
+import { describe, expect, it } from 'vitest';
+import { ValidationError } from '../src/index.js';
+import { useRedis } from './helpers/fixture.js';
+
+const r = useRedis();
+
+describe('queue options: setQueueOptions, pause, resume, getQueueOptions', () => {
+  it('starts with no controls; each change is merged and logged as a queue-options event', async () => {
+    const q = r.queue();
+    expect(await q.getQueueOptions('mail')).toMatchObject({
+      paused: false,
+      concurrency: null,
+      rateLimit: null,
+      agingMs: null,
+      running: 0,
+    });
+    expect(await q.setQueueOptions('mail', { concurrency: 2 })).toEqual({
+      paused: false,
+      concurrency: 2,
+      rateLimit: null,
+      agingMs: null,
+    });
+    const after = await q.setQueueOptions('mail', { rateLimit: { max: 5, perMs: 1000 } });
+    expect(after).toMatchObject({ concurrency: 2, rateLimit: { max: 5, perMs: 1000 } });
+    expect(await q.pause('mail')).toBe(true);
+    expect(await q.pause('mail')).toBe(false);
+    expect((await q.getQueueOptions('mail')).paused).toBe(true);
+    expect(await q.resume('mail')).toBe(true);
+    expect(await q.resume('mail')).toBe(false);
+    expect(await q.setQueueOptions('mail', { concurrency: null })).toMatchObject({ concurrency: null });
+    // Nothing changed: no event.
+    await q.setQueueOptions('mail', { concurrency: null });
+    const logged = [];
+    for await (const e of q.events()) if (e.type === 'queue-options') logged.push(e);
+    expect(logged.map((e) => e.data.action)).toEqual(['set', 'set', 'pause', 'resume', 'set']);
+    expect(logged[2]!.data).toMatchObject({
+      queue: 'mail',
+      options: { paused: true, concurrency: 2, rateLimit: { max: 5, perMs: 1000 }, agingMs: null },
+    });
+    expect(logged[0]!.data.by as string).toMatch(/:\d+$/);
+  });
+
+  it.each([
+    [{ concurrency: 0 }, /concurrency/],
+    [{ concurrency: 1.5 }, /concurrency/],
+    [{ concurrency: '3' }, /concurrency/],
+    [{ rateLimit: { max: 5, perMs: 0 } }, /rateLimit.perMs/],
+    [{ rateLimit: { max: 5, perMs: -1000 } }, /rateLimit.perMs/],
+    [{ rateLimit: { max: 0, perMs: 1000 } }, /rateLimit.max/],
+    [{ rateLimit: { max: 5 } }, /rateLimit.perMs/],
+    [{ rateLimit: { max: 5, perMs: 10, burst: 1 } }, /unknown key "burst"/],
+    [{ agingMs: 0 }, /agingMs/],
+    [{ concurency: 2 }, /unknown key "concurency"/],
+  ])('refuses %j, naming the field, and stores nothing', async (change, message) => {
+    const q = r.queue();
+    await expect(q.setQueueOptions('mail', change as never)).rejects.toThrow(ValidationError);
+    await expect(q.setQueueOptions('mail', change as never)).rejects.toThrow(message);
+    expect(await r.raw().exists(`{${q.namespace}}:controls`, `{${q.namespace}}:events`)).toBe(0);
+  });
+
+  it('refuses a blank queue name for every control', async () => {
+    const q = r.queue();
+    await expect(q.setQueueOptions(' ', { concurrency: 1 })).rejects.toThrow(/queue must not be blank/);
+    await expect(q.pause('')).rejects.toThrow(ValidationError);
+    await expect(q.resume('')).rejects.toThrow(ValidationError);
+    await expect(q.getQueueOptions('')).rejects.toThrow(ValidationError);
+    expect(await r.raw().exists(`{${q.namespace}}:controls`, `{${q.namespace}}:events`)).toBe(0);
+  });
+});
+
+describe('pause', () => {
+  it('a paused queue starts nothing, enqueue still works, and resume lets it run', async () => {
+    const q = r.queue();
+    await q.pause('p');
+    const id = await q.enqueue({ queue: 'p', type: 't' });
+    const other = await q.enqueue({ queue: 'other', type: 't' });
+    // Only the queue not paused gives a task.
+    const t = await q.dequeue(['p', 'other'], { signal: AbortSignal.timeout(300) });
+    expect(t.id).toBe(other);
+    await expect(q.dequeue(['p'], { signal: AbortSignal.timeout(300) })).rejects.toThrow();
+    expect((await q.get(id))!.status).toBe('waiting');
+    const waiting = q.dequeue(['p'], { signal: AbortSignal.timeout(5000) });
+    await q.resume('p');
+    expect((await waiting).id).toBe(id);
+  });
+
+  it('tasks running when the queue pauses finish normally', async () => {
+    const q = r.queue();
+    const id = await q.enqueue({ queue: 'p', type: 't' });
+    const t = await q.dequeue(['p']);
+    await q.pause('p');
+    await q.finish(t.id);
+    expect((await q.get(id))!.status).toBe('finished');
+  });
+});
+
+describe('concurrency cap', () => {
+  it('counts running tasks per queue and refuses a start past the cap until one ends', async () => {
+    const q = r.queue();
+    await q.setQueueOptions('c', { concurrency: 2 });
+    await q.enqueueMany(Array.from({ length: 4 }, () => ({ queue: 'c', type: 't' })));
+    const a = await q.dequeue(['c']);
+    const b = await q.dequeue(['c']);
+    expect((await q.getQueueOptions('c')).running).toBe(2);
+    await expect(q.dequeue(['c'], { signal: AbortSignal.timeout(300) })).rejects.toThrow();
+    const third = q.dequeue(['c'], { signal: AbortSignal.timeout(5000) });
+    await q.finish(a.id);
+    const c = await third;
+    expect(c.id).not.toBe(b.id);
+    expect((await q.getQueueOptions('c')).running).toBe(2);
+  });
+});
+
+describe('rate limit', () => {
+  it('allows at most max starts in a window, then the next when the window frees one', async () => {
+    const q = r.queue();
+    await q.setQueueOptions('r', { rateLimit: { max: 3, perMs: 600 } });
+    await q.enqueueMany(Array.from({ length: 4 }, () => ({ queue: 'r', type: 't' })));
+    const started: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const t = await q.dequeue(['r'], { signal: AbortSignal.timeout(3000) });
+      started.push(t.startedAt!.getTime());
+      await q.finish(t.id);
+    }
+    // The fourth had to wait for the first to leave the 600 ms window.
+    expect(started[3]! - started[0]!).toBeGreaterThanOrEqual(600);
+  });
+});
