@@ -107,5 +107,6 @@ export type {
   QueueOptionsChange,
 } from './types.js';
 export type { QueueControls } from './projections/queue-controls.js';
+export type { HeldBack } from './dequeue/claim.js';
 export { MAX_CONCURRENCY, MAX_RATE } from './commands/queue-options.js';
 export { MAX_PRIORITY } from './redis/keys.js';

@@ -3,6 +3,7 @@ import { LeaseBook } from './commands/leases.js';
 import { createWriteBatches } from './commands/write-batches.js';
 import type { DequeueContext } from './dequeue/context.js';
 import { QueueRotation } from './dequeue/queue-rotation.js';
+import type { HeldBack } from './dequeue/claim.js';
 
 /**
  * A TaskQueue's context, made of the read context (dependencies and lifecycle) and the state of each
@@ -12,6 +13,7 @@ import { QueueRotation } from './dequeue/queue-rotation.js';
 export function openQueueContext(
   options: ContextOptions,
   onError: (err: unknown) => void,
+  onHeld?: (held: readonly HeldBack[]) => void,
 ): { ctx: DequeueContext; owned: boolean } {
   const { ctx, owned } = openContext(options, onError);
   return {
@@ -20,6 +22,7 @@ export function openQueueContext(
       leases: new LeaseBook(),
       writes: createWriteBatches(ctx.scripts, ctx.keys, ctx.settings.heartbeatTtlMs),
       rotation: new QueueRotation(),
+      ...(onHeld ? { onHeld } : {}),
     },
     owned,
   };

@@ -124,8 +124,10 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
       'recoveryIntervalMs',
       0,
     );
-    const { ctx, owned } = openQueueContext({ ...options, archive: compaction.archive }, (err) =>
-      this.emit('error', err),
+    const { ctx, owned } = openQueueContext(
+      { ...options, archive: compaction.archive },
+      (err) => this.emit('error', err),
+      (held) => this.emit('held', held),
     );
     this.ctx = ctx;
     this.namespace = ctx.keys.namespace;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '../src/index.js';
+import { ValidationError, type HeldBack } from '../src/index.js';
 import { useRedis } from './helpers/fixture.js';
 
 const r = useRedis();
@@ -124,5 +124,24 @@ describe('rate limit', () => {
     }
     // The fourth had to wait for the first to leave the 600 ms window.
     expect(started[3]! - started[0]!).toBeGreaterThanOrEqual(600);
+  });
+});
+
+describe('the held event', () => {
+  it('names each queue a claim found held back, why, and how many ready tasks wait on it', async () => {
+    const q = r.queue();
+    const seen: HeldBack[] = [];
+    q.on('held', (held) => seen.push(...held));
+    await q.pause('h');
+    await q.setQueueOptions('c', { concurrency: 1 });
+    await q.enqueueMany([
+      ...Array.from({ length: 3 }, () => ({ queue: 'h', type: 't' })),
+      ...Array.from({ length: 2 }, () => ({ queue: 'c', type: 't' })),
+    ]);
+    const running = await q.dequeue(['c']);
+    await expect(q.dequeue(['h', 'c'], { signal: AbortSignal.timeout(300) })).rejects.toThrow();
+    expect(seen).toContainEqual({ queue: 'h', reason: 'paused', waiting: 3 });
+    expect(seen).toContainEqual({ queue: 'c', reason: 'concurrency', waiting: 1 });
+    await q.finish(running.id);
   });
 });

@@ -29,7 +29,17 @@ export type ClaimResult =
       nextDueInMs: number | null;
       /** Milliseconds until a queue held back by a rate limit or a hold may claim again, or null. */
       heldForMs: number | null;
+      /** The queues whose controls held them back. */
+      held: HeldBack[];
     };
+
+/** A queue a claim found held back by its controls. */
+export interface HeldBack {
+  queue: string;
+  reason: 'paused' | 'hold' | 'concurrency' | 'rate';
+  /** Its ready entries no reader got yet: the starts held back. */
+  waiting: number;
+}
 
 /** The ready streams of the queues, in order, each queue's highest level first; and their keys. */
 export async function sourcesOf(ctx: DequeueContext, queues: readonly string[]): Promise<Source[][]> {
@@ -78,7 +88,14 @@ export async function claim(ctx: DequeueContext, queues: readonly string[], coun
   const n = sources.length;
   const nextDue = Number(reply[n + 2]);
   const now = Number(reply[n + 3]);
-  const held = reply.slice(n + 4).map(Number);
+  const tail = reply.slice(n + 4);
+  const held = order.map((_, i) => Number(tail[3 * i]));
+  const heldBack: HeldBack[] = [];
+  order.forEach((queue, i) => {
+    if (held[i]! >= 0)
+      heldBack.push({ queue, reason: tail[3 * i + 1] as HeldBack['reason'], waiting: Number(tail[3 * i + 2]) });
+  });
+  if (heldBack.length > 0) ctx.onHeld?.(heldBack);
   // The streams of held queues are left out of the wait: their entries could not be claimed anyway. A
   // finish or a resume writes to the wake stream; a rate window's end comes as heldForMs.
   const streams: string[] = [];
@@ -107,5 +124,6 @@ export async function claim(ctx: DequeueContext, queues: readonly string[], coun
     lastIds,
     nextDueInMs: nextDue < 0 ? null : Math.max(0, nextDue - now),
     heldForMs: heldUntil === null ? null : Math.max(1, heldUntil - now),
+    held: heldBack,
   };
 }

@@ -22,11 +22,13 @@
   Returns {1, streamIndex, entryId, taskId, ...} when entries were claimed (streamIndex counts every queue's
           streams from 1, in the order given),
           {2, queueIndex, taskId, ...} when delayed tasks are due, or
-          {0, lastId per stream ..., wakeId, nextDue, now, heldUntil per queue ...}: the last generated id of
-          each ready stream and of the wake stream, to block on with XREAD from there, the earliest due time
-          of a delayed task in ms (-1 when none), the Redis time, and per queue -1 when its controls let it
-          claim, else the Redis time it may claim again (0 when only a finish, a resume or another
-          reader's start or give-back frees it).
+          {0, lastId per stream ..., wakeId, nextDue, now, then per queue: heldUntil, reason, waiting}: the
+          last generated id of each ready stream and of the wake stream, to block on with XREAD from there,
+          the earliest due time of a delayed task in ms (-1 when none), the Redis time, and per queue
+          heldUntil -1 when its controls let it claim, else the Redis time it may claim again (0 when only a
+          finish, a resume or another reader's start or give-back frees it); for a held queue, reason
+          ('paused', 'hold', 'concurrency', 'rate') and waiting, its entries no reader got yet (the starts
+          its controls hold back), else '' and 0.
 ]]
 --@include claim-queues
 --@include redis-now
@@ -81,8 +83,30 @@ for _, q in ipairs(queues) do
 end
 last[#last + 1] = nextDue
 last[#last + 1] = now
+-- Entries of a stream the group has not delivered: its lag, or when Redis cannot tell (after an XDEL) the
+-- stream's length less what is pending.
+local function undelivered(key)
+  if redis.call('EXISTS', key) == 0 then return 0 end
+  for _, info in ipairs(redis.call('XINFO', 'GROUPS', key)) do
+    local name, lag
+    for j = 1, #info, 2 do
+      if info[j] == 'name' then name = info[j + 1] elseif info[j] == 'lag' then lag = info[j + 1] end
+    end
+    if name == group then
+      if type(lag) == 'number' then return lag end
+      return math.max(0, redis.call('XLEN', key) - redis.call('XPENDING', key, group)[1])
+    end
+  end
+  return 0
+end
 for i, q in ipairs(queues) do
   local g = gates[i]
-  if claimable(g, q.streams, group) > 0 then last[#last + 1] = -1 else last[#last + 1] = g.untilMs or 0 end
+  if claimable(g, q.streams, group) > 0 then
+    last[#last + 1], last[#last + 1], last[#last + 1] = -1, '', 0
+  else
+    local waiting = 0
+    for _, key in ipairs(q.streams) do waiting = waiting + undelivered(key) end
+    last[#last + 1], last[#last + 1], last[#last + 1] = g.untilMs or 0, g.reason or 'concurrency', waiting
+  end
 end
 return last
