@@ -102,11 +102,15 @@ end
 for i, q in ipairs(queues) do
   local g = gates[i]
   if claimable(g, q.streams, group) > 0 then
-    last[#last + 1], last[#last + 1], last[#last + 1] = -1, '', 0
+    last[#last + 1] = -1
+    last[#last + 1] = ''
+    last[#last + 1] = 0
   else
     local waiting = 0
     for _, key in ipairs(q.streams) do waiting = waiting + undelivered(key) end
-    last[#last + 1], last[#last + 1], last[#last + 1] = g.untilMs or 0, g.reason or 'concurrency', waiting
+    last[#last + 1] = g.untilMs or 0
+    last[#last + 1] = g.reason or 'concurrency'
+    last[#last + 1] = waiting
   end
 end
 return last
