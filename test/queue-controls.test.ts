@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ValidationError, type HeldBack } from '../src/index.js';
-import { useRedis } from './helpers/fixture.js';
+import { ValidationError, Worker, type HeldBack } from '../src/index.js';
+import { scriptCalls, sleep, until, useRedis } from './helpers/fixture.js';
 
 const r = useRedis();
 
@@ -143,5 +143,36 @@ describe('the held event', () => {
     expect(seen).toContainEqual({ queue: 'h', reason: 'paused', waiting: 3 });
     expect(seen).toContainEqual({ queue: 'c', reason: 'concurrency', waiting: 1 });
     await q.finish(running.id);
+  });
+});
+
+describe('workers at a cap', () => {
+  it('do not spin: they wait, and a finish wakes them', async () => {
+    const q = r.queue();
+    await q.setQueueOptions('slow', { concurrency: 1 });
+    await q.enqueueMany([
+      { queue: 'slow', type: 't' },
+      { queue: 'slow', type: 't' },
+    ]);
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((res) => (release = res));
+    const done: number[] = [];
+    const handler = async () => {
+      await gate;
+      done.push(Date.now());
+    };
+    const workers = [
+      new Worker(q, handler, { queues: ['slow'], concurrency: 8 }),
+      new Worker(q, handler, { queues: ['slow'], concurrency: 8 }),
+    ];
+    for (const w of workers) w.start();
+    await until(async () => (await q.getQueueOptions('slow')).running === 1);
+    const before = await scriptCalls(r.raw());
+    await sleep(1000);
+    // Sixteen idle slots polling a full queue would make thousands of calls a second.
+    expect((await scriptCalls(r.raw())) - before).toBeLessThan(30);
+    release();
+    await until(() => done.length === 2);
+    await Promise.all(workers.map((w) => w.close()));
   });
 });
