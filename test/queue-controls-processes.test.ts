@@ -21,8 +21,8 @@ async function startWorker(ns: string, queue: string, concurrency: number): Prom
   });
   children.push(child);
   await new Promise<void>((res, rej) => {
-    child.stdout!.on('data', (b: Buffer) => b.toString().includes('ready') && res());
-    child.once('exit', (code) => rej(new Error(`worker exited with ${code}`)));
+    child.stdout.on('data', (b: Buffer) => b.toString().includes('ready') && res());
+    child.once('exit', (code) => rej(new Error(`worker exited with ${String(code)}`)));
   });
 }
 
