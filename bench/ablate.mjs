@@ -41,6 +41,25 @@ const PARTS = {
     "the task's list of event ids (each transition sets only its own)",
     [["a[n+3]='events' a[n+4]=prev and (prev..' '..id) or id", "a[n+3]='events' a[n+4]=id"]],
   ],
+  gate: [
+    "the queue controls' read (one HMGET per queue and call; no queue is then limited)",
+    [
+      [
+        "local c = redis.call('HMGET', controlsKey, 'paused:' .. queue, 'hold:' .. queue, 'concurrency:' .. queue,\n    'rate:' .. queue, 'active:' .. queue, 'aging:' .. queue)",
+        'local c = {}',
+      ],
+    ],
+  ],
+  active: [
+    'the running counts per queue (HINCRBY at start and end, HEXISTS of a cap at the end)',
+    [
+      ["redis.call('HINCRBY', controlsKey, 'active:' .. queue, #ids)", ''],
+      [
+        "redis.call('HINCRBY', controlsKey, 'active:' .. queue, -n)\n  if redis.call('HEXISTS', controlsKey, 'concurrency:' .. queue) == 1 then wake_readers(wakeKey) end",
+        '',
+      ],
+    ],
+  ],
 };
 PARTS.all = [
   'all of the above but the encoding, together',
