@@ -26,6 +26,11 @@ export const taskledgerFrom =
       },
       enqueue: (spec) => q.enqueue({ queue: QUEUE, type: 'noop', spec }),
       enqueueBulk: (specs) => q.enqueueMany(specs.map((spec) => ({ queue: QUEUE, type: 'noop', spec }))),
+      /** Each spec with a priority, 0 (default) to 9, higher first. */
+      enqueuePrioritized: (specs, priorityOf) =>
+        q.enqueueMany(specs.map((spec, i) => ({ queue: QUEUE, type: 'noop', spec, priority: priorityOf(i) }))),
+      /** At most n tasks of the queue running at once, across all workers. */
+      capConcurrency: (n) => q.setQueueOptions(QUEUE, { concurrency: n }),
       /** Starts a worker; resolves with a stop function. `onDone` runs once a task's finish is persisted. */
       async work(concurrency, handler, onDone) {
         // The worker on a TaskQueue (a connection) of its own, as BullMQ's Worker and Queue each have theirs.
@@ -59,6 +64,11 @@ export function bullmq(url, { jobOptions } = {}) {
     },
     enqueue: (spec) => q.add('noop', spec),
     enqueueBulk: (specs) => q.addBulk(specs.map((data) => ({ name: 'noop', data }))),
+    // BullMQ's priority 1 runs first and 0 means none (its plain wait list, served before any priority):
+    // our 9..0 become its 1..10, so every job takes its prioritized path.
+    enqueuePrioritized: (specs, priorityOf) =>
+      q.addBulk(specs.map((data, i) => ({ name: 'noop', data, opts: { priority: 10 - priorityOf(i) } }))),
+    capConcurrency: (n) => q.setGlobalConcurrency(n),
     async work(concurrency, handler, onDone) {
       const w = new BullWorker(QUEUE, async (job) => handler(job.data), { connection, concurrency });
       w.on('completed', onDone);

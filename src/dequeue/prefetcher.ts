@@ -76,6 +76,14 @@ export class Prefetcher {
     // dueCheckMs all the same.
     if (this.claims.length && Date.now() - this.dueCheckedAt < this.dueCheckMs) {
       claimed = this.claims.splice(0, count);
+    } else if (ctx.writes.finish.size > 0 && Date.now() - this.dueCheckedAt < this.dueCheckMs) {
+      // Finishes waiting to go free their queues' slots: a claim before them would find a capped queue full
+      // and wait for them to be sent on their own. A start call takes them along and claims after them.
+      const after = await start(ctx, [], { queues, count });
+      await redeliver(ctx, after.held);
+      claimed = after.next;
+      if (claimed.length === 0) return [];
+      if (claimed.length > count) this.claims = claimed.splice(count);
     } else {
       this.dueCheckedAt = Date.now();
       const result = await claimReady(ctx, queues, count);

@@ -36,6 +36,11 @@ export class Batcher<Item, Result> {
   }
 
   /** Takes the calls waiting now (up to `max`); the caller sends them and answers them with `answerAll`. */
+  /** Items waiting to be sent. */
+  get size(): number {
+    return this.pending.length;
+  }
+
   drain(max = this.max): Pending<Item, Result>[] {
     const taken = this.pending.splice(0, max);
     // Nothing left to flush: a pending turn would only cost the event loop an extra round.
