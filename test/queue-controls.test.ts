@@ -176,3 +176,35 @@ describe('workers at a cap', () => {
     await Promise.all(workers.map((w) => w.close()));
   });
 });
+
+describe('pause under load', () => {
+  it('no task of the queue starts after the pause event, and after resume every task runs', async () => {
+    const q = r.queue();
+    await q.enqueueMany(Array.from({ length: 300 }, () => ({ queue: 'busy', type: 't' })));
+    let done = 0;
+    const worker = new Worker(
+      q,
+      async () => {
+        await sleep(Math.random() * 3);
+        done++;
+      },
+      { queues: ['busy'], concurrency: 16 },
+    );
+    worker.start();
+    await until(() => done >= 50);
+    await q.pause('busy');
+    const doneAtPause = done;
+    await sleep(300);
+    // Running tasks finished; nothing new started.
+    expect(done - doneAtPause).toBeLessThanOrEqual(16);
+    const log = [];
+    for await (const e of q.events()) log.push(e);
+    const pausedAt = log.findIndex((e) => e.type === 'queue-options' && e.data.action === 'pause');
+    expect(pausedAt).toBeGreaterThan(0);
+    expect(log.slice(pausedAt).filter((e) => e.type === 'started')).toEqual([]);
+    await q.resume('busy');
+    await until(() => done === 300, 10_000);
+    await worker.close();
+    expect((await q.verify()).mismatches).toEqual([]);
+  });
+});
