@@ -28,6 +28,17 @@ const op = fc.oneof(
     running: fc.boolean(),
   }),
   fc.record({ kind: fc.constant('deleteByReference' as const), ref: fc.integer({ min: 0, max: 2 }) }),
+  // Queue controls: a dequeue may then find its queue paused or at its cap, and take nothing.
+  fc.record({
+    kind: fc.constant('control' as const),
+    queue: fc.constantFrom('a', 'b'),
+    change: fc.oneof(
+      fc.constant('pause' as const),
+      fc.constant('resume' as const),
+      fc.record({ concurrency: fc.option(fc.integer({ min: 1, max: 2 })) }),
+      fc.record({ rateLimit: fc.option(fc.record({ max: fc.integer({ min: 1, max: 3 }), perMs: fc.constant(50) })) }),
+    ),
+  }),
   // A compaction: the log trimmed up to now behind snapshots, and with `expire` ended tasks removed too.
   fc.record({ kind: fc.constant('compact' as const), expire: fc.boolean() }),
 );
@@ -104,6 +115,11 @@ describe('random operation sequences', () => {
               }
               break;
             }
+            case 'control':
+              if (o.change === 'pause') await q.pause(o.queue);
+              else if (o.change === 'resume') await q.resume(o.queue);
+              else await q.setQueueOptions(o.queue, o.change);
+              break;
             case 'deleteByReference':
               await q.deleteByReference({ ref: o.ref });
               break;
@@ -126,7 +142,8 @@ describe('random operation sequences', () => {
         expect(v.mismatches).toEqual([]);
         const snapshot = async () => {
           const all = await Promise.all(ids.map((id) => q2.get(id)));
-          return { tasks: all, running: (await raw.zrange(`{${ns}}:running`, 0, -1)).sort() };
+          const controls = await Promise.all(['a', 'b'].map((queue) => q2.getQueueOptions(queue)));
+          return { tasks: all, running: (await raw.zrange(`{${ns}}:running`, 0, -1)).sort(), controls };
         };
         const before = await snapshot();
         const taskKeys = await raw.keys(`{${ns}}:task:*`);
@@ -155,6 +172,7 @@ describe('random operation sequences', () => {
       'progress',
       'requeued:released',
       'requeued:stalled',
+      'queue-options',
       'snapshot',
       'started',
     ];
