@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { PayloadTooLargeError, QueueNotSpecifiedError, TypeNotSpecifiedError, ValidationError } from './errors.js';
 import type { EnqueueRequest, JsonValue, References } from './types.js';
 import { MAX_DEADLINE_MS } from './util/long-timer.js';
+import { MAX_PRIORITY } from './redis/keys.js';
 
 export const MAX_NAME_LENGTH = 256;
 export const MAX_REFERENCE_VALUE_LENGTH = 1024;
@@ -109,6 +110,13 @@ export function validateBackoff(backoff: unknown): void {
   if (!parsed.success) throw new ValidationError(zodMessage(parsed.error));
 }
 
+/** A priority level: 0 (the default) to MAX_PRIORITY, higher first. */
+export const prioritySchema = z
+  .number({ error: `priority must be a whole number from 0 to ${MAX_PRIORITY}` })
+  .int({ error: `priority must be a whole number from 0 to ${MAX_PRIORITY}` })
+  .min(0, { error: `priority must be a whole number from 0 to ${MAX_PRIORITY}` })
+  .max(MAX_PRIORITY, { error: `priority must be a whole number from 0 to ${MAX_PRIORITY}` });
+
 // Strict: a misspelt field (`delay` for `delayMs`) would otherwise be dropped, and the task run at once.
 const requestSchema = z.strictObject({
   id: name('id')
@@ -136,6 +144,16 @@ const requestSchema = z.strictObject({
     .optional(),
   timeoutMs: msSchema('timeoutMs')
     .refine((v) => v > 0, { error: 'timeoutMs must be positive' })
+    .optional(),
+  priority: prioritySchema.optional(),
+  dedup: z
+    .strictObject({
+      key: name('dedup.key').refine((s) => s.trim() !== '', { error: 'dedup.key is blank' }),
+      ttlMs: msSchema('dedup.ttlMs')
+        .refine((v) => v > 0, { error: 'dedup.ttlMs must be positive' })
+        .optional(),
+      replace: z.boolean({ error: 'dedup.replace must be a boolean' }).optional(),
+    })
     .optional(),
 });
 
@@ -220,6 +238,9 @@ export interface ValidRequest {
   /** JSON of the retry backoff when the task opted into retries, else undefined. */
   backoffJson: string | undefined;
   timeoutMs: number | undefined;
+  /** 1 to MAX_PRIORITY, or undefined for 0. */
+  priority: number | undefined;
+  dedup: { key: string; ttlMs: number | undefined; replace: boolean } | undefined;
 }
 
 const isBlank = (v: unknown) => v === undefined || v === null || (typeof v === 'string' && v.trim() === '');
@@ -256,7 +277,18 @@ export function validateRequest(req: EnqueueRequest, index?: number, maxPayloadB
         ? JSON.stringify(parsed.data.backoff ?? {})
         : undefined,
     timeoutMs: parsed.data.timeoutMs,
+    priority: parsed.data.priority || undefined,
+    dedup: dedupOf(parsed.data.dedup, where),
   };
+}
+
+function dedupOf(
+  d: { key: string; ttlMs?: number | undefined; replace?: boolean | undefined } | undefined,
+  where: string,
+): ValidRequest['dedup'] {
+  if (d === undefined) return undefined;
+  checkText(d.key, `${where}dedup.key`);
+  return { key: d.key, ttlMs: d.ttlMs, replace: d.replace ?? false };
 }
 
 /** Checks a progress value (optional: undefined means "no new progress"). */

@@ -248,17 +248,23 @@ const task = (id: string, queue: string, request: Partial<EnqueueTask['request']
     runAt: undefined,
     backoffJson: undefined,
     timeoutMs: undefined,
+    priority: undefined,
     ...request,
   },
 });
 
 /** What decodeEnqueueArgs should read back for `tasks`: each task with its keys and the options it sent. */
 function enqueueExpected(tasks: readonly EnqueueTask[]) {
-  const names = [...new Set(tasks.map((t) => t.request.queue))];
+  // Each priority level of a queue is a queue of its own in the call, with the queue's name.
+  const units = [...new Map(tasks.map((t) => [`${t.request.priority ?? 0}:${t.request.queue}`, t.request])).values()];
   return {
-    keys: { events: k.events, queues: k.queues, wake: k.wake },
+    keys: { events: k.events, queues: k.queues, wake: k.wake, levels: k.levels },
     group: 'workers',
-    queues: names.map((name) => ({ name, readyKey: k.ready(name), delayedKey: k.delayed(name) })),
+    queues: units.map((r) => ({
+      name: r.queue,
+      readyKey: k.ready(r.queue, r.priority ?? 0),
+      delayedKey: k.delayed(r.queue),
+    })),
     tasks: tasks.map(({ id, request: r, maxAttempts }) => {
       const refs = Object.entries(r.references);
       const options: Record<string, string | number> = {};
@@ -267,6 +273,7 @@ function enqueueExpected(tasks: readonly EnqueueTask[]) {
       if (r.runAt !== undefined) options.runAt = r.runAt;
       if (r.backoffJson !== undefined) options.backoff = r.backoffJson;
       if (r.timeoutMs !== undefined) options.timeoutMs = r.timeoutMs;
+      if (r.priority) options.priority = r.priority;
       return {
         id,
         queue: r.queue,
@@ -295,8 +302,9 @@ describe('enqueue (enqueue.lua)', () => {
         backoffJson: '{"type":"fixed"}',
         timeoutMs: 1000,
       }),
-      task('t2', 'a', { runAt: 1_800_000_000_000 }),
+      task('t2', 'a', { runAt: 1_800_000_000_000, priority: 4 }),
       task('t3', 'b'),
+      task('t4', 'a', { priority: 4 }),
     ],
   };
 
@@ -324,6 +332,7 @@ describe('enqueue (enqueue.lua)', () => {
         runAt: fc.option(fc.nat(), { nil: undefined }),
         backoffJson: fc.option(fc.constant('{}'), { nil: undefined }),
         timeoutMs: fc.option(fc.nat(), { nil: undefined }),
+        priority: fc.option(fc.integer({ min: 1, max: 9 }), { nil: undefined }),
       })
       .map(({ id, queue, refs, ...options }) =>
         task(id, queue, { references: refs, referencesJson: JSON.stringify(refs), ...options }),
@@ -399,7 +408,7 @@ describe('the generated Lua of each protocol', () => {
 
     const e = enqueueConstants();
     expect(e).toMatchObject({
-      ENQUEUE_KEYS: 3,
+      ENQUEUE_KEYS: 4,
       ENQUEUE_HEADER: 3,
       ENQUEUE_QUEUE_KEYS: 2,
       ENQUEUE_TASK_WIDTH: ENQUEUE.task.length,

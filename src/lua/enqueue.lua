@@ -7,7 +7,9 @@
   KEYS[1] events stream
   KEYS[2] queues set
   KEYS[3] wake stream (blocked readers recompute their wait when a task is delayed)
-  then for each distinct queue of the call, in the order of ARGV's queue names: ready stream, delayed set
+  KEYS[4] levels set (`<priority>:<queue>` for each level above 0 in use)
+  then for each distinct queue and priority level of the call, in the order of ARGV's queue names: ready
+    stream (of that level), delayed set
   then for each task, in order: task hash, then one reference set per reference
 
   ARGV[1] consumer group name
@@ -16,7 +18,7 @@
   then for each task (ENQUEUE_TASK_WIDTH values): id, queue (its index among the names, from 1), type,
     spec (JSON), maxAttempts, number of reference sets, number of options; then per option its name and
     value: references (JSON; '{}' when absent), delay (ms from the Redis clock), runAt (absolute ms),
-    backoff (JSON), timeoutMs. A task without options (most) thus costs ENQUEUE_TASK_WIDTH values, and a
+    backoff (JSON), timeoutMs, priority (1-9; absent for 0). A task without options (most) thus costs ENQUEUE_TASK_WIDTH values, and a
     queue's keys and name come once. The layout is src/redis/protocols/enqueue.ts' (includes/enqueue-protocol.lua).
 
   Returns a list with, per task, 1 (created) or 0 (the id existed already).
@@ -63,6 +65,16 @@ for i = 1, count do
     if opts[ENQUEUE_OPTION_TIMEOUT_MS] then
       fields[#fields + 1] = 'timeoutMs'
       fields[#fields + 1] = opts[ENQUEUE_OPTION_TIMEOUT_MS]
+    end
+    local priority = opts[ENQUEUE_OPTION_PRIORITY]
+    if priority then
+      fields[#fields + 1] = 'priority'
+      fields[#fields + 1] = priority
+      local level = priority .. ':' .. queue
+      if not seen.queues[level] then
+        redis.call('SADD', KEYS[ENQUEUE_KEY_LEVELS], level)
+        seen.queues[level] = true
+      end
     end
     local refKeys = {}
     for r = 1, nrefs do refKeys[r] = KEYS[k + r] end

@@ -14,41 +14,55 @@ import type { ScriptArgs } from './task-writes.js';
  * from includes/enqueue-protocol.lua, generated from this object.
  */
 export const ENQUEUE = {
-  keys: ['events', 'queues', 'wake'],
+  keys: ['events', 'queues', 'wake', 'levels'],
   queueKeys: ['ready', 'delayed'],
   header: ['group', 'taskCount', 'queueCount'],
   task: ['id', 'queue', 'type', 'spec', 'maxAttempts', 'referenceCount', 'optionCount'],
-  options: ['references', 'delay', 'runAt', 'backoff', 'timeoutMs'],
+  options: ['references', 'delay', 'runAt', 'backoff', 'timeoutMs', 'priority'],
 } as const;
 
-const [REFERENCES, DELAY, RUN_AT, BACKOFF, TIMEOUT_MS] = ENQUEUE.options;
+const [REFERENCES, DELAY, RUN_AT, BACKOFF, TIMEOUT_MS, PRIORITY] = ENQUEUE.options;
 
 /** A task to enqueue, as write-batches.ts' EnqueueItem. */
 export interface EnqueueTask {
   id: string;
   request: Pick<
     ValidRequest,
-    'queue' | 'type' | 'specJson' | 'references' | 'referencesJson' | 'delayMs' | 'runAt' | 'backoffJson' | 'timeoutMs'
+    | 'queue'
+    | 'type'
+    | 'specJson'
+    | 'references'
+    | 'referencesJson'
+    | 'delayMs'
+    | 'runAt'
+    | 'backoffJson'
+    | 'timeoutMs'
+    | 'priority'
   >;
   maxAttempts: number;
 }
 
-type EnqueueKeys = Pick<Keys, 'events' | 'queues' | 'wake' | 'ready' | 'delayed' | 'task' | 'reference'>;
+type EnqueueKeys = Pick<Keys, 'events' | 'queues' | 'wake' | 'levels' | 'ready' | 'delayed' | 'task' | 'reference'>;
 
 /** enqueue.lua's KEYS and ARGV. */
 export function encodeEnqueue(k: EnqueueKeys, group: string, tasks: readonly EnqueueTask[]): ScriptArgs {
-  // The queues first: their keys and names go before every task's.
+  // The queues first: their keys and names go before every task's. A queue's priority levels are queues
+  // of their own here (each its ready stream), with the same name.
   const queues = new Map<string, number>();
+  const names: string[] = [];
   const keys = fixedKeys(k, ENQUEUE.keys);
+  const unitOf = (r: EnqueueTask['request']) => (r.priority ? `${r.priority}:${r.queue}` : r.queue);
   for (const { request: r } of tasks) {
-    if (queues.get(r.queue) === undefined) {
-      queues.set(r.queue, queues.size + 1);
-      keys.push(k.ready(r.queue), k.delayed(r.queue)); // ENQUEUE.queueKeys
+    const unit = unitOf(r);
+    if (queues.get(unit) === undefined) {
+      queues.set(unit, queues.size + 1);
+      names.push(r.queue);
+      keys.push(k.ready(r.queue, r.priority ?? 0), k.delayed(r.queue)); // ENQUEUE.queueKeys
     }
   }
   const args: (string | number)[] = [];
   pushHeader(args, ENQUEUE.header, { group, taskCount: tasks.length, queueCount: queues.size });
-  for (const name of queues.keys()) args.push(name);
+  for (const name of names) args.push(name);
   for (const { id, request: r, maxAttempts } of tasks) {
     const refs = Object.entries(r.references);
     keys.push(k.task(id));
@@ -59,13 +73,15 @@ export function encodeEnqueue(k: EnqueueKeys, group: string, tasks: readonly Enq
       (r.delayMs !== undefined ? 1 : 0) +
       (r.runAt !== undefined ? 1 : 0) +
       (r.backoffJson !== undefined ? 1 : 0) +
-      (r.timeoutMs !== undefined ? 1 : 0);
-    args.push(id, queues.get(r.queue)!, r.type, r.specJson, maxAttempts, refs.length, options); // ENQUEUE.task
+      (r.timeoutMs !== undefined ? 1 : 0) +
+      (r.priority ? 1 : 0);
+    args.push(id, queues.get(unitOf(r))!, r.type, r.specJson, maxAttempts, refs.length, options); // ENQUEUE.task
     if (refs.length) args.push(REFERENCES, r.referencesJson);
     if (r.delayMs !== undefined) args.push(DELAY, r.delayMs);
     if (r.runAt !== undefined) args.push(RUN_AT, r.runAt);
     if (r.backoffJson !== undefined) args.push(BACKOFF, r.backoffJson);
     if (r.timeoutMs !== undefined) args.push(TIMEOUT_MS, r.timeoutMs);
+    if (r.priority) args.push(PRIORITY, r.priority);
   }
   return { keys, args };
 }
