@@ -148,7 +148,13 @@ describe('random operation sequences', () => {
         const before = await snapshot();
         const taskKeys = await raw.keys(`{${ns}}:task:*`);
         if (taskKeys.length) await raw.del(...taskKeys);
-        await raw.del(`{${ns}}:running`, `{${ns}}:ended:finished`, `{${ns}}:ended:failed`, `{${ns}}:ended:cancelled`);
+        await raw.del(
+          `{${ns}}:running`,
+          `{${ns}}:ended:finished`,
+          `{${ns}}:ended:failed`,
+          `{${ns}}:ended:cancelled`,
+          `{${ns}}:controls`,
+        );
         await q2.rebuild();
         const after = await snapshot();
         expect(after).toEqual(before);

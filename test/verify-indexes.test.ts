@@ -75,7 +75,7 @@ describe('verify checks the indexes', () => {
     expect(report.mismatches).toContain('counts finished:q is 5 live but 1 in the log');
 
     const repaired = await q.verify({ repair: true });
-    expect(repaired.repair).toEqual({ tasks: 7, counts: 1, movedOn: 0, needRebuild: 0 });
+    expect(repaired.repair).toEqual({ tasks: 7, counts: 1, controls: 0, movedOn: 0, needRebuild: 0 });
     expect(await q.verify()).toEqual({ tasks: 6, mismatches: [], indexes: [] });
     expect(await raw.hget(k('counts'), 'finished:q')).toBe('1');
 
@@ -122,7 +122,7 @@ describe('verify checks the indexes', () => {
     await raw.xtrim(k('ready:q'), 'MAXLEN', 0);
     await raw.hset(k(`task:${b}`), 'type', 'changed');
     const report = await q.verify({ repair: true });
-    expect(report.repair).toEqual({ tasks: 1, counts: 0, movedOn: 0, needRebuild: 1 });
+    expect(report.repair).toEqual({ tasks: 1, counts: 0, controls: 0, movedOn: 0, needRebuild: 1 });
     expect((await q.dequeue(['q'], { signal: AbortSignal.timeout(5000) })).id).toBe(a);
     expect((await q.verify()).indexes.map((m) => [m.index, m.taskId])).toEqual([['ready', b]]);
     await q.rebuild();

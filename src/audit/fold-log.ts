@@ -1,7 +1,7 @@
 import type { ReadContext } from '../context/read-context.js';
 import { foldAll, type ProjectionHash } from '../events/fold.js';
 import { lastEventId, readLog } from '../projections/log-reader.js';
-import { COMPACTED_EVENT, ENDED_EVENTS } from '../events/fold-rules.js';
+import { COMPACTED_EVENT, ENDED_EVENTS, QUEUE_OPTIONS_EVENT } from '../events/fold-rules.js';
 import { compareStreamIds } from '../events/stream-id.js';
 import { recordOf, type CompactionRecord } from '../retention/compaction-record.js';
 
@@ -24,6 +24,8 @@ export async function foldLog(
   counts: Map<string, number>;
   /** The id of the newest `compacted` record folded, if any. */
   compacted: string | null;
+  /** Each queue's options as its newest `queue-options` event gives them (JSON of QueueOptions). */
+  queueOptions: Map<string, string>;
 }> {
   const end = await lastEventId(ctx);
   const total = onProgress ? await ctx.redis.xlen(ctx.keys.events) : 0;
@@ -34,6 +36,7 @@ export async function foldLog(
   let compacted: string | null = null;
   let ended: { id: string; key: string }[] = [];
   let events = 0;
+  const queueOptions = new Map<string, string>();
   if (end !== '0-0') {
     for await (const page of readLog(ctx, '-', end)) {
       for (const e of page) {
@@ -48,6 +51,8 @@ export async function foldLog(
           const queue = e.fields.queue ?? folded.get(e.taskId)?.queue;
           if (queue !== undefined) ended.push({ id: e.id, key: `${e.type}:${queue}` });
         }
+        if (e.type === QUEUE_OPTIONS_EVENT && e.fields.queue !== undefined && e.fields.options !== undefined)
+          queueOptions.set(e.fields.queue, e.fields.options);
         foldAll([e], folded);
       }
       events += page.length;
@@ -56,5 +61,5 @@ export async function foldLog(
   }
   const counts = new Map(Object.entries(baseline.counts));
   for (const { key } of ended) counts.set(key, (counts.get(key) ?? 0) + 1);
-  return { folded, end, events, counts, compacted };
+  return { folded, end, events, counts, compacted, queueOptions };
 }

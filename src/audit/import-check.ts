@@ -18,6 +18,9 @@ const NEEDS: Readonly<Record<string, readonly string[]>> = {
   promoted: ['readyId'],
   snapshot: ['status', 'queue', 'type', 'createdAt', 'updatedAt'],
   expired: ['tasks'],
+  reprioritized: ['priority'],
+  replaced: ['spec'],
+  'queue-options': ['queue', 'action', 'options'],
 };
 
 /** Names the stream keeps for itself: a data field of that name would overwrite the event's own. */

@@ -4,11 +4,12 @@ import type { ProjectionHash } from '../events/fold.js';
 import { ENDED_EVENTS } from '../events/fold-rules.js';
 import { entryToRawEvent, type StreamEntry } from '../events/codec.js';
 import { scanKeys, prefixPattern } from '../redis/scan.js';
+import { isProjectedControl } from '../projections/queue-options.js';
 import { lostReadyEntries } from '../projections/ready-entries.js';
 import { referenceKeys } from './repair.js';
 
 /** An index that verify checks against the fold of the log. */
-export type IndexName = 'ready' | 'delayed' | 'running' | 'ended' | 'reference' | 'counts';
+export type IndexName = 'ready' | 'delayed' | 'running' | 'ended' | 'reference' | 'counts' | 'controls';
 
 /** One index entry out of step with the log. */
 export interface IndexMismatch {
@@ -75,7 +76,7 @@ export async function readIndexes(
   }
   const due = [...folded]
     .filter(([, f]) => f.status === 'waiting' && f.runAt === undefined)
-    .map(([id, f]) => ({ id, queue: f.queue ?? '', readyId: f.readyId }));
+    .map(([id, f]) => ({ id, queue: f.queue ?? '', priority: Number(f.priority ?? 0), readyId: f.readyId }));
   const lostReady = await lostReadyEntries(ctx, due);
   const countsRead = await readCounts(ctx, end);
   const counts = new Map(Object.entries(countsRead.live).map(([f, v]) => [f, Number(v)]));
@@ -148,7 +149,7 @@ export function checkTaskIndexes(
     add(
       'ready',
       lost === 'missing' ? 'missing' : 'wrong',
-      k.ready(queue),
+      k.ready(queue, Number(f.priority ?? 0)),
       lost === 'missing'
         ? `ready index lacks the waiting task's entry ${f.readyId ?? '(none named)'}`
         : `ready entry ${f.readyId ?? ''} was delivered and is not pending: no reader will get it`,
@@ -182,6 +183,29 @@ export function checkCounts(expected: Map<string, number>, live: Map<string, num
         problem: 'wrong',
         key: field,
         detail: `counts ${field} is ${have} live but ${want} in the log`,
+      });
+  }
+  return out;
+}
+
+/**
+ * The controls hash against the log: each queue's running count (0 and absent alike) and options. A
+ * RateLimitedError's hold is not a projection and is not compared.
+ */
+export function checkControls(live: Record<string, string>, expected: ReadonlyMap<string, string>): IndexMismatch[] {
+  const out: IndexMismatch[] = [];
+  const norm = (field: string, v: string | undefined) => (field.startsWith('active:') && v === '0' ? undefined : v);
+  const fields = new Set([...Object.keys(live).filter(isProjectedControl), ...expected.keys()]);
+  for (const field of [...fields].sort()) {
+    const have = norm(field, live[field]);
+    const want = norm(field, expected.get(field));
+    if (have !== want)
+      out.push({
+        index: 'controls',
+        taskId: '',
+        problem: have === undefined ? 'missing' : want === undefined ? 'stray' : 'wrong',
+        key: field,
+        detail: `controls ${field} is ${have ?? '(none)'} live but ${want ?? '(none)'} in the log`,
       });
   }
   return out;

@@ -9,6 +9,8 @@ export interface IndexRepairReport {
   tasks: number;
   /** Fields of `{ns}:counts` set to the log's count. */
   counts: number;
+  /** Fields of `{ns}:controls` (running counts, queue options) set to what the log says. */
+  controls: number;
   /** Tasks and counts that changed since verify read them: left alone (verify again to see them). */
   movedOn: number;
   /** Tasks whose hash differs from the log: their indexes follow the hash, so `rebuild()` must fix them. */
@@ -27,11 +29,13 @@ export async function repairIndexes(
     differs: ReadonlySet<string>;
     counts: Map<string, number>;
     state: IndexState;
+    controls: { live: Record<string, string>; expected: ReadonlyMap<string, string> };
   },
 ): Promise<IndexRepairReport> {
-  const report: IndexRepairReport = { tasks: 0, counts: 0, movedOn: 0, needRebuild: 0 };
+  const report: IndexRepairReport = { tasks: 0, counts: 0, controls: 0, movedOn: 0, needRebuild: 0 };
   const byTask = new Map<string, IndexMismatch[]>();
-  for (const m of found) if (m.index !== 'counts') byTask.set(m.taskId, [...(byTask.get(m.taskId) ?? []), m]);
+  for (const m of found)
+    if (m.index !== 'counts' && m.index !== 'controls') byTask.set(m.taskId, [...(byTask.get(m.taskId) ?? []), m]);
   const repairs: TaskRepair[] = [];
   for (const [id, list] of byTask) {
     // Indexes follow the hash: a hash unlike the log would lead the repair astray.
@@ -58,6 +62,15 @@ export async function repairIndexes(
     if (err) throw err;
     report.counts = Number(set);
     report.movedOn += fields.length - report.counts;
+  }
+
+  const controls = found.filter((m) => m.index === 'controls').map((m) => m.key);
+  if (controls.length) {
+    const { live, expected } = seen.controls;
+    const args = controls.flatMap((f) => [f, live[f] ?? '', expected.get(f) ?? '']);
+    const set = Number(await ctx.scripts.repairControls(ctx.keys.events, ctx.keys.controls, ...args));
+    report.controls = set;
+    report.movedOn += controls.length - set;
   }
   return report;
 }

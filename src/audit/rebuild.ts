@@ -5,6 +5,7 @@ import type { References } from '../types.js';
 import type { ProjectionHash } from '../events/fold.js';
 import { lastFoldedId, readHashes, scanTaskIds, touchedSince } from '../projections/log-reader.js';
 import { foldLog, type FoldProgressOptions } from './fold-log.js';
+import { expectedControls, isProjectedControl } from '../projections/queue-options.js';
 import { CompactionLock } from '../retention/compaction-lock.js';
 
 const BATCH = 200;
@@ -33,7 +34,7 @@ export async function rebuild(ctx: ReadContext, options: FoldProgressOptions = {
 }
 
 async function rebuildLocked(ctx: ReadContext, options: FoldProgressOptions): Promise<RebuildReport> {
-  const { folded, end, events, counts, compacted } = await foldLog(ctx, options.onProgress);
+  const { folded, end, events, counts, compacted, queueOptions } = await foldLog(ctx, options.onProgress);
   const strays = (await scanTaskIds(ctx)).filter((id) => !folded.has(id));
   const strayHashes = await readHashes(ctx, strays);
   // Tasks with events after the fold's end moved on (a deleted one has no hash to say so): leave them be.
@@ -73,6 +74,13 @@ async function rebuildLocked(ctx: ReadContext, options: FoldProgressOptions): Pr
   if (counts.size) c.hset(ctx.keys.counts, Object.fromEntries(counts));
   // The newest record, for the next pass's counts (an imported log has none noted yet).
   if (compacted) c.hset(ctx.keys.meta, 'compacted', compacted);
+  // The queue controls too: running counts and options as the log has them; RateLimitedError holds stay.
+  const controls = expectedControls(folded, queueOptions);
+  const stale = Object.keys(await ctx.redis.hgetall(ctx.keys.controls)).filter(
+    (f) => isProjectedControl(f) && !controls.has(f),
+  );
+  if (stale.length) c.hdel(ctx.keys.controls, ...stale);
+  if (controls.size) c.hset(ctx.keys.controls, Object.fromEntries(controls));
   await c.exec();
   return { tasks, events };
 }
@@ -82,7 +90,8 @@ function restoreKeys(ctx: ReadContext, id: string, hash: ProjectionHash): string
   const k = ctx.keys;
   const queue = hash.queue ?? '';
   const ended = ENDED_STATUSES.map((status) => k.endedSet(status));
-  return [k.events, k.running, k.task(id), k.ready(queue), k.delayed(queue), k.queues, ...ended, ...refKeys(ctx, hash)];
+  const ready = k.ready(queue, Number(hash.priority ?? 0));
+  return [k.events, k.running, k.task(id), ready, k.delayed(queue), k.queues, ...ended, ...refKeys(ctx, hash)];
 }
 
 function refKeys(ctx: ReadContext, hash: ProjectionHash): string[] {

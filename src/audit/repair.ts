@@ -45,7 +45,7 @@ export async function repairTasks(ctx: ReadContext, repairs: readonly TaskRepair
         k.events,
         k.running,
         k.task(id),
-        k.ready(queue),
+        k.ready(queue, Number(hash?.priority ?? 0)),
         k.delayed(queue),
         ...ENDED_STATUSES.map((s) => k.endedSet(s)),
         ...own,

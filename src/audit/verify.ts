@@ -3,6 +3,8 @@ import { readHashes, scanTaskIds, touchedSince } from '../projections/log-reader
 import type { ProjectionHash } from '../events/fold.js';
 import { foldLog, type FoldProgressOptions } from './fold-log.js';
 import { checkCounts, checkTaskIndexes, indexedIds, readIndexes, type IndexMismatch } from './index-check.js';
+import { expectedControls } from '../projections/queue-options.js';
+import { checkControls } from './index-check.js';
 import { repairIndexes, type IndexRepairReport } from './index-repair.js';
 
 export interface VerifyOptions extends FoldProgressOptions {
@@ -28,7 +30,7 @@ export interface VerifyReport {
  */
 export async function verify(ctx: ReadContext, options: VerifyOptions = {}): Promise<VerifyReport> {
   await ctx.life.whenOpen();
-  const { folded, end, counts } = await foldLog(ctx, options.onProgress);
+  const { folded, end, counts, queueOptions } = await foldLog(ctx, options.onProgress);
   const liveIds = await scanTaskIds(ctx);
   const known = new Set([...folded.keys(), ...liveIds]);
   const live = await readHashes(ctx, [...known]);
@@ -51,9 +53,14 @@ export async function verify(ctx: ReadContext, options: VerifyOptions = {}): Pro
     indexes.push(...checkTaskIndexes(ctx, id, f, state));
   }
   indexes.push(...checkCounts(counts, state.counts));
+  const controls = {
+    live: await ctx.redis.hgetall(ctx.keys.controls),
+    expected: expectedControls(folded, queueOptions),
+  };
+  indexes.push(...checkControls(controls.live, controls.expected));
   mismatches.push(...indexes.map((m) => m.detail));
   const report: VerifyReport = { tasks, mismatches, indexes };
-  if (options.repair) report.repair = await repairIndexes(ctx, indexes, { live, differs, counts, state });
+  if (options.repair) report.repair = await repairIndexes(ctx, indexes, { live, differs, counts, state, controls });
   return report;
 }
 

@@ -25,12 +25,12 @@ export async function deleteByReference(
   let tasks = 0;
   for (let i = 0; i < ids.length; i += BATCH) {
     const batch = ids.slice(i, i + BATCH);
-    const state = await Promise.all(batch.map((id) => ctx.redis.hmget(k.task(id), 'queue', 'references')));
+    const state = await Promise.all(batch.map((id) => ctx.redis.hmget(k.task(id), 'queue', 'references', 'priority')));
     const pipeline = scriptPipeline(ctx.redis);
     // Per command: the id a delete script is for, or undefined for an index tidy.
     const deletes: (string | undefined)[] = [];
     batch.forEach((id, j) => {
-      const [queue, referencesJson] = state[j]!;
+      const [queue, referencesJson, priority] = state[j]!;
       if (queue == null) {
         // A set member whose task is gone: tidy the index.
         for (const key of refKeys) {
@@ -41,8 +41,19 @@ export async function deleteByReference(
       }
       const own = Object.entries(JSON.parse(referencesJson ?? '{}') as References).map(([n, v]) => k.reference(n, v));
       const ended = ENDED_STATUSES.map((status) => k.endedSet(status));
-      const keys = [k.events, k.running, k.task(id), k.ready(queue), k.delayed(queue), ...ended, ...own];
-      pipeline.script('delete', keys.length, ...keys, id, GROUP, queue);
+      const level = Number(priority ?? 0);
+      const keys = [
+        k.events,
+        k.running,
+        k.task(id),
+        k.ready(queue, level),
+        k.delayed(queue),
+        ...ended,
+        k.controls,
+        k.wake,
+        ...own,
+      ];
+      pipeline.script('delete', keys.length, ...keys, id, GROUP, queue, String(level));
       deletes.push(id);
     });
     (await pipeline.exec()).forEach(([err, deleted], j) => {

@@ -43,6 +43,7 @@ export async function retryLater(ctx: WriteContext, taskId: string, options: Ret
       k.task(taskId),
       k.delayed(queue),
       k.wake,
+      k.controls,
       taskId,
       held,
       options.delayMs,

@@ -2,7 +2,7 @@ import { GROUP } from '../redis/keys.js';
 import type { ReadContext } from '../context/read-context.js';
 import { throwOnCode } from '../errors.js';
 import { validateTaskId } from '../validation.js';
-import { queueOf } from './queue-of.js';
+import { placeOf } from './queue-of.js';
 
 /**
  * Gives a failed or cancelled task another run: back to waiting at the tail of its queue (a `requeued`
@@ -12,18 +12,19 @@ import { queueOf } from './queue-of.js';
 export async function retry(ctx: ReadContext, taskId: string): Promise<boolean> {
   validateTaskId(taskId);
   await ctx.life.whenOpen();
-  const queue = await queueOf(ctx, taskId);
+  const { queue, priority } = await placeOf(ctx, taskId);
   const k = ctx.keys;
   const code = Number(
     await ctx.scripts.retry(
       k.events,
       k.task(taskId),
-      k.ready(queue),
+      k.ready(queue, priority),
       k.failedSet,
       k.cancelledSet,
       taskId,
       GROUP,
       queue,
+      String(priority),
     ),
   );
   if (code === 0) return false;

@@ -1,4 +1,5 @@
 import type { ReadContext } from '../context/read-context.js';
+import { parseLevels } from '../context/queue-streams.js';
 
 /** Longest single blocking wait; also how often "any queue" looks for queues that appeared meanwhile. */
 export const BLOCK_MS = 1000;
@@ -43,22 +44,3 @@ export class QueueRotation {
 }
 
 const LEVEL_0: readonly number[] = [0];
-
-/** `<p>:<queue>` members of `{ns}:levels` as each queue's levels, highest first, then 0. */
-export function parseLevels(members: readonly string[]): Map<string, number[]> {
-  const byQueue = new Map<string, number[]>();
-  for (const m of members) {
-    const at = m.indexOf(':');
-    const p = Number(m.slice(0, at));
-    if (at < 1 || !Number.isInteger(p) || p < 1) continue;
-    const queue = m.slice(at + 1);
-    const list = byQueue.get(queue) ?? [];
-    if (!list.includes(p)) list.push(p);
-    byQueue.set(queue, list);
-  }
-  for (const list of byQueue.values()) {
-    list.sort((a, b) => b - a);
-    list.push(0);
-  }
-  return byQueue;
-}

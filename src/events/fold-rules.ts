@@ -101,6 +101,8 @@ export const FOLD_RULES: Readonly<Record<Exclude<TaskEventType, NamespaceEventTy
       ['readyId', '$readyId'],
       // '' when no holder put it back (a stall, a retry, an unfenced release): see `finished`.
       ['lease', '$lease'],
+      // A release for a RateLimitedError (reason 'rate-limited') gives the start back: the attempt before it.
+      ['attempt', '$attempt'],
     ],
     // A failed or cancelled task given another run (reason 'retry') is not finished any more, and its
     // error is the last run's (history() keeps it).
@@ -178,6 +180,7 @@ export const JSON_FIELDS: ReadonlySet<string> = new Set([
   'result',
   'failure',
   'options',
+  'controls',
 ]);
 
 /** Event fields that hold integers. */

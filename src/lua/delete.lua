@@ -5,14 +5,17 @@
   KEYS[1] events stream
   KEYS[2] running set
   KEYS[3] task hash
-  KEYS[4] ready stream of the task's queue
+  KEYS[4] ready stream of the task's queue and priority level
   KEYS[5] delayed set of the task's queue
   KEYS[6..8] the ended sets of 'finished', 'failed' and 'cancelled' (it leaves whichever holds it)
-  KEYS[9..] the task's reference sets
+  KEYS[9] controls hash (a running task deleted lowers its queue's running count)
+  KEYS[10] wake stream
+  KEYS[11..] the task's reference sets
 
   ARGV[1] task id
   ARGV[2] consumer group name
   ARGV[3] the task's queue, as the client read it (checked, so KEYS[4] is the right stream)
+  ARGV[4] the task's priority, as the client read it ('0' for none; checked too)
 
   Returns 1 when the task was deleted, 0 when it did not exist, QUEUE_CHANGED (includes/codes.lua) when it is
   no longer in ARGV[3]'s queue.
@@ -20,16 +23,18 @@
 --@include codes
 --@include drop-ready
 --@include emit
+--@include leave-running
 
 local taskId = ARGV[1]
-local state = redis.call('HMGET', KEYS[3], 'status', 'readyId', 'queue')
+local state = redis.call('HMGET', KEYS[3], 'status', 'readyId', 'queue', 'priority')
 if not state[1] then return 0 end
-if state[3] ~= ARGV[3] then return QUEUE_CHANGED end
+if state[3] ~= ARGV[3] or (state[4] or '0') ~= ARGV[4] then return QUEUE_CHANGED end
 if state[2] then drop_ready(KEYS[4], ARGV[2], state[2]) end
 redis.call('ZREM', KEYS[2], taskId)
+if state[1] == 'running' then leave_running(KEYS[9], KEYS[10], state[3], 1) end
 redis.call('ZREM', KEYS[5], taskId)
 for i = 6, 8 do redis.call('ZREM', KEYS[i], taskId) end
-for i = 9, #KEYS do
+for i = 11, #KEYS do
   redis.call('SREM', KEYS[i], taskId)
 end
 emit(KEYS[1], KEYS[3], taskId, 'deleted', {})

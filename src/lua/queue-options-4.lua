@@ -12,7 +12,8 @@
   KEYS[3] wake stream
   KEYS[4] the queue's rate set
   ARGV[1] queue name
-  ARGV[2] action: 'set', 'pause' or 'resume'
+  ARGV[2] action: 'set', 'pause', 'resume', or 'snapshot' (compaction, before it trims the queue's earlier
+          `queue-options` events: the options as they stand, recorded even though nothing changed)
   ARGV[3] who: host:pid
   ARGV[4] concurrency: '' to keep, '-' to remove, else the cap
   ARGV[5] rate limit: '' to keep, '-' to remove, else '<max> <perMs>'
@@ -48,7 +49,7 @@ local function options()
     ',"rateLimit":' .. rate .. ',"agingMs":' .. (want[4] or 'null') .. '}'
 end
 
-if not changed then return { 0, options() } end
+if not changed and action ~= 'snapshot' then return { 0, options() } end
 local set, del = {}, {}
 for i = 1, 4 do
   if want[i] then

@@ -5,13 +5,14 @@
 
   KEYS[1] events stream
   KEYS[2] task hash
-  KEYS[3] ready stream of the task's queue
+  KEYS[3] ready stream of the task's queue and priority level
   KEYS[4] ended set of status 'failed'
   KEYS[5] ended set of status 'cancelled' (the task leaves the one it is in: it is not ended any more)
 
   ARGV[1] task id
   ARGV[2] consumer group name
   ARGV[3] the task's queue, as the client read it (checked, so KEYS[3] is the right stream)
+  ARGV[4] the task's priority, as the client read it ('0' for none; checked too)
 
   Returns OK; 0 when the task is waiting or running already; or NOT_FOUND / FINISHED / QUEUE_CHANGED
   (the task is no longer in ARGV[3]'s queue).
@@ -19,11 +20,11 @@
 --@include codes
 --@include requeue-task
 
-local state = redis.call('HMGET', KEYS[2], 'status', 'queue')
+local state = redis.call('HMGET', KEYS[2], 'status', 'queue', 'priority')
 if not state[1] then return NOT_FOUND end
 if state[1] == 'waiting' or state[1] == 'running' then return 0 end
 if state[1] == 'finished' then return FINISHED end
-if state[2] ~= ARGV[3] then return QUEUE_CHANGED end
+if state[2] ~= ARGV[3] or (state[3] or '0') ~= ARGV[4] then return QUEUE_CHANGED end
 requeue_task(KEYS[1], KEYS[2], KEYS[3], ARGV[2], ARGV[1], 'retry', true)
 redis.call('ZREM', state[1] == 'failed' and KEYS[4] or KEYS[5], ARGV[1])
 return OK

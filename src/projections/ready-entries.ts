@@ -6,6 +6,8 @@ import { compareStreamIds } from '../events/stream-id.js';
 export interface ReadyEntryRef {
   id: string;
   queue: string;
+  /** Its priority level (its ready stream), 0 when absent. */
+  priority?: number;
   readyId: string | undefined;
 }
 
@@ -25,7 +27,8 @@ export async function lostReadyEntries(
 ): Promise<Map<string, LostEntry>> {
   const lost = new Map<string, LostEntry>();
   const delivered = new Map<string, string>();
-  for (const queue of new Set(tasks.map((t) => t.queue))) delivered.set(queue, await lastDelivered(ctx, queue));
+  const keyOf = (t: ReadyEntryRef) => ctx.keys.ready(t.queue, t.priority ?? 0);
+  for (const key of new Set(tasks.map(keyOf))) delivered.set(key, await lastDelivered(ctx, key));
   const withId = tasks.filter((t): t is ReadyEntryRef & { readyId: string } => {
     if (t.readyId === undefined) lost.set(t.id, 'missing');
     return t.readyId !== undefined;
@@ -34,10 +37,10 @@ export async function lostReadyEntries(
     const page = withId.slice(i, i + 1000);
     const p = ctx.redis.pipeline();
     for (const t of page) {
-      const key = ctx.keys.ready(t.queue);
+      const key = keyOf(t);
       p.xrange(key, t.readyId, t.readyId);
       // Only an entry the group has delivered must be pending; XPENDING of one that is not costs little.
-      if (compareStreamIds(t.readyId, delivered.get(t.queue)!) <= 0) p.xpending(key, GROUP, t.readyId, t.readyId, 1);
+      if (compareStreamIds(t.readyId, delivered.get(key)!) <= 0) p.xpending(key, GROUP, t.readyId, t.readyId, 1);
       else p.echo('undelivered');
     }
     const res = (await p.exec()) ?? [];
@@ -51,10 +54,10 @@ export async function lostReadyEntries(
   return lost;
 }
 
-/** The group's last delivered id on a queue's ready stream ('0-0' when the stream or group is not there). */
-async function lastDelivered(ctx: ReadContext, queue: string): Promise<string> {
+/** The group's last delivered id on a ready stream ('0-0' when the stream or group is not there). */
+async function lastDelivered(ctx: ReadContext, key: string): Promise<string> {
   try {
-    const groups = (await ctx.redis.xinfo('GROUPS', ctx.keys.ready(queue))) as unknown[][];
+    const groups = (await ctx.redis.xinfo('GROUPS', key)) as unknown[][];
     for (const g of groups) {
       const info = new Map<unknown, unknown>();
       for (let i = 0; i + 1 < g.length; i += 2) info.set(g[i], g[i + 1]);

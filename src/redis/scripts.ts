@@ -156,6 +156,7 @@ const SCRIPT_FILE_NAMES = {
   restore: 'restore',
   repairTask: 'repair-task',
   repairCounts: 'repair-counts',
+  repairControls: 'repair-controls',
   scheduleUpsert: 'schedule-upsert',
   scheduleRemove: 'schedule-remove',
   scheduleEmit: 'schedule-emit',

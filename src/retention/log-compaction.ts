@@ -2,7 +2,7 @@ import type { ReadContext } from '../context/read-context.js';
 import type { Archive } from '../archive/archive.js';
 import { rawEventToTaskEvent, entryToRawEvent, type StreamEntry } from '../events/codec.js';
 import type { RawEvent } from '../events/fold.js';
-import { ENDED_EVENTS, NAMESPACE_EVENTS } from '../events/fold-rules.js';
+import { ENDED_EVENTS, NAMESPACE_EVENTS, QUEUE_OPTIONS_EVENT } from '../events/fold-rules.js';
 import { compareStreamIds, nextStreamId } from '../events/stream-id.js';
 import { lastCompaction, type CompactionRecord } from './compaction-record.js';
 import { taskField } from '../projections/log-reader.js';
@@ -88,6 +88,7 @@ export async function compactLog(ctx: ReadContext, input: LogCompactionInput): P
       out.archivedEvents += fresh.length;
     }
     const snapshots = await snapshotTasks(ctx, chunk, trimmedTo, dryRun, input.between);
+    if (!dryRun) await snapshotQueueOptions(ctx, chunk);
     out.snapshots += snapshots;
     if (!dryRun) step({ step: 'snapshotted', count: snapshots });
     await countEnded(ctx, chunk, countedTo, counts);
@@ -183,6 +184,31 @@ async function snapshotTasks(
     await between();
   }
   return written;
+}
+
+/**
+ * A queue whose `queue-options` events this chunk trims gets a fresh one (action `snapshot`) with its
+ * options as they stand, written after the chunk by queue-options-4.lua (reading and writing in one step, so
+ * no change slips between): the log from the trim point on still folds to the controls.
+ */
+async function snapshotQueueOptions(ctx: ReadContext, chunk: readonly RawEvent[]): Promise<void> {
+  const queues = new Set(chunk.filter((e) => e.type === QUEUE_OPTIONS_EVENT).map((e) => e.fields.queue ?? ''));
+  for (const queue of queues) {
+    if (queue === '') continue;
+    const k = ctx.keys;
+    await ctx.scripts.queueOptions(
+      k.events,
+      k.controls,
+      k.wake,
+      k.rate(queue),
+      queue,
+      'snapshot',
+      instance(),
+      '',
+      '',
+      '',
+    );
+  }
 }
 
 /** Adds the chunk's ended events at or after `countedTo` (those the last record did not count). */

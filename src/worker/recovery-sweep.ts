@@ -8,7 +8,7 @@ import { repairTasks, type TaskRepair } from '../audit/repair.js';
 /** Task hashes a recovery pass looks at (SCAN COUNT): the sweep's bound per pass. */
 export const SWEEP_KEYS = 500;
 
-const FIELDS = ['status', 'queue', 'runAt', 'readyId', 'events', 'references'] as const;
+const FIELDS = ['status', 'queue', 'runAt', 'readyId', 'events', 'references', 'priority'] as const;
 
 /** Where each context's sweep is: the primary (on a cluster) and its SCAN cursor. */
 const cursors = new WeakMap<ReadContext, { node: number; cursor: string }>();
@@ -54,7 +54,7 @@ export async function sweepIndexes(ctx: ReadContext): Promise<number> {
   });
   const due = [...hashes]
     .filter(([, h]) => h.status === 'waiting' && !h.runAt)
-    .map(([id, h]) => ({ id, queue: h.queue ?? '', readyId: h.readyId }));
+    .map(([id, h]) => ({ id, queue: h.queue ?? '', priority: Number(h.priority ?? 0), readyId: h.readyId }));
   for (const id of (await lostReadyEntries(ctx, due)).keys()) found.add(id);
   if (found.size === 0) return 0;
 

@@ -1,5 +1,6 @@
 import { fromRedisError, RedisOutOfMemoryError } from '../errors.js';
 import { CONSUMER, GROUP } from '../redis/keys.js';
+import { readyStreams } from '../context/queue-streams.js';
 import { scriptPipeline } from '../redis/pipeline.js';
 import { redisNow } from '../redis/time.js';
 import type { ReadContext } from '../context/read-context.js';
@@ -93,19 +94,22 @@ async function recoverStalled(ctx: ReadContext, report: RecoveryReport): Promise
     const now = await redisNow(ctx.redis);
     const ids = await ctx.redis.zrangebyscore(k.running, '-inf', now, 'LIMIT', 0, BATCH);
     if (ids.length === 0) return;
-    const queues = await Promise.all(ids.map((id) => ctx.redis.hmget(k.task(id), 'queue', 'attempt', 'maxAttempts')));
+    const queues = await Promise.all(
+      ids.map((id) => ctx.redis.hmget(k.task(id), 'queue', 'attempt', 'maxAttempts', 'priority')),
+    );
     const pipeline = scriptPipeline(ctx.redis);
     const acted: ('requeue' | 'fail' | 'tidy')[] = [];
     ids.forEach((id, i) => {
-      const [queue, attempt, maxAttempts] = queues[i]!;
+      const [queue, attempt, maxAttempts, priority] = queues[i]!;
       if (queue == null) {
         // The hash is gone (deleted): only the index entry is left.
         pipeline.commands.zrem(k.running, id);
         acted.push('tidy');
         return;
       }
-      const keys = [k.events, k.running, k.task(id), k.ready(queue), k.counts, k.failedSet];
-      pipeline.script('recoverStalled', ...keys, id, GROUP, queue);
+      const level = Number(priority ?? 0);
+      const keys = [k.events, k.running, k.task(id), k.ready(queue, level), k.counts, k.failedSet, k.controls, k.wake];
+      pipeline.script('recoverStalled', ...keys, id, GROUP, queue, String(level));
       acted.push(Number(attempt) >= Number(maxAttempts) ? 'fail' : 'requeue');
     });
     const results = await pipeline.exec();
@@ -129,14 +133,14 @@ async function recoverStalled(ctx: ReadContext, report: RecoveryReport): Promise
 
 async function recoverUndelivered(ctx: ReadContext, report: RecoveryReport): Promise<void> {
   const k = ctx.keys;
-  const queues = await ctx.redis.smembers(k.queues);
-  for (const queue of queues) {
+  // Every level's stream of every queue: entries of each are claimed through its own group.
+  for (const { key } of await readyStreams(ctx)) {
     let cursor = '0-0';
     do {
       let reply: [string, (StreamEntry | null)[]];
       try {
         reply = (await ctx.redis.xautoclaim(
-          k.ready(queue),
+          key,
           GROUP,
           CONSUMER,
           ctx.settings.deliveryTimeoutMs,
@@ -147,7 +151,7 @@ async function recoverUndelivered(ctx: ReadContext, report: RecoveryReport): Pro
       } catch (err) {
         // A queue whose tasks were all delayed so far has no ready stream yet (NOGROUP): nothing to recover.
         // Any other failure (a group destroyed by hand) is reported, and must not stop the other queues.
-        if (!(await isUnmadeStream(ctx, queue, err))) ctx.life.report(err);
+        if (!(await isUnmadeStream(ctx, key, err))) ctx.life.report(err);
         break;
       }
       cursor = reply[0];
@@ -156,7 +160,7 @@ async function recoverUndelivered(ctx: ReadContext, report: RecoveryReport): Pro
       const pipeline = scriptPipeline(ctx.redis);
       for (const [entryId, fields] of entries) {
         const taskId = fields[1]!;
-        pipeline.script('redeliver', k.events, k.task(taskId), k.ready(queue), taskId, entryId, GROUP, 'undelivered');
+        pipeline.script('redeliver', k.events, k.task(taskId), key, taskId, entryId, GROUP, 'undelivered');
       }
       for (const [err, moved] of await pipeline.exec()) if (!err && Number(moved) === 1) report.redelivered++;
     } while (cursor !== '0-0');
@@ -164,8 +168,6 @@ async function recoverUndelivered(ctx: ReadContext, report: RecoveryReport): Pro
 }
 
 /** Whether `err` is NOGROUP for a ready stream that does not exist yet (made on a queue's first ready entry). */
-async function isUnmadeStream(ctx: ReadContext, queue: string, err: unknown): Promise<boolean> {
-  return (
-    err instanceof Error && err.message.startsWith('NOGROUP') && (await ctx.redis.exists(ctx.keys.ready(queue))) === 0
-  );
+async function isUnmadeStream(ctx: ReadContext, key: string, err: unknown): Promise<boolean> {
+  return err instanceof Error && err.message.startsWith('NOGROUP') && (await ctx.redis.exists(key)) === 0;
 }

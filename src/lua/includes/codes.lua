@@ -12,3 +12,6 @@ local QUEUE_CHANGED = -7
 
 -- The error code for a task that is not in the status a transition needs.
 local STATUS_CODE = { waiting = NOT_RUNNING, cancelled = CANCELLED, finished = FINISHED, failed = FAILED }
+
+-- The highest priority level (src/redis/keys.ts MAX_PRIORITY; a test checks they agree).
+local MAX_PRIORITY = 9

@@ -1,13 +1,14 @@
 --[[
   A running task whose handler failed goes back to waiting, due again after a backoff delay: a `retrying`
   event with the error, and a place in its queue's delayed set. Refused unless the task is running and
-  held by the caller's lease.
+  held by the caller's lease. The queue's running count goes down (includes/leave-running.lua).
 
   KEYS[1] events stream
   KEYS[2] running set
   KEYS[3] task hash
   KEYS[4] delayed set of the task's queue
   KEYS[5] wake stream
+  KEYS[6] controls hash
 
   ARGV[1] task id
   ARGV[2] lease the caller holds, or ''
@@ -24,6 +25,7 @@
 --@include wake-readers
 --@include emit
 --@include redis-now
+--@include leave-running
 
 local taskId, held = ARGV[1], ARGV[2]
 local code = check_running(KEYS[3], held)
@@ -33,6 +35,7 @@ if code ~= OK then return code end
 if redis.call('HGET', KEYS[3], 'queue') ~= ARGV[6] then return QUEUE_CHANGED end
 local runAt = redis_now() + tonumber(ARGV[3])
 redis.call('ZREM', KEYS[2], taskId)
+leave_running(KEYS[6], KEYS[5], ARGV[6], 1)
 redis.call('ZADD', KEYS[4], runAt, taskId)
 wake_readers(KEYS[5])
 local fields = { 'failure', ARGV[4], 'runAt', string.format('%d', runAt) }

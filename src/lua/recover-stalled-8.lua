@@ -7,13 +7,16 @@
   KEYS[1] events stream
   KEYS[2] running set
   KEYS[3] task hash
-  KEYS[4] ready stream of the task's queue
+  KEYS[4] ready stream of the task's queue and priority level
   KEYS[5] counts hash
   KEYS[6] ended set of status 'failed' (retention reads it)
+  KEYS[7] controls hash (the queue's running count goes down: a stalled task held its slot until now)
+  KEYS[8] wake stream
 
   ARGV[1] task id
   ARGV[2] consumer group name
   ARGV[3] the task's queue, as the client read it (checked, so KEYS[4] is the right stream)
+  ARGV[4] the task's priority, as the client read it ('0' for none; checked too)
 
   Returns OK, 0 when there was nothing to do (not stalled), or a status code (includes/codes.lua). Fails
   with Redis' OOM error, having written nothing, when Redis is full: it refuses the heartbeats that would
@@ -26,6 +29,7 @@
 --@include count-end
 --@include requeue-task
 --@include redis-now
+--@include leave-running
 
 local taskId, group = ARGV[1], ARGV[2]
 refuse_when_full(KEYS[2])
@@ -35,11 +39,14 @@ if code ~= OK then
   redis.call('ZREM', KEYS[2], taskId)
   return code
 end
-local state = redis.call('HMGET', KEYS[3], 'attempt', 'maxAttempts', 'queue')
-if state[3] ~= ARGV[3] then return redis.error_reply('ERR task ' .. taskId .. ' queue mismatch') end
+local state = redis.call('HMGET', KEYS[3], 'attempt', 'maxAttempts', 'queue', 'priority')
+if state[3] ~= ARGV[3] or (state[4] or '0') ~= ARGV[4] then
+  return redis.error_reply('ERR task ' .. taskId .. ' queue mismatch')
+end
 local deadline = redis.call('ZSCORE', KEYS[2], taskId)
 if deadline and tonumber(deadline) > redis_now() then return 0 end
 redis.call('ZREM', KEYS[2], taskId)
+leave_running(KEYS[7], KEYS[8], state[3], 1)
 if tonumber(state[1]) >= tonumber(state[2]) then
   -- The error apart from the progress, which stays the handler's; `lease` '': no holder ended it, so the
   -- stalled holder's own fail is refused rather than taken for a resend (end-tasks.lua).
