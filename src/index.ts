@@ -25,7 +25,7 @@ export type { RetentionOptions } from './retention/options.js';
 export { MAX_RETENTION_MS } from './retention/options.js';
 export { MAX_TIMER_MS, MAX_DEADLINE_MS } from './util/long-timer.js';
 export type { DequeueOptions } from './dequeue/dequeue.js';
-export type { LeaseOptions } from './commands/leases.js';
+export type { LeaseOptions, ReleaseOptions } from './commands/leases.js';
 export type { FinishOptions, FailOptions } from './commands/outcomes.js';
 export { MAX_ERROR_TEXT } from './commands/outcomes.js';
 export type { RetryLaterOptions } from './commands/retry-later.js';

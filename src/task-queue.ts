@@ -13,10 +13,10 @@ import type {
 } from './types.js';
 import { fromRedisError, ValidationError } from './errors.js';
 import { knownKeys } from './known-keys.js';
-import { timerOption } from './util/long-timer.js';
+import { MAX_TIMER_MS, timerOption } from './util/long-timer.js';
 import { SafeEmitter } from './util/safe-emitter.js';
 import type { TaskQueueEvents } from './task-queue-events.js';
-import { checkLease, type LeaseOptions } from './commands/leases.js';
+import { checkLease, type LeaseOptions, type ReleaseOptions } from './commands/leases.js';
 import { enqueueMany } from './commands/enqueue.js';
 import { heartbeat } from './commands/heartbeat.js';
 import { finish } from './commands/finish.js';
@@ -208,10 +208,13 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
   }
 
   /** Puts a running task this instance holds back to waiting (for a worker shutting down). */
-  release(taskId: string, options?: LeaseOptions): Promise<void> {
+  release(taskId: string, options?: ReleaseOptions): Promise<void> {
     return call(() => {
-      checkLease(options);
-      return release(this.ctx, taskId, options);
+      checkLease(options, ['lease', 'holdMs']);
+      const holdMs = options?.holdMs ?? 0;
+      if (!Number.isInteger(holdMs) || holdMs < 0 || holdMs > MAX_TIMER_MS)
+        throw new ValidationError(`options.holdMs must be a whole number of ms from 0 to ${MAX_TIMER_MS}`);
+      return release(this.ctx, taskId, options, holdMs);
     });
   }
 

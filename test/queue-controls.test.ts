@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ValidationError, Worker, type HeldBack } from '../src/index.js';
+import { RateLimitedError, ValidationError, Worker, type HeldBack } from '../src/index.js';
 import { scriptCalls, sleep, until, useRedis } from './helpers/fixture.js';
 
 const r = useRedis();
@@ -206,5 +206,48 @@ describe('pause under load', () => {
     await until(() => done === 300, 10_000);
     await worker.close();
     expect((await q.verify()).mismatches).toEqual([]);
+  });
+});
+
+describe('RateLimitedError', () => {
+  it('puts the task back without using up an attempt and holds the whole queue for delayMs', async () => {
+    const q = r.queue();
+    const [first, second] = await q.enqueueMany([
+      { queue: 'api', type: 't', maxAttempts: 1 },
+      { queue: 'api', type: 't' },
+    ]);
+    const starts: { id: string; attempt: number; at: number }[] = [];
+    let limited = false;
+    const limitedAt: number[] = [];
+    const worker = new Worker(
+      q,
+      async (task) => {
+        starts.push({ id: task.id, attempt: task.attempt, at: Date.now() });
+        if (!limited) {
+          limited = true;
+          throw new RateLimitedError(400);
+        }
+      },
+      { queues: ['api'], concurrency: 1 },
+    );
+    worker.on('task:rate-limited', (_task, ms) => limitedAt.push(ms));
+    worker.start();
+    await until(
+      async () => (await q.get(first!))!.status === 'finished' && (await q.get(second!))!.status === 'finished',
+    );
+    await worker.close();
+    expect(limitedAt).toEqual([400]);
+    // The first start was given back: its retry is attempt 1 again, and maxAttempts 1 was not used up.
+    expect(starts.filter((s) => s.id === first).map((s) => s.attempt)).toEqual([1, 1]);
+    // Nothing of the queue started during the hold.
+    expect(starts[1]!.at - starts[0]!.at).toBeGreaterThanOrEqual(390);
+    const reasons = (await q.history(first!)).filter((e) => e.type === 'requeued').map((e) => e.data.reason);
+    expect(reasons).toEqual(['rate-limited']);
+    expect((await q.verify()).mismatches).toEqual([]);
+  });
+
+  it('refuses a bad delay when thrown', () => {
+    expect(() => new RateLimitedError(-1)).toThrow(ValidationError);
+    expect(() => new RateLimitedError(1.5)).toThrow(ValidationError);
   });
 });

@@ -12,6 +12,15 @@ export interface LeaseOptions {
 }
 
 /** Checks lease options given at the public boundary. */
+/** release()'s options: the lease, and a hold on the task's queue (what a RateLimitedError asks for). */
+export interface ReleaseOptions extends LeaseOptions {
+  /**
+   * Also holds the task's queue for this many ms (Redis clock): no task of it starts, across every worker,
+   * and this start does not count as an attempt (a `requeued` event with reason `rate-limited`).
+   */
+  holdMs?: number;
+}
+
 export function checkLease(options: LeaseOptions | undefined, keys: readonly string[] = ['lease']): void {
   knownKeys(options, keys, 'options');
   if (options?.lease !== undefined && typeof options.lease !== 'string')

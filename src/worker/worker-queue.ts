@@ -1,4 +1,4 @@
-import type { LeaseOptions } from '../commands/leases.js';
+import type { LeaseOptions, ReleaseOptions } from '../commands/leases.js';
 import type { FailOptions, FinishOptions } from '../commands/outcomes.js';
 import type { RetryLaterOptions } from '../commands/retry-later.js';
 import type { Prefetcher } from '../dequeue/prefetcher.js';
@@ -19,6 +19,6 @@ export interface WorkerQueue {
   heartbeat(taskId: string, progress?: JsonValue, options?: LeaseOptions): Promise<void>;
   finish(taskId: string, progress?: JsonValue, options?: FinishOptions): Promise<void>;
   fail(taskId: string, progress?: JsonValue, options?: FailOptions): Promise<void>;
-  release(taskId: string, options?: LeaseOptions): Promise<void>;
+  release(taskId: string, options?: ReleaseOptions): Promise<void>;
   retryLater(taskId: string, options: RetryLaterOptions): Promise<void>;
 }

@@ -384,10 +384,30 @@ export class Worker extends SafeEmitter<WorkerEvents> {
       if (r.done) return;
       const error = err instanceof Error ? err : new Error(String(err));
       // By code, not class: a second copy of the package in node_modules must not turn it retriable.
-      this.failed(r, error, (err as { code?: unknown } | null)?.code !== 'ERR_UNRECOVERABLE');
+      const code = (err as { code?: unknown } | null)?.code;
+      const delayMs = (err as { delayMs?: unknown } | null)?.delayMs;
+      // The slot stays busy until the hold is written: a start of the same queue must not slip in before it.
+      if (code === 'ERR_RATE_LIMITED' && typeof delayMs === 'number') await this.rateLimited(r, delayMs);
+      else this.failed(r, error, code !== 'ERR_UNRECOVERABLE');
     } finally {
       deadline?.clear();
     }
+  }
+
+  /** A downstream limit (RateLimitedError): the task goes back without using up its attempt, and its queue waits. */
+  private rateLimited(r: Running, delayMs: number): Promise<void> {
+    if (r.done) return Promise.resolve();
+    r.done = true;
+    const { task } = r;
+    return new Promise((written) =>
+      this.finalWrite(
+        r,
+        'release',
+        () => this.queue.release(task.id, { lease: r.lease, holdMs: delayMs }),
+        () => this.emit('task:rate-limited', task, delayMs),
+        written,
+      ),
+    );
   }
 
   /** Ends an attempt that failed: a retry when the task has attempts left and retries are on, else a fail. */
@@ -422,7 +442,13 @@ export class Worker extends SafeEmitter<WorkerEvents> {
    * times, then reported: the task is still fenced and its stall will bring it back. Not an async function: the usual first try that
    * succeeds makes one promise, not a suspended frame (a worker makes one of these per task).
    */
-  private finalWrite(r: Running, what: string, fn: () => Promise<unknown>, onDone: () => void): void {
+  private finalWrite(
+    r: Running,
+    what: string,
+    fn: () => Promise<unknown>,
+    onDone: () => void,
+    written?: () => void,
+  ): void {
     this.finalWrites++;
     this.write(r, fn).then(
       () => {
@@ -430,9 +456,14 @@ export class Worker extends SafeEmitter<WorkerEvents> {
           onDone();
         } finally {
           this.finalWriteDone();
+          written?.();
         }
       },
-      (err: unknown) => void this.finalWriteFailed(r, what, fn, onDone, err).finally(() => this.finalWriteDone()),
+      (err: unknown) =>
+        void this.finalWriteFailed(r, what, fn, onDone, err).finally(() => {
+          this.finalWriteDone();
+          written?.();
+        }),
     );
   }
 
