@@ -3,6 +3,7 @@ import { ValidationError } from '../errors.js';
 import { validateRequest } from '../validation.js';
 import type { EnqueueRequest } from '../types.js';
 import type { WriteContext } from './context.js';
+import { enqueueDeduplicated } from './dedup.js';
 
 /**
  * Enqueues tasks. Every request is validated before anything is sent, so a bad request stores nothing of
@@ -25,8 +26,20 @@ export async function enqueueMany(ctx: WriteContext, requests: readonly EnqueueR
   const maxAttempts = ctx.settings.maxAttempts;
   await Promise.all(
     valid.map((request, i) =>
-      ctx.writes.enqueue.add({ id: ids[i]!, request, maxAttempts: request.maxAttempts ?? maxAttempts }),
+      request.dedup
+        ? undefined
+        : ctx.writes.enqueue.add({ id: ids[i]!, request, maxAttempts: request.maxAttempts ?? maxAttempts }),
     ),
   );
+  // Requests with a dedup key one at a time, in order: a later one with the same key finds the earlier.
+  for (const [i, request] of valid.entries()) {
+    if (request.dedup)
+      ids[i] = await enqueueDeduplicated(
+        ctx,
+        ids[i]!,
+        { ...request, dedup: request.dedup },
+        request.maxAttempts ?? maxAttempts,
+      );
+  }
   return ids;
 }

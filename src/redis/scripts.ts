@@ -139,6 +139,7 @@ type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
 /** Each script's name in TypeScript, and its file's name (without the key count) in src/lua. */
 const SCRIPT_FILE_NAMES = {
   enqueue: 'enqueue',
+  dedupEnqueue: 'dedup-enqueue',
   claim: 'claim',
   start: 'start',
   heartbeat: 'heartbeat',
