@@ -101,6 +101,13 @@ export class TaskQueueChangedError extends TaskLedgerError {
   }
 }
 
+/** The task is running: only a waiting task's priority can change (setPriority). Nothing was written. */
+export class TaskRunningError extends TaskLedgerError {
+  constructor(taskId: string) {
+    super('ERR_TASK_RUNNING', `task ${taskId} is running: only a waiting task's priority can change`);
+  }
+}
+
 /** The namespace was written by a newer taskledger whose stored format this version cannot read. */
 export class FormatVersionError extends TaskLedgerError {
   constructor(namespace: string, found: number, supported: number) {
@@ -230,6 +237,7 @@ export const LuaCode = {
   FAILED: -5,
   LEASE_LOST: -6,
   QUEUE_CHANGED: -7,
+  RUNNING: -8,
 } as const;
 
 export function errorFromCode(code: number, taskId: string): TaskLedgerError | null {
@@ -250,6 +258,8 @@ export function errorFromCode(code: number, taskId: string): TaskLedgerError | n
       return new LeaseLostError(taskId);
     case LuaCode.QUEUE_CHANGED:
       return new TaskQueueChangedError(taskId);
+    case LuaCode.RUNNING:
+      return new TaskRunningError(taskId);
     default:
       return new InternalError(`unexpected script status ${code} for task ${taskId}`);
   }

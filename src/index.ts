@@ -58,6 +58,7 @@ export {
   ValidationError,
   PayloadTooLargeError,
   TaskQueueChangedError,
+  TaskRunningError,
   FormatVersionError,
   CompactionLockLostError,
   RedisUnavailableError,

@@ -28,6 +28,7 @@ import { retry } from './commands/retry.js';
 import { retryLater, type RetryLaterOptions } from './commands/retry-later.js';
 import { deleteByReference } from './commands/delete-by-reference.js';
 import { pauseQueue, setQueueOptions, checkQueue } from './commands/queue-options.js';
+import { setPriority } from './commands/set-priority.js';
 import { allQueueControls, queueControls, type QueueControls } from './projections/queue-controls.js';
 import type { DequeueContext } from './dequeue/context.js';
 import { dequeue, type DequeueOptions } from './dequeue/dequeue.js';
@@ -262,6 +263,14 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
   /** Lets a paused queue start tasks again. False when it was not paused. */
   resume(queue: string): Promise<boolean> {
     return pauseQueue(this.ctx, queue, false).catch(typed);
+  }
+
+  /**
+   * Changes a waiting task's priority, 0 to 9 (a `reprioritized` event): a due task goes to the tail of its
+   * new level. False when it has that priority already; TaskRunningError for a running task.
+   */
+  setPriority(taskId: string, priority: number): Promise<boolean> {
+    return setPriority(this.ctx, taskId, priority).catch(typed);
   }
 
   /** True when this call cancelled the task, false when it was cancelled already. */

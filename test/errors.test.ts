@@ -10,7 +10,11 @@ const documented = new Map([...docs.matchAll(/^\| `(\w+)` \| `(ERR_\w+)` \|/gm)]
 /** Every error class the package exports, instantiated to read its code. */
 const exported = Object.entries(api)
   .filter(([, v]) => typeof v === 'function' && (v as { prototype?: unknown }).prototype instanceof api.TaskLedgerError)
-  .map(([name, cls]) => [name, new (cls as new (...a: string[]) => api.TaskLedgerError)('x', 'y', 'z')] as const);
+  .map(([name, cls]) => {
+    // RateLimitedError takes its delay first; every other class takes text.
+    const args = name === 'RateLimitedError' ? [1000] : ['x', 'y', 'z'];
+    return [name, new (cls as new (...a: unknown[]) => api.TaskLedgerError)(...args)] as const;
+  });
 
 describe('error codes', () => {
   it('every exported error class has a stable, unique code, and docs/errors.md lists each one', () => {

@@ -49,3 +49,43 @@ describe('priority levels', () => {
     expect((await aged.dequeue(['a'])).id).toBe(old);
   });
 });
+
+describe('setPriority', () => {
+  it('moves a due task to the tail of its new level, logged with who changed it', async () => {
+    const q = r.queue();
+    const [a, b, c] = await q.enqueueMany([
+      { queue: 's', type: 't', priority: 5 },
+      { queue: 's', type: 't', priority: 5 },
+      { queue: 's', type: 't' },
+    ]);
+    expect(await q.setPriority(c!, 5)).toBe(true);
+    expect(await q.setPriority(c!, 5)).toBe(false);
+    expect(await q.setPriority(a!, 0)).toBe(true);
+    const order = [];
+    for (let i = 0; i < 3; i++) order.push((await q.dequeue(['s'])).id);
+    expect(order).toEqual([b, c, a]);
+    const e = (await q.history(c!)).find((x) => x.type === 'reprioritized')!;
+    expect(e.data).toMatchObject({ priority: 5 });
+    expect(e.data.by as string).toMatch(/:\d+$/);
+    expect((await q.verify()).mismatches).toEqual([]);
+  });
+
+  it('changes a delayed task, which is promoted to its new level when due', async () => {
+    const q = r.queue();
+    const late = await q.enqueue({ queue: 'l', type: 't', delayMs: 100 });
+    const now = await q.enqueue({ queue: 'l', type: 't', priority: 1 });
+    await q.setPriority(late, 9);
+    await sleep(150);
+    expect((await q.dequeue(['l'])).id).toBe(late);
+    expect((await q.dequeue(['l'])).id).toBe(now);
+  });
+
+  it('refuses a running task, an unknown id and a bad priority', async () => {
+    const q = r.queue();
+    const id = await q.enqueue({ queue: 'x', type: 't' });
+    await q.dequeue(['x']);
+    await expect(q.setPriority(id, 3)).rejects.toMatchObject({ code: 'ERR_TASK_RUNNING' });
+    await expect(q.setPriority('nope', 3)).rejects.toMatchObject({ code: 'ERR_TASK_NOT_FOUND' });
+    await expect(q.setPriority(id, 12)).rejects.toMatchObject({ code: 'ERR_VALIDATION' });
+  });
+});

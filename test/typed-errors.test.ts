@@ -128,12 +128,32 @@ describe('errors that were not TaskLedgerErrors', () => {
             k.delayed(q2),
             k.counts,
             k.cancelledSet,
+            k.controls,
+            k.wake,
             running,
             GROUP,
             q2,
+            '0',
           ),
       ],
-      ['release', () => scripts.release(k.events, k.running, k.task(running), k.ready(q2), running, GROUP, '', q2)],
+      [
+        'release',
+        () =>
+          scripts.release(
+            k.events,
+            k.running,
+            k.task(running),
+            k.ready(q2),
+            k.controls,
+            k.wake,
+            running,
+            GROUP,
+            '',
+            q2,
+            '0',
+            0,
+          ),
+      ],
       [
         'retryLater',
         () =>
@@ -143,6 +163,7 @@ describe('errors that were not TaskLedgerErrors', () => {
             k.task(running),
             k.delayed(q2),
             k.wake,
+            k.controls,
             running,
             '',
             0,
@@ -153,7 +174,7 @@ describe('errors that were not TaskLedgerErrors', () => {
       ],
       [
         'retry',
-        () => scripts.retry(k.events, k.task(failed), k.ready(q2), k.failedSet, k.cancelledSet, failed, GROUP, q2),
+        () => scripts.retry(k.events, k.task(failed), k.ready(q2), k.failedSet, k.cancelledSet, failed, GROUP, q2, '0'),
       ],
       [
         'delete',
@@ -165,8 +186,10 @@ describe('errors that were not TaskLedgerErrors', () => {
             k.ready(q2),
             k.delayed(q2),
             ...ENDED_STATUSES.map((s) => k.endedSet(s)),
+            k.controls,
+            k.wake,
           ];
-          return scripts.delete(keys.length, ...keys, running, GROUP, q2);
+          return scripts.delete(keys.length, ...keys, running, GROUP, q2, '0');
         },
       ],
     ];

@@ -169,6 +169,7 @@ const SCRIPT_FILE_NAMES = {
   compacted: 'compacted',
   trim: 'trim',
   queueOptions: 'queue-options',
+  reprioritize: 'reprioritize',
 } as const;
 
 export type ScriptName = keyof typeof SCRIPT_FILE_NAMES;

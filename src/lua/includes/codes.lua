@@ -9,6 +9,7 @@ local FINISHED = -4
 local FAILED = -5
 local LEASE_LOST = -6
 local QUEUE_CHANGED = -7
+local RUNNING = -8
 
 -- The error code for a task that is not in the status a transition needs.
 local STATUS_CODE = { waiting = NOT_RUNNING, cancelled = CANCELLED, finished = FINISHED, failed = FAILED }
