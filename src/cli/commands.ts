@@ -28,6 +28,7 @@ import {
   relative,
   statusColour,
   table,
+  describeControls,
 } from './format.js';
 import { logSummary, retentionChecks } from './log-health.js';
 
@@ -103,12 +104,17 @@ interface StatsRow {
   oldestWaitingMs: number;
   finishedLastMinute: number;
   failedLastMinute: number;
+  /** The queue's controls: paused, its cap and rate limit (null when none). */
+  paused: boolean;
+  concurrency: number | null;
+  rateLimit: { max: number; perMs: number } | null;
 }
 
 async function readStats(s: Session) {
   const st = await s.queue.stats();
   const counts = await endedCounts(s.read);
   const perMinute = await endedLastMinute(s.read, st.at.getTime());
+  const controls = await s.queue.queueControls();
   const names = new Set([...Object.keys(st.queues), ...counts.keys()]);
   const queues = [...names].sort().map((queue): StatsRow => {
     const q = st.queues[queue];
@@ -124,6 +130,9 @@ async function readStats(s: Session) {
       oldestWaitingMs: q?.oldestWaitingMs ?? 0,
       finishedLastMinute: perMinute.get(queue)?.finished ?? 0,
       failedLastMinute: perMinute.get(queue)?.failed ?? 0,
+      paused: controls.get(queue)?.paused ?? false,
+      concurrency: controls.get(queue)?.concurrency ?? null,
+      rateLimit: controls.get(queue)?.rateLimit ?? null,
     };
   });
   return { at: st.at, queues, events: st.events, log: st.log, compaction: st.compaction, ended: st.ended };
@@ -161,6 +170,7 @@ export async function statsCommand(opts: GlobalOptions & { watch?: boolean; inte
               'CANCELLED',
               'OLDEST WAITING',
               'LAST MINUTE',
+              'CONTROLS',
             ],
             st.queues.map((r) => [
               forTerminal(r.queue),
@@ -172,6 +182,7 @@ export async function statsCommand(opts: GlobalOptions & { watch?: boolean; inte
               r.cancelled,
               r.oldestWaitingMs ? duration(r.oldestWaitingMs) : '-',
               `${r.finishedLastMinute} done, ${r.failedLastMinute} failed`,
+              describeControls({ ...r, agingMs: null, running: r.running ?? undefined }),
             ]),
           ),
         );

@@ -1,3 +1,4 @@
+import type { QueueOptions } from '../types.js';
 /** Terminal output: aligned tables, relative times, colour only on a TTY (and never with NO_COLOR). */
 
 export const useColour = (stream: NodeJS.WriteStream = process.stdout) =>
@@ -121,4 +122,14 @@ export function brief(value: unknown, max = 60): string {
   if (value === undefined || value === null) return '';
   const s = typeof value === 'string' ? value : JSON.stringify(value);
   return forTerminal(s.length > max ? `${s.slice(0, max - 1)}…` : s);
+}
+
+/** One line of a queue's options: what limits it. */
+export function describeControls(o: QueueOptions & { running?: number }): string {
+  const parts: string[] = [];
+  if (o.paused) parts.push('paused');
+  if (o.concurrency !== null) parts.push(`cap ${o.running ?? '?'}/${o.concurrency}`);
+  if (o.rateLimit) parts.push(`rate ${o.rateLimit.max}/${duration(o.rateLimit.perMs)}`);
+  if (o.agingMs !== null) parts.push(`aging ${duration(o.agingMs)}`);
+  return parts.join(', ') || '-';
 }

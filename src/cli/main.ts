@@ -6,6 +6,7 @@ import { CliError, EXIT, type GlobalOptions } from './connect.js';
 import * as c from './commands.js';
 import { archiveVerifyCommand } from './archive-commands.js';
 import { compactCommand, dropCommand } from './retention-commands.js';
+import { queueHistoryCommand, queuePauseCommand, queueSetCommand, queueShowCommand } from './queue-commands.js';
 
 // A reader that stops early (`taskledger events | head`) closes the pipe: that ends the command, quietly.
 for (const stream of [process.stdout, process.stderr])
@@ -143,6 +144,32 @@ archive
   )
   .option('--hmac-key <key>', 'the signing key (default: TASKLEDGER_ARCHIVE_HMAC_KEY)')
   .action((dir: string, _, cmd: Command) => archiveVerifyCommand(dir, globals(cmd)));
+
+const queue = program.command('queue').description("a queue's controls: show, pause, resume, set, and their history");
+queue
+  .command('show <queue>')
+  .description('paused or not, running tasks, concurrency cap, rate limit, priority aging, a RateLimitedError hold')
+  .action((name: string, _, cmd: Command) => queueShowCommand(name, globals(cmd)));
+queue
+  .command('pause <queue>')
+  .description('start nothing new from the queue (enqueue still works; running tasks finish)')
+  .action((name: string, _, cmd: Command) => queuePauseCommand(name, true, globals(cmd)));
+queue
+  .command('resume <queue>')
+  .description('let a paused queue start tasks again')
+  .action((name: string, _, cmd: Command) => queuePauseCommand(name, false, globals(cmd)));
+queue
+  .command('set <queue>')
+  .description("change the queue's controls, across every worker (each change is logged)")
+  .option('--concurrency <n>', 'most tasks of the queue running at once (none: no cap)')
+  .option('--rate <max/perms>', 'at most MAX starts in any PERMS ms, e.g. 50/1000 (none: no limit)')
+  .option('--aging <ms>', 'serve a priority level first once its oldest task waited this long (none: strict)')
+  .action((name: string, _, cmd: Command) => queueSetCommand(name, globals(cmd)));
+queue
+  .command('history <queue>')
+  .description("every change of the queue's controls, from the log: when, what, the options after, by whom")
+  .option('--archive <dir>', 'also read the events compaction archived there (FileArchive)')
+  .action((name: string, _, cmd: Command) => queueHistoryCommand(name, globals(cmd)));
 
 program
   .command('compact')
