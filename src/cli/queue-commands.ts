@@ -104,9 +104,9 @@ export async function queueHistoryCommand(queue: string, opts: GlobalOptions & {
       }
       rows.push([
         e.at.toISOString(),
-        String(e.data.action),
+        e.data.action as string,
         describeControls(e.data.options as unknown as QueueOptions),
-        forTerminal(String(e.data.by ?? '')),
+        forTerminal((e.data.by as string | undefined) ?? ''),
       ]);
     }
     if (!opts.json)

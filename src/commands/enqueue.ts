@@ -24,13 +24,12 @@ export async function enqueueMany(ctx: WriteContext, requests: readonly EnqueueR
   if (wait) await wait;
   const ids = valid.map((v) => v.id ?? newId());
   const maxAttempts = ctx.settings.maxAttempts;
-  await Promise.all(
-    valid.map((request, i) =>
-      request.dedup
-        ? undefined
-        : ctx.writes.enqueue.add({ id: ids[i]!, request, maxAttempts: request.maxAttempts ?? maxAttempts }),
-    ),
-  );
+  const batched: Promise<number>[] = [];
+  valid.forEach((request, i) => {
+    if (!request.dedup)
+      batched.push(ctx.writes.enqueue.add({ id: ids[i]!, request, maxAttempts: request.maxAttempts ?? maxAttempts }));
+  });
+  await Promise.all(batched);
   // Requests with a dedup key one at a time, in order: a later one with the same key finds the earlier.
   for (const [i, request] of valid.entries()) {
     if (request.dedup)
