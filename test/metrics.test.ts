@@ -179,6 +179,8 @@ describe('queue state gauges', () => {
     expect(sample(text, 'tl_queue_running', { namespace, queue: 'a' })).toBe(1);
     expect(sample(text, 'tl_tasks_running', { namespace })).toBe(1);
     expect(sample(text, 'tl_queue_consumer_lag', { namespace, queue: 'a' })).toBe(2);
+    expect(sample(text, 'tl_queue_paused', { namespace, queue: 'a' })).toBe(0);
+    expect(sample(text, 'tl_queue_concurrency_limit', { namespace, queue: 'a' })).toBeUndefined();
     expect(sample(text, 'tl_queue_oldest_waiting_seconds', { namespace, queue: 'a' })).toBeGreaterThan(0);
     expect(sample(text, 'tl_event_log_entries', { namespace })).toBe(6);
     expect(sample(text, 'tl_event_log_bytes', { namespace })).toBeGreaterThan(0);
@@ -195,6 +197,32 @@ describe('queue state gauges', () => {
       events: 6,
       queues: { a: { waiting: 2, running: 1 }, b: { delayed: 2 } },
     });
+  });
+
+  it('show paused queues, caps and rate limits, and count the starts held back', async () => {
+    const registry = new Registry();
+    const q = r.queue();
+    queueStateMetrics(q, 'tl', registry);
+    const metrics = setupTaskQueueMetrics('tl', registry);
+    const counted = dequeuerWithMetrics(q, metrics);
+    await q.enqueueMany([
+      { queue: 'p', type: 't' },
+      { queue: 'p', type: 't' },
+      { queue: 'c', type: 't' },
+    ]);
+    await q.pause('p');
+    await q.setQueueOptions('c', { concurrency: 4, rateLimit: { max: 10, perMs: 2000 } });
+    await expect(counted.dequeue(['p'], { signal: AbortSignal.timeout(200) })).rejects.toThrow();
+    const text = await registry.metrics();
+    const namespace = q.namespace;
+    expect(sample(text, 'tl_queue_paused', { namespace, queue: 'p' })).toBe(1);
+    expect(sample(text, 'tl_queue_paused', { namespace, queue: 'c' })).toBe(0);
+    expect(sample(text, 'tl_queue_concurrency_limit', { namespace, queue: 'c' })).toBe(4);
+    expect(sample(text, 'tl_queue_rate_limit_per_second', { namespace, queue: 'c' })).toBe(5);
+    // Each claim of the wait found p's two tasks held back.
+    const held = sample(text, 'tl_starts_held_total', { queue: 'p', reason: 'paused' })!;
+    expect(held).toBeGreaterThanOrEqual(2);
+    expect(held % 2).toBe(0);
   });
 
   it('show retention at work: ended tasks held, removed and reclaimed totals, archive lag, last compaction', async () => {

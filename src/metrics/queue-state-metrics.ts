@@ -102,6 +102,13 @@ export function queueStateMetrics(q: TaskQueue, prefix = 'taskledger', registry:
   perQueue(`${p}_queue_delayed`, 'Waiting tasks not due yet (delayed or waiting to retry).', (s) => s.delayed);
   perQueue(`${p}_queue_running`, 'Running tasks.', (s) => s.running);
   perQueue(`${p}_queue_oldest_waiting_seconds`, 'Age of the oldest due waiting task.', (s) => s.oldestWaitingMs / 1000);
+  perQueue(`${p}_queue_paused`, 'Whether the queue is paused (1) or not (0).', (s) => (s.paused ? 1 : 0));
+  perQueue(`${p}_queue_concurrency_limit`, "The queue's concurrency cap (absent without one).", (s) => s.concurrency);
+  perQueue(
+    `${p}_queue_rate_limit_per_second`,
+    "The queue's rate limit as starts per second (absent without one).",
+    (s) => (s.rateLimit ? (s.rateLimit.max * 1000) / s.rateLimit.perMs : null),
+  );
   perQueue(`${p}_queue_consumer_lag`, 'Ready entries the consumer group has not delivered yet.', (s) => s.lag);
   perNamespace(`${p}_tasks_running`, 'Running tasks in the namespace.', (s) => s.running);
   perNamespace(`${p}_event_log_entries`, 'Entries in the event log.', (s) => s.events);

@@ -30,6 +30,11 @@ export interface TaskQueueMetrics {
    * stale worker shows as ERR_TASK_LEASE_LOST).
    */
   transitions: Counter<'operation' | 'outcome' | 'code'>;
+  /**
+   * Starts held back by a queue's controls (reason: paused, hold, concurrency, rate): each claim that finds
+   * a queue held adds that queue's ready tasks then, so a queue held for long counts each time a reader looks.
+   */
+  startsHeld: Counter<'queue' | 'reason'>;
   registry: Registry;
 }
 
@@ -85,6 +90,11 @@ export function setupTaskQueueMetrics(prefix: string, registry: Registry = defau
       help: 'heartbeat, finish, fail and cancel calls by outcome; refusals carry their error code.',
       labelNames: ['operation', 'outcome', 'code'] as const,
     }),
+    startsHeld: counter(registry, {
+      name: `${p}_starts_held_total`,
+      help: "Ready tasks a claim found held back by their queue's controls, by reason (paused, hold, concurrency, rate); counted at each claim that finds the queue held, so a long hold counts each time a reader looks.",
+      labelNames: ['queue', 'reason'] as const,
+    }),
   };
   return lastSetup;
 }
@@ -111,6 +121,9 @@ export function queuerWithMetrics<T extends TaskQueue>(q: T, metrics: TaskQueueM
   });
 }
 
+/** Queues whose `held` events are counted already (a second wrapper must not count them twice). */
+const counting = new WeakSet<TaskQueue>();
+
 /**
  * The queue, with dequeue counted and its wait timed, and heartbeat, finish, fail and cancel counted by
  * outcome (the Go original's DequeuerWithMetrics, which measured nothing); without `metrics`, into the last
@@ -118,6 +131,12 @@ export function queuerWithMetrics<T extends TaskQueue>(q: T, metrics: TaskQueueM
  */
 export function dequeuerWithMetrics<T extends TaskQueue>(q: T, metrics: TaskQueueMetrics = currentMetrics()): T {
   checkedTarget(q, 'dequeue', 'a TaskQueue');
+  if (!counting.has(q)) {
+    counting.add(q);
+    q.on('held', (held) => {
+      for (const h of held) if (h.waiting > 0) metrics.startsHeld.inc({ queue: h.queue, reason: h.reason }, h.waiting);
+    });
+  }
   const transition = (operation: string) => async (orig: AnyFn, args: unknown[]) => {
     try {
       const result = await orig(...(args as never[]));

@@ -26,6 +26,10 @@ export interface QueueState {
   oldestWaitingMs: number;
   /** Entries the consumer group has not delivered yet (Redis >= 7), else null. */
   lag: number | null;
+  /** The queue's controls: paused, its concurrency cap and rate limit (null: none). */
+  paused: boolean;
+  concurrency: number | null;
+  rateLimit: { max: number; perMs: number } | null;
 }
 
 export interface QueueStats {
@@ -51,6 +55,12 @@ export interface QueueStats {
  * number of queues, never with the log (at most two log entries are read: the first, and the first not
  * archived). A queue's ready streams are its priority levels; running tasks per queue are its running count.
  */
+/** A rate limit as the controls hash holds it (`<max> <perMs>`). */
+function rateOf(field: string | undefined): QueueState['rateLimit'] {
+  const m = field ? /^(\d+) (\d+)$/.exec(field) : null;
+  return m ? { max: Number(m[1]), perMs: Number(m[2]) } : null;
+}
+
 export async function stats(ctx: ReadContext): Promise<QueueStats> {
   await ctx.life.whenOpen();
   const k = ctx.keys;
@@ -92,6 +102,9 @@ export async function stats(ctx: ReadContext): Promise<QueueStats> {
       running: Number(controls[`active:${q}`] ?? 0),
       oldestWaitingMs: 0,
       lag: 0,
+      paused: controls[`paused:${q}`] === '1',
+      concurrency: controls[`concurrency:${q}`] ? Number(controls[`concurrency:${q}`]) : null,
+      rateLimit: rateOf(controls[`rate:${q}`]),
     };
   });
   const lastDelivered: string[] = [];
