@@ -72,3 +72,27 @@ describe('controls and the rest of the lifecycle', () => {
     await until(async () => (await q.get(a!))!.status === 'waiting');
   });
 });
+
+describe('format 3 -> 4', () => {
+  it('counts the running tasks by queue when it opens a namespace an older version wrote', async () => {
+    const q = r.queue();
+    await q.enqueueMany([
+      { queue: 'a', type: 't' },
+      { queue: 'a', type: 't' },
+      { queue: 'b', type: 't' },
+    ]);
+    await q.dequeue(['a']);
+    await q.dequeue(['a']);
+    await q.dequeue(['b']);
+    await q.close();
+    const raw = r.raw();
+    // As a format-3 instance left it: no running counts.
+    await raw.del(`{${q.namespace}}:controls`);
+    await raw.hset(`{${q.namespace}}:meta`, 'format', '3');
+    const q2 = r.queue({ namespace: q.namespace });
+    expect((await q2.getQueueOptions('a')).running).toBe(2);
+    expect((await q2.getQueueOptions('b')).running).toBe(1);
+    expect(await raw.hget(`{${q.namespace}}:meta`, 'format')).toBe('4');
+    expect((await q2.verify()).mismatches).toEqual([]);
+  });
+});

@@ -134,7 +134,7 @@ describe('results and errors', () => {
     await raw.hset(`{${q1.namespace}}:meta`, 'format', '2');
     const q2 = r.queue({ namespace: q1.namespace });
     expect(await q2.get(id)).toMatchObject({ progress: { out: 1 }, result: null, error: null });
-    expect(await raw.hget(`{${q1.namespace}}:meta`, 'format')).toBe('3');
+    expect(await raw.hget(`{${q1.namespace}}:meta`, 'format')).toBe(String(FORMAT_VERSION));
     expect((await q2.verify()).mismatches).toEqual([]);
   });
 

@@ -306,7 +306,7 @@ describe('connection and format', () => {
     await raw.hset(`{${ns}}:meta`, 'format', '1');
     const q2 = r.queue({ namespace: ns });
     expect((await q2.verify()).mismatches).toEqual([]);
-    expect(await raw.hget(`{${ns}}:meta`, 'format')).toBe('3');
+    expect(await raw.hget(`{${ns}}:meta`, 'format')).toBe(String(FORMAT_VERSION));
     for (const [how, status] of [
       ['finish', 'finished'],
       ['fail', 'failed'],

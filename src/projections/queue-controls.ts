@@ -29,12 +29,14 @@ function toControls(queue: string, f: Partial<Record<Name, string | null>>): Que
 
 /** One queue's controls (the defaults for a queue never configured). */
 export async function queueControls(ctx: ReadContext, queue: string): Promise<QueueControls> {
+  await ctx.life.whenOpen();
   const values = await ctx.redis.hmget(ctx.keys.controls, ...NAMES.map((n) => `${n}:${queue}`));
   return toControls(queue, Object.fromEntries(NAMES.map((n, i) => [n, values[i]])));
 }
 
 /** Every queue the controls hash names (configured, or with a running count), by name. */
 export async function allQueueControls(ctx: ReadContext): Promise<Map<string, QueueControls>> {
+  await ctx.life.whenOpen();
   const raw = await ctx.redis.hgetall(ctx.keys.controls);
   const byQueue = new Map<string, Partial<Record<Name, string>>>();
   for (const [field, value] of Object.entries(raw)) {

@@ -1,13 +1,13 @@
 import { Cluster, Redis } from 'ioredis';
 import { FormatVersionError, fromRedisError, RedisUnavailableError, ValidationError } from '../errors.js';
 import type { Keys } from './keys.js';
-import { migrateFrom1, migrateFrom2 } from './migrate.js';
+import { migrateFrom1, migrateFrom2, migrateFrom3 } from './migrate.js';
 
 /**
  * The storage format this version writes and reads. Bump it when keys or events change incompatibly.
  * 2: ended sets (retention), `snapshot`/`expired`/`compacted` events, heartbeats without progress unlogged.
  */
-export const FORMAT_VERSION = 3;
+export const FORMAT_VERSION = 4;
 
 export type Connection = Redis | Cluster;
 export type ConnectionOption = string | Redis | Cluster;
@@ -78,6 +78,7 @@ export async function ensureFormat(redis: Connection, keys: Keys, connectTimeout
   // Not bounded by connectTimeoutMs: it visits every task hash once.
   if (found === 1) await migrateFrom1(redis, keys);
   if (found <= 2) await migrateFrom2(redis, keys);
+  if (found <= 3) await migrateFrom3(redis, keys);
 }
 
 /** The namespace's format version as stored, or null for a namespace with no data yet. */

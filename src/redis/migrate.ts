@@ -30,3 +30,26 @@ export async function migrateFrom1(redis: Connection, keys: Keys): Promise<void>
 export async function migrateFrom2(redis: Connection, keys: Keys): Promise<void> {
   await redis.hset(keys.meta, 'format', '3');
 }
+
+/**
+ * Format 3 -> 4: format 4 keeps each queue's running count (`active:<queue>` in `{ns}:controls`), which the
+ * concurrency caps read and every start and exit from running keeps. Counts the tasks running now by queue,
+ * then records format 4. Idempotent when nothing moves; a task that starts or ends while it counts (a
+ * format-4 instance already at work) can leave a count off by that many, which `verify({ repair: true })` or
+ * `rebuild()` sets right.
+ */
+export async function migrateFrom3(redis: Connection, keys: Keys): Promise<void> {
+  const ids = await redis.zrange(keys.running, 0, -1);
+  const counts = new Map<string, number>();
+  for (let i = 0; i < ids.length; i += 1000) {
+    const p = redis.pipeline();
+    for (const id of ids.slice(i, i + 1000)) p.hmget(keys.task(id), 'status', 'queue');
+    for (const [err, value] of (await p.exec()) ?? []) {
+      const [status, queue] = (err ? [] : value) as (string | null)[];
+      if (status === 'running' && queue) counts.set(queue, (counts.get(queue) ?? 0) + 1);
+    }
+  }
+  const fields = [...counts].flatMap(([queue, n]) => [`active:${queue}`, String(n)]);
+  if (fields.length) await redis.hset(keys.controls, ...fields);
+  await redis.hset(keys.meta, 'format', '4');
+}
