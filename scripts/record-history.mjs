@@ -1,7 +1,7 @@
 // Records a log fixture for test/fold-replay.test.ts: runs a workload touching every event type against a
 // Redis (REDIS_URL), then writes the raw log and the projections it produced. Run once per format version;
 // the committed fixture then proves that later code folds the old log the same way.
-//   REDIS_URL=redis://127.0.0.1:6379 node scripts/record-history.mjs test/fixtures/history-v4
+//   REDIS_URL=redis://127.0.0.1:6379 node scripts/record-history.mjs test/fixtures/history-v5
 import { writeFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { TaskQueue } from '../dist/index.js';
@@ -84,11 +84,32 @@ async function workload(q) {
   await sleep(50);
   await q.dequeue(['exports']); // i, promoted
   await q.finish(i, undefined, { result: 'ok after a retry' });
+  // Since format 4 (history-v5): priorities (and a change of one), a dedup key with a debounce, queue
+  // options, and a rate-limited release that gives its start back.
+  await q.setQueueOptions('ranked', { concurrency: 2, rateLimit: { max: 100, perMs: 1000 } });
+  await q.pause('ranked');
+  const [k, l] = await q.enqueueMany([
+    { queue: 'ranked', type: 'job', spec: { n: 1 }, priority: 3 },
+    { queue: 'ranked', type: 'job', spec: { n: 2 } },
+  ]);
+  const m = await q.enqueue({ queue: 'ranked', type: 'job', spec: { v: 1 }, dedup: { key: 'order-1', replace: true } });
+  await q.enqueue({ queue: 'ranked', type: 'job', spec: { v: 2 }, dedup: { key: 'order-1', replace: true } });
+  await q.setPriority(l, 5);
+  await q.resume('ranked');
+  await q.dequeue(['ranked']); // l, level 5
+  await q.release(l, { holdMs: 1 });
+  await sleep(5);
+  await q.dequeue(['ranked']); // l again, its attempt given back first
+  await q.finish(l);
+  await q.dequeue(['ranked']); // k
+  await q.finish(k);
+  await q.dequeue(['ranked']); // m, with the spec the debounce gave it
+  await q.finish(m);
 
-  return [a, b, c, d, e, f, g, h, i, j];
+  return [a, b, c, d, e, f, g, h, i, j, k, l, m];
 }
 
-// Format 2 (history-v3) and 3 (history-v4): the workload, then a compaction (retention removes the finished tasks, the log is
+// Format 2 (history-v3), 3 (history-v4) and 4 (history-v5): the workload, then a compaction (retention removes the finished tasks, the log is
 // trimmed behind snapshots of the live ones), then the workload again on top of the trimmed log.
 const ids = await workload(q);
 await sleep(5);

@@ -14,15 +14,20 @@ const r = useRedis();
 // history-v1: the first recording (no delays or retries yet); history-v2: every event type of format 1;
 // history-v3: format 2, a log trimmed by compaction (snapshots, an expired event, a compacted record) with
 // the same workload again on top; history-v4: format 3, the same with results and errors apart from
-// progress, a retry that clears an error, and ends without a lease.
-const FIXTURES = ['history-v1', 'history-v2', 'history-v3', 'history-v4'];
+// progress, a retry that clears an error, and ends without a lease; history-v5: format 4, the same with
+// priorities and a change of one, a dedup debounce, queue options (snapshotted by compaction) and a
+// rate-limited release.
+const FIXTURES = ['history-v1', 'history-v2', 'history-v3', 'history-v4', 'history-v5'];
 const CORE = ['enqueued', 'started', 'progress', 'finished', 'failed', 'cancelled', 'requeued', 'deleted'];
 const FORMAT_1 = [...CORE, 'retrying', 'promoted'];
+// The task events of formats 2 and 3: all but those format 4 added.
+const FORMAT_3 = Object.keys(FOLD_RULES).filter((t) => t !== 'reprioritized' && t !== 'replaced');
 const TYPES: Record<string, string[]> = {
   'history-v1': CORE,
   'history-v2': FORMAT_1,
-  'history-v3': [...Object.keys(FOLD_RULES), 'expired', 'compacted'],
-  'history-v4': [...Object.keys(FOLD_RULES), 'expired', 'compacted'],
+  'history-v3': [...FORMAT_3, 'expired', 'compacted'],
+  'history-v4': [...FORMAT_3, 'expired', 'compacted'],
+  'history-v5': [...Object.keys(FOLD_RULES), 'expired', 'compacted', 'queue-options'],
 };
 
 function load(name: string) {
@@ -65,7 +70,7 @@ describe.each(FIXTURES)('recorded log %s', (name) => {
         if etype == 'expired' then
           -- As expire.lua removes them: the listed tasks' hashes go.
           for t in string.gmatch(fields[2 * n], '%S+') do redis.call('DEL', KEYS[1] .. t) end
-        elseif etype ~= 'compacted' then
+        elseif etype ~= 'compacted' and etype ~= 'queue-options' then
           fold_apply(KEYS[1] .. task, id, string.match(id, '^(%d+)'), etype, fields)
         end
         i = i + 4 + 2 * n
@@ -111,4 +116,16 @@ it('history-v4 holds what format 3 added: results, errors, ends without a lease,
   expect(retried.some((id) => events.some((e) => e.taskId === id && e.type === 'failed' && e.fields.failure))).toBe(
     true,
   );
+});
+
+it('history-v5 holds what format 4 added: priorities, a debounce, a rate-limited release', () => {
+  const { entries, projections } = load('history-v5');
+  const events = entries.map((e) => entryToRawEvent([e.id, e.fields]));
+  const reasons = events.filter((e) => e.type === 'requeued').map((e) => e.fields.reason);
+  expect(reasons).toContain('rate-limited');
+  const limited = events.find((e) => e.fields.reason === 'rate-limited')!;
+  expect(limited.fields.attempt).toBe('0');
+  const hashes = Object.values(projections).filter((h): h is ProjectionHash => h !== null);
+  expect(hashes.some((h) => h.priority === '5' && h.status === 'finished')).toBe(true);
+  expect(hashes.some((h) => h.dedupKey === 'order-1' && h.spec === '{"v":2}')).toBe(true);
 });

@@ -419,3 +419,11 @@ describe('the generated Lua of each protocol', () => {
     ).toEqual(ENQUEUE.options);
   });
 });
+
+describe('constants Lua and TypeScript share', () => {
+  it('the highest priority level is the same in includes/codes.lua and src/redis/keys.ts', async () => {
+    const { MAX_PRIORITY } = await import('../src/redis/keys.js');
+    const { loadInclude } = await import('../src/redis/scripts.js');
+    expect(loadInclude('codes')).toContain(`local MAX_PRIORITY = ${MAX_PRIORITY}\n`);
+  });
+});

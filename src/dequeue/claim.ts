@@ -42,8 +42,8 @@ export interface HeldBack {
 }
 
 /** The ready streams of the queues, in order, each queue's highest level first; and their keys. */
-export async function sourcesOf(ctx: DequeueContext, queues: readonly string[]): Promise<Source[][]> {
-  const levels = await ctx.rotation.levels(ctx);
+export async function sourcesOf(ctx: DequeueContext, queues: readonly string[], refresh = false): Promise<Source[][]> {
+  const levels = await ctx.rotation.levels(ctx, refresh);
   return queues.map((queue) => levels(queue).map((priority) => ({ queue, priority })));
 }
 
@@ -53,12 +53,17 @@ export async function sourcesOf(ctx: DequeueContext, queues: readonly string[]):
  * queue's controls (pause, cap, rate limit) are checked in the script. Due delayed tasks are reported first
  * (promote them, then claim again). When nothing is ready, returns what a blocking wait needs (wait-ready.ts).
  */
-export async function claim(ctx: DequeueContext, queues: readonly string[], count: number): Promise<ClaimResult> {
+export async function claim(
+  ctx: DequeueContext,
+  queues: readonly string[],
+  count: number,
+  refresh = false,
+): Promise<ClaimResult> {
   const order = ctx.rotation.rotate(queues);
-  const perQueue = await sourcesOf(ctx, order);
+  const perQueue = await sourcesOf(ctx, order, refresh);
   const k = ctx.keys;
-  const keys = [k.wake, k.controls];
-  const args: (string | number)[] = [GROUP, CONSUMER, count, order.length];
+  const keys = [k.wake, k.controls, k.levels];
+  const args: (string | number)[] = [GROUP, CONSUMER, count, order.length, ctx.rotation.levelsKnown];
   const sources: Source[] = [];
   perQueue.forEach((streams, i) => {
     const queue = order[i]!;
@@ -70,6 +75,8 @@ export async function claim(ctx: DequeueContext, queues: readonly string[], coun
     args.push(queue, streams.length);
   });
   const reply = (await ctx.scripts.claim(keys.length, ...keys, ...args)) as (string | number)[];
+  // A priority level used for the first time since the levels were read: read them again, claim again.
+  if (reply[0] === 3) return claim(ctx, queues, count, true);
   if (reply[0] === 1) {
     const claimed: Claimed[] = [];
     const at = Date.now();

@@ -10,7 +10,7 @@ export class QueueRotation {
   /** The namespace's queues as last read, for readers of any queue. */
   private list: { at: number; names: string[] } | undefined;
   /** The priority levels above 0 each queue has used, as last read. */
-  private levelList: { at: number; byQueue: Map<string, number[]> } | undefined;
+  private levelList: { at: number; byQueue: Map<string, number[]>; members: number } | undefined;
 
   /** The queues in the order to visit them this time. */
   rotate(queues: readonly string[]): string[] {
@@ -33,13 +33,19 @@ export class QueueRotation {
    * Each queue's ready streams as priority levels, highest first and always ending with 0, from `{ns}:levels`
    * read at most once per BLOCK_MS: a level a queue uses for the first time is seen within that time.
    */
-  async levels(ctx: ReadContext): Promise<(queue: string) => readonly number[]> {
+  async levels(ctx: ReadContext, refresh = false): Promise<(queue: string) => readonly number[]> {
     const now = Date.now();
-    if (!this.levelList || now - this.levelList.at > BLOCK_MS) {
-      this.levelList = { at: now, byQueue: parseLevels(await ctx.redis.smembers(ctx.keys.levels)) };
+    if (refresh || !this.levelList || now - this.levelList.at > BLOCK_MS) {
+      const members = await ctx.redis.smembers(ctx.keys.levels);
+      this.levelList = { at: now, byQueue: parseLevels(members), members: members.length };
     }
     const byQueue = this.levelList.byQueue;
     return (queue) => byQueue.get(queue) ?? LEVEL_0;
+  }
+
+  /** How many members of `{ns}:levels` the levels last read came from (claim.lua checks it is all of them). */
+  get levelsKnown(): number {
+    return this.levelList?.members ?? 0;
   }
 }
 

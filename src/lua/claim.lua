@@ -12,14 +12,18 @@
 
   KEYS[1] wake stream
   KEYS[2] controls hash
+  KEYS[3] levels set (the priority levels in use: the caller's list of them must be whole)
   then per queue: its delayed set, its rate set, then its ready streams (highest level first)
   ARGV[1] consumer group name
   ARGV[2] consumer name
   ARGV[3] count
   ARGV[4] number of queues
+  ARGV[5] how many members of the levels set the caller knows (its streams of each queue follow from them)
   then per queue: its name, the number of its ready streams
 
-  Returns {1, streamIndex, entryId, taskId, ...} when entries were claimed (streamIndex counts every queue's
+  Returns {3} when the levels set has more members than the caller knows (a level used for the first time:
+          the caller reads it again and claims again, so a new higher level is never passed over),
+          {1, streamIndex, entryId, taskId, ...} when entries were claimed (streamIndex counts every queue's
           streams from 1, in the order given),
           {2, queueIndex, taskId, ...} when delayed tasks are due, or
           {0, lastId per stream ..., wakeId, nextDue, now, then per queue: heldUntil, reason, waiting}: the
@@ -31,16 +35,19 @@
           its controls hold back), else '' and 0.
 ]]
 --@include claim-queues
+--@include queue-gate
+--@include claimable
 --@include redis-now
 
 local group, consumer = ARGV[1], ARGV[2]
 local wanted, nq = tonumber(ARGV[3]), tonumber(ARGV[4])
 local wakeKey, controlsKey = KEYS[1], KEYS[2]
+if redis.call('SCARD', KEYS[3]) ~= tonumber(ARGV[5]) then return { 3 } end
 local now = redis_now()
 
-local queues, k, base = {}, 3, 1
+local queues, k, base = {}, 4, 1
 for i = 1, nq do
-  local name, ns = ARGV[3 + 2 * i], tonumber(ARGV[4 + 2 * i])
+  local name, ns = ARGV[4 + 2 * i], tonumber(ARGV[5 + 2 * i])
   local streams = {}
   for s = 1, ns do streams[s] = KEYS[k + 1 + s] end
   queues[i] = { name = name, delayed = KEYS[k], rate = KEYS[k + 1], streams = streams, base = base, exists = {} }

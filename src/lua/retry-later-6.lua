@@ -29,7 +29,7 @@
 
 local taskId, held = ARGV[1], ARGV[2]
 local code = check_running(KEYS[3], held)
--- Put back already by this lease (a resend after a lost reply): see release-4.lua.
+-- Put back already by this lease (a resend after a lost reply): see release-6.lua.
 if code == NOT_RUNNING and held ~= '' and redis.call('HGET', KEYS[3], 'lease') == held then return OK end
 if code ~= OK then return code end
 if redis.call('HGET', KEYS[3], 'queue') ~= ARGV[6] then return QUEUE_CHANGED end

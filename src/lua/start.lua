@@ -62,6 +62,9 @@
 --@include emit
 --@include zadd-as-skiplist
 --@include claim-queues
+--@include queue-gate
+--@include claimable
+--@include gate-started
 --@include task-writes-protocol
 --@include start-protocol
 

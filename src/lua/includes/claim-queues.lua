@@ -4,27 +4,9 @@
 -- (`aging:<queue>`), a level whose oldest entry waited that long is served before the others, oldest first.
 -- Each queue q is {streams = {key...}, base = index of its first stream among all given, exists = {}};
 -- gates[i] is queue_gate's answer for queue i. Returns a flat list {streamIndex, entryId, taskId, ...}, with
--- streamIndex = q.base + the stream's place in q.streams - 1. Needs nothing.
---@include queue-gate
-local function serve_order(q, g)
-  local order = {}
-  if not g.aging or #q.streams < 2 then
-    for s = 1, #q.streams do order[s] = s end
-    return order
-  end
-  local aged, rest = {}, {}
-  for s, key in ipairs(q.streams) do
-    -- The first entry is the oldest still in the stream (started ones are trimmed): its id holds its time.
-    local first = redis.call('XRANGE', key, '-', '+', 'COUNT', 1)[1]
-    local ms = first and tonumber(string.match(first[1], '^(%d+)'))
-    if ms and g.now - ms >= g.aging then aged[#aged + 1] = { s, ms } else rest[#rest + 1] = s end
-  end
-  table.sort(aged, function(a, b) return a[2] < b[2] end)
-  for _, a in ipairs(aged) do order[#order + 1] = a[1] end
-  for _, s in ipairs(rest) do order[#order + 1] = s end
-  return order
-end
-
+-- streamIndex = q.base + the stream's place in q.streams - 1.
+--@include claimable
+--@include serve-order
 local function claim_queues(queues, gates, group, consumer, wanted)
   local out, got = {}, 0
   if wanted <= 0 then return out end

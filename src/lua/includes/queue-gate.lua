@@ -7,7 +7,6 @@
 -- 'concurrency' or 'rate'. `aging` is the queue's priority aging (ms) or nil.
 -- The fields are those of `{ns}:controls` (src/redis/keys.ts); `rateKey` is the queue's sorted set of recent
 -- starts (member: started event id, score: its time). Needs nothing.
---@include call-chunked
 --@include redis-now
 local function queue_gate(controlsKey, rateKey, queue, now)
   local c = redis.call('HMGET', controlsKey, 'paused:' .. queue, 'hold:' .. queue, 'concurrency:' .. queue,
@@ -43,32 +42,4 @@ local function queue_gate(controlsKey, rateKey, queue, now)
     end
   end
   return g
-end
-
--- What a gated queue may still claim: its start allowance less the entries of its streams claimed and not
--- started yet (another reader's prefetch, a round between claim and start). A claim counts as a start
--- reserved, so a start of what was claimed is rarely held back. Needs nothing.
-local function claimable(g, streams, group)
-  if not g.limited or g.allow == 0 then return g.allow end
-  local pending = 0
-  for _, key in ipairs(streams) do
-    if redis.call('EXISTS', key) == 1 then pending = pending + redis.call('XPENDING', key, group)[1] end
-  end
-  return math.max(0, g.allow - pending)
-end
-
--- Records that n tasks of a gated queue started at `at` (their started event ids in `ids`): the running
--- count went up, and a rate-limited queue keeps their times.
-local function gate_started(controlsKey, queue, g, ids, at)
-  redis.call('HINCRBY', controlsKey, 'active:' .. queue, #ids)
-  if g.rateMax then
-    local scored = {}
-    for _, id in ipairs(ids) do
-      scored[#scored + 1] = at
-      scored[#scored + 1] = id
-    end
-    call_chunked('ZADD', g.rateKey, nil, scored)
-    -- Starts that left the window say nothing any more: the set holds at most a window's starts.
-    redis.call('ZREMRANGEBYSCORE', g.rateKey, '-inf', at - g.ratePer)
-  end
 end
