@@ -51,14 +51,8 @@ const PARTS = {
     ],
   ],
   active: [
-    'the running counts per queue (HINCRBY at start and end, HEXISTS of a cap at the end)',
-    [
-      ["redis.call('HINCRBY', controlsKey, 'active:' .. queue, #ids)", ''],
-      [
-        "redis.call('HINCRBY', controlsKey, 'active:' .. queue, -n)\n  if redis.call('HEXISTS', controlsKey, 'concurrency:' .. queue) == 1 then wake_readers(wakeKey) end",
-        '',
-      ],
-    ],
+    "the running counts per queue (start.lua's one HINCRBY per queue and call, by starts less finishes)",
+    [["if d ~= 0 then redis.call('HINCRBY', controlsKey, 'active:' .. queue, d) end", '']],
   ],
 };
 PARTS.all = [

@@ -65,6 +65,7 @@
 --@include queue-gate
 --@include claimable
 --@include gate-started
+--@include wake-readers
 --@include task-writes-protocol
 --@include start-protocol
 
@@ -76,7 +77,10 @@ local controlsKey, wakeKey = KEYS[START_KEY_CONTROLS], KEYS[START_KEY_WAKE]
 -- A full Redis starts nothing: the task's finish would be refused, and it would run again after a stall.
 refuse_when_full(runningKey)
 -- Finishes first: the slots they free count for the starts below.
-local finishes = end_tasks(eventsKey, runningKey, KEYS[START_KEY_COUNTS], KEYS[START_KEY_FINISHED_SET], KEYS[START_KEY_THROUGHPUT], controlsKey, wakeKey, START_KEYS + 1, START_KEYS + nf, START_HEADER, 'finished')
+-- The running counts change once per queue at the end, by the starts less the finishes (at concurrency 1, a
+-- finish and a start of one queue: no write at all).
+local deltas = {}
+local finishes = end_tasks(eventsKey, runningKey, KEYS[START_KEY_COUNTS], KEYS[START_KEY_FINISHED_SET], KEYS[START_KEY_THROUGHPUT], controlsKey, wakeKey, START_KEYS + 1, START_KEYS + nf, START_HEADER, 'finished', deltas)
 -- Where the entries to start begin, in KEYS and in ARGV, then the arrived ones, then the queues: entry i's
 -- are at k0 + (i - 1) * START_ENTRY_KEYS + START_ENTRY_KEY_<name>, a0 + (i - 1) * START_ENTRY_WIDTH + START_ENTRY_<name>.
 local k0, a0 = START_KEYS + nf, START_HEADER + WRITE_WIDTH * nf
@@ -98,7 +102,7 @@ local gates = {}
 local function gate(i)
   local g = gates[i]
   if not g then
-    g = queue_gate(controlsKey, queues[i].rate, queues[i].name, nil)
+    g = queue_gate(controlsKey, queues[i].rate, queues[i].name, nil, deltas[queues[i].name])
     gates[i] = g
   end
   return g
@@ -202,8 +206,24 @@ end
 for _, readyKey in ipairs(order) do drop_started(readyKey, group, byStream[readyKey]) end
 -- Heartbeat deadlines of all started tasks in one write, into a skiplist (includes/zadd-as-skiplist.lua says why).
 zadd_as_skiplist(runningKey, deadlines)
+local gateOf = {}
 for i, q in ipairs(queues) do
-  if #q.started > 0 then gate_started(controlsKey, q.name, gate(i), q.started, lastAt) end
+  if #q.started > 0 then
+    local g = gate(i)
+    gate_started(g, q.started, lastAt)
+    deltas[q.name] = (deltas[q.name] or 0) + #q.started
+  end
+  gateOf[q.name] = gates[i]
+end
+for queue, d in pairs(deltas) do
+  if d ~= 0 then redis.call('HINCRBY', controlsKey, 'active:' .. queue, d) end
+  -- Slots freed on a capped queue: readers held back by its cap look again.
+  if d < 0 then
+    local g = gateOf[queue]
+    local capped = g and g.capped
+    if capped == nil then capped = redis.call('HEXISTS', controlsKey, 'concurrency:' .. queue) == 1 end
+    if capped then wake_readers(wakeKey) end
+  end
 end
 local ahead, aheadGates = {}, {}
 for j, i in ipairs(claimFrom) do

@@ -5,7 +5,8 @@
 -- a finish's `result` or a fail's `failure`; and `lease` = '' when the caller held none), is counted and
 -- leaves the running set (and its queue's running count) for its status's ended set (scored by the time it ended, for retention); the
 -- counts (all-time, and per minute in the throughput hash) and the sets are written once per call, not once
--- per task. A task this same lease already ended the same way is a resend whose first reply was lost:
+-- per task. `deltas` (optional): a table the ended tasks' running counts are taken from per queue instead of
+-- lowering them here (start.lua nets them with its starts). A task this same lease already ended the same way is a resend whose first reply was lost:
 -- answered OK, and nothing is written again.
 -- Returns a list with OK or a status code per task.
 --@include codes
@@ -16,7 +17,7 @@
 --@include count-minute
 --@include leave-running
 --@include task-writes-protocol
-local function end_tasks(eventsKey, runningKey, countsKey, endedKey, throughputKey, controlsKey, wakeKey, first, last, argBase, status)
+local function end_tasks(eventsKey, runningKey, countsKey, endedKey, throughputKey, controlsKey, wakeKey, first, last, argBase, status, deltas)
   local out, ended, scored, counts, lastAt = {}, {}, {}, {}, nil
   local outcomeField = status == 'finished' and 'result' or 'failure'
   local sameEnd = status == 'finished' and FINISHED or FAILED
@@ -55,7 +56,8 @@ local function end_tasks(eventsKey, runningKey, countsKey, endedKey, throughputK
   for queue, n in pairs(counts) do
     count_end(countsKey, status, queue, n)
     count_minute(throughputKey, status, queue, lastAt, n)
-    leave_running(controlsKey, wakeKey, queue, n)
+    -- A caller that starts tasks in the same call (start.lua) nets the running counts out itself.
+    if deltas then deltas[queue] = (deltas[queue] or 0) - n else leave_running(controlsKey, wakeKey, queue, n) end
   end
   return out
 end

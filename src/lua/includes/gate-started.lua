@@ -1,8 +1,7 @@
--- Records that n tasks of a gated queue started at `at` (their started event ids in `ids`): the running
--- count went up, and a rate-limited queue keeps their times.
+-- Records that tasks of a rate-limited queue started at `at` (their started event ids in `ids`): the rate set
+-- keeps their times. (The running counts are the caller's: start.lua nets them with the finishes.)
 --@include call-chunked
-local function gate_started(controlsKey, queue, g, ids, at)
-  redis.call('HINCRBY', controlsKey, 'active:' .. queue, #ids)
+local function gate_started(g, ids, at)
   if g.rateMax then
     local scored = {}
     for _, id in ipairs(ids) do

@@ -6,12 +6,13 @@
 -- and have not started yet (see claimable). `reason` names what limits it most: 'paused', 'hold',
 -- 'concurrency' or 'rate'. `aging` is the queue's priority aging (ms) or nil.
 -- The fields are those of `{ns}:controls` (src/redis/keys.ts); `rateKey` is the queue's sorted set of recent
--- starts (member: started event id, score: its time). Needs nothing.
+-- starts (member: started event id, score: its time). `activeOffset` (optional) is added to the running count
+-- read: what the caller changed and has not written yet. `capped` says a concurrency cap is set. Needs nothing.
 --@include redis-now
-local function queue_gate(controlsKey, rateKey, queue, now)
+local function queue_gate(controlsKey, rateKey, queue, now, activeOffset)
   local c = redis.call('HMGET', controlsKey, 'paused:' .. queue, 'hold:' .. queue, 'concurrency:' .. queue,
     'rate:' .. queue, 'active:' .. queue, 'aging:' .. queue)
-  local g = { allow = math.huge, aging = tonumber(c[6]), limited = false, rateKey = rateKey }
+  local g = { allow = math.huge, aging = tonumber(c[6]), limited = false, rateKey = rateKey, capped = c[3] ~= false }
   if c[1] then
     g.allow, g.reason = 0, 'paused'
     return g
@@ -24,7 +25,7 @@ local function queue_gate(controlsKey, rateKey, queue, now)
   end
   if c[3] then
     g.limited = true
-    g.allow = math.max(0, tonumber(c[3]) - (tonumber(c[5]) or 0))
+    g.allow = math.max(0, tonumber(c[3]) - (tonumber(c[5]) or 0) - (activeOffset or 0))
     g.reason = 'concurrency'
   end
   if c[4] then
