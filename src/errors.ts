@@ -101,6 +101,16 @@ export class TaskQueueChangedError extends TaskLedgerError {
   }
 }
 
+/**
+ * Other enqueues kept changing a dedup key between this call's read of it and its write, many times over:
+ * nothing was stored, and the call may be made again.
+ */
+export class DedupBusyError extends TaskLedgerError {
+  constructor(key: string, tries: number) {
+    super('ERR_DEDUP_BUSY', `dedup key ${JSON.stringify(key)} kept changing under ${tries} tries; nothing was stored`);
+  }
+}
+
 /** The task is running: only a waiting task's priority can change (setPriority). Nothing was written. */
 export class TaskRunningError extends TaskLedgerError {
   constructor(taskId: string) {

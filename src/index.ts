@@ -59,6 +59,7 @@ export {
   PayloadTooLargeError,
   TaskQueueChangedError,
   TaskRunningError,
+  DedupBusyError,
   FormatVersionError,
   CompactionLockLostError,
   RedisUnavailableError,

@@ -99,3 +99,23 @@ describe('priority at enqueue', () => {
     expect((await q.get(id))!.priority).toBe(7);
   });
 });
+
+describe('dedup and priority edges', () => {
+  it('replace takes a new spec only from the same type; another type is a plain duplicate', async () => {
+    const q = r.queue();
+    const a = await q.enqueue({ queue: 'd', type: 'sync', spec: { s: 1 }, dedup: { key: 'x', replace: true } });
+    expect(await q.enqueue({ queue: 'd', type: 'email', spec: { e: 1 }, dedup: { key: 'x', replace: true } })).toBe(a);
+    expect((await q.get(a))!.spec).toEqual({ s: 1 });
+  });
+
+  it('a queue named like a level is a queue of its own', async () => {
+    const q = r.queue();
+    const [a, b] = await q.enqueueMany([
+      { queue: '3:a', type: 't' },
+      { queue: 'a', type: 't', priority: 3 },
+    ]);
+    expect((await q.get(a!))!).toMatchObject({ queue: '3:a', priority: 0 });
+    expect((await q.get(b!))!).toMatchObject({ queue: 'a', priority: 3 });
+    expect((await r.raw().smembers(`{${q.namespace}}:queues`)).sort()).toEqual(['3:a', 'a']);
+  });
+});

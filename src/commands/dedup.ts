@@ -1,5 +1,5 @@
 import { GROUP } from '../redis/keys.js';
-import { InternalError } from '../errors.js';
+import { DedupBusyError } from '../errors.js';
 import type { ValidRequest } from '../validation.js';
 import type { WriteContext } from './context.js';
 
@@ -59,5 +59,5 @@ export async function enqueueDeduplicated(
     if (code !== -1) return value;
     seen = value;
   }
-  throw new InternalError(`dedup key ${JSON.stringify(r.dedup.key)} kept changing: gave up after ${TRIES} tries`);
+  throw new DedupBusyError(r.dedup.key, TRIES);
 }

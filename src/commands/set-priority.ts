@@ -1,6 +1,6 @@
 import { GROUP } from '../redis/keys.js';
 import type { ReadContext } from '../context/read-context.js';
-import { throwOnCode, ValidationError } from '../errors.js';
+import { LuaCode, throwOnCode, ValidationError } from '../errors.js';
 import { prioritySchema, validateTaskId } from '../validation.js';
 import { operator } from './queue-options.js';
 import { placeOf } from './queue-of.js';
@@ -14,23 +14,28 @@ export async function setPriority(ctx: ReadContext, taskId: string, priority: nu
   const parsed = prioritySchema.safeParse(priority);
   if (!parsed.success) throw new ValidationError(parsed.error.issues[0]!.message);
   await ctx.life.whenOpen();
-  const place = await placeOf(ctx, taskId);
   const k = ctx.keys;
-  const code = Number(
-    await ctx.scripts.reprioritize(
-      k.events,
-      k.task(taskId),
-      k.ready(place.queue, place.priority),
-      k.ready(place.queue, priority),
-      k.levels,
-      taskId,
-      GROUP,
-      place.queue,
-      String(place.priority),
-      String(priority),
-      operator(),
-    ),
-  );
+  // The place read may be stale by the call (another setPriority): read again, a few times.
+  let code = 0;
+  for (let tries = 0; tries < 3; tries++) {
+    const place = await placeOf(ctx, taskId);
+    code = Number(
+      await ctx.scripts.reprioritize(
+        k.events,
+        k.task(taskId),
+        k.ready(place.queue, place.priority),
+        k.ready(place.queue, priority),
+        k.levels,
+        taskId,
+        GROUP,
+        place.queue,
+        String(place.priority),
+        String(priority),
+        operator(),
+      ),
+    );
+    if (code !== LuaCode.QUEUE_CHANGED) break;
+  }
   if (code === 0) return false;
   throwOnCode(code, taskId);
   return true;

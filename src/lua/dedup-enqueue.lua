@@ -1,7 +1,7 @@
 --[[
   Enqueues one task with a deduplication key: a task already holding the key makes this enqueue a duplicate,
-  which stores nothing and answers with the holder's id (debounce: with replace, a holder still waiting
-  takes this request's spec, a `replaced` event). The key's value is `<mode>:<holder id>`: mode `t` (held
+  which stores nothing and answers with the holder's id (debounce: with replace, a holder still waiting and
+  of the same type takes this request's spec, a `replaced` event). The key's value is `<mode>:<holder id>`: mode `t` (held
   for ttlMs, whatever the holder's status) or `s` (held while the holder waits or runs; an enqueue that finds
   it ended or gone takes the key over), with at most DEDUP_MAX_MS as its expiry then, so that keys nobody
   enqueues again do not stay for ever.
@@ -30,7 +30,8 @@
   ARGV[8] runAt in ms ('' for none)
   ARGV[9] `<priority>:<queue>` for a level above 0, else ''
   ARGV[10] the spec (JSON), for a replace
-  ARGV[11..] the `enqueued` event's fields, as name/value pairs (without readyId and runAt)
+  ARGV[11..] the `enqueued` event's fields, as name/value pairs (without readyId and runAt), starting with
+    queue and type first (so ARGV[14] is the type)
 
   Returns {1, id} created, {0, holder id} a duplicate, {2, holder id} a duplicate whose spec replaced the
   holder's, {3, id} the new id existed already (a retried call), or {-1, value} when the key changed since
@@ -51,7 +52,10 @@ if cur ~= '' then
   local mode, holder = string.sub(cur, 1, 1), string.sub(cur, 3)
   local status = redis.call('HGET', KEYS[8], 'status')
   if mode == 't' or status == 'waiting' or status == 'running' then
-    if ARGV[6] == '1' and status == 'waiting' and redis.call('HGET', KEYS[8], 'spec') ~= ARGV[10] then
+    -- Only a holder of the same type takes the new spec: another type's handler could not read it.
+    local holderType = redis.call('HGET', KEYS[8], 'type')
+    if ARGV[6] == '1' and status == 'waiting' and holderType == ARGV[14]
+      and redis.call('HGET', KEYS[8], 'spec') ~= ARGV[10] then
       emit(KEYS[1], KEYS[8], holder, 'replaced', { 'spec', ARGV[10] })
       return { 2, holder }
     end

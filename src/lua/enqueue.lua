@@ -36,7 +36,7 @@ local now = redis_now()
 local k, a = ENQUEUE_KEYS + ENQUEUE_QUEUE_KEYS * nq + 1, ENQUEUE_HEADER + nq
 local delayed = false
 local created = {}
-local seen = { streams = {}, queues = {} }
+local seen = { streams = {}, queues = {}, levels = {} }
 local NONE = {} -- the options of a task that has none (never written to)
 for i = 1, count do
   local taskKey = KEYS[k]
@@ -71,9 +71,9 @@ for i = 1, count do
       fields[#fields + 1] = 'priority'
       fields[#fields + 1] = priority
       local level = priority .. ':' .. queue
-      if not seen.queues[level] then
+      if not seen.levels[level] then
         redis.call('SADD', KEYS[ENQUEUE_KEY_LEVELS], level)
-        seen.queues[level] = true
+        seen.levels[level] = true
       end
     end
     local refKeys = {}

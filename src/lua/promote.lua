@@ -28,8 +28,10 @@ for a = 3, #ARGV, 2 do
   local base = 1 + (q - 1) * width
   local taskKey = KEYS[1 + nq * width + t]
   local state = redis.call('HMGET', taskKey, 'status', 'priority')
+  -- A priority that is not a level (a hash written by hand) counts as 0, so the task is not found due for ever.
   local p = tonumber(state[2] or '0')
-  if p and p >= 0 and p <= MAX_PRIORITY and redis.call('ZREM', KEYS[base + 1], taskId) == 1 and state[1] == 'waiting' then
+  if not p or p < 0 or p > MAX_PRIORITY or p % 1 ~= 0 then p = 0 end
+  if redis.call('ZREM', KEYS[base + 1], taskId) == 1 and state[1] == 'waiting' then
     emit(KEYS[1], taskKey, taskId, 'promoted', { 'readyId', push_ready(KEYS[base + 2 + p], group, taskId) })
     promoted = promoted + 1
   end

@@ -1,6 +1,7 @@
 import type { ReadContext } from '../context/read-context.js';
+import { readyStreams } from '../context/queue-streams.js';
 import { entryToRawEvent, type StreamEntry } from '../events/codec.js';
-import { STREAM_ID } from '../events/stream-id.js';
+import { compareStreamIds, STREAM_ID } from '../events/stream-id.js';
 import { ValidationError } from '../errors.js';
 import type { Task } from '../types.js';
 import { get } from './get.js';
@@ -46,7 +47,9 @@ export async function listTasks(ctx: ReadContext, o: TaskListOptions): Promise<{
 /** A cursor is what a page printed: an entry id, or an offset for delayed and running tasks. */
 function checkCursor(o: TaskListOptions): void {
   const offsets = o.status === 'delayed' || o.status === 'running';
-  if (offsets ? !/^\d{1,15}$/.test(o.after!) : !STREAM_ID.test(o.after!))
+  // A waiting page's cursor may name the level of its last entry (`<entry id>@<level>`).
+  const id = o.status === 'waiting' ? o.after!.replace(/@\d$/, '') : o.after!;
+  if (offsets ? !/^\d{1,15}$/.test(o.after!) : !STREAM_ID.test(id))
     throw new ValidationError(
       `after must be a cursor a page printed (${offsets ? 'a whole number' : 'an event id such as 1700000000000-0'}), got "${String(o.after)}"`,
     );
@@ -54,20 +57,38 @@ function checkCursor(o: TaskListOptions): void {
 
 type Page = { ids: string[]; next: string | null };
 
-/** Ready entries, in queue order; the cursor is the last entry id shown. */
+/**
+ * Ready entries of every priority level of the queue, in entry order (the order they were made; entries of
+ * two levels made by one call share an id, and the higher level comes first); the cursor is the last entry
+ * shown, `<entry id>@<level>`.
+ */
 async function waitingIds(ctx: ReadContext, o: TaskListOptions): Promise<Page> {
-  const ready = ctx.keys.ready(o.queue);
-  const start = o.after ? `(${o.after}` : o.oldest ? '-' : '+';
-  // One more than a page: a cursor only when something follows it.
-  const entries = (
-    o.oldest
-      ? await ctx.redis.xrange(ready, start, '+', 'COUNT', o.limit + 1)
-      : await ctx.redis.xrevrange(ready, start, '-', 'COUNT', o.limit + 1)
-  ) as StreamEntry[];
+  const [afterId, afterLevel] = o.after ? [o.after.replace(/@\d$/, ''), Number(/@(\d)$/.exec(o.after)?.[1] ?? -1)] : [];
+  const sign = o.oldest ? 1 : -1;
+  // (id, level) in page order: entry ids first, then the higher level first among equal ids.
+  const order = (a: [string, number], b: [string, number]) =>
+    sign * compareStreamIds(a[0], b[0]) || (b[1] - a[1]) * sign;
+  const start = afterId ?? (o.oldest ? '-' : '+');
+  // One more than a page from each level (from the cursor's id on: an equal id of another level may follow).
+  const perLevel = await Promise.all(
+    (await readyStreams(ctx, [o.queue])).map(async ({ key, priority }) => {
+      const entries = (
+        o.oldest
+          ? await ctx.redis.xrange(key, start, '+', 'COUNT', o.limit + 2)
+          : await ctx.redis.xrevrange(key, start, '-', 'COUNT', o.limit + 2)
+      ) as StreamEntry[];
+      return entries.map((e) => ({ e, at: [e[0], priority] as [string, number] }));
+    }),
+  );
+  const entries = perLevel
+    .flat()
+    .filter((x) => afterId === undefined || order(x.at, [afterId, afterLevel!]) > 0)
+    .sort((a, b) => order(a.at, b.at));
   const shown = entries.slice(0, o.limit);
+  const last = shown[shown.length - 1];
   return {
-    ids: shown.map(([, f]) => f[1]!),
-    next: entries.length > o.limit ? shown[shown.length - 1]![0] : null,
+    ids: shown.map(({ e }) => e[1][1]!),
+    next: entries.length > o.limit && last ? `${last.at[0]}@${last.at[1]}` : null,
   };
 }
 

@@ -51,7 +51,8 @@ export function encodeEnqueue(k: EnqueueKeys, group: string, tasks: readonly Enq
   const queues = new Map<string, number>();
   const names: string[] = [];
   const keys = fixedKeys(k, ENQUEUE.keys);
-  const unitOf = (r: EnqueueTask['request']) => (r.priority ? `${r.priority}:${r.queue}` : r.queue);
+  // NUL joins them: no queue name holds a control character, so no queue is taken for another's level.
+  const unitOf = (r: EnqueueTask['request']) => (r.priority ? `${r.priority}\u0000${r.queue}` : r.queue);
   for (const { request: r } of tasks) {
     const unit = unitOf(r);
     if (queues.get(unit) === undefined) {
