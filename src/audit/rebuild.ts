@@ -82,7 +82,9 @@ async function rebuildLocked(ctx: ReadContext, options: FoldProgressOptions): Pr
   if (stale.length) c.hdel(ctx.keys.controls, ...stale);
   if (controls.size) c.hset(ctx.keys.controls, Object.fromEntries(controls));
   // And the priority levels in use, so that readers find every level stream the restores wrote to.
-  const levels = [...folded.values()].filter((h) => Number(h.priority ?? 0) > 0).map((h) => `${h.priority}:${h.queue}`);
+  const levels = [...folded.values()].flatMap((h) =>
+    Number(h.priority ?? 0) > 0 && h.queue !== undefined ? [`${h.priority ?? 0}:${h.queue}`] : [],
+  );
   if (levels.length) c.sadd(ctx.keys.levels, ...new Set(levels));
   await c.exec();
   return { tasks, events };
