@@ -28,6 +28,17 @@ const op = fc.oneof(
     running: fc.boolean(),
   }),
   fc.record({ kind: fc.constant('deleteByReference' as const), ref: fc.integer({ min: 0, max: 2 }) }),
+  // Priorities and deduplication: an enqueue at a level with a dedup key (a debounce half the time), and a
+  // waiting task's priority changed.
+  fc.record({
+    kind: fc.constant('enqueueRanked' as const),
+    queue: fc.constantFrom('a', 'b'),
+    priority: fc.integer({ min: 0, max: 9 }),
+    key: fc.constantFrom('k1', 'k2'),
+    replace: fc.boolean(),
+    spec: fc.integer(),
+  }),
+  fc.record({ kind: fc.constant('setPriority' as const), pick: fc.nat(), priority: fc.integer({ min: 0, max: 9 }) }),
   // Queue controls: a dequeue may then find its queue paused or at its cap, and take nothing.
   fc.record({
     kind: fc.constant('control' as const),
@@ -115,6 +126,22 @@ describe('random operation sequences', () => {
               }
               break;
             }
+            case 'enqueueRanked': {
+              const id = await q.enqueue({
+                queue: o.queue,
+                type: 't',
+                spec: o.spec,
+                priority: o.priority,
+                dedup: { key: o.key, replace: o.replace },
+              });
+              if (!ids.includes(id)) ids.push(id);
+              break;
+            }
+            case 'setPriority': {
+              const id = pick(o.pick);
+              if (id) await q.setPriority(id, o.priority).catch(ignore);
+              break;
+            }
             case 'control':
               if (o.change === 'pause') await q.pause(o.queue);
               else if (o.change === 'resume') await q.resume(o.queue);
@@ -179,6 +206,8 @@ describe('random operation sequences', () => {
       'requeued:released',
       'requeued:stalled',
       'queue-options',
+      'replaced',
+      'reprioritized',
       'snapshot',
       'started',
     ];
