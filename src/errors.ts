@@ -128,6 +128,39 @@ export class FormatVersionError extends TaskLedgerError {
   }
 }
 
+/**
+ * The namespace records another partition count than this instance was given (or holds tasks and records
+ * none, so it must be migrated first). Nothing was written.
+ */
+export class PartitionMismatchError extends TaskLedgerError {
+  constructor(namespace: string, recorded: number, given: number, detail = '') {
+    super(
+      'ERR_PARTITION_MISMATCH',
+      `namespace "${namespace}" has ${recorded} partition${recorded === 1 ? '' : 's'}, but this instance was given ${given}${detail}`,
+    );
+  }
+}
+
+/** A cursor, an export line or a call names a partition the namespace does not have. */
+export class UnknownPartitionError extends TaskLedgerError {
+  constructor(partition: unknown, partitions: number, where: string) {
+    super(
+      'ERR_UNKNOWN_PARTITION',
+      `${where} names partition ${JSON.stringify(partition)}, but the namespace has partitions 0 to ${partitions - 1}`,
+    );
+  }
+}
+
+/**
+ * A request's routes disagree: a caller-chosen id routes to one partition and its partitionKey, dedup key
+ * or pinned queue to another. Nothing was stored.
+ */
+export class PartitionRouteError extends TaskLedgerError {
+  constructor(message: string) {
+    super('ERR_PARTITION_ROUTE', message);
+  }
+}
+
 export class RedisUnavailableError extends TaskLedgerError {
   constructor(message: string, cause?: unknown) {
     super('ERR_REDIS_UNAVAILABLE', message, { cause });

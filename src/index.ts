@@ -43,7 +43,9 @@ export type { RebuildReport } from './audit/rebuild.js';
 export { foldEvent, foldAll } from './events/fold.js';
 export type { ProjectionHash, RawEvent } from './events/fold.js';
 export { FOLD_RULES } from './events/fold-rules.js';
-export { FORMAT_VERSION } from './redis/connection.js';
+export { FORMAT_VERSION, PARTITIONED_FORMAT } from './redis/connection.js';
+export { MAX_PARTITIONS } from './partitions/layout.js';
+export type { PartitionShare } from './partitions/merge.js';
 export {
   TaskLedgerError,
   TaskCancelledError,
@@ -60,6 +62,9 @@ export {
   TaskQueueChangedError,
   TaskRunningError,
   DedupBusyError,
+  PartitionMismatchError,
+  PartitionRouteError,
+  UnknownPartitionError,
   FormatVersionError,
   CompactionLockLostError,
   RedisUnavailableError,

@@ -14,18 +14,20 @@ export function openQueueContext(
   options: ContextOptions,
   onError: (err: unknown) => void,
   onHeld?: (held: readonly HeldBack[]) => void,
-): { ctx: DequeueContext; owned: boolean } {
+): { parts: DequeueContext[]; owned: boolean } {
   const { ctx, owned } = openContext(options, onError);
-  return {
-    ctx: {
-      ...ctx,
-      leases: new LeaseBook(),
-      writes: createWriteBatches(ctx.scripts, ctx.keys, ctx.settings.heartbeatTtlMs),
-      rotation: new QueueRotation(),
-      ...(onHeld ? { onHeld } : {}),
-    },
-    owned,
-  };
+  // One context per partition (§20): the same connection, scripts, lifecycle and leases, each with its own
+  // keys, batched writes and queue rotation. Partition 0's is parts[0].
+  const leases = new LeaseBook();
+  const parts = ctx.layout.map((keys) => ({
+    ...ctx,
+    keys,
+    leases,
+    writes: createWriteBatches(ctx.scripts, keys, ctx.settings.heartbeatTtlMs),
+    rotation: new QueueRotation(),
+    ...(onHeld ? { onHeld } : {}),
+  }));
+  return { parts, owned };
 }
 
 /**

@@ -47,6 +47,20 @@ import type { PeriodicPass } from './context/periodic-pass.js';
 import type { Archive } from './archive/archive.js';
 import { compact, type CompactionReport, type CompactOptions } from './retention/compact.js';
 import { compactionLoop } from './retention/compaction-loop.js';
+import { EnqueueRouter } from './partitions/enqueue-routing.js';
+import { PinBook } from './partitions/pins.js';
+import { partitionOfId } from './partitions/routing.js';
+import { mergeCompactions, mergeStats, mergeThroughput, mergeVerify, sumReports } from './partitions/merge.js';
+import {
+  allPartitionedControls,
+  partitionedControls,
+  pausePartitioned,
+  setPartitionedOptions,
+} from './partitions/queue-options.js';
+import { mergedEvents } from './partitions/merged-events.js';
+import { dequeuePartitioned } from './partitions/dequeue.js';
+import { PartitionedFeed, type Feed } from './partitions/feed.js';
+import { validateRequest } from './validation.js';
 import {
   compactionConfig,
   DEFAULT_COMPACT_INTERVAL_MS,
@@ -89,6 +103,12 @@ export interface TaskQueueOptions {
   maxPayloadBytes?: number;
   /** How often this instance tries a compaction pass (one instance at a time runs it); 0 turns the timer off. Default 10000 with retention, else off. */
   compactIntervalMs?: number;
+  /**
+   * How many partitions the namespace is spread over, 1 to 256 (MAX_PARTITIONS), so that one namespace can
+   * use many Redis Cluster primaries (README "Partitions", docs/architecture.md §20). Fixed when the
+   * namespace is made and recorded in it; a different count later is a PartitionMismatchError. Default 1.
+   */
+  partitions?: number;
 }
 
 /**
@@ -97,12 +117,19 @@ export interface TaskQueueOptions {
  */
 export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
   readonly namespace: string;
+  /** How many partitions the namespace has (§20). */
+  readonly partitions: number;
+  /** Partition 0's context, which holds what is namespace-wide (the format, the partition count). */
   private readonly ctx: DequeueContext;
+  /** One context per partition, partition 0 first. */
+  private readonly parts: readonly DequeueContext[];
+  private readonly pins: PinBook;
+  private readonly router: EnqueueRouter;
   private readonly owned: boolean;
   private readonly recoveryIntervalMs: number;
-  private readonly recovery: PeriodicPass;
+  private readonly recovery: PeriodicPass[];
   private readonly compaction: CompactionConfig;
-  private readonly compactionLoop: PeriodicPass;
+  private readonly compactionLoop: PeriodicPass[];
   private closing: Promise<void> | undefined;
 
   constructor(options: TaskQueueOptions = {}) {
@@ -111,6 +138,8 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
     knownKeys(options, TASK_QUEUE_OPTIONS, 'TaskQueue options');
     checkTasks(options.tasks);
     const compaction = compactionConfig(options.retention, options.archive);
+    if (compaction.archive && options.partitions !== undefined && options.partitions !== 1)
+      throw new ValidationError('an archive is not supported yet with more than one partition; use archive: false');
     const compactIntervalMs = timerOption(
       options.compactIntervalMs,
       hasRetention(compaction) ? DEFAULT_COMPACT_INTERVAL_MS : 0,
@@ -125,22 +154,36 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
       'recoveryIntervalMs',
       0,
     );
-    const { ctx, owned } = openQueueContext(
+    const { parts, owned } = openQueueContext(
       { ...options, archive: compaction.archive },
       (err) => this.emit('error', err),
       (held) => this.emit('held', held),
     );
+    const ctx = parts[0]!;
+    this.parts = parts;
     this.ctx = ctx;
+    this.partitions = parts.length;
+    this.pins = new PinBook(ctx);
+    this.router = new EnqueueRouter(parts.length, this.pins);
     this.namespace = ctx.keys.namespace;
     this.owned = owned;
     // The first round trip starts now. Its failure reaches every command, which awaits the same check (and
     // an unreachable Redis is tried again): here it has no caller to go to.
     this.ctx.life.whenOpen()?.catch(() => undefined);
-    this.recovery = recoveryLoop(this.ctx, this.recoveryIntervalMs);
-    this.recovery.start();
+    // Each partition has its own recovery and compaction passes, each with its own lock.
+    this.recovery = parts.map((p) => recoveryLoop(p, this.recoveryIntervalMs));
+    for (const loop of this.recovery) loop.start();
     this.compaction = compaction;
-    this.compactionLoop = compactionLoop(ctx, compaction, compactIntervalMs, (r) => this.emit('compacted', r));
-    this.compactionLoop.start();
+    this.compactionLoop = parts.map((p) =>
+      compactionLoop(p, compaction, compactIntervalMs, (r) => this.emit('compacted', r)),
+    );
+    for (const loop of this.compactionLoop) loop.start();
+  }
+
+  /** The context of the partition a task id routes to (§20). */
+  private at(taskId: string): DequeueContext {
+    // A bad id goes to partition 0, whose command refuses it with its own ValidationError.
+    return typeof taskId === 'string' && taskId !== '' ? this.parts[partitionOfId(taskId, this.partitions)]! : this.ctx;
   }
 
   /** The archive compaction writes to and reads from, if any. */
@@ -167,8 +210,8 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
    * batch's entries claimed ahead in the same call.
    * @internal The Worker's; use dequeue() to take one task.
    */
-  prefetcher(queues: readonly string[] | undefined): Prefetcher {
-    return new Prefetcher(this.ctx, queues);
+  prefetcher(queues: readonly string[] | undefined): Feed {
+    return this.partitions === 1 ? new Prefetcher(this.ctx, queues) : new PartitionedFeed(this.parts, queues);
   }
 
   /** The connection commands go through (for metrics, diagnostics, tests). */
@@ -177,12 +220,35 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
   }
 
   enqueue(request: EnqueueRequest): Promise<string> {
-    return enqueueMany(this.ctx, [request]).then((ids) => ids[0]!);
+    return this.enqueueMany([request]).then((ids) => ids[0]!);
   }
 
-  /** Validates every request first, then stores them all in one round trip. */
+  /** Validates every request first, then stores them all in one round trip (one per partition). */
   enqueueMany(requests: readonly EnqueueRequest[]): Promise<string[]> {
-    return enqueueMany(this.ctx, requests);
+    if (this.partitions === 1) return enqueueMany(this.ctx, requests);
+    return call(async () => {
+      const given: unknown = requests;
+      if (!Array.isArray(given)) throw new ValidationError('enqueueMany takes an array of enqueue requests');
+      requests.forEach((r, i) => validateRequest(r, requests.length > 1 ? i : undefined, this.maxPayloadBytes));
+      const open = this.ctx.life.whenOpen();
+      if (open) await open;
+      const pins = this.pins.refresh();
+      if (pins) await pins;
+      const routed = this.router.route(requests);
+      const ids: string[] = new Array<string>(requests.length);
+      await Promise.all(
+        this.parts.map(async (part, p) => {
+          const mine = routed.flatMap((r, i) => (r.partition === p ? [i] : []));
+          if (mine.length === 0) return;
+          const got = await enqueueMany(
+            part,
+            mine.map((i) => routed[i]!.request),
+          );
+          mine.forEach((i, j) => (ids[i] = got[j]!));
+        }),
+      );
+      return ids;
+    });
   }
 
   dequeue(queues?: readonly string[], options?: DequeueOptions): Promise<Task> {
@@ -190,22 +256,24 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
       knownKeys(options, ['signal'], 'dequeue options');
       if (options?.signal !== undefined && !(options.signal instanceof AbortSignal))
         throw new ValidationError('dequeue options.signal must be an AbortSignal');
-      return dequeue(this.ctx, queues, options);
+      return this.partitions === 1
+        ? dequeue(this.ctx, queues, options)
+        : dequeuePartitioned(this.parts, queues, options);
     });
   }
 
   heartbeat(taskId: string, progress?: JsonValue, options?: LeaseOptions): Promise<void> {
-    return heartbeat(this.ctx, taskId, progress, options);
+    return heartbeat(this.at(taskId), taskId, progress, options);
   }
 
   /** Ends a running task well: `progress` as in the Go original, the outcome in `options.result`. */
   finish(taskId: string, progress?: JsonValue, options?: FinishOptions): Promise<void> {
-    return finish(this.ctx, taskId, progress, options);
+    return finish(this.at(taskId), taskId, progress, options);
   }
 
   /** Ends a running task badly, for good: `progress` as in the Go original, the reason in `options.error`. */
   fail(taskId: string, progress?: JsonValue, options?: FailOptions): Promise<void> {
-    return fail(this.ctx, taskId, progress, options);
+    return fail(this.at(taskId), taskId, progress, options);
   }
 
   /** Puts a running task this instance holds back to waiting (for a worker shutting down). */
@@ -215,7 +283,7 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
       const holdMs = options?.holdMs ?? 0;
       if (!Number.isInteger(holdMs) || holdMs < 0 || holdMs > MAX_TIMER_MS)
         throw new ValidationError(`options.holdMs must be a whole number of ms from 0 to ${MAX_TIMER_MS}`);
-      return release(this.ctx, taskId, options, holdMs);
+      return release(this.at(taskId), taskId, options, holdMs);
     });
   }
 
@@ -224,13 +292,13 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
     return call(() => {
       knownKeys(options, ['delayMs', 'error', 'progress', 'lease'], 'retryLater options', true);
       checkLease({ lease: options.lease });
-      return retryLater(this.ctx, taskId, options);
+      return retryLater(this.at(taskId), taskId, options);
     });
   }
 
   /** Gives a failed or cancelled task another run (back to waiting); false when it is waiting or running. */
   retry(taskId: string): Promise<boolean> {
-    return retry(this.ctx, taskId).catch(typed);
+    return retry(this.at(taskId), taskId).catch(typed);
   }
 
   /**
@@ -240,29 +308,39 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
    * queue's options after it.
    */
   setQueueOptions(queue: string, options: QueueOptionsChange): Promise<QueueOptions> {
-    return setQueueOptions(this.ctx, queue, options).catch(typed);
+    return (
+      this.partitions === 1
+        ? setQueueOptions(this.ctx, queue, options)
+        : setPartitionedOptions(this.parts, this.pins, queue, options)
+    ).catch(typed);
   }
 
   /** A queue's controls, its running tasks and any RateLimitedError hold. */
   getQueueOptions(queue: string): Promise<QueueControls> {
     return Promise.resolve()
-      .then(() => queueControls(this.ctx, checkQueue(queue)))
+      .then(() =>
+        this.partitions === 1 ? queueControls(this.ctx, checkQueue(queue)) : partitionedControls(this.parts, queue),
+      )
       .catch(typed);
   }
 
   /** Every queue with controls or running tasks, by name. */
   queueControls(): Promise<Map<string, QueueControls>> {
-    return allQueueControls(this.ctx).catch(typed);
+    return (this.partitions === 1 ? allQueueControls(this.ctx) : allPartitionedControls(this.parts)).catch(typed);
   }
 
   /** A paused queue starts nothing new (enqueue still works, running tasks finish). False when paused already. */
   pause(queue: string): Promise<boolean> {
-    return pauseQueue(this.ctx, queue, true).catch(typed);
+    return (
+      this.partitions === 1 ? pauseQueue(this.ctx, queue, true) : pausePartitioned(this.parts, queue, true)
+    ).catch(typed);
   }
 
   /** Lets a paused queue start tasks again. False when it was not paused. */
   resume(queue: string): Promise<boolean> {
-    return pauseQueue(this.ctx, queue, false).catch(typed);
+    return (
+      this.partitions === 1 ? pauseQueue(this.ctx, queue, false) : pausePartitioned(this.parts, queue, false)
+    ).catch(typed);
   }
 
   /**
@@ -270,20 +348,20 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
    * new level. False when it has that priority already; TaskRunningError for a running task.
    */
   setPriority(taskId: string, priority: number): Promise<boolean> {
-    return setPriority(this.ctx, taskId, priority).catch(typed);
+    return setPriority(this.at(taskId), taskId, priority).catch(typed);
   }
 
   /** True when this call cancelled the task, false when it was cancelled already. */
   cancel(taskId: string): Promise<boolean> {
-    return cancel(this.ctx, taskId).catch(typed);
+    return cancel(this.at(taskId), taskId).catch(typed);
   }
 
   get(taskId: string): Promise<Task | null> {
-    return get(this.ctx, taskId).catch(typed);
+    return get(this.at(taskId), taskId).catch(typed);
   }
 
   history(taskId: string): Promise<TaskEvent[]> {
-    return history(this.ctx, taskId).catch(typed);
+    return history(this.at(taskId), taskId).catch(typed);
   }
 
   async *events(options?: EventsOptions): AsyncGenerator<TaskEvent> {
@@ -297,7 +375,8 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
       if (options?.[key] !== undefined && typeof options[key] !== 'boolean')
         throw new ValidationError(`events options.${key} must be a boolean`);
     try {
-      yield* events(this.ctx, options);
+      if (this.partitions === 1) yield* events(this.ctx, options);
+      else yield* mergedEvents(this.parts, options);
     } catch (err) {
       typed(err);
     }
@@ -305,12 +384,22 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
 
   /** Waiting, delayed and running tasks per queue, and the log's size: cheap, for dashboards and metrics. */
   stats(): Promise<QueueStats> {
-    return stats(this.ctx).catch(typed);
+    if (this.partitions === 1) return stats(this.ctx).catch(typed);
+    return Promise.all(this.parts.map((p) => stats(p)))
+      .then((all) =>
+        mergeStats(
+          all,
+          this.parts.map((p) => p.keys.tag),
+        ),
+      )
+      .catch(typed);
   }
 
   /** Tasks finished and failed per minute and queue, over the last THROUGHPUT_MINUTES (60) minutes, oldest first. */
   throughput(): Promise<MinuteCount[]> {
-    return throughputPerMinute(this.ctx).catch(typed);
+    return Promise.all(this.parts.map((p) => throughputPerMinute(p)))
+      .then((all) => (all.length === 1 ? all[0]! : mergeThroughput(all)))
+      .catch(typed);
   }
 
   /**
@@ -322,25 +411,33 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
       checkFoldOptions(options, 'verify', ['onProgress', 'repair']);
       if (options?.repair !== undefined && typeof options.repair !== 'boolean')
         throw new ValidationError('verify options.repair must be a boolean');
-      return verify(this.ctx, options);
+      // Each partition folds its own log, all at once (on a cluster, on their own primaries).
+      return Promise.all(this.parts.map((p) => verify(p, options))).then((all) =>
+        all.length === 1 ? all[0]! : mergeVerify(all),
+      );
     });
   }
 
   rebuild(options?: FoldProgressOptions): Promise<RebuildReport> {
     return call(() => {
       checkFoldOptions(options, 'rebuild');
-      return rebuild(this.ctx, options);
+      return Promise.all(this.parts.map((p) => rebuild(p, options))).then(sumReports);
     });
   }
 
   deleteByReference(refs: References): Promise<{ tasks: number; schedules: number }> {
-    return deleteByReference(this.ctx, refs).catch(typed);
+    return Promise.all(this.parts.map((p) => deleteByReference(p, refs)))
+      .then(sumReports)
+      .catch(typed);
   }
 
   /** Runs one recovery pass now (it also runs on a timer); null when another instance holds the pass. */
   async recover(): Promise<RecoveryReport | null> {
     await this.ctx.life.whenOpen();
-    return recover(this.ctx, this.recoveryIntervalMs || 1000).catch(typed);
+    const all = await Promise.all(this.parts.map((p) => recover(p, this.recoveryIntervalMs || 1000))).catch(typed);
+    // Null when another instance held every partition's pass.
+    const done = all.filter((r): r is RecoveryReport => r !== null);
+    return done.length ? sumReports(done) : null;
   }
 
   /**
@@ -356,7 +453,8 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
     if (options?.onStep !== undefined && typeof options.onStep !== 'function')
       throw new ValidationError('compact options.onStep must be a function');
     await this.ctx.life.whenOpen();
-    return compact(this.ctx, this.compaction, options).catch(typed);
+    const all = await Promise.all(this.parts.map((p) => compact(p, this.compaction, options))).catch(typed);
+    return all.length === 1 ? all[0]! : mergeCompactions(all);
   }
 
   /**
@@ -370,8 +468,7 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
   }
 
   private async closeNow(): Promise<void> {
-    this.recovery.stop();
-    this.compactionLoop.stop();
+    for (const loop of [...this.recovery, ...this.compactionLoop]) loop.stop();
     await closeQueueContext(this.ctx);
     if (this.owned) {
       // QUIT fails on a connection that is down already; disconnecting is all that is left to do then.
@@ -393,6 +490,7 @@ const TASK_QUEUE_OPTIONS = [
   'archive',
   'maxPayloadBytes',
   'compactIntervalMs',
+  'partitions',
 ];
 
 /** A call whose checks may throw before its promise exists: they reject it instead, as its other errors do. */

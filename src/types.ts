@@ -90,6 +90,11 @@ export interface TaskEvent {
   /** Redis time of the transition (the stream id's milliseconds). */
   at: Date;
   data: Record<string, JsonValue>;
+  /**
+   * The partition whose log holds it, on a namespace of several partitions (§20); `${id}/${partition}` is
+   * its place in the merged replay (events({ after })). Absent with one partition.
+   */
+  partition?: number;
 }
 
 export interface EnqueueRequest<Spec extends JsonValue = JsonValue> {
@@ -119,6 +124,11 @@ export interface EnqueueRequest<Spec extends JsonValue = JsonValue> {
   priority?: number;
   /** Deduplication: a second enqueue with the same key returns the existing task's id and stores nothing. */
   dedup?: DedupOptions;
+  /**
+   * On a namespace of several partitions, tasks with one partitionKey all go to one partition, in the order
+   * they were enqueued (docs/architecture.md §20). Ignored with one partition.
+   */
+  partitionKey?: string;
 }
 
 export interface DedupOptions {

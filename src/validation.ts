@@ -146,6 +146,9 @@ const requestSchema = z.strictObject({
     .refine((v) => v > 0, { error: 'timeoutMs must be positive' })
     .optional(),
   priority: prioritySchema.optional(),
+  partitionKey: name('partitionKey')
+    .refine((s) => s.trim() !== '', { error: 'partitionKey is blank' })
+    .optional(),
   dedup: z
     .strictObject({
       key: name('dedup.key').refine((s) => s.trim() !== '', { error: 'dedup.key is blank' }),
@@ -241,6 +244,8 @@ export interface ValidRequest {
   /** 1 to MAX_PRIORITY, or undefined for 0. */
   priority: number | undefined;
   dedup: { key: string; ttlMs: number | undefined; replace: boolean } | undefined;
+  /** Sends the task to the partition this key routes to (§20); nothing is stored of it. */
+  partitionKey: string | undefined;
 }
 
 const isBlank = (v: unknown) => v === undefined || v === null || (typeof v === 'string' && v.trim() === '');
@@ -279,6 +284,7 @@ export function validateRequest(req: EnqueueRequest, index?: number, maxPayloadB
     timeoutMs: parsed.data.timeoutMs,
     priority: parsed.data.priority || undefined,
     dedup: dedupOf(parsed.data.dedup, where),
+    partitionKey: parsed.data.partitionKey,
   };
 }
 

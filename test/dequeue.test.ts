@@ -14,7 +14,7 @@ import { finish } from '../src/commands/finish.js';
 
 const r = useRedis();
 
-const contexts: ReturnType<typeof openQueueContext>['ctx'][] = [];
+const contexts: ReturnType<typeof openQueueContext>['parts'][number][] = [];
 afterEach(async () => {
   await Promise.all(contexts.splice(0).map((ctx) => closeQueueContext(ctx)));
 });
@@ -24,9 +24,9 @@ afterEach(async () => {
  * directly; closed after the test (its blocking connections with it).
  */
 function contextOf(q: TaskQueue) {
-  const { ctx } = openQueueContext({ connection: q.redis, namespace: q.namespace }, (err) => {
+  const ctx = openQueueContext({ connection: q.redis, namespace: q.namespace }, (err) => {
     throw err;
-  });
+  }).parts[0]!;
   contexts.push(ctx);
   return ctx;
 }

@@ -44,7 +44,7 @@ export async function appendEvents(
  * made since (an import that failed part way leaves the namespace as it found it).
  */
 export async function keysBefore(ctx: ReadContext): Promise<{ undo(): Promise<void> }> {
-  const pattern = prefixPattern(`{${ctx.keys.namespace}}:`);
+  const pattern = prefixPattern(`{${ctx.keys.tag}}:`);
   const before = new Set<string>();
   for await (const batch of scanKeys(ctx.redis, pattern)) for (const k of batch) before.add(k);
   const formatBefore = await ctx.redis.hget(ctx.keys.meta, 'format');

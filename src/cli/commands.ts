@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { hostname } from 'node:os';
 import { TaskLedgerError, ValidationError } from '../errors.js';
-import { FORMAT_VERSION, readFormat } from '../redis/connection.js';
+import { PARTITIONED_FORMAT, readFormat } from '../redis/connection.js';
 import { compareStreamIds, STREAM_ID } from '../events/stream-id.js';
 import { redisNow } from '../redis/time.js';
 import { endedCounts } from '../projections/ended-counts.js';
@@ -814,16 +814,16 @@ export async function doctorCommand(opts: GlobalOptions): Promise<void> {
       checks.push(
         format === null
           ? { check: 'format version', status: 'warn', detail: `namespace "${opts.namespace}" has no data yet` }
-          : format <= FORMAT_VERSION
+          : format <= PARTITIONED_FORMAT
             ? {
                 check: 'format version',
                 status: 'ok',
-                detail: `${format} (this taskledger reads up to ${FORMAT_VERSION})`,
+                detail: `${format} (this taskledger reads up to ${PARTITIONED_FORMAT})`,
               }
             : {
                 check: 'format version',
                 status: 'fail',
-                detail: `${format}, newer than this taskledger (${FORMAT_VERSION})`,
+                detail: `${format}, newer than this taskledger (${PARTITIONED_FORMAT})`,
                 fix: 'upgrade taskledger',
               },
       );

@@ -1,4 +1,10 @@
-import { ensureFormat, openConnection, type ConnectionOption } from '../redis/connection.js';
+import {
+  ensureFormat,
+  FORMAT_VERSION,
+  openConnection,
+  PARTITIONED_FORMAT,
+  type ConnectionOption,
+} from '../redis/connection.js';
 import { ValidationError } from '../errors.js';
 import { keysFor } from '../redis/keys.js';
 import { defineScripts } from '../redis/scripts.js';
@@ -9,6 +15,8 @@ import type { TaskDefinition } from '../task-definition.js';
 import { Lifecycle } from './lifecycle.js';
 import type { ReadContext } from './read-context.js';
 import type { Archive } from '../archive/archive.js';
+import { partitionsOption, partitionTags } from '../partitions/layout.js';
+import { ensurePartitions } from '../partitions/record.js';
 
 export interface ContextOptions {
   connection?: ConnectionOption;
@@ -21,6 +29,8 @@ export interface ContextOptions {
   tasks?: readonly TaskDefinition[];
   /** Checked by the caller (retention/options.ts). */
   archive?: Archive | null;
+  /** How many partitions the namespace has (§20); recorded when it is new, checked when it is not. */
+  partitions?: number;
 }
 
 export const DEFAULT_HEARTBEAT_TTL_MS = 30_000;
@@ -48,22 +58,32 @@ export function openContext(
       MAX_PAYLOAD_BYTES,
     ),
   };
+  const partitions = partitionsOption(options.partitions);
   const connectTimeoutMs = timerOption(options.connectTimeoutMs, 5000, 'connectTimeoutMs', 1);
   const { redis, owned } = openConnection(options.connection, connectTimeoutMs);
-  const keys = keysFor(namespace);
+  const layout = partitionTags(namespace, partitions).map((tag, k) => keysFor(namespace, tag, k));
+  const keys = layout[0]!;
+  const scripts = defineScripts(redis);
   const ctx: ReadContext = {
     redis,
     keys,
-    scripts: defineScripts(redis),
+    layout,
+    scripts,
     blocking: new BlockingPool(redis),
     settings,
     definitions: new Map((options.tasks ?? []).map((d) => [d.type, d])),
     archive: options.archive ?? null,
     life: new Lifecycle(async () => {
-      await ensureFormat(redis, keys, connectTimeoutMs);
-      // Recovery's bound on deadlines (worker/recovery.ts). Not a reason to refuse the open (a full Redis
-      // refuses it): recovery then goes by its own TTL and those announced before.
-      await redis.zadd(keys.heartbeatTtl, 'GT', settings.heartbeatTtlMs, 'max').catch(() => undefined);
+      await ensureFormat(redis, keys, connectTimeoutMs, partitions > 1 ? PARTITIONED_FORMAT : FORMAT_VERSION);
+      await ensurePartitions(scripts, keys, partitions);
+      await Promise.all(
+        layout.map(async (k) => {
+          if (k.partition > 0) await ensureFormat(redis, k, connectTimeoutMs, FORMAT_VERSION);
+          // Recovery's bound on deadlines (worker/recovery.ts). Not a reason to refuse the open (a full Redis
+          // refuses it): recovery then goes by its own TTL and those announced before.
+          await redis.zadd(k.heartbeatTtl, 'GT', settings.heartbeatTtlMs, 'max').catch(() => undefined);
+        }),
+      );
     }, onError),
   };
   return { ctx, owned };

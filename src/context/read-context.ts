@@ -23,6 +23,8 @@ export interface Deps {
   readonly redis: Connection;
   readonly scripts: Scripts;
   readonly keys: Keys;
+  /** The keys of every partition of the namespace (§20), partition 0 first; `keys` is one of them. */
+  readonly layout: readonly Keys[];
   /** Connections for blocking reads. */
   readonly blocking: BlockingPool;
   readonly settings: Settings;

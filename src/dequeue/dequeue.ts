@@ -20,6 +20,10 @@ export async function dequeue(
   ctx: DequeueContext,
   queues: readonly string[] | undefined,
   options: DequeueOptions = {},
+  /** How a task is taken: one partition's rounds by default; several partitions' (partitions/dequeue.ts). */
+  take: TakeOne = (named, signal) => takeOne(ctx, named, signal),
+  /** The context a task taken is given back through (its partition's). */
+  ctxOf: (task: Task) => DequeueContext = () => ctx,
 ): Promise<Task> {
   const named = queues && queues.length > 0 ? validateQueueNames(queues) : undefined;
   const { signal } = options;
@@ -32,7 +36,7 @@ export async function dequeue(
       reject(new AbortError());
     };
     signal?.addEventListener('abort', onAbort, { once: true });
-    const taking = takeOne(ctx, named, signal).then(
+    const taking = take(named, signal).then(
       async (task) => {
         signal?.removeEventListener('abort', onAbort);
         if (!done && task && !ctx.life.closed) {
@@ -47,7 +51,8 @@ export async function dequeue(
         // Nobody holds it: back to its queue now, rather than after a heartbeat deadline. A refusal means
         // it moved on meanwhile (cancelled, say): nothing to give back. Any other failure is reported; the
         // task then stalls and recovery brings it back.
-        if (task) await releaseStarted(ctx, task).catch((err: unknown) => isRefusal(err) || ctx.life.report(err));
+        if (task)
+          await releaseStarted(ctxOf(task), task).catch((err: unknown) => isRefusal(err) || ctx.life.report(err));
       },
       (err: unknown) => {
         signal?.removeEventListener('abort', onAbort);
@@ -61,6 +66,8 @@ export async function dequeue(
     ctx.life.track(taking);
   });
 }
+
+export type TakeOne = (named: readonly string[] | undefined, signal?: AbortSignal) => Promise<Task | null>;
 
 async function takeOne(
   ctx: DequeueContext,

@@ -37,6 +37,8 @@ export class Prefetcher {
   private dueCheckedAt = 0;
   /** Set after a wake-up whose start found nothing more to claim: the next batch may wait again at once. */
   private resume: Resume | undefined;
+  /** The last claim, when it found nothing: what waitForWork() waits on. */
+  private empty: { claim: EmptyClaim; deadlines: WaitDeadlines } | undefined;
 
   constructor(
     private readonly ctx: DequeueContext,
@@ -90,7 +92,9 @@ export class Prefetcher {
       if (result.kind === 'due') return [];
       // Older entries first; what does not fit this batch is held for the next.
       claimed = [...this.claims.splice(0), ...(result.kind === 'claimed' ? result.claimed : [])];
+      this.empty = undefined;
       if (claimed.length === 0 && result.kind === 'empty') {
+        if (!wait) this.empty = { claim: result, deadlines: deadlinesAfter(result) };
         return wait ? this.waitAndStart(queues, count, result, deadlinesAfter(result), signal) : [];
       }
       if (claimed.length > count) this.claims = claimed.splice(count);
@@ -113,6 +117,17 @@ export class Prefetcher {
     // be tried again at once, so they go back to their queue.
     await redeliver(ctx, started.held);
     return started.tasks;
+  }
+
+  /**
+   * After a take that found nothing and did not wait: waits until an entry arrives on a queue it read (or a
+   * delayed task is due, or BLOCK_MS passes). It only reads; the next take claims. Returns at once when the
+   * last take found something. One partition's wait of a worker that reads several (partitions/feed.ts).
+   */
+  async waitForWork(signal: AbortSignal | undefined): Promise<void> {
+    const empty = this.empty;
+    this.empty = undefined;
+    if (empty) await waitForArrivals(this.ctx, empty.claim, empty.deadlines, 1, signal);
   }
 
   /** Hands every entry held back to its queue (the worker's, when closing or when its slots stay busy). */

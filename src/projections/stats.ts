@@ -14,6 +14,7 @@ import {
   type EndedHeld,
   type LogStats,
 } from './log-stats.js';
+import type { PartitionShare } from '../partitions/merge.js';
 
 export interface QueueState {
   /** Tasks due and waiting to be taken. */
@@ -48,6 +49,8 @@ export interface QueueStats {
   ended: EndedHeld;
   /** Redis time of the reading. */
   at: Date;
+  /** Of a namespace of more than one partition (§20): what each partition holds. */
+  partitions?: PartitionShare[];
 }
 
 /**

@@ -8,6 +8,12 @@ import { migrateFrom1, migrateFrom2, migrateFrom3 } from './migrate.js';
  * 2: ended sets (retention), `snapshot`/`expired`/`compacted` events, heartbeats without progress unlogged.
  */
 export const FORMAT_VERSION = 4;
+/**
+ * The format of a namespace of more than one partition (§20): format 4 in each partition, plus the count
+ * recorded in partition 0's meta. Its own number so that a taskledger that knows no partitions refuses
+ * such a namespace rather than read one partition of it. The newest format this version reads.
+ */
+export const PARTITIONED_FORMAT = 5;
 
 export type Connection = Redis | Cluster;
 export type ConnectionOption = string | Redis | Cluster;
@@ -53,14 +59,19 @@ function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promi
  * Records the format version on first use and refuses a namespace written by a newer format. Also the
  * first round trip, so an unreachable Redis is reported here, within connectTimeoutMs.
  */
-export async function ensureFormat(redis: Connection, keys: Keys, connectTimeoutMs: number): Promise<void> {
+export async function ensureFormat(
+  redis: Connection,
+  keys: Keys,
+  connectTimeoutMs: number,
+  newFormat: number = FORMAT_VERSION,
+): Promise<void> {
   const where = describe(redis);
   const check = async () => {
     try {
       // Read first: a namespace in use needs no write, so an instance can open while Redis is full.
       const format = await redis.hget(keys.meta, 'format');
       if (format !== null) return Number(format);
-      await redis.hsetnx(keys.meta, 'format', String(FORMAT_VERSION));
+      await redis.hsetnx(keys.meta, 'format', String(newFormat));
       return Number(await redis.hget(keys.meta, 'format'));
     } catch (err) {
       const mapped = fromRedisError(err);
@@ -74,7 +85,7 @@ export async function ensureFormat(redis: Connection, keys: Keys, connectTimeout
     connectTimeoutMs,
     `Redis at ${where} did not answer within ${connectTimeoutMs} ms`,
   );
-  if (!(found <= FORMAT_VERSION)) throw new FormatVersionError(keys.namespace, found, FORMAT_VERSION);
+  if (!(found <= PARTITIONED_FORMAT)) throw new FormatVersionError(keys.namespace, found, PARTITIONED_FORMAT);
   // Not bounded by connectTimeoutMs: it visits every task hash once.
   if (found === 1) await migrateFrom1(redis, keys);
   if (found <= 2) await migrateFrom2(redis, keys);

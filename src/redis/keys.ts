@@ -5,6 +5,9 @@
  */
 export interface Keys {
   readonly namespace: string;
+  /** The partition these keys belong to (0 for a namespace of one partition) and its hash tag (§20). */
+  readonly partition: number;
+  readonly tag: string;
   /** Hash: format version and other namespace metadata. */
   readonly meta: string;
   /** Stream: the event log, every transition of every task. */
@@ -94,10 +97,13 @@ export const MAX_PRIORITY = 9;
  */
 export const CONSUMER = 'taskledger';
 
-export function keysFor(namespace: string): Keys {
-  const tag = `{${namespace}}`;
+/** The keys of one partition of a namespace; partition 0's tag is the namespace itself (partitions/layout.ts). */
+export function keysFor(namespace: string, partitionTag = namespace, partition = 0): Keys {
+  const tag = `{${partitionTag}}`;
   return {
     namespace,
+    partition,
+    tag: partitionTag,
     meta: `${tag}:meta`,
     events: `${tag}:events`,
     queues: `${tag}:queues`,

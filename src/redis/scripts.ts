@@ -170,6 +170,9 @@ const SCRIPT_FILE_NAMES = {
   trim: 'trim',
   queueOptions: 'queue-options',
   reprioritize: 'reprioritize',
+  partitions: 'partitions',
+  logPage: 'log-page',
+  workers: 'workers',
 } as const;
 
 export type ScriptName = keyof typeof SCRIPT_FILE_NAMES;

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { GROUP } from '../redis/keys.js';
 import { redisNow } from '../redis/time.js';
-import { newId } from '../util/ids.js';
+import { idIn } from '../partitions/routing.js';
 import { SafeEmitter } from '../util/safe-emitter.js';
 import { openContext, type ContextOptions } from '../context/open.js';
 import type { ReadContext } from '../context/read-context.js';
@@ -106,6 +106,8 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> {
   /** The cycle in flight, if any: cycles never overlap or pile up. */
   private inFlight: Promise<void> | undefined;
   private stopped = false;
+  /** The namespace's partition count, read once (§20). */
+  private partitions: number | undefined;
 
   constructor(options: SchedulerOptions = {}) {
     super();
@@ -317,7 +319,9 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> {
     const graceMs = this.leaseMs + 2 * this.pollIntervalMs;
     const plan = planTick(h.cron!, h.timezone!, h.catchUp as CatchUp, Number(h.nextRunAt), now, graceMs);
     const refs = { ...(JSON.parse(h.references ?? '{}') as References), scheduleId: id };
-    const taskId = newId();
+    // Schedules live in partition 0 (§20): their tasks' ids route there.
+    this.partitions ??= Number((await this.ctx.redis.hget(k.meta, 'partitions')) ?? 1);
+    const taskId = idIn(0, this.partitions);
     const keys = [
       k.events,
       k.queues,

@@ -1,7 +1,7 @@
 import type { LeaseOptions, ReleaseOptions } from '../commands/leases.js';
 import type { FailOptions, FinishOptions } from '../commands/outcomes.js';
 import type { RetryLaterOptions } from '../commands/retry-later.js';
-import type { Prefetcher } from '../dequeue/prefetcher.js';
+import type { Feed } from '../partitions/feed.js';
 import type { TaskDefinition } from '../task-definition.js';
 import type { JsonValue } from '../types.js';
 
@@ -15,7 +15,7 @@ export interface WorkerQueue {
    * A feed of started tasks for one worker (any queue when `queues` is undefined).
    * @internal
    */
-  prefetcher(queues: readonly string[] | undefined): Prefetcher;
+  prefetcher(queues: readonly string[] | undefined): Feed;
   heartbeat(taskId: string, progress?: JsonValue, options?: LeaseOptions): Promise<void>;
   finish(taskId: string, progress?: JsonValue, options?: FinishOptions): Promise<void>;
   fail(taskId: string, progress?: JsonValue, options?: FailOptions): Promise<void>;

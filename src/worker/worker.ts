@@ -21,7 +21,7 @@ import type { BackoffOptions, JsonValue, Task } from '../types.js';
 import { backoffDelay } from './backoff.js';
 import { HandlerContext, LazyAbort, type TaskContext } from './handler-context.js';
 import { Slots } from './slots.js';
-import type { Prefetcher } from '../dequeue/prefetcher.js';
+import type { Feed } from '../partitions/feed.js';
 import type { WorkerEvents } from './worker-events.js';
 import type { WorkerQueue } from './worker-queue.js';
 
@@ -117,7 +117,7 @@ export class Worker extends SafeEmitter<WorkerEvents> {
   private readonly running = new Map<string, Running>();
   private readonly reader = new AbortController();
   /** Takes the batches, and holds the entries claimed ahead with each start for the next one. */
-  private readonly prefetcher: Prefetcher;
+  private readonly prefetcher: Feed;
   private readonly slots: Slots;
   private loop: Promise<void> | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
@@ -234,6 +234,7 @@ export class Worker extends SafeEmitter<WorkerEvents> {
     this.workFound();
     await until(this.loop ?? Promise.resolve());
     await this.prefetcher.handBack().catch((err: unknown) => this.emit('error', err));
+    await this.prefetcher.leave?.().catch((err: unknown) => this.emit('error', err));
     // A handler leaves `running` once it has settled.
     await until(Promise.all([...this.running.values()].map((r) => new Promise<void>((res) => (r.onSettled = res)))));
     for (const r of this.running.values()) {

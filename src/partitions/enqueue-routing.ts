@@ -1,0 +1,59 @@
+import { PartitionRouteError } from '../errors.js';
+import type { EnqueueRequest } from '../types.js';
+import { idIn, partitionOfId, partitionOfKey } from './routing.js';
+import type { PinBook } from './pins.js';
+
+/**
+ * Sends each enqueue to a partition (§20). A request that names its place goes there: a pinned queue to its
+ * home, a dedup key or a partitionKey where the key routes, a caller-chosen id where the id routes; when
+ * two of these disagree the request is refused. Every other request goes to the current sticky partition
+ * and gets an id that routes there. The sticky partition moves on once per event-loop turn, so the
+ * requests of one turn make one batch in one partition, and the next turn's batch goes to the next.
+ */
+export class EnqueueRouter {
+  private sticky: number;
+  private turning = false;
+
+  constructor(
+    private readonly partitions: number,
+    private readonly pins: PinBook,
+  ) {
+    // Instances start at different partitions, so that many small producers do not all begin at 0.
+    this.sticky = Math.floor(Math.random() * partitions);
+  }
+
+  /** The partition of each request, in order, with an id given to each that had none. */
+  route(requests: readonly EnqueueRequest[]): { partition: number; request: EnqueueRequest }[] {
+    const P = this.partitions;
+    const sticky = { used: false };
+    const routed = requests.map((request) => {
+      const wanted = new Map<number, string>();
+      const want = (partition: number, why: string) => {
+        if (!wanted.has(partition)) wanted.set(partition, why);
+      };
+      if (this.pins.has(request.queue)) want(partitionOfKey(request.queue, P), `queue "${request.queue}" is pinned`);
+      if (request.dedup) want(partitionOfKey(request.dedup.key, P), `dedup key "${request.dedup.key}"`);
+      if (request.partitionKey !== undefined)
+        want(partitionOfKey(request.partitionKey, P), `partitionKey "${request.partitionKey}"`);
+      if (request.id !== undefined) want(partitionOfId(request.id, P), `id "${request.id}"`);
+      if (wanted.size > 1) {
+        const reasons = [...wanted].map(([p, why]) => `${why} routes to partition ${p}`).join(', but ');
+        throw new PartitionRouteError(`the request cannot go to one partition: ${reasons}`);
+      }
+      const [named] = wanted.keys();
+      if (named !== undefined) {
+        return { partition: named, request: request.id === undefined ? { ...request, id: idIn(named, P) } : request };
+      }
+      sticky.used = true;
+      return { partition: this.sticky, request: { ...request, id: idIn(this.sticky, P) } };
+    });
+    if (sticky.used && !this.turning) {
+      this.turning = true;
+      setImmediate(() => {
+        this.turning = false;
+        this.sticky = (this.sticky + 1) % P;
+      });
+    }
+    return routed;
+  }
+}
