@@ -161,6 +161,19 @@ export class PartitionRouteError extends TaskLedgerError {
   }
 }
 
+/**
+ * `durability` was set and WAIT saw fewer replicas acknowledge the write than asked within its timeout. The
+ * write is on the primary; a failover before it reaches a replica may lose it.
+ */
+export class NotReplicatedError extends TaskLedgerError {
+  constructor(acked: number, replicas: number, timeoutMs: number) {
+    super(
+      'ERR_NOT_REPLICATED',
+      `the write reached ${acked} of ${replicas} replica${replicas === 1 ? '' : 's'} within ${timeoutMs} ms; it is on the primary, not yet safe from a failover`,
+    );
+  }
+}
+
 export class RedisUnavailableError extends TaskLedgerError {
   constructor(message: string, cause?: unknown) {
     super('ERR_REDIS_UNAVAILABLE', message, { cause });

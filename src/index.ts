@@ -19,6 +19,7 @@ export { defineTask } from './task-definition.js';
 export type { TaskDefinition } from './task-definition.js';
 export { backoffDelay, DEFAULT_BACKOFF } from './worker/backoff.js';
 export type { TaskQueueOptions } from './task-queue.js';
+export type { DurabilityOptions } from './redis/replication.js';
 export type { CompactionReport, CompactOptions } from './retention/compact.js';
 export type { CompactionStep } from './retention/log-compaction.js';
 export type { RetentionOptions } from './retention/options.js';
@@ -63,6 +64,7 @@ export {
   TaskRunningError,
   DedupBusyError,
   PartitionMismatchError,
+  NotReplicatedError,
   PartitionRouteError,
   UnknownPartitionError,
   FormatVersionError,

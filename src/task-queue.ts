@@ -61,6 +61,7 @@ import { mergedEvents } from './partitions/merged-events.js';
 import { dequeuePartitioned } from './partitions/dequeue.js';
 import { PartitionedFeed, type Feed } from './partitions/feed.js';
 import { validateRequest } from './validation.js';
+import { durabilityOption, ReplicaWait, type DurabilityOptions } from './redis/replication.js';
 import {
   compactionConfig,
   DEFAULT_COMPACT_INTERVAL_MS,
@@ -109,6 +110,12 @@ export interface TaskQueueOptions {
    * namespace is made and recorded in it; a different count later is a PartitionMismatchError. Default 1.
    */
   partitions?: number;
+  /**
+   * An enqueue, finish or fail resolves only once WAIT confirms that `replicas` replicas have it, within
+   * `timeoutMs` (else NotReplicatedError): acknowledged work then survives a failover. Default: the
+   * primary's acknowledgement, as Redis replicates asynchronously (README "Durability").
+   */
+  durability?: DurabilityOptions;
 }
 
 /**
@@ -124,6 +131,8 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
   /** One context per partition, partition 0 first. */
   private readonly parts: readonly DequeueContext[];
   private readonly pins: PinBook;
+  /** One WAIT coalescer per partition, with `durability`. */
+  private readonly replicaWaits: ReplicaWait[] | null;
   private readonly router: EnqueueRouter;
   private readonly owned: boolean;
   private readonly recoveryIntervalMs: number;
@@ -138,6 +147,7 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
     knownKeys(options, TASK_QUEUE_OPTIONS, 'TaskQueue options');
     checkTasks(options.tasks);
     const compaction = compactionConfig(options.retention, options.archive);
+    const durability = durabilityOption(options.durability);
     if (compaction.archive && options.partitions !== undefined && options.partitions !== 1)
       throw new ValidationError('an archive is not supported yet with more than one partition; use archive: false');
     const compactIntervalMs = timerOption(
@@ -164,6 +174,7 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
     this.ctx = ctx;
     this.partitions = parts.length;
     this.pins = new PinBook(ctx);
+    this.replicaWaits = durability ? parts.map((p) => new ReplicaWait(p.redis, p.keys.events, durability)) : null;
     this.router = new EnqueueRouter(parts.length, this.pins);
     this.namespace = ctx.keys.namespace;
     this.owned = owned;
@@ -178,6 +189,13 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
       compactionLoop(p, compaction, compactIntervalMs, (r) => this.emit('compacted', r)),
     );
     for (const loop of this.compactionLoop) loop.start();
+  }
+
+  /** With `durability`: the write, then WAIT on its partition's primary. */
+  private async replicated<T>(partition: number, write: Promise<T>): Promise<T> {
+    const result = await write;
+    if (this.replicaWaits) await this.replicaWaits[partition]!.confirm();
+    return result;
   }
 
   /** The context of the partition a task id routes to (§20). */
@@ -225,7 +243,7 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
 
   /** Validates every request first, then stores them all in one round trip (one per partition). */
   enqueueMany(requests: readonly EnqueueRequest[]): Promise<string[]> {
-    if (this.partitions === 1) return enqueueMany(this.ctx, requests);
+    if (this.partitions === 1) return this.replicated(0, enqueueMany(this.ctx, requests));
     return call(async () => {
       const given: unknown = requests;
       if (!Array.isArray(given)) throw new ValidationError('enqueueMany takes an array of enqueue requests');
@@ -240,9 +258,12 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
         this.parts.map(async (part, p) => {
           const mine = routed.flatMap((r, i) => (r.partition === p ? [i] : []));
           if (mine.length === 0) return;
-          const got = await enqueueMany(
-            part,
-            mine.map((i) => routed[i]!.request),
+          const got = await this.replicated(
+            p,
+            enqueueMany(
+              part,
+              mine.map((i) => routed[i]!.request),
+            ),
           );
           mine.forEach((i, j) => (ids[i] = got[j]!));
         }),
@@ -268,12 +289,14 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
 
   /** Ends a running task well: `progress` as in the Go original, the outcome in `options.result`. */
   finish(taskId: string, progress?: JsonValue, options?: FinishOptions): Promise<void> {
-    return finish(this.at(taskId), taskId, progress, options);
+    const part = this.at(taskId);
+    return this.replicated(this.parts.indexOf(part), finish(part, taskId, progress, options));
   }
 
   /** Ends a running task badly, for good: `progress` as in the Go original, the reason in `options.error`. */
   fail(taskId: string, progress?: JsonValue, options?: FailOptions): Promise<void> {
-    return fail(this.at(taskId), taskId, progress, options);
+    const part = this.at(taskId);
+    return this.replicated(this.parts.indexOf(part), fail(part, taskId, progress, options));
   }
 
   /** Puts a running task this instance holds back to waiting (for a worker shutting down). */
@@ -491,6 +514,7 @@ const TASK_QUEUE_OPTIONS = [
   'maxPayloadBytes',
   'compactIntervalMs',
   'partitions',
+  'durability',
 ];
 
 /** A call whose checks may throw before its promise exists: they reject it instead, as its other errors do. */

@@ -102,6 +102,8 @@ export async function connect(opts: GlobalOptions, create = false): Promise<Sess
       EXIT.NO_NAMESPACE,
     );
   }
+  // The queue spans the partitions the namespace records (§20); a new namespace gets one.
+  const partitions = Number((await redis.hget(keysFor(opts.namespace).meta, 'partitions')) ?? 1);
   // Made on first use: a TaskQueue records the format version, which a read-only look must not do to a
   // namespace that has no data yet.
   let queue: TaskQueue | undefined;
@@ -114,12 +116,16 @@ export async function connect(opts: GlobalOptions, create = false): Promise<Sess
         connection: redis,
         namespace: opts.namespace,
         recoveryIntervalMs: 0,
+        partitions,
         ...(opts.archive ? { archive: new FileArchive(opts.archive) } : {}),
       }));
     },
     get read() {
       // A one-shot command has no background work whose failure could be reported: every call is awaited.
-      return (read ??= openContext({ connection: redis, namespace: opts.namespace }, () => undefined).ctx);
+      return (read ??= openContext(
+        { connection: redis, namespace: opts.namespace, partitions: 'any' },
+        () => undefined,
+      ).ctx);
     },
     scheduler: () => (scheduler ??= new Scheduler({ connection: redis, namespace: opts.namespace })),
     close: async () => {

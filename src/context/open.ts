@@ -29,8 +29,11 @@ export interface ContextOptions {
   tasks?: readonly TaskDefinition[];
   /** Checked by the caller (retention/options.ts). */
   archive?: Archive | null;
-  /** How many partitions the namespace has (§20); recorded when it is new, checked when it is not. */
-  partitions?: number;
+  /**
+   * How many partitions the namespace has (§20); recorded when it is new, checked when it is not. 'any': a
+   * Scheduler or a tool that reads the count recorded and checks nothing; its `layout` is partition 0's only.
+   */
+  partitions?: number | 'any';
 }
 
 export const DEFAULT_HEARTBEAT_TTL_MS = 30_000;
@@ -58,7 +61,8 @@ export function openContext(
       MAX_PAYLOAD_BYTES,
     ),
   };
-  const partitions = partitionsOption(options.partitions);
+  const adopt = options.partitions === 'any';
+  const partitions = adopt ? 1 : partitionsOption(options.partitions);
   const connectTimeoutMs = timerOption(options.connectTimeoutMs, 5000, 'connectTimeoutMs', 1);
   const { redis, owned } = openConnection(options.connection, connectTimeoutMs);
   const layout = partitionTags(namespace, partitions).map((tag, k) => keysFor(namespace, tag, k));
@@ -75,7 +79,7 @@ export function openContext(
     archive: options.archive ?? null,
     life: new Lifecycle(async () => {
       await ensureFormat(redis, keys, connectTimeoutMs, partitions > 1 ? PARTITIONED_FORMAT : FORMAT_VERSION);
-      await ensurePartitions(scripts, keys, partitions);
+      await ensurePartitions(scripts, keys, adopt ? null : partitions);
       await Promise.all(
         layout.map(async (k) => {
           if (k.partition > 0) await ensureFormat(redis, k, connectTimeoutMs, FORMAT_VERSION);

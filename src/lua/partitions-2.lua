@@ -6,6 +6,7 @@
   KEYS[1] {ns}:meta    (partition 0)
   KEYS[2] {ns}:events  (partition 0)
   ARGV[1] the partition count this instance was given
+  ARGV[2] the format of a namespace of several partitions, written with a count above 1
 
   Returns the namespace's partition count: the one recorded, 1 for a namespace in use with none recorded,
   else ARGV[1] (now recorded). The caller compares it with its own.
@@ -14,4 +15,5 @@ local recorded = redis.call('HGET', KEYS[1], 'partitions')
 if recorded then return tonumber(recorded) end
 if redis.call('EXISTS', KEYS[2]) == 1 then return 1 end
 redis.call('HSET', KEYS[1], 'partitions', ARGV[1])
+if tonumber(ARGV[1]) > 1 then redis.call('HSET', KEYS[1], 'format', ARGV[2]) end
 return tonumber(ARGV[1])

@@ -116,7 +116,7 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> {
     this.leaseMs = timerOption(options.leaseMs, 10_000, 'leaseMs', 100);
     const maxPoll = Math.floor(this.leaseMs / 3);
     this.pollIntervalMs = intOption(options.pollIntervalMs, Math.min(500, maxPoll), 'pollIntervalMs', 10, maxPoll);
-    const { ctx, owned } = openContext(options, (err) => this.emit('error', err));
+    const { ctx, owned } = openContext({ ...options, partitions: 'any' }, (err) => this.emit('error', err));
     this.ctx = ctx;
     this.owned = owned;
     this.namespace = ctx.keys.namespace;

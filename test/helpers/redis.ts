@@ -295,13 +295,34 @@ export async function removeNamespaces(url: string): Promise<number> {
 export interface TestCluster {
   ports: number[];
   stop(): Promise<void>;
+  /** SIGKILLs the node on `port` (a primary, for a failover test). */
+  kill(port: number): Promise<void>;
 }
 
-/** A three-master Redis Cluster on free loopback ports (redis-server and redis-cli --cluster create). */
-export async function startCluster(): Promise<TestCluster> {
+export interface ClusterOptions {
+  /** Primaries (default 3). */
+  primaries?: number;
+  /** Replicas per primary (default 0). */
+  replicas?: number;
+  /** cluster-node-timeout: how long a primary may be silent before its replica takes over (default 15000). */
+  nodeTimeoutMs?: number;
+  /** Each node with appendonly and appendfsync always. */
+  aof?: boolean;
+}
+
+/**
+ * A Redis Cluster on free loopback ports (redis-server --cluster-enabled and redis-cli --cluster create):
+ * three primaries by default, with replicas when asked (`redis-cli` gives each primary its replicas).
+ */
+export async function startCluster(options: ClusterOptions = {}): Promise<TestCluster> {
   if (!hasRedisBinary() || spawnSync('redis-cli', ['--version'], { stdio: 'ignore' }).status !== 0)
     throw new Error(NO_REDIS_MESSAGE);
-  const ports = [await freePort(), await freePort(), await freePort()];
+  const { primaries = 3, replicas = 0, nodeTimeoutMs = 15_000, aof = false } = options;
+  const ports: number[] = [];
+  while (ports.length < primaries * (1 + replicas)) {
+    const port = await freePort();
+    if (!ports.includes(port)) ports.push(port);
+  }
   const dirs: { remove(): void }[] = [];
   const children: ChildProcess[] = [];
   const stop = async () => {
@@ -339,8 +360,9 @@ export async function startCluster(): Promise<TestCluster> {
               dir.path,
               '--save',
               '',
-              '--appendonly',
-              'no',
+              '--cluster-node-timeout',
+              String(nodeTimeoutMs),
+              ...(aof ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
             ],
             { stdio: 'ignore' },
           ),
@@ -350,7 +372,14 @@ export async function startCluster(): Promise<TestCluster> {
     for (const port of ports) await waitForPing(`redis://127.0.0.1:${port}`);
     const create = spawnSync(
       'redis-cli',
-      ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'],
+      [
+        '--cluster',
+        'create',
+        ...ports.map((p) => `127.0.0.1:${p}`),
+        '--cluster-replicas',
+        String(replicas),
+        '--cluster-yes',
+      ],
       { encoding: 'utf8', timeout: 30_000 },
     );
     if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`);
@@ -368,5 +397,13 @@ export async function startCluster(): Promise<TestCluster> {
     await stop();
     throw err;
   }
-  return { ports, stop };
+  const kill = (port: number) => {
+    const child = children[ports.indexOf(port)];
+    return new Promise<void>((res) =>
+      !child || child.exitCode !== null || child.signalCode !== null
+        ? res()
+        : (child.once('exit', () => res()), child.kill('SIGKILL')),
+    );
+  };
+  return { ports, stop, kill };
 }
