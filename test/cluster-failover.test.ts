@@ -47,9 +47,9 @@ const connect = () =>
 /** The port of the primary that serves a key's slot now. */
 async function primaryOf(conn: Cluster, key: string): Promise<number> {
   const slot = keySlot(key);
-  const ranges = (await conn.cluster('SLOTS')) as [number, number, [string, number]][];
+  const ranges = await conn.cluster('SLOTS');
   const range = ranges.find(([from, to]) => slot >= from && slot <= to)!;
-  return range[2][1];
+  return range[2]![1];
 }
 
 async function runFailover(name: string, extra: Partial<TaskQueueOptions>, victim: number) {
@@ -64,10 +64,10 @@ async function runFailover(name: string, extra: Partial<TaskQueueOptions>, victi
   w.on('error', (e) => errors.push(e));
   w.on('task:finished', (t) => finished.add(t.id));
   w.start();
-  let stop = false;
+  const run = { stop: false };
   let enqueueErrors = 0;
   const producer = (async () => {
-    while (!stop) {
+    while (!run.stop) {
       try {
         for (const id of await q.enqueueMany(Array.from({ length: 10 }, () => ({ queue: 'f', type: 't' }))))
           acked.add(id);
@@ -92,7 +92,7 @@ async function runFailover(name: string, extra: Partial<TaskQueueOptions>, victi
     // durability the promoted replica has no replica of its own, so its partition's writes are refused
     // with NotReplicatedError, unacknowledged; the other partitions go on.)
     await until(() => finished.size > before + 150, 60_000);
-    stop = true;
+    run.stop = true;
     await producer;
     await until(async () => {
       const s = await q.stats();
@@ -123,7 +123,7 @@ async function runFailover(name: string, extra: Partial<TaskQueueOptions>, victi
     console.log(JSON.stringify(result));
     return { result, report };
   } finally {
-    stop = true;
+    run.stop = true;
     await producer;
     await w.close();
     await q.close();
