@@ -49,6 +49,7 @@ import { compact, type CompactionReport, type CompactOptions } from './retention
 import { compactionLoop } from './retention/compaction-loop.js';
 import { EnqueueRouter } from './partitions/enqueue-routing.js';
 import { PinBook } from './partitions/pins.js';
+import { CausalFloor } from './partitions/causal-floor.js';
 import { partitionOfId } from './partitions/routing.js';
 import { mergeCompactions, mergeStats, mergeThroughput, mergeVerify, sumReports } from './partitions/merge.js';
 import {
@@ -131,6 +132,8 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
   /** One context per partition, partition 0 first. */
   private readonly parts: readonly DequeueContext[];
   private readonly pins: PinBook;
+  /** The newest event time this instance saw in any partition: its enqueues sort after it (§20). */
+  private readonly floor = new CausalFloor();
   /** One WAIT coalescer per partition, with `durability`. */
   private readonly replicaWaits: ReplicaWait[] | null;
   private readonly router: EnqueueRouter;
@@ -229,7 +232,9 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
    * @internal The Worker's; use dequeue() to take one task.
    */
   prefetcher(queues: readonly string[] | undefined): Feed {
-    return this.partitions === 1 ? new Prefetcher(this.ctx, queues) : new PartitionedFeed(this.parts, queues);
+    return this.partitions === 1
+      ? new Prefetcher(this.ctx, queues)
+      : new PartitionedFeed(this.parts, queues, this.floor);
   }
 
   /** The connection commands go through (for metrics, diagnostics, tests). */
@@ -263,6 +268,7 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
             enqueueMany(
               part,
               mine.map((i) => routed[i]!.request),
+              this.floor.ms || undefined,
             ),
           );
           mine.forEach((i, j) => (ids[i] = got[j]!));
@@ -279,7 +285,7 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
         throw new ValidationError('dequeue options.signal must be an AbortSignal');
       return this.partitions === 1
         ? dequeue(this.ctx, queues, options)
-        : dequeuePartitioned(this.parts, queues, options);
+        : dequeuePartitioned(this.parts, queues, options, this.floor);
     });
   }
 

@@ -11,7 +11,12 @@ import { enqueueDeduplicated } from './dedup.js';
  * to Redis together, up to 32 tasks per script call, each call atomic, all written at once: one round
  * trip. Ids are made here, so a call retried with the same ids (EnqueueRequest.id) is idempotent.
  */
-export async function enqueueMany(ctx: WriteContext, requests: readonly EnqueueRequest[]): Promise<string[]> {
+export async function enqueueMany(
+  ctx: WriteContext,
+  requests: readonly EnqueueRequest[],
+  /** A time (ms) the tasks' `enqueued` events must sort after: the newest event the caller saw (§20). */
+  floor?: number,
+): Promise<string[]> {
   const given: unknown = requests; // the public boundary: a JavaScript caller can pass anything
   if (!Array.isArray(given)) throw new ValidationError('enqueueMany takes an array of enqueue requests');
   const maxBytes = ctx.settings.maxPayloadBytes;
@@ -27,7 +32,14 @@ export async function enqueueMany(ctx: WriteContext, requests: readonly EnqueueR
   const batched: Promise<number>[] = [];
   valid.forEach((request, i) => {
     if (!request.dedup)
-      batched.push(ctx.writes.enqueue.add({ id: ids[i]!, request, maxAttempts: request.maxAttempts ?? maxAttempts }));
+      batched.push(
+        ctx.writes.enqueue.add({
+          id: ids[i]!,
+          request,
+          maxAttempts: request.maxAttempts ?? maxAttempts,
+          ...(floor !== undefined ? { floor } : {}),
+        }),
+      );
   });
   await Promise.all(batched);
   // Requests with a dedup key one at a time, in order: a later one with the same key finds the earlier.

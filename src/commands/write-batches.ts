@@ -11,6 +11,8 @@ export interface EnqueueItem {
   id: string;
   request: ValidRequest;
   maxAttempts: number;
+  /** A time (ms) the `enqueued` event must sort after (§20, causality). */
+  floor?: number;
 }
 
 /** Calls made at about the same time, sent as one script call per kind. */

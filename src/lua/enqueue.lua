@@ -18,7 +18,8 @@
   then for each task (ENQUEUE_TASK_WIDTH values): id, queue (its index among the names, from 1), type,
     spec (JSON), maxAttempts, number of reference sets, number of options; then per option its name and
     value: references (JSON; '{}' when absent), delay (ms from the Redis clock), runAt (absolute ms),
-    backoff (JSON), timeoutMs, priority (1-9; absent for 0). A task without options (most) thus costs ENQUEUE_TASK_WIDTH values, and a
+    backoff (JSON), timeoutMs, priority (1-9; absent for 0), floor (ms: the `enqueued` event sorts after it;
+    a namespace of several partitions, §20). A task without options (most) thus costs ENQUEUE_TASK_WIDTH values, and a
     queue's keys and name come once. The layout is src/redis/protocols/enqueue.ts' (includes/enqueue-protocol.lua).
 
   Returns a list with, per task, 1 (created) or 0 (the id existed already).
@@ -79,7 +80,7 @@ for i = 1, count do
     local refKeys = {}
     for r = 1, nrefs do refKeys[r] = KEYS[k + r] end
     local qk = ENQUEUE_KEYS + ENQUEUE_QUEUE_KEYS * (q - 1) -- before the task's queue's keys
-    if enqueue_task(KEYS[ENQUEUE_KEY_EVENTS], KEYS[ENQUEUE_KEY_QUEUES], taskKey, KEYS[qk + ENQUEUE_QUEUE_KEY_READY], KEYS[qk + ENQUEUE_QUEUE_KEY_DELAYED], refKeys, group, id, queue, fields, due, now, seen, true) then
+    if enqueue_task(KEYS[ENQUEUE_KEY_EVENTS], KEYS[ENQUEUE_KEY_QUEUES], taskKey, KEYS[qk + ENQUEUE_QUEUE_KEY_READY], KEYS[qk + ENQUEUE_QUEUE_KEY_DELAYED], refKeys, group, id, queue, fields, due, now, seen, true, opts[ENQUEUE_OPTION_FLOOR]) then
       delayed = true
     end
     created[i] = 1

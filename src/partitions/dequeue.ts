@@ -6,6 +6,7 @@ import { start } from '../dequeue/start.js';
 import type { Task } from '../types.js';
 import { sleep } from '../util/sleep.js';
 import { partitionOfId } from './routing.js';
+import type { CausalFloor } from './causal-floor.js';
 
 /** How long dequeue() pauses when no partition knows any queue yet. */
 const NO_QUEUES_MS = 250;
@@ -19,7 +20,8 @@ const NO_QUEUES_MS = 250;
 export function dequeuePartitioned(
   parts: readonly DequeueContext[],
   queues: readonly string[] | undefined,
-  options?: DequeueOptions,
+  options: DequeueOptions | undefined,
+  floor: CausalFloor,
 ): Promise<Task> {
   let next = 0;
   const take = async (named: readonly string[] | undefined, signal?: AbortSignal): Promise<Task | null> => {
@@ -69,5 +71,8 @@ export function dequeuePartitioned(
     }
   };
   const P = parts.length;
-  return dequeue(parts[0]!, queues, options, take, (task) => parts[partitionOfId(task.id, P)]!);
+  return dequeue(parts[0]!, queues, options, take, (task) => parts[partitionOfId(task.id, P)]!).then((task) => {
+    floor.see([task]);
+    return task;
+  });
 }

@@ -2,6 +2,7 @@ import type { DequeueContext } from '../dequeue/context.js';
 import { Prefetcher } from '../dequeue/prefetcher.js';
 import type { Task } from '../types.js';
 import { WorkerRegistration } from './registry.js';
+import type { CausalFloor } from './causal-floor.js';
 
 /** What a Worker reads tasks from: one partition's Prefetcher, or a PartitionedFeed over several. */
 export interface Feed {
@@ -32,7 +33,11 @@ export class PartitionedFeed implements Feed {
   private nextForeign = 0;
   private stealAt = 0;
 
-  constructor(parts: readonly DequeueContext[], named: readonly string[] | undefined) {
+  constructor(
+    parts: readonly DequeueContext[],
+    named: readonly string[] | undefined,
+    private readonly floor: CausalFloor,
+  ) {
     this.feeds = parts.map((p) => new Prefetcher(p, named));
     this.registration = new WorkerRegistration(parts[0]!, parts.length);
   }
@@ -42,6 +47,12 @@ export class PartitionedFeed implements Feed {
   }
 
   async take(count: number, signal: AbortSignal | undefined, wait: boolean): Promise<Task[]> {
+    const tasks = await this.takeFromPartitions(count, signal, wait);
+    this.floor.see(tasks);
+    return tasks;
+  }
+
+  private async takeFromPartitions(count: number, signal: AbortSignal | undefined, wait: boolean): Promise<Task[]> {
     const owned = await this.registration.owned();
     const tasks: Task[] = [];
     const first = this.next++;

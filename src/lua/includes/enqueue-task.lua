@@ -1,11 +1,12 @@
 -- Adds one new task: its `enqueued` event (folded into its hash), its reference sets, and either a ready
 -- entry or, when due later than now, a place in its queue's delayed set. fields are the event's fields
 -- without readyId and runAt. seen ({streams = {}, queues = {}}) is kept by the caller for one script call,
--- so that a batch checks each ready stream and adds each queue name once; isNew says the caller saw that the hash does not exist.
+-- so that a batch checks each ready stream and adds each queue name once; isNew says the caller saw that the hash does not exist;
+-- floor (ms, or nil) is the time the event must sort after (§20).
 -- Returns true when the task was delayed.
 --@include push-ready
 --@include emit
-local function enqueue_task(eventsKey, queuesKey, taskKey, readyKey, delayedKey, refKeys, group, id, queue, fields, due, now, seen, isNew)
+local function enqueue_task(eventsKey, queuesKey, taskKey, readyKey, delayedKey, refKeys, group, id, queue, fields, due, now, seen, isNew, floor)
   local delayed = false
   if due and due > now then
     redis.call('ZADD', delayedKey, due, id)
@@ -25,6 +26,6 @@ local function enqueue_task(eventsKey, queuesKey, taskKey, readyKey, delayedKey,
   end
   local prev = nil
   if isNew then prev = false end
-  emit(eventsKey, taskKey, id, 'enqueued', fields, prev)
+  emit(eventsKey, taskKey, id, 'enqueued', fields, prev, floor)
   return delayed
 end

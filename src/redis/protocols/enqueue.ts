@@ -18,10 +18,10 @@ export const ENQUEUE = {
   queueKeys: ['ready', 'delayed'],
   header: ['group', 'taskCount', 'queueCount'],
   task: ['id', 'queue', 'type', 'spec', 'maxAttempts', 'referenceCount', 'optionCount'],
-  options: ['references', 'delay', 'runAt', 'backoff', 'timeoutMs', 'priority'],
+  options: ['references', 'delay', 'runAt', 'backoff', 'timeoutMs', 'priority', 'floor'],
 } as const;
 
-const [REFERENCES, DELAY, RUN_AT, BACKOFF, TIMEOUT_MS, PRIORITY] = ENQUEUE.options;
+const [REFERENCES, DELAY, RUN_AT, BACKOFF, TIMEOUT_MS, PRIORITY, FLOOR] = ENQUEUE.options;
 
 /** A task to enqueue, as write-batches.ts' EnqueueItem. */
 export interface EnqueueTask {
@@ -40,6 +40,8 @@ export interface EnqueueTask {
     | 'priority'
   >;
   maxAttempts: number;
+  /** A time (ms) its `enqueued` event must sort after: the newest event its caller saw (§20). */
+  floor?: number;
 }
 
 type EnqueueKeys = Pick<Keys, 'events' | 'queues' | 'wake' | 'levels' | 'ready' | 'delayed' | 'task' | 'reference'>;
@@ -64,7 +66,7 @@ export function encodeEnqueue(k: EnqueueKeys, group: string, tasks: readonly Enq
   const args: (string | number)[] = [];
   pushHeader(args, ENQUEUE.header, { group, taskCount: tasks.length, queueCount: queues.size });
   for (const name of names) args.push(name);
-  for (const { id, request: r, maxAttempts } of tasks) {
+  for (const { id, request: r, maxAttempts, floor } of tasks) {
     const refs = Object.entries(r.references);
     keys.push(k.task(id));
     for (const [name, value] of refs) keys.push(k.reference(name, value));
@@ -75,7 +77,8 @@ export function encodeEnqueue(k: EnqueueKeys, group: string, tasks: readonly Enq
       (r.runAt !== undefined ? 1 : 0) +
       (r.backoffJson !== undefined ? 1 : 0) +
       (r.timeoutMs !== undefined ? 1 : 0) +
-      (r.priority ? 1 : 0);
+      (r.priority ? 1 : 0) +
+      (floor !== undefined ? 1 : 0);
     args.push(id, queues.get(unitOf(r))!, r.type, r.specJson, maxAttempts, refs.length, options); // ENQUEUE.task
     if (refs.length) args.push(REFERENCES, r.referencesJson);
     if (r.delayMs !== undefined) args.push(DELAY, r.delayMs);
@@ -83,6 +86,7 @@ export function encodeEnqueue(k: EnqueueKeys, group: string, tasks: readonly Enq
     if (r.backoffJson !== undefined) args.push(BACKOFF, r.backoffJson);
     if (r.timeoutMs !== undefined) args.push(TIMEOUT_MS, r.timeoutMs);
     if (r.priority) args.push(PRIORITY, r.priority);
+    if (floor !== undefined) args.push(FLOOR, floor);
   }
   return { keys, args };
 }
