@@ -46,6 +46,7 @@ export type { ProjectionHash, RawEvent } from './events/fold.js';
 export { FOLD_RULES } from './events/fold-rules.js';
 export { FORMAT_VERSION, PARTITIONED_FORMAT } from './redis/connection.js';
 export { MAX_PARTITIONS } from './partitions/layout.js';
+export { migratePartitions, finishPartitionMigration, type MigrateOptions } from './partitions/migrate.js';
 export type { PartitionShare } from './partitions/merge.js';
 export {
   TaskLedgerError,

@@ -59,6 +59,7 @@ import {
   setPartitionedOptions,
 } from './partitions/queue-options.js';
 import { mergedEvents } from './partitions/merged-events.js';
+import { legacyPartition } from './partitions/migrate.js';
 import { dequeuePartitioned } from './partitions/dequeue.js';
 import { PartitionedFeed, type Feed } from './partitions/feed.js';
 import { validateRequest } from './validation.js';
@@ -195,10 +196,23 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
   }
 
   /** With `durability`: the write, then WAIT on its partition's primary. */
-  private async replicated<T>(partition: number, write: Promise<T>): Promise<T> {
+  private async replicated<T>(part: DequeueContext, write: Promise<T>): Promise<T> {
     const result = await write;
-    if (this.replicaWaits) await this.replicaWaits[partition]!.confirm();
+    if (this.replicaWaits) await this.replicaWaits[part.keys.partition]!.confirm();
     return result;
+  }
+
+  /**
+   * Runs a call by task id in the task's partition: where its id routes, or, while a migration from one
+   * partition is open, partition 0 when the task is there (one EXISTS more per call, only then).
+   */
+  private inPartitionOf<T>(taskId: string, fn: (part: DequeueContext) => Promise<T>): Promise<T> {
+    const part = this.at(taskId);
+    if (part === this.ctx) return fn(part);
+    const open = this.ctx.life.whenOpen();
+    if (open) return open.then(() => this.inPartitionOf(taskId, fn));
+    if (!this.ctx.migration.legacy) return fn(part);
+    return legacyPartition(this.parts, taskId, part.keys.partition).then((p) => fn(this.parts[p]!));
   }
 
   /** The context of the partition a task id routes to (§20). */
@@ -248,7 +262,7 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
 
   /** Validates every request first, then stores them all in one round trip (one per partition). */
   enqueueMany(requests: readonly EnqueueRequest[]): Promise<string[]> {
-    if (this.partitions === 1) return this.replicated(0, enqueueMany(this.ctx, requests));
+    if (this.partitions === 1) return this.replicated(this.ctx, enqueueMany(this.ctx, requests));
     return call(async () => {
       const given: unknown = requests;
       if (!Array.isArray(given)) throw new ValidationError('enqueueMany takes an array of enqueue requests');
@@ -258,13 +272,22 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
       const pins = this.pins.refresh();
       if (pins) await pins;
       const routed = this.router.route(requests);
+      // While a migration is open, a caller's id may name a task made in partition 0 before it: found there,
+      // the enqueue goes there, and stays idempotent.
+      if (this.ctx.migration.legacy)
+        await Promise.all(
+          routed.map(async (r, i) => {
+            if (requests[i]!.id !== undefined && r.partition !== 0)
+              r.partition = await legacyPartition(this.parts, requests[i]!.id!, r.partition);
+          }),
+        );
       const ids: string[] = new Array<string>(requests.length);
       await Promise.all(
         this.parts.map(async (part, p) => {
           const mine = routed.flatMap((r, i) => (r.partition === p ? [i] : []));
           if (mine.length === 0) return;
           const got = await this.replicated(
-            p,
+            part,
             enqueueMany(
               part,
               mine.map((i) => routed[i]!.request),
@@ -290,19 +313,17 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
   }
 
   heartbeat(taskId: string, progress?: JsonValue, options?: LeaseOptions): Promise<void> {
-    return heartbeat(this.at(taskId), taskId, progress, options);
+    return this.inPartitionOf(taskId, (part) => heartbeat(part, taskId, progress, options));
   }
 
   /** Ends a running task well: `progress` as in the Go original, the outcome in `options.result`. */
   finish(taskId: string, progress?: JsonValue, options?: FinishOptions): Promise<void> {
-    const part = this.at(taskId);
-    return this.replicated(this.parts.indexOf(part), finish(part, taskId, progress, options));
+    return this.inPartitionOf(taskId, (part) => this.replicated(part, finish(part, taskId, progress, options)));
   }
 
   /** Ends a running task badly, for good: `progress` as in the Go original, the reason in `options.error`. */
   fail(taskId: string, progress?: JsonValue, options?: FailOptions): Promise<void> {
-    const part = this.at(taskId);
-    return this.replicated(this.parts.indexOf(part), fail(part, taskId, progress, options));
+    return this.inPartitionOf(taskId, (part) => this.replicated(part, fail(part, taskId, progress, options)));
   }
 
   /** Puts a running task this instance holds back to waiting (for a worker shutting down). */
@@ -312,7 +333,7 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
       const holdMs = options?.holdMs ?? 0;
       if (!Number.isInteger(holdMs) || holdMs < 0 || holdMs > MAX_TIMER_MS)
         throw new ValidationError(`options.holdMs must be a whole number of ms from 0 to ${MAX_TIMER_MS}`);
-      return release(this.at(taskId), taskId, options, holdMs);
+      return this.inPartitionOf(taskId, (part) => release(part, taskId, options, holdMs));
     });
   }
 
@@ -321,13 +342,13 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
     return call(() => {
       knownKeys(options, ['delayMs', 'error', 'progress', 'lease'], 'retryLater options', true);
       checkLease({ lease: options.lease });
-      return retryLater(this.at(taskId), taskId, options);
+      return this.inPartitionOf(taskId, (part) => retryLater(part, taskId, options));
     });
   }
 
   /** Gives a failed or cancelled task another run (back to waiting); false when it is waiting or running. */
   retry(taskId: string): Promise<boolean> {
-    return retry(this.at(taskId), taskId).catch(typed);
+    return this.inPartitionOf(taskId, (part) => retry(part, taskId)).catch(typed);
   }
 
   /**
@@ -377,20 +398,20 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
    * new level. False when it has that priority already; TaskRunningError for a running task.
    */
   setPriority(taskId: string, priority: number): Promise<boolean> {
-    return setPriority(this.at(taskId), taskId, priority).catch(typed);
+    return this.inPartitionOf(taskId, (part) => setPriority(part, taskId, priority)).catch(typed);
   }
 
   /** True when this call cancelled the task, false when it was cancelled already. */
   cancel(taskId: string): Promise<boolean> {
-    return cancel(this.at(taskId), taskId).catch(typed);
+    return this.inPartitionOf(taskId, (part) => cancel(part, taskId)).catch(typed);
   }
 
   get(taskId: string): Promise<Task | null> {
-    return get(this.at(taskId), taskId).catch(typed);
+    return this.inPartitionOf(taskId, (part) => get(part, taskId)).catch(typed);
   }
 
   history(taskId: string): Promise<TaskEvent[]> {
-    return history(this.at(taskId), taskId).catch(typed);
+    return this.inPartitionOf(taskId, (part) => history(part, taskId)).catch(typed);
   }
 
   async *events(options?: EventsOptions): AsyncGenerator<TaskEvent> {

@@ -77,7 +77,8 @@ export type TaskEventType =
   | 'repaired'
   | 'reprioritized'
   | 'replaced'
-  | 'queue-options';
+  | 'queue-options'
+  | 'partitioned';
 
 export interface TaskEvent {
   /** The event's stream id: its position in the log. */

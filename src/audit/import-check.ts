@@ -21,6 +21,7 @@ const NEEDS: Readonly<Record<string, readonly string[]>> = {
   reprioritized: ['priority'],
   replaced: ['spec'],
   'queue-options': ['queue', 'action', 'options'],
+  partitioned: ['partitions', 'from'],
 };
 
 /** Names the stream keeps for itself: a data field of that name would overwrite the event's own. */

@@ -72,6 +72,7 @@ export function openContext(
     redis,
     keys,
     layout,
+    migration: { legacy: false },
     scripts,
     blocking: new BlockingPool(redis),
     settings,
@@ -80,6 +81,7 @@ export function openContext(
     life: new Lifecycle(async () => {
       await ensureFormat(redis, keys, connectTimeoutMs, partitions > 1 ? PARTITIONED_FORMAT : FORMAT_VERSION);
       await ensurePartitions(scripts, keys, adopt ? null : partitions);
+      if (partitions > 1) ctx.migration.legacy = (await redis.hget(keys.meta, 'legacy')) === '1';
       await Promise.all(
         layout.map(async (k) => {
           if (k.partition > 0) await ensureFormat(redis, k, connectTimeoutMs, FORMAT_VERSION);

@@ -25,6 +25,11 @@ export interface Deps {
   readonly keys: Keys;
   /** The keys of every partition of the namespace (§20), partition 0 first; `keys` is one of them. */
   readonly layout: readonly Keys[];
+  /**
+   * Read when the namespace opens: `legacy` while a migration from one partition is open (§20), when
+   * partition 0 may hold tasks whose ids route elsewhere. Shared by every partition's context.
+   */
+  readonly migration: { legacy: boolean };
   /** Connections for blocking reads. */
   readonly blocking: BlockingPool;
   readonly settings: Settings;

@@ -24,7 +24,14 @@ export interface FoldRule {
 }
 
 /** Events about the namespace, not one task: schedules, compaction's records, and index repairs. */
-export type NamespaceEventType = 'scheduled' | 'unscheduled' | 'expired' | 'compacted' | 'repaired' | 'queue-options';
+export type NamespaceEventType =
+  | 'scheduled'
+  | 'unscheduled'
+  | 'expired'
+  | 'compacted'
+  | 'repaired'
+  | 'queue-options'
+  | 'partitioned';
 
 export const FOLD_RULES: Readonly<Record<Exclude<TaskEventType, NamespaceEventType>, FoldRule>> = {
   enqueued: {
@@ -223,6 +230,11 @@ export const REPAIRED_EVENT = 'repaired';
  * `by` (host:pid). `{ns}:controls` holds their fold (src/projections/queue-options.ts).
  */
 export const QUEUE_OPTIONS_EVENT = 'queue-options';
+/**
+ * `partitioned`: an operator moved a namespace of one partition to more (§20), in partition 0's log. Fields:
+ * `partitions` (the new count), `from` (1), `by` (host:pid).
+ */
+export const PARTITIONED_EVENT = 'partitioned';
 /** The events that end a task (counted in `{ns}:counts`). */
 export const ENDED_EVENTS: ReadonlySet<string> = new Set(['finished', 'failed', 'cancelled']);
 /** Events that change no task hash (their `task` field is absent or '', but for `repaired`): the fold passes over them. */
@@ -232,6 +244,7 @@ export const NAMESPACE_EVENTS: ReadonlySet<string> = new Set([
   COMPACTED_EVENT,
   REPAIRED_EVENT,
   QUEUE_OPTIONS_EVENT,
+  PARTITIONED_EVENT,
 ]);
 
 /**

@@ -173,6 +173,7 @@ const SCRIPT_FILE_NAMES = {
   partitions: 'partitions',
   logPage: 'log-page',
   workers: 'workers',
+  migratePartitions: 'migrate-partitions',
 } as const;
 
 export type ScriptName = keyof typeof SCRIPT_FILE_NAMES;
