@@ -278,7 +278,7 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
         await Promise.all(
           routed.map(async (r, i) => {
             if (requests[i]!.id !== undefined && r.partition !== 0)
-              r.partition = await legacyPartition(this.parts, requests[i]!.id!, r.partition);
+              r.partition = await legacyPartition(this.parts, requests[i]!.id, r.partition);
           }),
         );
       const ids: string[] = new Array<string>(requests.length);
