@@ -25,13 +25,7 @@ export interface FoldRule {
 
 /** Events about the namespace, not one task: schedules, compaction's records, and index repairs. */
 export type NamespaceEventType =
-  | 'scheduled'
-  | 'unscheduled'
-  | 'expired'
-  | 'compacted'
-  | 'repaired'
-  | 'queue-options'
-  | 'partitioned';
+  'scheduled' | 'unscheduled' | 'expired' | 'compacted' | 'repaired' | 'queue-options' | 'partitioned';
 
 export const FOLD_RULES: Readonly<Record<Exclude<TaskEventType, NamespaceEventType>, FoldRule>> = {
   enqueued: {
