@@ -7,12 +7,18 @@ import type { PinBook } from './pins.js';
  * Sends each enqueue to a partition (§20). A request that names its place goes there: a pinned queue to its
  * home, a dedup key or a partitionKey where the key routes, a caller-chosen id where the id routes; when
  * two of these disagree the request is refused. Every other request goes to the current sticky partition
- * and gets an id that routes there. The sticky partition moves on once per event-loop turn, so the
- * requests of one turn make one batch in one partition, and the next turn's batch goes to the next.
+ * and gets an id that routes there. The sticky partition moves on after each event-loop turn and after
+ * STICKY_BATCH tasks, so the requests of one turn make full batches (one script call each), each in one
+ * partition, and the next batch goes to the next partition.
  */
+/** Tasks one sticky partition takes before the next: one enqueue script call's worth (ENQUEUE_MAX). */
+export const STICKY_BATCH = 32;
+
 export class EnqueueRouter {
   private sticky: number;
   private turning = false;
+  /** Tasks sent to the sticky partition since it last moved. */
+  private filled = 0;
 
   constructor(
     private readonly partitions: number,
@@ -45,15 +51,23 @@ export class EnqueueRouter {
         return { partition: named, request: request.id === undefined ? { ...request, id: idIn(named, P) } : request };
       }
       sticky.used = true;
-      return { partition: this.sticky, request: { ...request, id: idIn(this.sticky, P) } };
+      const partition = this.sticky;
+      // A full script call's worth sent: the next tasks go on to the next partition at once.
+      if (++this.filled >= STICKY_BATCH) this.move();
+      return { partition, request: { ...request, id: idIn(partition, P) } };
     });
     if (sticky.used && !this.turning) {
       this.turning = true;
       setImmediate(() => {
         this.turning = false;
-        this.sticky = (this.sticky + 1) % P;
+        if (this.filled > 0) this.move();
       });
     }
     return routed;
+  }
+
+  private move(): void {
+    this.sticky = (this.sticky + 1) % this.partitions;
+    this.filled = 0;
   }
 }

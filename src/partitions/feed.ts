@@ -14,24 +14,32 @@ export interface Feed {
   leave?(): Promise<void>;
 }
 
+/** The fewest tasks a batch asks of one partition, when it asks several (see take). */
+export const MIN_SHARE = 16;
+
 /** How often an idle worker claims from a partition it does not own. */
 export const STEAL_MS = 1000;
 
 /**
  * A worker's feed over a namespace of several partitions (§20). The worker registers in the namespace,
- * and the partitions are shared among the live workers by rendezvous hashing. It takes from its own
- * partitions in turn (one script call per partition), and waits on them all at once when they are empty.
- * An idle worker claims from one partition it does not own every STEAL_MS, and again at once while that
- * finds work: a dead owner or a hot partition never stalls.
+ * and the partitions are shared among the live workers by rendezvous hashing. A batch is taken from all its
+ * own partitions at once, the free slots shared among them: one script call per partition, each on its
+ * own primary, each taking along the finishes of its partition's tasks (at least MIN_SHARE each). A partition that had nothing is
+ * left out until its blocked read sees an entry arrive (or BLOCK_MS passes), so an empty partition costs a
+ * blocked read, not a script call per batch. An idle worker claims from one partition it does not own
+ * every STEAL_MS, and again at once while that finds work: a dead owner or a hot partition never stalls.
  */
 export class PartitionedFeed implements Feed {
   private readonly feeds: Prefetcher[];
   private readonly registration: WorkerRegistration;
-  /** The wait in flight per partition: at most one each; a wait ends by itself within BLOCK_MS. */
-  private readonly waiting = new Map<number, Promise<void>>();
+  /** Partitions whose last take found nothing, each with its wait for an arrival in flight. */
+  private readonly idle = new Map<number, Promise<void>>();
+  /** Resolves the current take's wait when an idle partition sees work. */
+  private wake: (() => void) | undefined;
   private next = 0;
   private nextForeign = 0;
   private stealAt = 0;
+  private signal: AbortSignal | undefined;
 
   constructor(
     parts: readonly DequeueContext[],
@@ -47,6 +55,7 @@ export class PartitionedFeed implements Feed {
   }
 
   async take(count: number, signal: AbortSignal | undefined, wait: boolean): Promise<Task[]> {
+    this.signal = signal;
     const tasks = await this.takeFromPartitions(count, signal, wait);
     this.floor.see(tasks);
     return tasks;
@@ -54,45 +63,59 @@ export class PartitionedFeed implements Feed {
 
   private async takeFromPartitions(count: number, signal: AbortSignal | undefined, wait: boolean): Promise<Task[]> {
     const owned = await this.registration.owned();
-    const tasks: Task[] = [];
-    const first = this.next++;
-    for (let i = 0; i < owned.length && tasks.length < count; i++) {
-      if (signal?.aborted) return tasks;
-      const p = owned[(first + i) % owned.length]!;
-      tasks.push(...(await this.feeds[p]!.take(count - tasks.length, signal, false)));
+    // Entries claimed ahead in a partition this worker does not own (any more, or stolen from): back to
+    // their queue now, for its owner, rather than held until they go stale.
+    const strays = this.feeds.filter((f, p) => f.held > 0 && !owned.includes(p));
+    if (strays.length) await Promise.all(strays.map((f) => f.handBack()));
+    const resting = (p: number) => this.idle.has(p);
+    const ready = owned.filter((p) => !resting(p));
+    if (ready.length > 0) {
+      // A batch goes to as many partitions as keep MIN_SHARE tasks each (a script call costs about as much
+      // as two or three tasks: small shares would cost more than they spread), from a rotating first.
+      const first = this.next++;
+      const k = Math.max(1, Math.min(ready.length, Math.floor(count / MIN_SHARE)));
+      const active = Array.from({ length: k }, (_, i) => ready[(first + i) % ready.length]!);
+      const shares = active.map((_, i) => Math.floor(count / k) + (i < count % k ? 1 : 0));
+      const taken = await Promise.all(active.map((p, i) => this.feeds[p]!.take(shares[i]!, signal, false)));
+      taken.forEach((t, i) => t.length === 0 && this.feeds[active[i]!]!.held === 0 && this.rest(active[i]!));
+      const tasks = taken.flat();
+      if (tasks.length > 0) return tasks;
     }
-    if (tasks.length > 0) return tasks;
     const foreign = this.feeds.flatMap((_, p) => (owned.includes(p) ? [] : [p]));
     if (foreign.length > 0 && performance.now() >= this.stealAt) {
       const p = foreign[this.nextForeign++ % foreign.length]!;
-      tasks.push(...(await this.feeds[p]!.take(count, signal, false)));
+      const tasks = await this.feeds[p]!.take(count, signal, false);
       // Found work: look again at once; found none: not before STEAL_MS.
       if (tasks.length > 0) return tasks;
       this.stealAt = performance.now() + STEAL_MS;
     }
-    if (!wait || signal?.aborted) return tasks;
-    await this.waitOn(owned, signal);
-    return tasks;
+    if (!wait || signal?.aborted) return [];
+    // Every own partition is resting: wait until one sees work, or the next steal is due.
+    if (owned.some((p) => !this.idle.has(p))) return [];
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
+    await new Promise<void>((res) => {
+      this.wake = res;
+      onAbort = res;
+      if (owned.length < this.feeds.length) timer = setTimeout(res, Math.max(0, this.stealAt - performance.now()));
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
+    this.wake = undefined;
+    return [];
   }
 
-  /** Waits until one of the partitions has an entry (or a wait times out), or the next steal is due. */
-  private async waitOn(owned: readonly number[], signal: AbortSignal | undefined): Promise<void> {
-    const waits = owned.map((p) => {
-      let w = this.waiting.get(p);
-      if (!w) {
-        w = this.feeds[p]!.waitForWork(signal)
-          .catch(() => undefined)
-          .finally(() => this.waiting.delete(p));
-        this.waiting.set(p, w);
-      }
-      return w;
-    });
-    let timer: NodeJS.Timeout | undefined;
-    const stealIn = Math.max(0, this.stealAt - performance.now());
-    const steal =
-      owned.length < this.feeds.length ? [new Promise<void>((res) => (timer = setTimeout(res, stealIn)))] : [];
-    await Promise.race([...waits, ...steal]);
-    clearTimeout(timer);
+  /** Leaves a partition out of the takes until its blocked read sees an entry (or times out). */
+  private rest(p: number): void {
+    if (this.idle.has(p)) return;
+    const waiting = this.feeds[p]!.waitForWork(this.signal)
+      .catch(() => undefined)
+      .finally(() => {
+        this.idle.delete(p);
+        this.wake?.();
+      });
+    this.idle.set(p, waiting);
   }
 
   async handBack(): Promise<void> {
@@ -100,7 +123,7 @@ export class PartitionedFeed implements Feed {
   }
 
   async leave(): Promise<void> {
-    await Promise.all(this.waiting.values());
+    await Promise.all(this.idle.values());
     await this.registration.leave();
   }
 }
