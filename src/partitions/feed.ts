@@ -122,8 +122,11 @@ export class PartitionedFeed implements Feed {
     await Promise.all(this.feeds.map((f) => f.handBack()));
   }
 
+  /**
+   * Leaves the registry. The blocked reads of resting partitions were ended by the worker's signal (their
+   * connections dropped); they are not waited for, as a dropped cluster connection may never settle them.
+   */
   async leave(): Promise<void> {
-    await Promise.all(this.idle.values());
     await this.registration.leave();
   }
 }
