@@ -48,8 +48,24 @@ async function startCluster(size) {
     const dir = mkdtempSync(join(tmpdir(), 'tl-cluster-'));
     const child = spawn(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf',
-        '--dir', dir, '--save', '', '--appendonly', 'no', '--cluster-announce-ip', '127.0.0.1'],
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        'nodes.conf',
+        '--dir',
+        dir,
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--cluster-announce-ip',
+        '127.0.0.1',
+      ],
       { stdio: 'ignore' },
     );
     nodes.push({ port, dir, child });
@@ -102,7 +118,12 @@ async function startCluster(size) {
 
 async function round(cluster, partitions, r) {
   const conn = new Cluster(cluster.nodes.map((n) => ({ host: '127.0.0.1', port: n.port })));
-  const q = new TaskQueue({ connection: conn, namespace: `bench-${partitions}-${r}-${Date.now()}`, partitions, recoveryIntervalMs: 0 });
+  const q = new TaskQueue({
+    connection: conn,
+    namespace: `bench-${partitions}-${r}-${Date.now()}`,
+    partitions,
+    recoveryIntervalMs: 0,
+  });
   const ports = cluster.nodes.map((n) => n.port);
   await q.stats();
   // Enqueue: 16 producers, 50 tasks a call.
@@ -125,7 +146,12 @@ async function round(cluster, partitions, r) {
   const extra = Array.from({ length: WORKERS - 1 }, () => ({
     conn: new Cluster(cluster.nodes.map((n) => ({ host: '127.0.0.1', port: n.port }))),
   }));
-  const queues = [q, ...extra.map((e) => new TaskQueue({ connection: e.conn, namespace: q.namespace, partitions, recoveryIntervalMs: 0 }))];
+  const queues = [
+    q,
+    ...extra.map(
+      (e) => new TaskQueue({ connection: e.conn, namespace: q.namespace, partitions, recoveryIntervalMs: 0 }),
+    ),
+  ];
   await Promise.all(queues.map((x) => x.stats()));
   cpu0 = await Promise.all(ports.map(cpuOf));
   t0 = performance.now();
@@ -187,13 +213,20 @@ for (const size of SIZES) {
     }
   }
 }
-writeFileSync(new URL('./cluster-results.json', import.meta.url), `${JSON.stringify({ at: new Date().toISOString(), results }, null, 2)}\n`);
+writeFileSync(
+  new URL('./cluster-results.json', import.meta.url),
+  `${JSON.stringify({ at: new Date().toISOString(), results }, null, 2)}\n`,
+);
 const base = results.find((r) => r.primaries === 1 && r.partitions === PARTITIONS)?.best;
-console.log('\nprimaries partitions  enqueue/s  process/s  (x one primary)  process share per node (%)  Redis µs/task enq/proc');
+console.log(
+  '\nprimaries partitions  enqueue/s  process/s  (x one primary)  process share per node (%)  Redis µs/task enq/proc',
+);
 for (const r of results) {
   const b = r.best;
   console.log(
-    `${String(r.primaries).padStart(9)} ${String(r.partitions).padStart(10)} ${String(b.enqueuePerS).padStart(10)} ${String(b.processPerS).padStart(10)}  ${base ? (b.processPerS / base.processPerS).toFixed(2) + 'x' : ''}`.padEnd(70) +
+    `${String(r.primaries).padStart(9)} ${String(r.partitions).padStart(10)} ${String(b.enqueuePerS).padStart(10)} ${String(b.processPerS).padStart(10)}  ${base ? (b.processPerS / base.processPerS).toFixed(2) + 'x' : ''}`.padEnd(
+      70,
+    ) +
       `${b.processShare.join(' / ')}`.padEnd(28) +
       `${b.enqueueCpuPerTask} / ${b.processCpuPerTask}`,
   );

@@ -29,9 +29,13 @@ const freePort = () =>
 async function server(args) {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'tl-dur-'));
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', ...args], {
-    stdio: 'ignore',
-  });
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', ...args],
+    {
+      stdio: 'ignore',
+    },
+  );
   for (let i = 0; i < 100; i++) {
     const r = new Redis(port, '127.0.0.1', { lazyConnect: true, retryStrategy: () => null });
     r.on('error', () => {});
@@ -85,7 +89,8 @@ async function round(durable, r) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const runs = { off: [], on: [] };
 for (let r = 0; r < ROUNDS; r++) {
-  for (const durable of r % 2 ? [true, false] : [false, true]) runs[durable ? 'on' : 'off'].push(await round(durable, r));
+  for (const durable of r % 2 ? [true, false] : [false, true])
+    runs[durable ? 'on' : 'off'].push(await round(durable, r));
 }
 const row = (k) => ({
   enqueuePerS: median(runs[k].map((x) => x.enqueuePerS)),
@@ -93,6 +98,15 @@ const row = (k) => ({
 });
 const off = row('off');
 const on = row('on');
-console.log(JSON.stringify({ n: N, rounds: ROUNDS, off, on, enqueueRatio: +(on.enqueuePerS / off.enqueuePerS).toFixed(2), processRatio: +(on.processPerS / off.processPerS).toFixed(2) }));
+console.log(
+  JSON.stringify({
+    n: N,
+    rounds: ROUNDS,
+    off,
+    on,
+    enqueueRatio: +(on.enqueuePerS / off.enqueuePerS).toFixed(2),
+    processRatio: +(on.processPerS / off.processPerS).toFixed(2),
+  }),
+);
 primary.stop();
 replica.stop();
