@@ -70,9 +70,9 @@ export class ReplicaWait {
   private node(): Connection {
     if (!(this.redis instanceof Cluster)) return this.redis;
     const master = this.redis.slots[keySlot(this.slotKey)]?.[0];
-    return (
-      this.redis.nodes('master').find((n) => `${n.options.host ?? ''}:${String(n.options.port)}` === master) ??
-      this.redis
-    );
+    const node = this.redis.nodes('master').find((n) => `${n.options.host ?? ''}:${String(n.options.port)}` === master);
+    // WAIT on any other connection counts none of the writes, and would confirm them falsely: refuse.
+    if (!node) throw new NotReplicatedError(0, this.options.replicas, 0);
+    return node;
   }
 }
