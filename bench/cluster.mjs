@@ -3,13 +3,11 @@
 //   node bench/cluster.mjs [--n 12000] [--quota 10] [--partitions 6] [--sizes 1,2,3] [--rounds 2]
 // Needs redis-server and a writable /sys/fs/cgroup/cpu (root); prints JSON and a table, writes
 // bench/cluster-results.json. Run `npm run build` first (it loads dist/).
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync, rmdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync, existsSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import { Cluster, Redis } from 'ioredis';
 import { TaskQueue, Worker } from '../dist/index.js';
+import { spawnRedis } from './redis.mjs';
 
 const argv = process.argv.slice(2);
 const opt = (name, fallback) => {
@@ -25,14 +23,6 @@ const WORKERS = Number(opt('workers', 3)); // worker instances, each its own Tas
 const CGROUP = '/sys/fs/cgroup/cpu';
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-const freePort = () =>
-  new Promise((res) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
-
 async function cpuOf(port) {
   const r = new Redis(port, '127.0.0.1');
   const info = await r.info('cpu');
@@ -44,45 +34,19 @@ async function cpuOf(port) {
 async function startCluster(size) {
   const nodes = [];
   for (let i = 0; i < size; i++) {
-    const port = await freePort();
-    const dir = mkdtempSync(join(tmpdir(), 'tl-cluster-'));
-    const child = spawn(
-      'redis-server',
-      [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--cluster-enabled',
-        'yes',
-        '--cluster-config-file',
-        'nodes.conf',
-        '--dir',
-        dir,
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--cluster-announce-ip',
-        '127.0.0.1',
-      ],
-      { stdio: 'ignore' },
-    );
-    nodes.push({ port, dir, child });
+    const node = await spawnRedis([
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      'nodes.conf',
+      '--appendonly',
+      'no',
+      '--cluster-announce-ip',
+      '127.0.0.1',
+    ]);
+    nodes.push(node);
   }
   for (const n of nodes) {
-    for (let i = 0; i < 100; i++) {
-      try {
-        const r = new Redis(n.port, '127.0.0.1', { lazyConnect: true, retryStrategy: () => null });
-        r.on('error', () => {});
-        await r.connect();
-        await r.ping();
-        r.disconnect();
-        break;
-      } catch {
-        await sleep(50);
-      }
-    }
     const cg = join(CGROUP, `taskledger-bench-${n.port}`);
     mkdirSync(cg, { recursive: true });
     writeFileSync(join(cg, 'cpu.cfs_period_us'), '100000');
@@ -107,9 +71,9 @@ async function startCluster(size) {
     nodes,
     async stop() {
       for (const n of nodes) {
-        n.child.kill('SIGKILL');
-        await new Promise((res) => (n.child.exitCode !== null ? res() : n.child.once('exit', res)));
-        rmSync(n.dir, { recursive: true, force: true });
+        const exited = new Promise((res) => (n.child.exitCode !== null ? res() : n.child.once('exit', res)));
+        n.stop();
+        await exited;
         if (existsSync(n.cgroup)) rmdirSync(n.cgroup);
       }
     },

@@ -2,13 +2,9 @@
 // without WAIT, alternating, median of rounds.
 //   node bench/durability.mjs [--n 10000] [--rounds 3]
 // Run `npm run build` first (it loads dist/).
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { TaskQueue, Worker } from '../dist/index.js';
+import { spawnRedis } from './redis.mjs';
 
 const argv = process.argv.slice(2);
 const opt = (name, fallback) => {
@@ -18,38 +14,7 @@ const opt = (name, fallback) => {
 const N = opt('n', 10_000);
 const ROUNDS = opt('rounds', 3);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const freePort = () =>
-  new Promise((res) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
-
-async function server(args) {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'tl-dur-'));
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', ...args],
-    {
-      stdio: 'ignore',
-    },
-  );
-  for (let i = 0; i < 100; i++) {
-    const r = new Redis(port, '127.0.0.1', { lazyConnect: true, retryStrategy: () => null });
-    r.on('error', () => {});
-    try {
-      await r.connect();
-      await r.ping();
-      r.disconnect();
-      break;
-    } catch {
-      await sleep(50);
-    }
-  }
-  return { port, stop: () => (child.kill('SIGKILL'), rmSync(dir, { recursive: true, force: true })) };
-}
+const server = (args) => spawnRedis(args);
 
 const primary = await server(['--appendonly', 'no']);
 const replica = await server(['--appendonly', 'no', '--replicaof', '127.0.0.1', String(primary.port)]);

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 
-const freePort = () =>
+export const freePort = () =>
   new Promise((resolve) => {
     const srv = createServer().listen(0, '127.0.0.1', () => {
       const { port } = srv.address();
@@ -14,13 +14,18 @@ const freePort = () =>
     });
   });
 
-export async function startRedis({ aof }) {
-  if (process.env.BENCH_REDIS_URL) return { url: process.env.BENCH_REDIS_URL, stop: () => {}, own: false };
+/**
+ * A redis-server on a free loopback port with `args` added, in a directory of its own; resolves once it
+ * answers PING. stop() kills it and removes the directory.
+ */
+export async function spawnRedis(args = []) {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'taskledger-bench-'));
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--loglevel', 'warning'];
-  args.push(...(aof ? ['--appendonly', 'yes', '--appendfsync', 'everysec'] : ['--appendonly', 'no']));
-  const child = spawn('redis-server', args, { stdio: 'ignore' });
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--loglevel', 'warning', ...args],
+    { stdio: 'ignore' },
+  );
   child.on('error', () => {
     console.error('redis-server not found: install it (apt-get install redis-server) or set BENCH_REDIS_URL');
     process.exit(2);
@@ -40,11 +45,21 @@ export async function startRedis({ aof }) {
     }
   }
   return {
+    port,
     url,
-    own: true,
+    dir,
+    child,
     stop: () => {
       child.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+export async function startRedis({ aof }) {
+  if (process.env.BENCH_REDIS_URL) return { url: process.env.BENCH_REDIS_URL, stop: () => {}, own: false };
+  const { url, stop } = await spawnRedis(
+    aof ? ['--appendonly', 'yes', '--appendfsync', 'everysec'] : ['--appendonly', 'no'],
+  );
+  return { url, own: true, stop };
 }
