@@ -23,6 +23,27 @@ const WORKERS = Number(opt('workers', 3)); // worker instances, each its own Tas
 const CGROUP = '/sys/fs/cgroup/cpu';
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** Calls per command since the last reset (INFO commandstats), summed over the nodes. */
+async function commandCalls(ports) {
+  const calls = {};
+  for (const port of ports) {
+    const r = new Redis(port, '127.0.0.1');
+    const info = await r.info('commandstats');
+    r.disconnect();
+    for (const [, name, n] of info.matchAll(/cmdstat_([\w|]+):calls=(\d+)/g))
+      calls[name] = (calls[name] ?? 0) + Number(n);
+  }
+  return calls;
+}
+
+async function resetStats(ports) {
+  for (const port of ports) {
+    const r = new Redis(port, '127.0.0.1');
+    await r.config('RESETSTAT');
+    r.disconnect();
+  }
+}
+
 async function cpuOf(port) {
   const r = new Redis(port, '127.0.0.1');
   const info = await r.info('cpu');
@@ -117,11 +138,13 @@ async function round(cluster, partitions, r) {
     ),
   ];
   await Promise.all(queues.map((x) => x.stats()));
+  await resetStats(ports);
   cpu0 = await Promise.all(ports.map(cpuOf));
   t0 = performance.now();
   let done = 0;
   const workers = queues.map((x) => new Worker(x, async () => undefined, { concurrency: 64, queues: ['bench'] }));
   const errors = [];
+  let poll;
   await new Promise((res) => {
     for (const w of workers) {
       w.on('task:finished', () => ++done === total && res());
@@ -129,14 +152,13 @@ async function round(cluster, partitions, r) {
       w.start();
     }
     // Counted from Redis too: a finish whose reply was lost still ends its task.
-    const poll = setInterval(async () => {
+    // Seldom: with P partitions each poll is P stats calls, which the Redis CPU measured would include.
+    poll = setInterval(async () => {
       const s = await q.stats().catch(() => null);
-      if (s && s.ended.finished >= total) {
-        clearInterval(poll);
-        res();
-      }
-    }, 250);
+      if (s && s.ended.finished >= total) res();
+    }, 2000);
   });
+  clearInterval(poll);
   if (errors.length) console.error(`${errors.length} worker errors, first: ${errors[0]}`);
   const processS = (performance.now() - t0) / 1000;
   await Promise.all(workers.map((w) => w.close()));
@@ -145,6 +167,7 @@ async function round(cluster, partitions, r) {
     e.conn.disconnect();
   }
   cpu1 = await Promise.all(ports.map(cpuOf));
+  const calls = await commandCalls(ports);
   const processCpu = cpu1.map((c, i) => c - cpu0[i]);
   await q.close();
   conn.disconnect();
@@ -158,6 +181,13 @@ async function round(cluster, partitions, r) {
     // Redis CPU (µs) per task, all nodes together, and per node over the tasks its partitions held.
     enqueueCpuPerTask: Math.round((10 * sum(enqueueCpu)) / total) / 10,
     processCpuPerTask: Math.round((10 * sum(processCpu)) / total) / 10,
+    // Redis commands per task while processing (evalsha is a script call), the ones above 0.01.
+    processCallsPerTask: Object.fromEntries(
+      Object.entries(calls)
+        .map(([name, n]) => [name, Math.round((100 * n) / total) / 100])
+        .filter(([, n]) => n >= 0.01)
+        .sort((a, b) => b[1] - a[1]),
+    ),
   };
 }
 
@@ -195,3 +225,4 @@ for (const r of results) {
       `${b.enqueueCpuPerTask} / ${b.processCpuPerTask}`,
   );
 }
+process.exit(0); // a cluster connection may still be retrying the stopped nodes

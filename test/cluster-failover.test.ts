@@ -104,8 +104,11 @@ async function runFailover(name: string, extra: Partial<TaskQueueOptions>, victi
     const gone: string[] = [];
     const statuses = await Promise.all(ackedIds.map((id) => q.get(id)));
     statuses.forEach((t, i) => t === null && gone.push(ackedIds[i]!));
-    const statusOf = new Map(ackedIds.map((id, i) => [id, statuses[i]?.status]));
-    const unfinished = [...finished].filter((id) => statusOf.get(id) !== 'finished');
+    // A finish can be acknowledged for a task whose enqueue was not: a durable enqueue written but not
+    // confirmed by a replica rejects (NotReplicatedError), and its task still runs. Each is looked up.
+    const finishedIds = [...finished];
+    const finishedNow = await Promise.all(finishedIds.map((id) => q.get(id)));
+    const unfinished = finishedIds.filter((_, i) => finishedNow[i]?.status !== 'finished');
     const report = await q.verify();
     const result = {
       name,

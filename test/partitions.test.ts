@@ -2,14 +2,17 @@ import { describe, expect, it } from 'vitest';
 import {
   PartitionMismatchError,
   PartitionRouteError,
+  Scheduler,
   UnknownPartitionError,
+  migratePartitions,
   ValidationError,
   Worker,
   type TaskEvent,
 } from '../src/index.js';
 import { crc16, keySlot } from '../src/partitions/crc16.js';
 import { MAX_PARTITIONS, partitionTags } from '../src/partitions/layout.js';
-import { idIn, partitionOfId } from '../src/partitions/routing.js';
+import { idIn, partitionOfId, partitionOfKey } from '../src/partitions/routing.js';
+import { scheduleId } from '../src/scheduler/scheduler.js';
 import { ownedPartitions } from '../src/partitions/registry.js';
 import { namespace } from './helpers/redis.js';
 import { sleep, until, useRedis } from './helpers/fixture.js';
@@ -204,6 +207,47 @@ describe('a namespace of several partitions', () => {
     await w.close();
     expect((await q.verify()).mismatches).toEqual([]);
     expect(await r.raw().zcard(`{${q.namespace}}:workers`)).toBe(0);
+  });
+});
+
+describe('schedules across partitions', () => {
+  it("live in their queue's home partition and mint their ticks there; one made before a migration stays", async () => {
+    const ns = namespace();
+    await r.queue({ namespace: ns }).stats();
+    const s = new Scheduler({ connection: r.url, namespace: ns, leaseMs: 1000, pollIntervalMs: 50 });
+    const legacy = ['a', 'b', 'c', 'd', 'e'].find((name) => partitionOfKey(name, 3) !== 0)!;
+    await s.schedule({ queue: legacy, type: 'legacy', cronSchedule: '* * * * * *' });
+    expect(await migratePartitions({ connection: r.url, namespace: ns, partitions: 3 })).toBe(true);
+    const q = r.queue({ namespace: ns, partitions: 3 });
+    const names = Array.from({ length: 12 }, (_, i) => `sq${i}`);
+    expect(new Set(names.map((n) => partitionOfKey(n, 3))).size).toBe(3);
+    for (const name of names) await s.schedule({ queue: name, type: 't', cronSchedule: '* * * * * *' });
+    const tags = partitionTags(ns, 3);
+    const raw = r.raw();
+    for (const name of names) {
+      const at = tags.map((tag) => raw.exists(`{${tag}}:schedule:${scheduleId(name, 't', {})}`));
+      expect(await Promise.all(at)).toEqual(tags.map((_, p) => (p === partitionOfKey(name, 3) ? 1 : 0)));
+    }
+    // The schedule made before the migration is found (and changed) where it is, in partition 0.
+    await s.ensureSchedule({ queue: legacy, type: 'legacy' });
+    await s.schedule({ queue: legacy, type: 'legacy', cronSchedule: '*/2 * * * * *' });
+    expect(await raw.exists(`{${tags[0]!}}:schedule:${scheduleId(legacy, 'legacy', {})}`)).toBe(1);
+    expect(await s.countSchedules()).toBe(13);
+    expect((await s.listSchedules()).map((x) => x.cronSchedule).sort()[0]).toBe('* * * * * *');
+    const ticks: { queue: string; taskId: string }[] = [];
+    s.on('tick', (schedule, _late, taskId) => ticks.push({ queue: schedule.queue, taskId }));
+    await s.start();
+    await until(() => [...names, legacy].every((n) => ticks.some((t) => t.queue === n)), 10_000);
+    await s.stop();
+    for (const t of ticks) {
+      expect(partitionOfId(t.taskId, 3)).toBe(t.queue === legacy ? 0 : partitionOfKey(t.queue, 3));
+      expect((await q.get(t.taskId))?.queue).toBe(t.queue);
+    }
+    const again = new Scheduler({ connection: r.url, namespace: ns });
+    expect(await again.unschedule({ queue: legacy, type: 'legacy' })).toBe(true);
+    expect(await again.countSchedules()).toBe(12);
+    await again.stop();
+    expect((await q.verify()).mismatches).toEqual([]);
   });
 });
 

@@ -31,25 +31,28 @@ const MAX_ID_PART = 18446744073709551615n;
 
 /**
  * Checks an export, event by event in log order, with the rules live writes follow: ids strictly
- * increasing (as XADD requires) and matching their time, known event types, valid names, JSON and the
+ * increasing (as XADD requires; within each partition, for an export that names them) and matching their time, known event types, valid names, JSON and the
  * fields each type needs, and a task's first event an `enqueued` (or a compaction's `snapshot`).
  * Throws a ValidationError saying what is wrong with the event given.
  */
 export class ImportChecker {
-  private last = '0-0';
+  /** The last id of each partition's log (§20: an export of several partitions merges their orders); -1 without. */
+  private readonly last = new Map<number, string>();
   private readonly tasks = new Set<string>();
 
   check(e: TaskEvent): void {
     const [ms = '', seq = '0'] = e.id.split('-');
     if (BigInt(ms) > MAX_ID_PART || BigInt(seq) > MAX_ID_PART)
       throw new ValidationError(`id ${e.id} is beyond what a stream id holds`);
-    if (compareStreamIds(e.id, this.last) <= 0)
+    const partition = e.partition ?? -1;
+    const last = this.last.get(partition) ?? '0-0';
+    if (compareStreamIds(e.id, last) <= 0)
       throw new ValidationError(
-        this.last === '0-0'
+        last === '0-0'
           ? `id ${e.id} must be greater than 0-0`
-          : `id ${e.id} is not after the previous id ${this.last} (ids must strictly increase)`,
+          : `id ${e.id} is not after the previous id ${last}${partition < 0 ? '' : ` of partition ${partition}`} (ids must strictly increase)`,
       );
-    this.last = e.id;
+    this.last.set(partition, e.id);
     if (e.at.getTime() !== Number(streamIdMs(e.id)))
       throw new ValidationError(`event ${e.id}: at ${e.at.toISOString()} is not the time of its id`);
     if (!KNOWN_EVENT_TYPES.has(e.type)) throw new ValidationError(`event ${e.id}: unknown event type "${e.type}"`);

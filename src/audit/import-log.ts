@@ -7,20 +7,22 @@ import { logLength } from '../projections/log-reader.js';
 
 const BATCH = 1000;
 
-/** Whether the namespace's log is empty: only an empty namespace takes an import. */
-export async function logIsEmpty(ctx: ReadContext): Promise<boolean> {
-  return (await logLength(ctx)) === 0;
+/** Whether every partition's log is empty: only an empty namespace takes an import. */
+export async function logIsEmpty(parts: readonly ReadContext[]): Promise<boolean> {
+  return (await Promise.all(parts.map((p) => logLength(p)))).every((n) => n === 0);
 }
 
 /**
  * Appends exported events (checked already, see import-check.ts) to the log with their own ids, in batches,
- * and returns how many were written. Every reply is checked: the first error is thrown, and nothing after
+ * each to the log of the partition `partitionOf` names (§20), and returns how many were written. Every reply is checked: the first error is thrown, and nothing after
  * it is sent. The projections are not written here: a rebuild() folds them from the imported log.
  */
-export async function appendEvents(
-  ctx: ReadContext,
-  events: AsyncIterable<Pick<TaskEvent, 'id' | 'type' | 'taskId' | 'scheduleId' | 'data'>>,
+export async function appendEvents<E extends Pick<TaskEvent, 'id' | 'type' | 'taskId' | 'scheduleId' | 'data'>>(
+  parts: readonly ReadContext[],
+  events: AsyncIterable<E>,
+  partitionOf: (event: E) => number = () => 0,
 ): Promise<number> {
+  const ctx = parts[0]!;
   await ctx.redis.hsetnx(ctx.keys.meta, 'format', String(FORMAT_VERSION));
   let count = 0;
   let p = ctx.redis.pipeline();
@@ -32,7 +34,7 @@ export async function appendEvents(
     p = ctx.redis.pipeline();
   };
   for await (const event of events) {
-    p.xadd(ctx.keys.events, event.id, ...taskEventToFields(event));
+    p.xadd(parts[partitionOf(event)]!.keys.events, event.id, ...taskEventToFields(event));
     if (++queued === BATCH) await flush();
   }
   await flush();

@@ -2,7 +2,8 @@ import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { hostname } from 'node:os';
-import { TaskLedgerError, ValidationError } from '../errors.js';
+import { TaskLedgerError, UnknownPartitionError, ValidationError } from '../errors.js';
+import { partitionOfId } from '../partitions/routing.js';
 import { PARTITIONED_FORMAT, readFormat } from '../redis/connection.js';
 import { compareStreamIds, STREAM_ID } from '../events/stream-id.js';
 import { redisNow } from '../redis/time.js';
@@ -376,7 +377,7 @@ async function writeExport(
   out: WriteStream,
 ): Promise<void> {
   {
-    const bar = progressBar('exporting', await logLength(s.read));
+    const bar = progressBar('exporting', await logLengths(s));
     let count = 0;
     const write = async (events: readonly TaskEvent[]) => {
       if (!events.length) return;
@@ -384,11 +385,13 @@ async function writeExport(
       count += events.length;
       bar.update(count);
     };
-    if (opts.archive) {
-      // The archive, then the log: one sequence (the bar counts the log's part of it).
+    if (opts.archive || s.partitions > 1) {
+      // The archive, then the log: one sequence (the bar counts the log's part of it). With several
+      // partitions, their logs merged in one order (§20), each event with its partition.
       const to = opts.to;
       let page: TaskEvent[] = [];
-      for await (const e of s.queue.events({ archive: true, ...(opts.from ? { from: opts.from } : {}) })) {
+      const from = opts.from ? { from: opts.from } : {};
+      for await (const e of s.queue.events(opts.archive ? { archive: true, ...from } : from)) {
         if (to !== undefined && compareStreamIds(e.id, to) > 0) break;
         page.push(e);
         if (page.length === 1000) {
@@ -407,6 +410,23 @@ async function writeExport(
     if (opts.json) json({ file: opts.out, events: count });
     else print(`exported ${count} events to ${opts.out}`);
   }
+}
+
+/** The length of every partition's log together. */
+async function logLengths(s: Session): Promise<number> {
+  return (await Promise.all(s.reads.map((r) => logLength(r)))).reduce((a, b) => a + b, 0);
+}
+
+/**
+ * The partition an exported event belongs in: the one its line names, else its task's route (partition 0
+ * for a namespace event). A partition the namespace does not have is UnknownPartitionError.
+ */
+function partitionOfLine(event: TaskEvent, partitions: number, where: string): number {
+  if (event.partition !== undefined) {
+    if (event.partition >= partitions) throw new UnknownPartitionError(event.partition, partitions, where);
+    return event.partition;
+  }
+  return event.taskId === '' ? 0 : partitionOfId(event.taskId, partitions);
 }
 
 /** Each line's event, and the line as JSON.stringify writes it back (verify-export compares that). */
@@ -440,19 +460,28 @@ async function* eventsOf(lines: AsyncIterable<{ event: TaskEvent }>): AsyncGener
 /** Compares every line of an export with the event of the same id in the log. */
 export async function verifyExportCommand(file: string, opts: GlobalOptions): Promise<void> {
   await withSession(opts, async (s) => {
-    const bar = progressBar('verifying', await logLength(s.read));
+    const bar = progressBar('verifying', await logLengths(s));
     const problems: string[] = [];
     let checked = 0;
     let batch: { line: number; event: TaskEvent; json: string }[] = [];
     const flush = async () => {
-      const found = await readEventsByIds(
-        s.read,
-        batch.map((b) => b.event.id),
+      const where = batch.map((b) => partitionOfLine(b.event, s.partitions, `${file}:${b.line}`));
+      const found = await Promise.all(
+        s.reads.map((read, p) =>
+          readEventsByIds(
+            read,
+            batch.flatMap((b, i) => (where[i] === p ? [b.event.id] : [])),
+          ),
+        ),
       );
+      const next = s.reads.map(() => 0);
       batch.forEach((b, i) => {
-        const event = found[i];
-        if (!event) problems.push(`line ${b.line}: event ${b.event.id} is not in the log`);
-        else if (toExportLine(rawEventToTaskEvent(event)) !== b.json)
+        const p = where[i]!;
+        const event = found[p]![next[p]!++];
+        const logged = event && rawEventToTaskEvent(event);
+        if (logged && s.partitions > 1) logged.partition = p;
+        if (!logged) problems.push(`line ${b.line}: event ${b.event.id} is not in the log`);
+        else if (toExportLine(logged) !== b.json)
           problems.push(`line ${b.line}: event ${b.event.id} differs from the log`);
       });
       checked += batch.length;
@@ -488,6 +517,8 @@ export async function verifyExportCommand(file: string, opts: GlobalOptions): Pr
 export async function importCommand(file: string, opts: GlobalOptions): Promise<void> {
   const checker = new ImportChecker();
   let lines = 0;
+  // The line naming the highest partition: the namespace must have it (checked once connected).
+  let highest: { line: number; partition: number } | undefined;
   try {
     for await (const { line, event } of readExport(file)) {
       try {
@@ -496,6 +527,8 @@ export async function importCommand(file: string, opts: GlobalOptions): Promise<
         if (!(err instanceof ValidationError)) throw err;
         throw new CliError(`${file}:${line}: ${err.message}; nothing imported`, EXIT.USAGE);
       }
+      if (event.partition !== undefined && event.partition > (highest?.partition ?? -1))
+        highest = { line, partition: event.partition };
       lines++;
     }
   } catch (err) {
@@ -504,22 +537,31 @@ export async function importCommand(file: string, opts: GlobalOptions): Promise<
   await withSession(
     opts,
     async (s) => {
-      if (!(await logIsEmpty(s.read)))
+      if (highest && highest.partition >= s.partitions) {
+        const err = new UnknownPartitionError(highest.partition, s.partitions, `${file}:${highest.line}`);
+        throw new CliError(
+          `${err.message} (${err.code}); nothing imported (--partitions makes a new namespace of several)`,
+          EXIT.USAGE,
+        );
+      }
+      if (!(await logIsEmpty(s.reads)))
         throw new CliError(
           `namespace "${s.queue.namespace}" already has events: import only into an empty namespace`,
           EXIT.REFUSED,
         );
-      const before = await keysBefore(s.read);
+      const befores = await Promise.all(s.reads.map((r) => keysBefore(r)));
       let count: number;
       let tasks: number;
       try {
-        count = await appendEvents(s.read, eventsOf(readExport(file)));
+        // Opened first: a namespace made here records its partition count and format (undone on failure).
+        await s.queue.stats();
+        count = await appendEvents(s.reads, eventsOf(readExport(file)), (e) => partitionOfLine(e, s.partitions, file));
         if (count !== lines) throw new Error(`${file} changed while it was imported (${lines} events, then ${count})`);
         const bar = progressBar('rebuilding', count);
         tasks = (await s.queue.rebuild({ onProgress: (done) => bar.update(done) })).tasks;
         bar.end();
       } catch (err) {
-        await before.undo();
+        for (const before of befores) await before.undo();
         throw new CliError(
           `import failed, nothing imported: ${err instanceof Error ? err.message : String(err)}`,
           EXIT.CHECK_FAILED,
@@ -624,20 +666,23 @@ export async function deleteCommand(
 /** What deleteByReference would delete now: tasks still there, and schedules, carrying every reference. */
 async function countByReference(s: Session, refs: References): Promise<{ tasks: number; schedules: number }> {
   const valid = validateReferences(refs);
-  const k = s.read.keys;
   const members = async (keys: string[]) =>
     keys.length === 1 ? await s.redis.smembers(keys[0]!) : await s.redis.sinter(...keys);
-  const ids = await members(Object.entries(valid).map(([n, v]) => k.reference(n, v)));
   let tasks = 0;
-  for (let i = 0; i < ids.length; i += 1000) {
-    const p = s.redis.pipeline();
-    for (const id of ids.slice(i, i + 1000)) p.exists(k.task(id));
-    for (const [err, n] of (await p.exec()) ?? []) {
-      if (err) throw err;
-      tasks += Number(n);
+  let schedules = 0;
+  // Each partition's own reference sets (§20).
+  for (const { keys: k } of s.reads) {
+    const ids = await members(Object.entries(valid).map(([n, v]) => k.reference(n, v)));
+    for (let i = 0; i < ids.length; i += 1000) {
+      const p = s.redis.pipeline();
+      for (const id of ids.slice(i, i + 1000)) p.exists(k.task(id));
+      for (const [err, n] of (await p.exec()) ?? []) {
+        if (err) throw err;
+        tasks += Number(n);
+      }
     }
+    schedules += (await members(Object.entries(valid).map(([n, v]) => k.scheduleReference(n, v)))).length;
   }
-  const schedules = (await members(Object.entries(valid).map(([n, v]) => k.scheduleReference(n, v)))).length;
   return { tasks, schedules };
 }
 

@@ -5,6 +5,7 @@ import { Scheduler } from '../scheduler/scheduler.js';
 import { keysFor } from '../redis/keys.js';
 import { DEFAULT_URL } from '../redis/connection.js';
 import { openContext } from '../context/open.js';
+import { partitionReads } from '../partitions/contexts.js';
 import type { ReadContext } from '../context/read-context.js';
 import { NAMESPACE_PATTERN } from '../validation.js';
 
@@ -34,13 +35,19 @@ export interface GlobalOptions {
   json?: boolean;
   /** A FileArchive directory to read trimmed events from (show, events, export). */
   archive?: string;
+  /** The partition count of a namespace made here (import); one that exists keeps its own. */
+  partitions?: number;
 }
 
 export interface Session {
   redis: Redis;
   queue: TaskQueue;
-  /** The read models' context, on the same connection. */
+  /** The read models' context, on the same connection (partition 0's). */
   read: ReadContext;
+  /** The partitions the namespace records (§20), 1 for a new one unless --partitions says otherwise. */
+  partitions: number;
+  /** One read context per partition, `read` first. */
+  reads: readonly ReadContext[];
   scheduler(): Scheduler;
   close(): Promise<void>;
 }
@@ -103,12 +110,17 @@ export async function connect(opts: GlobalOptions, create = false): Promise<Sess
     );
   }
   // The queue spans the partitions the namespace records (§20); a new namespace gets one.
-  const partitions = Number((await redis.hget(keysFor(opts.namespace).meta, 'partitions')) ?? 1);
+  const recorded = await redis.hget(keysFor(opts.namespace).meta, 'partitions');
+  const partitions = recorded === null ? (opts.partitions ?? 1) : Number(recorded);
   // Made on first use: a TaskQueue records the format version, which a read-only look must not do to a
   // namespace that has no data yet.
   let queue: TaskQueue | undefined;
   let scheduler: Scheduler | undefined;
   let read: ReadContext | undefined;
+  let reads: readonly ReadContext[] | undefined;
+  // A one-shot command has no background work whose failure could be reported: every call is awaited.
+  const readContext = () =>
+    (read ??= openContext({ connection: redis, namespace: opts.namespace, partitions: 'any' }, () => undefined).ctx);
   return {
     redis,
     get queue() {
@@ -121,11 +133,11 @@ export async function connect(opts: GlobalOptions, create = false): Promise<Sess
       }));
     },
     get read() {
-      // A one-shot command has no background work whose failure could be reported: every call is awaited.
-      return (read ??= openContext(
-        { connection: redis, namespace: opts.namespace, partitions: 'any' },
-        () => undefined,
-      ).ctx);
+      return readContext();
+    },
+    partitions,
+    get reads() {
+      return (reads ??= partitionReads(readContext(), partitions));
     },
     scheduler: () => (scheduler ??= new Scheduler({ connection: redis, namespace: opts.namespace })),
     close: async () => {

@@ -5,6 +5,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { CliError, EXIT, type GlobalOptions } from './connect.js';
 import * as c from './commands.js';
 import { archiveVerifyCommand } from './archive-commands.js';
+import { partitionsArg, partitionsCommand } from './partition-commands.js';
 import { compactCommand, dropCommand } from './retention-commands.js';
 import { queueHistoryCommand, queuePauseCommand, queueSetCommand, queueShowCommand } from './queue-commands.js';
 
@@ -84,7 +85,18 @@ program
 program
   .command('import <file>')
   .description('load an export into an empty namespace and rebuild its projections')
-  .action((file: string, _, cmd: Command) => c.importCommand(file, globals(cmd)));
+  .option('--partitions <count>', 'partitions of the namespace made here (an export of several carries them)')
+  .action((file: string, _, cmd: Command) => {
+    const { partitions, ...rest } = globals(cmd);
+    const count = partitionsArg(partitions as string | undefined);
+    return c.importCommand(file, count === undefined ? rest : { ...rest, partitions: count });
+  });
+program
+  .command('partitions')
+  .description('the partition count; --to moves a namespace of one partition to more, online')
+  .option('--to <count>', 'move a namespace of one partition to this many (2 or more)')
+  .option('--finish', 'end a migration once partition 0 holds no task routed elsewhere')
+  .action((_, cmd: Command) => partitionsCommand(globals(cmd)));
 program
   .command('verify')
   .description('check every projection and index against a fold of the log (exit 1 on mismatch)')

@@ -51,6 +51,11 @@ export class Prefetcher {
     return this.claims.length;
   }
 
+  /** Finishes waiting to be sent, which this prefetcher's next start takes along. */
+  get finishing(): number {
+    return this.ctx.writes.finish.size;
+  }
+
   /**
    * Takes up to `count` started tasks: those claimed ahead first, then fresh ones. When nothing is ready it
    * waits (unless `wait` is false) as dequeue() does, and returns [] for the caller to look again. Entries
@@ -128,6 +133,29 @@ export class Prefetcher {
     const empty = this.empty;
     this.empty = undefined;
     if (empty) await waitForArrivals(this.ctx, empty.claim, empty.deadlines, 1, signal);
+  }
+
+  /**
+   * Starts up to `count` of the entries held, claiming nothing ahead: a partition a worker no longer owns
+   * (partitions/feed.ts) has its last entries run here rather than given back, which would cost a requeue each.
+   */
+  async drain(count: number, signal: AbortSignal | undefined): Promise<Task[]> {
+    const { ctx } = this;
+    const claimed = this.claims.splice(0, count);
+    if (claimed.length === 0) return [];
+    if (signal?.aborted || ctx.life.closed) {
+      await redeliver(ctx, claimed);
+      return [];
+    }
+    let started: Awaited<ReturnType<typeof start>>;
+    try {
+      started = await start(ctx, claimed);
+    } catch (err) {
+      this.claims.unshift(...claimed);
+      throw err;
+    }
+    await redeliver(ctx, started.held);
+    return started.tasks;
   }
 
   /** Hands every entry held back to its queue (the worker's, when closing or when its slots stay busy). */

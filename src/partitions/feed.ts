@@ -63,22 +63,19 @@ export class PartitionedFeed implements Feed {
 
   private async takeFromPartitions(count: number, signal: AbortSignal | undefined, wait: boolean): Promise<Task[]> {
     const owned = await this.registration.owned();
-    // Entries claimed ahead in a partition this worker does not own (any more, or stolen from): back to
-    // their queue now, for its owner, rather than held until they go stale.
-    const strays = this.feeds.filter((f, p) => f.held > 0 && !owned.includes(p));
-    if (strays.length) await Promise.all(strays.map((f) => f.handBack()));
+    // Entries claimed ahead in a partition this worker does not own (any more, or stolen from) run first,
+    // claiming nothing more there: given back, each would cost a requeue.
+    const stray = this.feeds.findIndex((f, p) => f.held > 0 && !owned.includes(p));
+    if (stray >= 0) {
+      const tasks = await this.feeds[stray]!.drain(count, signal);
+      if (tasks.length > 0) return tasks;
+    }
     const resting = (p: number) => this.idle.has(p);
     const ready = owned.filter((p) => !resting(p));
     if (ready.length > 0) {
-      // A batch goes to as many partitions as keep MIN_SHARE tasks each (a script call costs about as much
-      // as two or three tasks: small shares would cost more than they spread), from a rotating first.
-      const first = this.next++;
-      const k = Math.max(1, Math.min(ready.length, Math.floor(count / MIN_SHARE)));
-      const active = Array.from({ length: k }, (_, i) => ready[(first + i) % ready.length]!);
-      const shares = active.map((_, i) => Math.floor(count / k) + (i < count % k ? 1 : 0));
-      const taken = await Promise.all(active.map((p, i) => this.feeds[p]!.take(shares[i]!, signal, false)));
-      taken.forEach((t, i) => t.length === 0 && this.feeds[active[i]!]!.held === 0 && this.rest(active[i]!));
-      const tasks = taken.flat();
+      const p = this.pick(ready);
+      const tasks = await this.feeds[p]!.take(count, signal, false);
+      if (tasks.length === 0 && this.feeds[p]!.held === 0) this.rest(p);
       if (tasks.length > 0) return tasks;
     }
     const foreign = this.feeds.flatMap((_, p) => (owned.includes(p) ? [] : [p]));
@@ -104,6 +101,20 @@ export class PartitionedFeed implements Feed {
     if (onAbort) signal?.removeEventListener('abort', onAbort);
     this.wake = undefined;
     return [];
+  }
+
+  /**
+   * The partition a batch goes to: the one with the most finishes waiting (its start takes them along), in
+   * turn among equals.
+   */
+  private pick(ready: readonly number[]): number {
+    const first = this.next++;
+    let best = ready[first % ready.length]!;
+    for (let i = 1; i < ready.length; i++) {
+      const p = ready[(first + i) % ready.length]!;
+      if (this.feeds[p]!.finishing > this.feeds[best]!.finishing) best = p;
+    }
+    return best;
   }
 
   /** Leaves a partition out of the takes until its blocked read sees an entry (or times out). */

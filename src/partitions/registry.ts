@@ -5,7 +5,7 @@ import type { ReadContext } from '../context/read-context.js';
 /** A worker not heard from for this long is gone: its partitions go to the others. */
 export const WORKER_TTL_MS = 10_000;
 /** How often a worker renews its entry and reads who else is alive. */
-export const WORKER_BEAT_MS = 3_000;
+export const WORKER_BEAT_MS = 1_000;
 
 /** The namespace-wide worker registry (partition 0's slot). */
 export function workersKey(ctx: ReadContext): string {

@@ -1,8 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { GROUP } from '../redis/keys.js';
+import { GROUP, keysFor, type Keys } from '../redis/keys.js';
 import { redisNow } from '../redis/time.js';
-import { idIn } from '../partitions/routing.js';
+import { idIn, partitionOfKey } from '../partitions/routing.js';
+import { partitionTags } from '../partitions/layout.js';
 import { SafeEmitter } from '../util/safe-emitter.js';
 import { openContext, type ContextOptions } from '../context/open.js';
 import type { ReadContext } from '../context/read-context.js';
@@ -106,8 +107,8 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> {
   /** The cycle in flight, if any: cycles never overlap or pile up. */
   private inFlight: Promise<void> | undefined;
   private stopped = false;
-  /** The namespace's partition count, read once (§20). */
-  private partitions: number | undefined;
+  /** The keys of every partition, for the partition count last read (§20). */
+  private layout: readonly Keys[] = [];
 
   constructor(options: SchedulerOptions = {}) {
     super();
@@ -152,7 +153,7 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> {
     await this.ctx.life.whenOpen();
     const id = scheduleId(valid.queue, valid.type, valid.references);
     const next = nextRun(cron, timezone, await this.redisNow());
-    const k = this.ctx.keys;
+    const { keys: k } = await this.home(id, valid.queue);
     const keys = [
       k.events,
       k.schedule(id),
@@ -183,7 +184,8 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> {
   async ensureSchedule(key: ScheduleKey): Promise<void> {
     const id = this.idOf(key);
     await this.ctx.life.whenOpen();
-    if ((await this.ctx.redis.exists(this.ctx.keys.schedule(id))) === 0) {
+    const { keys: k } = await this.home(id, key.queue);
+    if ((await this.ctx.redis.exists(k.schedule(id))) === 0) {
       throw new NotScheduledError(
         `queue "${key.queue}", type "${key.type}", references ${JSON.stringify(key.references ?? {})}`,
       );
@@ -194,22 +196,52 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> {
   async unschedule(key: ScheduleKey): Promise<boolean> {
     const id = this.idOf(key);
     await this.ctx.life.whenOpen();
-    return (await unschedule(this.ctx, id)) === 1;
+    const { keys } = await this.home(id, key.queue);
+    return (await unschedule({ ...this.ctx, keys }, id)) === 1;
   }
 
+  /** Every schedule, partition by partition, each partition's by next run. */
   async listSchedules(): Promise<Schedule[]> {
     await this.ctx.life.whenOpen();
-    const ids = await this.ctx.redis.zrange(this.ctx.keys.schedules, 0, -1);
-    const pipeline = this.ctx.redis.pipeline();
-    for (const id of ids) pipeline.hgetall(this.ctx.keys.schedule(id));
-    const rows = ((await pipeline.exec()) ?? []).map(([, h]) => h as Record<string, string>);
-    return rows.filter((h) => h.id).map(toSchedule);
+    const schedules: Schedule[] = [];
+    for (const k of await this.partitions()) {
+      const ids = await this.ctx.redis.zrange(k.schedules, 0, -1);
+      const pipeline = this.ctx.redis.pipeline();
+      for (const id of ids) pipeline.hgetall(k.schedule(id));
+      const rows = ((await pipeline.exec()) ?? []).map(([, h]) => h as Record<string, string>);
+      schedules.push(...rows.filter((h) => h.id).map(toSchedule));
+    }
+    return schedules;
   }
 
-  /** How many schedules the namespace holds (one ZCARD). */
+  /** How many schedules the namespace holds (one ZCARD per partition). */
   async countSchedules(): Promise<number> {
     await this.ctx.life.whenOpen();
-    return this.ctx.redis.zcard(this.ctx.keys.schedules);
+    const counts = await Promise.all((await this.partitions()).map((k) => this.ctx.redis.zcard(k.schedules)));
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
+  /** The keys of every partition of the namespace, read afresh: a migration may have added some (§20). */
+  private async partitions(): Promise<readonly Keys[]> {
+    const count = Number((await this.ctx.redis.hget(this.ctx.keys.meta, 'partitions')) ?? 1);
+    if (this.layout.length !== count) {
+      const { namespace } = this.ctx.keys;
+      this.layout = partitionTags(namespace, count).map((tag, k) => keysFor(namespace, tag, k));
+    }
+    return this.layout;
+  }
+
+  /**
+   * The partition a schedule lives in (§20): its queue's home partition, where a cap or a rate limit also
+   * pins the queue, so that its ticks are minted beside the queue's controls. A schedule made before a
+   * migration to more partitions stays in partition 0, and is found there.
+   */
+  private async home(id: string, queue: string): Promise<{ keys: Keys; partition: number }> {
+    const parts = await this.partitions();
+    const home = partitionOfKey(queue, parts.length);
+    if (home !== 0 && (await this.ctx.redis.exists(parts[0]!.schedule(id))) === 1)
+      return { keys: parts[0]!, partition: 0 };
+    return { keys: parts[home]!, partition: home };
   }
 
   /** Starts competing for leadership and, while leading, emitting due ticks. Redis being down is not fatal. */
@@ -284,7 +316,14 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> {
    * @internal Run by the leader's timer; exposed for tests of split-brain safety.
    */
   async emitDue(): Promise<number> {
-    const k = this.ctx.keys;
+    const parts = await this.partitions();
+    let emitted = 0;
+    for (const [p, k] of parts.entries()) emitted += await this.emitDueIn(k, p, parts.length);
+    return emitted;
+  }
+
+  /** Emits the due ticks of one partition's schedules. */
+  private async emitDueIn(k: Keys, partition: number, partitions: number): Promise<number> {
     let emitted = 0;
     for (let round = 0; round < 100; round++) {
       const now = await this.redisNow();
@@ -293,7 +332,7 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> {
       let moved = 0;
       for (const id of ids) {
         try {
-          const result = await this.emitOne(id, now);
+          const result = await this.emitOne(k, id, now, idIn(partition, partitions));
           if (result === 1) emitted++;
           if (result !== 0) moved++;
         } catch (err) {
@@ -308,8 +347,7 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> {
   }
 
   /** Emits (or skips) the due tick of one schedule: 1 enqueued, 2 skipped, 0 nothing done (schedule-emit.lua). */
-  private async emitOne(id: string, now: number): Promise<number> {
-    const k = this.ctx.keys;
+  private async emitOne(k: Keys, id: string, now: number, taskId: string): Promise<number> {
     const h = await this.ctx.redis.hgetall(k.schedule(id));
     if (!h.id || h.nextRunAt === undefined) {
       await this.ctx.scripts.scheduleTidy(k.schedule(id), k.schedules, id); // an index entry of a removed schedule
@@ -319,9 +357,6 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> {
     const graceMs = this.leaseMs + 2 * this.pollIntervalMs;
     const plan = planTick(h.cron!, h.timezone!, h.catchUp as CatchUp, Number(h.nextRunAt), now, graceMs);
     const refs = { ...(JSON.parse(h.references ?? '{}') as References), scheduleId: id };
-    // Schedules live in partition 0 (§20): their tasks' ids route there.
-    this.partitions ??= Number((await this.ctx.redis.hget(k.meta, 'partitions')) ?? 1);
-    const taskId = idIn(0, this.partitions);
     const keys = [
       k.events,
       k.queues,

@@ -1,0 +1,13 @@
+import type { ReadContext } from '../context/read-context.js';
+import { keysFor } from '../redis/keys.js';
+import { partitionTags } from './layout.js';
+
+/**
+ * One read context per partition of a namespace of `partitions`, made from a context opened with
+ * `partitions: 'any'` (partition 0's): the same connection and scripts, each partition's keys (§20).
+ */
+export function partitionReads(ctx: ReadContext, partitions: number): ReadContext[] {
+  const { namespace } = ctx.keys;
+  const layout = partitionTags(namespace, partitions).map((tag, k) => keysFor(namespace, tag, k));
+  return layout.map((keys) => ({ ...ctx, keys, layout }));
+}
