@@ -1,3 +1,4 @@
+import { partitionArchive } from './archive/archive.js';
 import { openContext, type ContextOptions } from './context/open.js';
 import { LeaseBook } from './commands/leases.js';
 import { createWriteBatches } from './commands/write-batches.js';
@@ -19,9 +20,11 @@ export function openQueueContext(
   // One context per partition (§20): the same connection, scripts, lifecycle and leases, each with its own
   // keys, batched writes and queue rotation. Partition 0's is parts[0].
   const leases = new LeaseBook();
-  const parts = ctx.layout.map((keys) => ({
+  const parts = ctx.layout.map((keys, k) => ({
     ...ctx,
     keys,
+    // Each partition archives its own log, in its own chain (§20).
+    archive: ctx.archive && partitionArchive(ctx.archive, k),
     leases,
     writes: createWriteBatches(ctx.scripts, keys, ctx.settings.heartbeatTtlMs),
     rotation: new QueueRotation(),

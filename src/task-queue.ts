@@ -44,7 +44,7 @@ import type { FoldProgressOptions } from './audit/fold-log.js';
 import { recover, type RecoveryReport } from './worker/recovery.js';
 import { recoveryLoop } from './worker/recovery-loop.js';
 import type { PeriodicPass } from './context/periodic-pass.js';
-import type { Archive } from './archive/archive.js';
+import { partitionArchive, type Archive } from './archive/archive.js';
 import { compact, type CompactionReport, type CompactOptions } from './retention/compact.js';
 import { compactionLoop } from './retention/compaction-loop.js';
 import { EnqueueRouter } from './partitions/enqueue-routing.js';
@@ -152,8 +152,8 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
     checkTasks(options.tasks);
     const compaction = compactionConfig(options.retention, options.archive);
     const durability = durabilityOption(options.durability);
-    if (compaction.archive && options.partitions !== undefined && options.partitions !== 1)
-      throw new ValidationError('an archive is not supported yet with more than one partition; use archive: false');
+    if (compaction.archive && typeof options.partitions === 'number' && options.partitions > 1)
+      partitionArchive(compaction.archive, 1); // an archive that cannot be split is refused before connecting
     const compactIntervalMs = timerOption(
       options.compactIntervalMs,
       hasRetention(compaction) ? DEFAULT_COMPACT_INTERVAL_MS : 0,

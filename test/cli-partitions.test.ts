@@ -25,6 +25,51 @@ describe('the CLI on a namespace of several partitions', { timeout: 120_000 }, (
       const t = await q.dequeue(['p']);
       await (i % 2 ? q.finish(t.id, { i }) : q.fail(t.id, { error: 'no' }));
     }
+    // stats sums the partitions; tasks lists one partition's page at a time.
+    const cliJson = async (args: string[]) => {
+      const run = await runCli(r.url, ['--namespace', q.namespace, '--json', ...args]);
+      expect(run.stderr).toBe('');
+      return JSON.parse(run.stdout) as Record<string, unknown>;
+    };
+    const row = (
+      (await cliJson(['stats'])).queues as { queue: string; waiting: number; finished: number; failed: number }[]
+    )[0]!;
+    expect(row).toMatchObject({ queue: 'p', waiting: 24, finished: 3, failed: 3 });
+    const listed: string[] = [];
+    for (const k of [0, 1, 2]) {
+      const page = await cliJson([
+        'tasks',
+        '--queue',
+        'p',
+        '--status',
+        'waiting',
+        '--limit',
+        '100',
+        '--partition',
+        String(k),
+      ]);
+      expect(page.partition).toBe(k);
+      for (const t of page.tasks as { id: string }[]) {
+        expect(partitionOfId(t.id, 3)).toBe(k);
+        listed.push(t.id);
+      }
+    }
+    expect(listed.length).toBe(24);
+    const unknown = await runCli(r.url, [
+      '--namespace',
+      q.namespace,
+      'tasks',
+      '--queue',
+      'p',
+      '--status',
+      'waiting',
+      '--partition',
+      '3',
+    ]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(
+      /--partition names partition "3", but the namespace has partitions 0 to 2 \(ERR_UNKNOWN_PARTITION\)/,
+    );
     const dir = tempDir('cli-partitions');
     onTestFinished(() => dir.remove());
     const out = join(dir.path, 'log.ndjson');

@@ -1,3 +1,4 @@
+import { ValidationError } from '../errors.js';
 import type { TaskEvent } from '../types.js';
 
 /**
@@ -31,6 +32,19 @@ export interface Archive {
   }): Promise<ArchiveVerifyReport>;
   /** For messages: where the archive is (a directory, a bucket and prefix). */
   readonly location: string;
+  /**
+   * The archive of partition `k` of a namespace of several (§20): this one for partition 0, else one in
+   * `partition-<k>` under it, with its own manifest and chain. Without it an archive serves one partition.
+   */
+  partition?(k: number): Archive;
+}
+
+/** Where partition k's events are archived (§20); ValidationError when the archive cannot be split. */
+export function partitionArchive(archive: Archive, k: number): Archive {
+  if (k === 0) return archive;
+  if (typeof archive.partition !== 'function')
+    throw new ValidationError(`the archive at ${archive.location} has no partition(k): it serves one partition only`);
+  return archive.partition(k);
 }
 
 /** One manifest entry. */

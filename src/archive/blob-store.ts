@@ -20,4 +20,9 @@ export interface BlobStore {
   delete(name: string): Promise<void>;
   /** Removes what interrupted puts left behind. Only the single writer calls it, between its own puts. */
   sweep?(): Promise<void>;
+  /**
+   * A store beside this one's own names, under `name`: a subdirectory (made on first write), or a longer
+   * prefix. Where the archive of each partition but the first lives (§20).
+   */
+  child?(name: string): BlobStore;
 }

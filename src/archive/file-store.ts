@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ArchiveUnavailableError } from '../errors.js';
 import type { BlobStore } from './blob-store.js';
@@ -17,11 +17,23 @@ const codeOf = (err: unknown) => (err as NodeJS.ErrnoException | null)?.code;
 export class FileStore implements BlobStore {
   readonly location: string;
 
-  constructor(private readonly dir: string) {
+  /** `made`: a child's directory, made (inside its parent, which must exist) on the first write. */
+  constructor(
+    private readonly dir: string,
+    private readonly made = false,
+  ) {
     this.location = resolve(dir);
   }
 
+  child(name: string): FileStore {
+    return new FileStore(join(this.dir, name), true);
+  }
+
   async probe(write: boolean): Promise<void> {
+    if (write && this.made)
+      await mkdir(this.dir).catch((err: unknown) => {
+        if (codeOf(err) !== 'EEXIST' && codeOf(err) !== 'ENOENT') throw err;
+      });
     const info = await stat(this.dir).catch((err: unknown) => {
       throw new ArchiveUnavailableError(
         `archive directory ${this.location} cannot be used (${codeOf(err) ?? String(err)}): it must exist, it is never created`,
@@ -64,7 +76,13 @@ export class FileStore implements BlobStore {
   }
 
   async list(): Promise<string[]> {
-    const names = await this.guard('list', () => readdir(this.dir));
+    const names = await this.guard('list', () =>
+      // A partition's directory not made yet holds nothing.
+      readdir(this.dir).catch((err: unknown) => {
+        if (this.made && codeOf(err) === 'ENOENT') return [];
+        throw err;
+      }),
+    );
     return names.filter((n) => !n.startsWith(TEMP)).sort();
   }
 

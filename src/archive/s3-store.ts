@@ -46,6 +46,10 @@ export class S3Store implements BlobStore {
     this.location = `s3://${bucket}/${this.prefix}`;
   }
 
+  child(name: string): S3Store {
+    return new S3Store(this.client, this.bucket, `${this.prefix}${name}/`);
+  }
+
   async probe(write: boolean): Promise<void> {
     const { HeadBucketCommand } = await loadSdk();
     // HeadBucket needs the same permission as a listing (s3:ListBucket), and costs one small answer.

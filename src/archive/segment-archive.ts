@@ -67,6 +67,18 @@ export class SegmentArchive implements Archive {
     this.location = store.location;
   }
 
+  /** Each partition's archive, made once (§20). */
+  private readonly partitions = new Map<number, SegmentArchive>();
+
+  partition(k: number): SegmentArchive {
+    if (k === 0) return this;
+    if (!this.store.child) throw new ValidationError(`the archive at ${this.location} cannot hold partitions`);
+    let archive = this.partitions.get(k);
+    if (!archive)
+      this.partitions.set(k, (archive = new SegmentArchive(this.store.child(`partition-${k}`), this.options)));
+    return archive;
+  }
+
   async open(namespace: string): Promise<void> {
     if (typeof namespace !== 'string' || namespace === '')
       throw new ValidationError('an archive is opened for a namespace (a non-empty string)');

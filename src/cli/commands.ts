@@ -7,7 +7,7 @@ import { partitionOfId } from '../partitions/routing.js';
 import { PARTITIONED_FORMAT, readFormat } from '../redis/connection.js';
 import { compareStreamIds, STREAM_ID } from '../events/stream-id.js';
 import { redisNow } from '../redis/time.js';
-import { endedCounts } from '../projections/ended-counts.js';
+import { endedCounts, type EndedCounts } from '../projections/ended-counts.js';
 import { endedLastMinute } from '../projections/throughput.js';
 import { LISTED_STATUSES, listTasks, type ListedStatus } from '../projections/task-list.js';
 import { logLength, readEventsByIds, readLog } from '../projections/log-reader.js';
@@ -113,8 +113,23 @@ interface StatsRow {
 
 async function readStats(s: Session) {
   const st = await s.queue.stats();
-  const counts = await endedCounts(s.read);
-  const perMinute = await endedLastMinute(s.read, st.at.getTime());
+  // Summed over the partitions (§20).
+  const counts = new Map<string, EndedCounts>();
+  const perMinute = new Map<string, { finished: number; failed: number }>();
+  for (const read of s.reads) {
+    for (const [queue, c] of await endedCounts(read)) {
+      const sum = counts.get(queue) ?? { finished: 0, failed: 0, cancelled: 0 };
+      counts.set(queue, {
+        finished: sum.finished + c.finished,
+        failed: sum.failed + c.failed,
+        cancelled: sum.cancelled + c.cancelled,
+      });
+    }
+    for (const [queue, m] of await endedLastMinute(read, st.at.getTime())) {
+      const sum = perMinute.get(queue) ?? { finished: 0, failed: 0 };
+      perMinute.set(queue, { finished: sum.finished + m.finished, failed: sum.failed + m.failed });
+    }
+  }
   const controls = await s.queue.queueControls();
   const names = new Set([...Object.keys(st.queues), ...counts.keys()]);
   const queues = [...names].sort().map((queue): StatsRow => {
@@ -198,7 +213,14 @@ export async function statsCommand(opts: GlobalOptions & { watch?: boolean; inte
 // ---------------------------------------------------------------------------------------------- tasks
 
 export async function tasksCommand(
-  opts: GlobalOptions & { queue: string; status: string; limit?: string; oldest?: boolean; after?: string },
+  opts: GlobalOptions & {
+    queue: string;
+    status: string;
+    limit?: string;
+    oldest?: boolean;
+    after?: string;
+    partition?: string;
+  },
 ): Promise<void> {
   const status = opts.status as ListedStatus;
   if (!LISTED_STATUSES.includes(status))
@@ -207,7 +229,13 @@ export async function tasksCommand(
   if (!Number.isInteger(limit) || limit < 1 || limit > 10_000)
     throw new CliError('--limit must be a whole number from 1 to 10000', EXIT.USAGE);
   await withSession(opts, async (s) => {
-    const { tasks: shown, next } = await listTasks(s.read, {
+    // A page comes from one partition's indexes (§20): each has its own order and cursors.
+    const partition = Number(opts.partition ?? 0);
+    if (!/^\d{1,3}$/.test(opts.partition ?? '0') || partition >= s.partitions) {
+      const err = new UnknownPartitionError(opts.partition, s.partitions, '--partition');
+      throw new CliError(`${err.message} (${err.code})`, EXIT.USAGE);
+    }
+    const { tasks: shown, next } = await listTasks(s.reads[partition]!, {
       queue: opts.queue,
       status,
       limit,
@@ -215,7 +243,7 @@ export async function tasksCommand(
       ...(opts.after ? { after: opts.after } : {}),
     });
     if (opts.json) {
-      json({ tasks: shown, next });
+      json(s.partitions > 1 ? { tasks: shown, next, partition } : { tasks: shown, next });
       return;
     }
     print(
@@ -232,7 +260,8 @@ export async function tasksCommand(
         ]),
       ),
     );
-    if (next) print(colour.dim(`more: --after ${next}`));
+    if (next) print(colour.dim(`more: --after ${next}${s.partitions > 1 ? ` --partition ${partition}` : ''}`));
+    if (s.partitions > 1) print(colour.dim(`partition ${partition} of 0 to ${s.partitions - 1} (--partition)`));
   });
 }
 
@@ -338,8 +367,13 @@ export async function eventsCommand(
         return;
       }
       // '$': after the newest event now (or from the start of a log that is empty).
+      // With several partitions, after the newest of them all (a bare id: after it in every partition).
       const newest = onlyNew
-        ? ((await s.redis.xrevrange(s.read.keys.events, '+', '-', 'COUNT', 1))[0]?.[0] ?? null)
+        ? (
+            await Promise.all(
+              s.reads.map(async (r) => (await s.redis.xrevrange(r.keys.events, '+', '-', 'COUNT', 1))[0]?.[0] ?? null),
+            )
+          ).reduce<string | null>((a, b) => (b !== null && (a === null || compareStreamIds(b, a) > 0) ? b : a), null)
         : null;
       for await (const e of s.queue.events({
         ...(onlyNew ? (newest ? { after: newest } : {}) : opts.from ? { from: opts.from } : {}),

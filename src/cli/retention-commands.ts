@@ -79,6 +79,7 @@ export async function compactCommand(opts: CompactOptions): Promise<void> {
     const queue = new TaskQueue({
       connection: s.redis,
       namespace: opts.namespace,
+      partitions: s.partitions,
       recoveryIntervalMs: 0,
       compactIntervalMs: 0,
       retention,

@@ -1,4 +1,5 @@
 import type { ReadContext } from '../context/read-context.js';
+import type { Archive } from '../archive/archive.js';
 import { UnknownPartitionError, ValidationError } from '../errors.js';
 import type { TaskEvent } from '../types.js';
 import { entryToRawEvent, rawEventToTaskEvent, type StreamEntry } from '../events/codec.js';
@@ -48,7 +49,9 @@ export async function* mergedEvents(
 ): AsyncGenerator<TaskEvent> {
   const { from, after, follow = false, signal } = options;
   if (from !== undefined && after !== undefined) throw new ValidationError('give either from or after, not both');
-  if (options.archive) throw new ValidationError('events({ archive: true }) needs a TaskQueue with an archive');
+  if (options.archive && !parts[0]!.archive)
+    throw new ValidationError('events({ archive: true }) needs a TaskQueue with an archive');
+  const archives = parts.map((part) => (options.archive ? part.archive : null));
   const P = parts.length;
   // The last place given: each partition reads after it.
   let start: Place | null = null;
@@ -70,14 +73,27 @@ export async function* mergedEvents(
   const buffers: TaskEvent[][] = parts.map(() => []);
   const marks: Place[] = parts.map(() => ({ id: '0-0', partition: -1 }));
   const drained = parts.map(() => false);
+  const archived = parts.map((part, p) => (archives[p] ? new ArchivedPart(part, archives[p]) : null));
   while (!signal?.aborted && !parts[0]!.life.closed) {
     await Promise.all(
       parts.map(async (part, p) => {
         if (buffers[p]!.length >= PAGE) return;
+        // What the partition's archive holds after the last id read comes first (§18): before the log's
+        // first page, and whenever a trim may have passed the last id read.
+        const fromArchive = await archived[p]?.page(lastRead[p]!);
+        if (fromArchive?.length) {
+          for (const e of fromArchive) buffers[p]!.push({ ...e, partition: p });
+          lastRead[p] = fromArchive[fromArchive.length - 1]!.id;
+          drained[p] = false;
+          marks[p] = { id: lastRead[p], partition: P };
+          return;
+        }
         const [now, entries] = (await part.scripts.logPage(part.keys.events, lastRead[p]!, PAGE)) as [
           number,
           StreamEntry[],
         ];
+        // A trim since the archive was looked at: the entries it took are in the archive, read them first.
+        if (await archived[p]?.movedPast(lastRead[p]!)) return;
         for (const entry of entries) buffers[p]!.push({ ...rawEventToTaskEvent(entryToRawEvent(entry)), partition: p });
         if (entries.length) lastRead[p] = entries[entries.length - 1]![0];
         drained[p] = entries.length < PAGE;
@@ -111,5 +127,57 @@ export async function* mergedEvents(
     if (done) return;
     if (given === 0 && drained.every(Boolean))
       await sleep(FOLLOW_POLL_MS, signal, parts[0]!.life.stopSignal).catch(() => undefined);
+  }
+}
+
+/**
+ * One partition's archive as the merged replay reads it: pages of events after an id, from one reader kept
+ * while it goes on where the last page ended, and the namespace's note of the newest archived id to tell
+ * when to look again (the note is written before a trim), so a follower does not read the manifest often.
+ */
+class ArchivedPart {
+  private reader: { after: string; events: AsyncGenerator<TaskEvent> } | undefined;
+  private newest: string | null | undefined;
+
+  constructor(
+    private readonly part: ReadContext,
+    private readonly archive: Archive,
+  ) {}
+
+  /** Up to PAGE archived events after `after`; [] when the archive holds none. */
+  async page(after: string): Promise<TaskEvent[]> {
+    if (this.newest === undefined) {
+      await this.archive.open(this.part.keys.tag);
+      this.newest = await this.archive.lastId();
+    }
+    if (this.newest === null || compareStreamIds(this.newest, after) <= 0) {
+      this.reader = undefined;
+      return [];
+    }
+    if (this.reader?.after !== after) this.reader = { after, events: this.archive.read({ after }) };
+    const page: TaskEvent[] = [];
+    for (;;) {
+      const next = await this.reader.events.next();
+      if (next.done) {
+        this.reader = undefined;
+        // Read to its end: only a later note sends the reader back.
+        this.newest = page.at(-1)?.id ?? after;
+        break;
+      }
+      page.push(next.value);
+      if (page.length === PAGE) {
+        this.reader.after = next.value.id;
+        break;
+      }
+    }
+    return page;
+  }
+
+  /** Whether the archive now holds events after `after` (a trim passed it since page() looked). */
+  async movedPast(after: string): Promise<boolean> {
+    const noted = await this.part.redis.hget(this.part.keys.meta, 'archivedTo');
+    if (noted === null || compareStreamIds(noted, after) <= 0) return false;
+    this.newest = noted;
+    return true;
   }
 }

@@ -45,7 +45,7 @@ export async function* events(ctx: ReadContext, options: EventsOptions = {}): As
   if (options.archive && !archive)
     throw new ValidationError('events({ archive: true }) needs a TaskQueue with an archive');
   await ctx.life.whenOpen();
-  await archive?.open(ctx.keys.namespace);
+  await archive?.open(ctx.keys.tag);
   // The id of the last event given, or of the bound before the first one wanted.
   let last = after ?? (from !== undefined ? previousStreamId(from) : null);
   const archived = async function* (first = false): AsyncGenerator<TaskEvent> {

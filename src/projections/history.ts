@@ -21,7 +21,7 @@ export async function history(ctx: ReadContext, taskId: string): Promise<TaskEve
   const archive = ctx.archive;
   // No snapshot stood in for trimmed events (or nowhere to find them): the log has what there is.
   if (!archive || (live.length > 0 && !live.some((e) => e.type === SNAPSHOT))) return live;
-  await archive.open(ctx.keys.namespace);
+  await archive.open(ctx.keys.tag);
   const archived = await archive.eventsOf(taskId);
   const byId = new Map<string, TaskEvent>();
   for (const e of [...archived, ...live]) if (e.type !== SNAPSHOT) byId.set(e.id, e);

@@ -1,3 +1,4 @@
+import { partitionArchive } from '../archive/archive.js';
 import type { ReadContext } from '../context/read-context.js';
 import { ENDED_STATUSES } from '../redis/keys.js';
 import { redisNow } from '../redis/time.js';
@@ -78,11 +79,13 @@ export async function compact(
       if (!dryRun) options.onStep?.({ step: 'expired', count: removed });
     }
     if (config.logMs !== undefined) {
-      if (config.archive) await config.archive.open(ctx.keys.namespace);
+      // Each partition's log goes to its own archive, bound to its tag (§20; partition 0's is the namespace).
+      const archive = config.archive ? partitionArchive(config.archive, ctx.keys.partition) : null;
+      if (archive) await archive.open(ctx.keys.tag);
       const before = await logBytes(ctx);
       const log = await compactLog(ctx, {
         point: `${startedAt - config.logMs}-0`,
-        archive: config.archive,
+        archive,
         dryRun,
         retention: config.retention,
         between,
