@@ -1,6 +1,6 @@
 // Partitions over a Redis Cluster: one namespace on 1, 2 and 3 primaries, each primary capped to the same
 // small CPU share (a cgroup v1 cpu quota), so that Redis, not this 2-core machine's client, sets the pace.
-//   node bench/cluster.mjs [--n 12000] [--quota 10] [--partitions 6] [--sizes 1,2,3] [--rounds 2]
+//   node bench/cluster.mjs [--n 12000] [--quota 10] [--partitions 6] [--sizes 1,2,3] [--rounds 2] [--workers 6]
 // Needs redis-server and a writable /sys/fs/cgroup/cpu (root); prints JSON and a table, writes
 // bench/cluster-results.json. Run `npm run build` first (it loads dist/).
 import { mkdirSync, writeFileSync, existsSync, rmdirSync } from 'node:fs';
@@ -19,7 +19,7 @@ const QUOTA = Number(opt('quota', 10)); // percent of one core per primary
 const PARTITIONS = Number(opt('partitions', 6));
 const SIZES = opt('sizes', '1,2,3').split(',').map(Number);
 const ROUNDS = Number(opt('rounds', 2));
-const WORKERS = Number(opt('workers', 3)); // worker instances, each its own TaskQueue and connection
+const WORKERS = Number(opt('workers', 6)); // worker instances, each its own TaskQueue and connection: one per partition
 const CGROUP = '/sys/fs/cgroup/cpu';
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -111,6 +111,10 @@ async function round(cluster, partitions, r) {
   });
   const ports = cluster.nodes.map((n) => n.port);
   await q.stats();
+  // Each node's CPU at rest (its cron and the cluster bus), per second: what the task counts are net of.
+  const idle0 = await Promise.all(ports.map(cpuOf));
+  await sleep(2000);
+  const idlePerS = (await Promise.all(ports.map(cpuOf))).map((c, i) => (c - idle0[i]) / 2);
   // Enqueue: 16 producers, 50 tasks a call.
   let cpu0 = await Promise.all(ports.map(cpuOf));
   let t0 = performance.now();
@@ -181,6 +185,9 @@ async function round(cluster, partitions, r) {
     // Redis CPU (µs) per task, all nodes together, and per node over the tasks its partitions held.
     enqueueCpuPerTask: Math.round((10 * sum(enqueueCpu)) / total) / 10,
     processCpuPerTask: Math.round((10 * sum(processCpu)) / total) / 10,
+    // The same, less each node's CPU at rest over the phase.
+    idleCpuPerNodePerS: Math.round(sum(idlePerS) / idlePerS.length),
+    processNetCpuPerTask: Math.round((10 * (sum(processCpu) - sum(idlePerS) * processS)) / total) / 10,
     // Redis commands per task while processing (evalsha is a script call), the ones above 0.01.
     processCallsPerTask: Object.fromEntries(
       Object.entries(calls)
@@ -222,7 +229,7 @@ for (const r of results) {
       70,
     ) +
       `${b.processShare.join(' / ')}`.padEnd(28) +
-      `${b.enqueueCpuPerTask} / ${b.processCpuPerTask}`,
+      `${b.enqueueCpuPerTask} / ${b.processCpuPerTask} (net ${b.processNetCpuPerTask})`,
   );
 }
 process.exit(0); // a cluster connection may still be retrying the stopped nodes

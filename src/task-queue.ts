@@ -17,7 +17,7 @@ import { MAX_TIMER_MS, timerOption } from './util/long-timer.js';
 import { SafeEmitter } from './util/safe-emitter.js';
 import type { TaskQueueEvents } from './task-queue-events.js';
 import { checkLease, type LeaseOptions, type ReleaseOptions } from './commands/leases.js';
-import { enqueueMany } from './commands/enqueue.js';
+import { enqueueMany, enqueueValid, validateEnqueues } from './commands/enqueue.js';
 import { heartbeat } from './commands/heartbeat.js';
 import { finish } from './commands/finish.js';
 import { fail } from './commands/fail.js';
@@ -62,7 +62,6 @@ import { mergedEvents } from './partitions/merged-events.js';
 import { legacyPartition } from './partitions/migrate.js';
 import { dequeuePartitioned } from './partitions/dequeue.js';
 import { PartitionedFeed, type Feed } from './partitions/feed.js';
-import { validateRequest } from './validation.js';
 import { durabilityOption, ReplicaWait, type DurabilityOptions } from './redis/replication.js';
 import {
   compactionConfig,
@@ -268,21 +267,20 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
   enqueueMany(requests: readonly EnqueueRequest[]): Promise<string[]> {
     if (this.partitions === 1) return this.replicated(this.ctx, enqueueMany(this.ctx, requests));
     return call(async () => {
-      const given: unknown = requests;
-      if (!Array.isArray(given)) throw new ValidationError('enqueueMany takes an array of enqueue requests');
-      requests.forEach((r, i) => validateRequest(r, requests.length > 1 ? i : undefined, this.maxPayloadBytes));
+      // Validated once, here: routing reads the checked requests, and each partition's enqueue takes them.
+      const valid = validateEnqueues(this.ctx, requests);
       const open = this.ctx.life.whenOpen();
       if (open) await open;
       const pins = this.pins.refresh();
       if (pins) await pins;
-      const routed = this.router.route(requests);
+      const routed = this.router.route(valid);
       // While a migration is open, a caller's id may name a task made in partition 0 before it: found there,
       // the enqueue goes there, and stays idempotent.
       if (this.ctx.migration.legacy)
         await Promise.all(
           routed.map(async (r, i) => {
-            if (requests[i]!.id !== undefined && r.partition !== 0)
-              r.partition = await legacyPartition(this.parts, requests[i]!.id, r.partition);
+            const id = valid[i]!.id;
+            if (id !== undefined && r.partition !== 0) r.partition = await legacyPartition(this.parts, id, r.partition);
           }),
         );
       const ids: string[] = new Array<string>(requests.length);
@@ -292,7 +290,7 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
           if (mine.length === 0) return;
           const got = await this.replicated(
             part,
-            enqueueMany(
+            enqueueValid(
               part,
               mine.map((i) => routed[i]!.request),
               this.floor.ms || undefined,

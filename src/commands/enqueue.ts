@@ -1,6 +1,6 @@
 import { newId } from '../util/ids.js';
 import { ValidationError } from '../errors.js';
-import { validateRequest } from '../validation.js';
+import { validateRequest, type ValidRequest } from '../validation.js';
 import type { EnqueueRequest } from '../types.js';
 import type { WriteContext } from './context.js';
 import { enqueueDeduplicated } from './dedup.js';
@@ -17,14 +17,30 @@ export async function enqueueMany(
   /** A time (ms) the tasks' `enqueued` events must sort after: the newest event the caller saw (§20). */
   floor?: number,
 ): Promise<string[]> {
-  const given: unknown = requests; // the public boundary: a JavaScript caller can pass anything
+  return enqueueValid(ctx, validateEnqueues(ctx, requests), floor);
+}
+
+/** Checks every request (and its spec against its type's schema, when declared): the public boundary. */
+export function validateEnqueues(
+  ctx: Pick<WriteContext, 'settings' | 'definitions'>,
+  requests: readonly EnqueueRequest[],
+): ValidRequest[] {
+  const given: unknown = requests; // a JavaScript caller can pass anything
   if (!Array.isArray(given)) throw new ValidationError('enqueueMany takes an array of enqueue requests');
   const maxBytes = ctx.settings.maxPayloadBytes;
-  const valid = requests.map((r, i) => {
+  return requests.map((r, i) => {
     const v = validateRequest(r, requests.length > 1 ? i : undefined, maxBytes);
     ctx.definitions.get(v.type)?.parse(r.spec);
     return v;
   });
+}
+
+/** Enqueues requests validateEnqueues checked (a partitioned queue routes them first, §20). */
+export async function enqueueValid(
+  ctx: WriteContext,
+  valid: readonly ValidRequest[],
+  floor?: number,
+): Promise<string[]> {
   const wait = ctx.life.whenOpen();
   if (wait) await wait;
   const ids = valid.map((v) => v.id ?? newId());

@@ -1,5 +1,4 @@
 import { PartitionRouteError } from '../errors.js';
-import type { EnqueueRequest } from '../types.js';
 import { idIn, partitionOfId, partitionOfKey } from './routing.js';
 import type { PinBook } from './pins.js';
 
@@ -13,6 +12,14 @@ import type { PinBook } from './pins.js';
  */
 /** Tasks one sticky partition takes before the next: one enqueue script call's worth (ENQUEUE_MAX). */
 export const STICKY_BATCH = 32;
+
+/** What routing reads of a request (an EnqueueRequest once validated). */
+export interface Routable {
+  queue: string;
+  id: string | undefined;
+  partitionKey: string | undefined;
+  dedup: { key: string } | undefined;
+}
 
 export class EnqueueRouter {
   private sticky: number;
@@ -29,7 +36,7 @@ export class EnqueueRouter {
   }
 
   /** The partition of each request, in order, with an id given to each that had none. */
-  route(requests: readonly EnqueueRequest[]): { partition: number; request: EnqueueRequest }[] {
+  route<T extends Routable>(requests: readonly T[]): { partition: number; request: T }[] {
     const P = this.partitions;
     const sticky = { used: false };
     const routed = requests.map((request) => {

@@ -14,20 +14,19 @@ export interface Feed {
   leave?(): Promise<void>;
 }
 
-/** The fewest tasks a batch asks of one partition, when it asks several (see take). */
-export const MIN_SHARE = 16;
-
 /** How often an idle worker claims from a partition it does not own. */
 export const STEAL_MS = 1000;
 
 /**
  * A worker's feed over a namespace of several partitions (§20). The worker registers in the namespace,
- * and the partitions are shared among the live workers by rendezvous hashing. A batch is taken from all its
- * own partitions at once, the free slots shared among them: one script call per partition, each on its
- * own primary, each taking along the finishes of its partition's tasks (at least MIN_SHARE each). A partition that had nothing is
- * left out until its blocked read sees an entry arrive (or BLOCK_MS passes), so an empty partition costs a
- * blocked read, not a script call per batch. An idle worker claims from one partition it does not own
- * every STEAL_MS, and again at once while that finds work: a dead owner or a hot partition never stalls.
+ * and the partitions are shared among the live workers by rendezvous hashing. Each batch goes whole to one
+ * of its own partitions: the one with the most finishes waiting, which its start takes along, else the next
+ * in turn (and one passed over for two rounds first). One script call then starts a whole batch and sends a whole batch of finishes, as with one
+ * partition (a batch shared among partitions cost half again as much Redis CPU per task). A partition that
+ * had nothing is left out until its blocked read sees an entry arrive (or BLOCK_MS passes), so an empty
+ * partition costs a blocked read, not a script call per batch. An idle worker claims from one partition it
+ * does not own every STEAL_MS, and again at once while that finds work: a dead owner or a hot partition
+ * never stalls. Entries claimed ahead in a partition it no longer owns are started, not given back.
  */
 export class PartitionedFeed implements Feed {
   private readonly feeds: Prefetcher[];
@@ -37,6 +36,8 @@ export class PartitionedFeed implements Feed {
   /** Resolves the current take's wait when an idle partition sees work. */
   private wake: (() => void) | undefined;
   private next = 0;
+  /** The turn (`next`) at which each partition last got a batch. */
+  private readonly pickedAt: number[] = [];
   private nextForeign = 0;
   private stealAt = 0;
   private signal: AbortSignal | undefined;
@@ -105,15 +106,20 @@ export class PartitionedFeed implements Feed {
 
   /**
    * The partition a batch goes to: the one with the most finishes waiting (its start takes them along), in
-   * turn among equals.
+   * turn among equals; but a ready partition passed over for two rounds of its peers goes first, so that a
+   * busy partition never starves another with work but no finishes waiting.
    */
   private pick(ready: readonly number[]): number {
-    const first = this.next++;
-    let best = ready[first % ready.length]!;
+    const turn = this.next++;
+    const waited = (p: number) => turn - (this.pickedAt[p] ?? -Infinity);
+    let best = ready[turn % ready.length]!;
     for (let i = 1; i < ready.length; i++) {
-      const p = ready[(first + i) % ready.length]!;
+      const p = ready[(turn + i) % ready.length]!;
       if (this.feeds[p]!.finishing > this.feeds[best]!.finishing) best = p;
     }
+    const starved = ready.reduce((a, p) => (waited(p) > waited(a) ? p : a));
+    if (waited(starved) > 2 * ready.length) best = starved;
+    this.pickedAt[best] = turn;
     return best;
   }
 
