@@ -181,6 +181,16 @@ export class RedisUnavailableError extends TaskLedgerError {
 }
 
 /** dequeue() was stopped by its AbortSignal (events() just ends). */
+/** A dashboard asked to listen beyond loopback without auth: it would show and act on every task to anyone. */
+export class DashboardAuthRequiredError extends TaskLedgerError {
+  constructor(host: string) {
+    super(
+      'ERR_DASHBOARD_AUTH_REQUIRED',
+      `a dashboard on ${host} (not loopback) needs auth: a token or a username and password`,
+    );
+  }
+}
+
 export class AbortError extends TaskLedgerError {
   constructor(message = 'the operation was aborted') {
     super('ERR_ABORTED', message);

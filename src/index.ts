@@ -18,7 +18,8 @@ export type { WorkerQueue } from './worker/worker-queue.js';
 export { defineTask } from './task-definition.js';
 export type { TaskDefinition } from './task-definition.js';
 export { backoffDelay, DEFAULT_BACKOFF } from './worker/backoff.js';
-export type { TaskQueueOptions } from './task-queue.js';
+export type { ListTasksOptions, TaskQueueOptions } from './task-queue.js';
+export type { ListedStatus } from './projections/task-list.js';
 export type { DurabilityOptions } from './redis/replication.js';
 export type { CompactionReport, CompactOptions } from './retention/compact.js';
 export type { CompactionStep } from './retention/log-compaction.js';
@@ -73,6 +74,7 @@ export {
   RedisUnavailableError,
   RedisOutOfMemoryError,
   AbortError,
+  DashboardAuthRequiredError,
   QueueClosedError,
   InternalError,
   UnrecoverableError,
@@ -120,3 +122,8 @@ export type { QueueControls } from './projections/queue-controls.js';
 export type { HeldBack } from './dequeue/claim.js';
 export { MAX_CONCURRENCY, MAX_RATE } from './commands/queue-options.js';
 export { MAX_PRIORITY } from './redis/keys.js';
+export { dashboardHandler } from './dashboard/handler.js';
+export type { DashboardHandler, DashboardOptions } from './dashboard/handler.js';
+export { serveDashboard } from './dashboard/serve.js';
+export type { ServeDashboardOptions, ServedDashboard } from './dashboard/serve.js';
+export type { DashboardAuth } from './dashboard/auth.js';

@@ -11,13 +11,16 @@ import type {
   Task,
   TaskEvent,
 } from './types.js';
-import { fromRedisError, ValidationError } from './errors.js';
+import { fromRedisError, UnknownPartitionError, ValidationError } from './errors.js';
+import { intOption, validateName, validateReferences } from './validation.js';
 import { knownKeys } from './known-keys.js';
 import { MAX_TIMER_MS, timerOption } from './util/long-timer.js';
 import { SafeEmitter } from './util/safe-emitter.js';
 import type { TaskQueueEvents } from './task-queue-events.js';
 import { checkLease, type LeaseOptions, type ReleaseOptions } from './commands/leases.js';
 import { enqueueMany, enqueueValid, validateEnqueues } from './commands/enqueue.js';
+import { LISTED_STATUSES, listTasks, type ListedStatus } from './projections/task-list.js';
+import { endedCounts, type EndedCounts } from './projections/ended-counts.js';
 import { heartbeat } from './commands/heartbeat.js';
 import { finish } from './commands/finish.js';
 import { fail } from './commands/fail.js';
@@ -70,6 +73,24 @@ import {
   type CompactionConfig,
   type RetentionOptions,
 } from './retention/options.js';
+
+/** A page of TaskQueue.listTasks. */
+export interface ListTasksOptions {
+  queue: string;
+  /** waiting, delayed (waiting, not due yet), running, finished, failed or cancelled. */
+  status: ListedStatus;
+  /** 1 to 1000 (default 20). */
+  limit?: number;
+  oldest?: boolean;
+  /** The `next` of the previous page. */
+  after?: string;
+  /** Only tasks of this type. */
+  type?: string;
+  /** Only tasks carrying this reference (in its set's order). */
+  reference?: { name: string; value: string | number | boolean };
+  /** With several partitions: the partition to list (default 0). */
+  partition?: number;
+}
 
 export interface TaskQueueOptions {
   /** A Redis URL, or an ioredis Redis or Cluster the caller owns. Default: REDIS_URL or redis://127.0.0.1:6379. */
@@ -432,6 +453,63 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
     } catch (err) {
       typed(err);
     }
+  }
+
+  /**
+   * One page of a queue's tasks in one status, newest first (`oldest` for oldest first), and the cursor of the
+   * next page (null on the last). `type` and `reference` narrow it. On a namespace of several partitions a
+   * page is one partition's (`partition`, default 0), each with its own order and cursors (§20).
+   */
+  listTasks(options: ListTasksOptions): Promise<{ tasks: Task[]; next: string | null }> {
+    return call(() => {
+      knownKeys(
+        options,
+        ['queue', 'status', 'limit', 'oldest', 'after', 'type', 'reference', 'partition'],
+        'listTasks options',
+        true,
+      );
+      const queue = checkQueue(options.queue);
+      if (!LISTED_STATUSES.includes(options.status))
+        throw new ValidationError(`status must be one of ${LISTED_STATUSES.join(', ')}`);
+      const limit = intOption(options.limit, 20, 'limit', 1, 1000);
+      const p = options.partition ?? 0;
+      if (!Number.isInteger(p) || p < 0 || p >= this.partitions)
+        throw new UnknownPartitionError(p, this.partitions, 'listTasks options.partition');
+      if (options.after !== undefined && typeof options.after !== 'string')
+        throw new ValidationError('listTasks options.after must be a cursor a page returned (a string)');
+      if (options.type !== undefined) validateName(options.type, 'type');
+      const reference = options.reference;
+      if (reference !== undefined) {
+        const [entry] = Object.entries(validateReferences({ [reference.name]: reference.value }));
+        if (!entry) throw new ValidationError('listTasks options.reference needs a name and a value');
+      }
+      return listTasks(this.parts[p]!, {
+        queue,
+        status: options.status,
+        limit,
+        ...(options.oldest ? { oldest: true } : {}),
+        ...(options.after !== undefined ? { after: options.after } : {}),
+        ...(options.type !== undefined ? { type: options.type } : {}),
+        ...(reference ? { reference } : {}),
+      });
+    });
+  }
+
+  /** All-time counts of tasks that ended, per queue and status, summed over the partitions (one HGETALL each). */
+  endedCounts(): Promise<Map<string, EndedCounts>> {
+    return call(async () => {
+      const out = new Map<string, EndedCounts>();
+      for (const counts of await Promise.all(this.parts.map((p) => endedCounts(p))))
+        for (const [queue, c] of counts) {
+          const sum = out.get(queue) ?? { finished: 0, failed: 0, cancelled: 0 };
+          out.set(queue, {
+            finished: sum.finished + c.finished,
+            failed: sum.failed + c.failed,
+            cancelled: sum.cancelled + c.cancelled,
+          });
+        }
+      return out;
+    });
   }
 
   /** Waiting, delayed and running tasks per queue, and the log's size: cheap, for dashboards and metrics. */

@@ -358,3 +358,17 @@ export function intOption(
   }
   return n;
 }
+
+/**
+ * A reference value typed as text (`name=value` on the command line, a dashboard filter): a JSON number,
+ * boolean or quoted string is that value, anything else the text itself (references match by type too).
+ */
+export function parseReferenceValue(raw: string): string | number | boolean {
+  try {
+    const parsed = JSON.parse(raw) as unknown;
+    if (typeof parsed === 'number' || typeof parsed === 'boolean' || typeof parsed === 'string') return parsed;
+  } catch {
+    // a plain string
+  }
+  return raw;
+}

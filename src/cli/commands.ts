@@ -7,13 +7,12 @@ import { partitionOfId } from '../partitions/routing.js';
 import { PARTITIONED_FORMAT, readFormat } from '../redis/connection.js';
 import { compareStreamIds, STREAM_ID } from '../events/stream-id.js';
 import { redisNow } from '../redis/time.js';
-import { endedCounts, type EndedCounts } from '../projections/ended-counts.js';
 import { endedLastMinute } from '../projections/throughput.js';
 import { LISTED_STATUSES, listTasks, type ListedStatus } from '../projections/task-list.js';
 import { logLength, readEventsByIds, readLog } from '../projections/log-reader.js';
 import { appendEvents, keysBefore, logIsEmpty } from '../audit/import-log.js';
 import { ImportChecker, KNOWN_EVENT_TYPES } from '../audit/import-check.js';
-import { validateReferences } from '../validation.js';
+import { parseReferenceValue, validateReferences } from '../validation.js';
 import { keysFor } from '../redis/keys.js';
 import { rawEventToTaskEvent } from '../events/codec.js';
 import { fromExportLine, toExportLine } from '../events/export-line.js';
@@ -79,15 +78,7 @@ export function parseReferences(pairs: string[] = []): References {
   for (const pair of pairs) {
     const eq = pair.indexOf('=');
     if (eq <= 0) throw new CliError(`a reference is name=value, got "${pair}"`, EXIT.USAGE);
-    const raw = pair.slice(eq + 1);
-    let value: string | number | boolean = raw;
-    try {
-      const parsed = JSON.parse(raw) as unknown;
-      if (typeof parsed === 'number' || typeof parsed === 'boolean' || typeof parsed === 'string') value = parsed;
-    } catch {
-      // a plain string
-    }
-    refs[pair.slice(0, eq)] = value;
+    refs[pair.slice(0, eq)] = parseReferenceValue(pair.slice(eq + 1));
   }
   return refs;
 }
@@ -114,17 +105,9 @@ interface StatsRow {
 async function readStats(s: Session) {
   const st = await s.queue.stats();
   // Summed over the partitions (§20).
-  const counts = new Map<string, EndedCounts>();
+  const counts = await s.queue.endedCounts();
   const perMinute = new Map<string, { finished: number; failed: number }>();
   for (const read of s.reads) {
-    for (const [queue, c] of await endedCounts(read)) {
-      const sum = counts.get(queue) ?? { finished: 0, failed: 0, cancelled: 0 };
-      counts.set(queue, {
-        finished: sum.finished + c.finished,
-        failed: sum.failed + c.failed,
-        cancelled: sum.cancelled + c.cancelled,
-      });
-    }
     for (const [queue, m] of await endedLastMinute(read, st.at.getTime())) {
       const sum = perMinute.get(queue) ?? { finished: 0, failed: 0 };
       perMinute.set(queue, { finished: sum.finished + m.finished, failed: sum.failed + m.failed });

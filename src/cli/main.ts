@@ -6,6 +6,7 @@ import { CliError, EXIT, type GlobalOptions } from './connect.js';
 import * as c from './commands.js';
 import { archiveVerifyCommand } from './archive-commands.js';
 import { partitionsArg, partitionsCommand } from './partition-commands.js';
+import { dashboardCommand } from './dashboard-command.js';
 import { compactCommand, dropCommand } from './retention-commands.js';
 import { queueHistoryCommand, queuePauseCommand, queueSetCommand, queueShowCommand } from './queue-commands.js';
 
@@ -92,6 +93,23 @@ program
     const count = partitionsArg(partitions as string | undefined);
     return c.importCommand(file, count === undefined ? rest : { ...rest, partitions: count });
   });
+program
+  .command('dashboard')
+  .description('serve the web dashboard for every namespace found (or --namespace, --namespaces a,b)')
+  .option(
+    '--host <address>',
+    'address to listen on; beyond loopback it needs TASKLEDGER_DASHBOARD_TOKEN (or _USER and _PASSWORD)',
+    '127.0.0.1',
+  )
+  .option('--port <port>', 'port to listen on', '8080')
+  .option('--namespaces <list>', 'only these namespaces, comma-separated')
+  .option('--read-only', 'hide and refuse every action')
+  .action((_, cmd: Command) =>
+    dashboardCommand({
+      ...globals(cmd),
+      namespaceGiven: cmd.getOptionValueSourceWithGlobals('namespace') !== 'default',
+    }),
+  );
 program
   .command('partitions')
   .description('the partition count; --to moves a namespace of one partition to more, online')

@@ -18,6 +18,13 @@ export interface TaskListOptions {
   oldest?: boolean;
   /** The cursor a previous page returned. */
   after?: string;
+  /** Only tasks of this type (a page may then hold fewer than `limit`; the cursor goes on). */
+  type?: string;
+  /**
+   * Only tasks carrying this reference, from its reference set (SSCAN: in the set's order, not by time;
+   * the cursor is SSCAN's).
+   */
+  reference?: { name: string; value: string | number | boolean };
 }
 
 /** Log entries read at most for one page of ended tasks. */
@@ -31,22 +38,38 @@ const LOG_PAGE = 2000;
  */
 export async function listTasks(ctx: ReadContext, o: TaskListOptions): Promise<{ tasks: Task[]; next: string | null }> {
   if (o.after !== undefined) checkCursor(o);
-  const { ids, next } =
-    o.status === 'waiting'
+  const { ids, next } = o.reference
+    ? await referencedIds(ctx, o, o.reference)
+    : o.status === 'waiting'
       ? await waitingIds(ctx, o)
       : o.status === 'delayed' || o.status === 'running'
         ? await indexedIds(ctx, o)
         : await endedIds(ctx, o);
   const tasks = (await Promise.all(ids.map((id) => get(ctx, id)))).filter(
-    (t): t is Task => t !== null && t.queue === o.queue,
+    (t): t is Task => t !== null && t.queue === o.queue && (o.type === undefined || t.type === o.type),
   );
   const wanted = o.status === 'delayed' ? 'waiting' : o.status;
   return { tasks: tasks.filter((t) => t.status === wanted), next };
 }
 
+/** Tasks carrying one reference: a page of its set (SSCAN); the cursor is SSCAN's ('0' ends). */
+async function referencedIds(
+  ctx: ReadContext,
+  o: TaskListOptions,
+  ref: { name: string; value: string | number | boolean },
+): Promise<Page> {
+  const [cursor, ids] = await ctx.redis.sscan(
+    ctx.keys.reference(ref.name, ref.value),
+    o.after ?? '0',
+    'COUNT',
+    o.limit,
+  );
+  return { ids, next: cursor === '0' ? null : cursor };
+}
+
 /** A cursor is what a page printed: an entry id, or an offset for delayed and running tasks. */
 function checkCursor(o: TaskListOptions): void {
-  const offsets = o.status === 'delayed' || o.status === 'running';
+  const offsets = o.reference !== undefined || o.status === 'delayed' || o.status === 'running';
   // A waiting page's cursor may name the level of its last entry (`<entry id>@<level>`).
   const id = o.status === 'waiting' ? o.after!.replace(/@\d$/, '') : o.after!;
   if (offsets ? !/^\d{1,15}$/.test(o.after!) : !STREAM_ID.test(id))
