@@ -98,7 +98,11 @@ describe('the dashboard API', { timeout: 60_000 }, () => {
       }),
       expect.objectContaining({ queue: 'b', waiting: 1 }),
     ]);
-    expect(overview.throughput.at(-1)).toMatchObject({ finished: 1, failed: 1 });
+    // The last 60 minutes, one row each, oldest first.
+    const minutes = overview.throughput as { finished: number; failed: number }[];
+    expect(minutes).toHaveLength(60);
+    expect(minutes.reduce((a, m) => a + m.finished, 0)).toBe(1);
+    expect(minutes.reduce((a, m) => a + m.failed, 0)).toBe(1);
     expect(overview.partitions).toBe(1);
 
     const tasks = (query: string) => d.get(`/api/namespaces/${q.namespace}/queues/a/tasks?${query}`);

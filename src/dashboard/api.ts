@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TaskQueue } from '../task-queue.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
-import { TaskLedgerError } from '../errors.js';
+import { maxRetriesError, TaskLedgerError } from '../errors.js';
 import type { Task, TaskEvent } from '../types.js';
 import { LISTED_STATUSES, type ListedStatus } from '../projections/task-list.js';
 import { WORKER_TTL_MS } from '../partitions/registry.js';
@@ -155,8 +155,11 @@ async function overview(view: NamespaceView) {
       rateLimit: c?.rateLimit ?? null,
     };
   });
-  // Per minute over every queue: what the charts draw (60 points at most).
+  // Per minute over every queue, each of the last 60 minutes (none ended: zeros): what the charts draw.
   const perMinute = new Map<number, { minute: string; finished: number; failed: number }>();
+  const last = Math.floor(stats.at.getTime() / 60_000) * 60_000;
+  for (let t = last - 59 * 60_000; t <= last; t += 60_000)
+    perMinute.set(t, { minute: new Date(t).toISOString(), finished: 0, failed: 0 });
   for (const m of minutes) {
     const key = m.minute.getTime();
     const row = perMinute.get(key) ?? { minute: m.minute.toISOString(), finished: 0, failed: 0 };
@@ -205,7 +208,11 @@ export function statusOf(err: unknown): number {
     if (['ERR_TASK_FINISHED', 'ERR_TASK_CANCELLED', 'ERR_TASK_RUNNING'].includes(err.code)) return 409;
     return 400;
   }
+  // A connection error a read did not type (ioredis gave up, or the socket is gone): Redis is out of reach.
+  if (maxRetriesError(err) || (err instanceof Error && CONNECTION_ERROR.test(err.message))) return 503;
   return 500;
 }
+
+const CONNECTION_ERROR = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EHOSTUNREACH|Connection is closed/;
 
 export type { Task };

@@ -143,7 +143,7 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
           throw new HttpError(400, 'a malformed path');
         }
       });
-      sendJson(res, 200, await route.run({ req, res, url, params, view }));
+      sendJson(res, 200, await answerWithin(route.run({ req, res, url, params, view })));
       return;
     }
     throw new HttpError(404, `nothing at ${path}`);
@@ -203,6 +203,17 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
     await Promise.all([...schedulers.values()].map((s) => s.stop()));
   };
   return handler;
+}
+
+/** How long a route may wait for Redis: a Redis out of reach is a 503 the page shows, not a hang. */
+const ANSWER_MS = 5000;
+
+function answerWithin<T>(work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new HttpError(503, `Redis did not answer within ${ANSWER_MS} ms`)), ANSWER_MS);
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }
 
 /** A path segment decoded; a malformed one is a page that does not exist. */
