@@ -52,6 +52,8 @@ import { compact, type CompactionReport, type CompactOptions } from './retention
 import { compactionLoop } from './retention/compaction-loop.js';
 import { EnqueueRouter } from './partitions/enqueue-routing.js';
 import { PinBook } from './partitions/pins.js';
+import { RegisteredFeed } from './partitions/registered-feed.js';
+import { WorkerRegistration } from './partitions/registry.js';
 import { CausalFloor } from './partitions/causal-floor.js';
 import { partitionOfId } from './partitions/routing.js';
 import { mergeCompactions, mergeStats, mergeThroughput, mergeVerify, sumReports } from './partitions/merge.js';
@@ -271,7 +273,7 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
    */
   prefetcher(queues: readonly string[] | undefined): Feed {
     return this.partitions === 1
-      ? new Prefetcher(this.ctx, queues)
+      ? new RegisteredFeed(new Prefetcher(this.ctx, queues), new WorkerRegistration(this.ctx, 1))
       : new PartitionedFeed(this.parts, queues, this.floor);
   }
 

@@ -285,6 +285,12 @@ describe('the dashboard API', { timeout: 60_000 }, () => {
     w.start();
     onTestFinished(() => w.close());
     await until(() => received.filter((e) => e.type === 'finished').length === 1, 10_000);
+    // The running worker is in the registry, seen just now.
+    const { workers } = (await d.get(`/api/namespaces/${q.namespace}/overview`)).body as unknown as {
+      workers: { id: string; lastSeenAt: string }[];
+    };
+    expect(workers).toHaveLength(1);
+    expect(Date.now() - new Date(workers[0]!.lastSeenAt).getTime()).toBeLessThan(5000);
     first.abort();
     await reading;
     expect(received.map((e) => e.type)).toEqual(['enqueued', 'finished']);

@@ -123,6 +123,12 @@ describe('the dashboard in a browser', { timeout: 120_000 }, () => {
     expect((await q.getQueueOptions('mail')).paused).toBe(true);
     await mailRow.getByRole('button', { name: 'Resume' }).click();
     await mailRow.getByRole('button', { name: 'Pause' }).waitFor();
+    // Delete by reference: every task carrying account=3, whatever its status.
+    await page.getByPlaceholder('reference name=value').fill('account=3');
+    await page.getByRole('button', { name: 'Delete by reference' }).click();
+    await page.getByText('Deleted 15 tasks and 0 schedules.').waitFor();
+    expect(await q.get(p.ids[3]!)).toBeNull();
+    expect((await q.get(p.ids[2]!))?.status).toBe('finished');
 
     // Schedules.
     await page.getByRole('link', { name: 'Schedules' }).click();

@@ -135,7 +135,27 @@ function barChart(title: string, points: { label: string; values: [number, strin
 
 // ------------------------------------------------------------------------------------------------ pages
 
+/**
+ * The overview: its data refreshed every 5 s in place, the delete form below left alone (what is typed in
+ * it stays).
+ */
 async function overviewPage(ns: string): Promise<void> {
+  const data = el('div');
+  await overviewData(ns, data);
+  main.replaceChildren(data, session.readOnly ? '' : deleteByReference(ns));
+  let timer: ReturnType<typeof setTimeout>;
+  const refresh = () => {
+    timer = setTimeout(() => {
+      overviewData(ns, data).then(refresh, () => {
+        void route(); // Redis out of reach: the route shows the banner and tries again
+      });
+    }, 5000);
+  };
+  refresh();
+  leave = () => clearTimeout(timer);
+}
+
+async function overviewData(ns: string, into: HTMLElement): Promise<void> {
   const o = await api(`namespaces/${encodeURIComponent(ns)}/overview`);
   const queues = o.queues as Json[];
   const minutes = o.throughput as { minute: string; finished: number; failed: number }[];
@@ -157,7 +177,7 @@ async function overviewPage(ns: string): Promise<void> {
               void route();
           },
         });
-  main.replaceChildren(
+  into.replaceChildren(
     el('h1', { textContent: `Namespace ${ns}` }),
     el('p', {
       className: 'muted',
@@ -223,8 +243,45 @@ async function overviewPage(ns: string): Promise<void> {
         )
       : el('p', { className: 'muted', textContent: 'No worker registered in the last 10 s.' }),
   );
-  const timer = setTimeout(() => void route(), 5000);
-  leave = () => clearTimeout(timer);
+}
+
+/** Deletes every task and schedule carrying one reference, after confirmation. */
+function deleteByReference(ns: string): HTMLElement {
+  const result = el('p', { className: 'muted' });
+  const form = el(
+    'form',
+    { className: 'filters' },
+    el('input', { name: 'reference', placeholder: 'reference name=value', required: true }),
+    el('button', { type: 'submit', className: 'danger', textContent: 'Delete by reference' }),
+  );
+  form.onsubmit = async (e) => {
+    e.preventDefault();
+    const raw = new FormData(form).get('reference');
+    const eq = typeof raw === 'string' ? raw.indexOf('=') : -1;
+    if (typeof raw !== 'string' || eq <= 0) {
+      result.textContent = 'A reference is name=value.';
+      return;
+    }
+    const name = raw.slice(0, eq);
+    let value: unknown = raw.slice(eq + 1);
+    try {
+      const parsed: unknown = JSON.parse(value as string);
+      if (['number', 'boolean', 'string'].includes(typeof parsed)) value = parsed;
+    } catch {
+      // a plain string
+    }
+    try {
+      const done = await act(
+        `namespaces/${encodeURIComponent(ns)}/delete-by-reference`,
+        `Delete every task and schedule carrying ${name}=${JSON.stringify(value)}? This cannot be undone.`,
+        { references: { [name]: value } },
+      );
+      if (done) result.textContent = `Deleted ${text(done.tasks)} tasks and ${text(done.schedules)} schedules.`;
+    } catch (err) {
+      result.textContent = err instanceof Error ? err.message : String(err);
+    }
+  };
+  return el('div', {}, el('h2', { textContent: 'Delete by reference' }), form, result);
 }
 
 async function queuePage(ns: string, queue: string, params: URLSearchParams): Promise<void> {
