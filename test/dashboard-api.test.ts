@@ -120,6 +120,20 @@ describe('the dashboard API', { timeout: 60_000 }, () => {
     const byRef = (await tasks('status=waiting&reference=batch%3D0')).body.tasks;
     expect(byRef.length).toBeGreaterThan(0);
     expect(byRef.every((t) => t.references.batch === 0)).toBe(true);
+    // Delayed tasks page from the queue's own sorted set, soonest last (newest first), no more than asked.
+    const later = await q.enqueueMany(
+      Array.from({ length: 5 }, (_, i) => ({ queue: 'a', type: 't', delayMs: 60_000 * (i + 1) })),
+    );
+    const delayed: string[] = [];
+    let after: string | null = null;
+    for (let pages = 0; pages < 5; pages++) {
+      const page = await tasks(`status=delayed&limit=2${after ? `&after=${after}` : ''}`);
+      expect(page.body.tasks.length).toBeLessThanOrEqual(2);
+      delayed.push(...page.body.tasks.map((t) => t.id));
+      after = page.body.next;
+      if (after === null) break;
+    }
+    expect(delayed).toEqual([...later].reverse());
     // Bad input: 400 with the reason.
     for (const [query, reason] of [
       ['status=lost', /status must be one of/],

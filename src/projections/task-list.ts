@@ -117,11 +117,18 @@ async function waitingIds(ctx: ReadContext, o: TaskListOptions): Promise<Page> {
 
 /** Delayed or running tasks from their sorted set; the cursor is an offset. */
 async function indexedIds(ctx: ReadContext, o: TaskListOptions): Promise<Page> {
-  const key = o.status === 'delayed' ? ctx.keys.delayed(o.queue) : ctx.keys.running;
   const offset = Number(o.after ?? 0);
+  if (o.status === 'delayed') {
+    // The queue's own set: one page (and one more entry, to know whether another page follows).
+    const key = ctx.keys.delayed(o.queue);
+    const end = offset + o.limit;
+    const ids = o.oldest ? await ctx.redis.zrange(key, offset, end) : await ctx.redis.zrevrange(key, offset, end);
+    return { ids: ids.slice(0, o.limit), next: ids.length > o.limit ? String(end) : null };
+  }
+  // The running set holds every queue's tasks (as many as the workers run at once): read whole, filtered.
+  const key = ctx.keys.running;
   const all = o.oldest ? await ctx.redis.zrange(key, 0, -1) : await ctx.redis.zrevrange(key, 0, -1);
-  // The running set holds every queue's tasks.
-  const mine = o.status === 'delayed' ? all : await ofQueue(ctx, all, o.queue);
+  const mine = await ofQueue(ctx, all, o.queue);
   return {
     ids: mine.slice(offset, offset + o.limit),
     next: offset + o.limit < mine.length ? String(offset + o.limit) : null,
