@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { compareStreamIds } from '../src/events/stream-id.js';
 import { partitionOfId } from '../src/partitions/routing.js';
-import { sleep, useRedis } from './helpers/fixture.js';
+import { useRedis } from './helpers/fixture.js';
+import { spreadOverPartitions } from './helpers/partitions.js';
 import { namespace, tempDir } from './helpers/redis.js';
 import { runCli } from './helpers/cli.js';
 
@@ -12,14 +13,7 @@ const r = useRedis();
 describe('the CLI on a namespace of several partitions', { timeout: 120_000 }, () => {
   it('exports every partition merged, each line with its partition, and imports it back', async () => {
     const q = r.queue({ partitions: 3 });
-    const ids: string[] = [];
-    // Enqueue is sticky for an event-loop turn: a few turns spread the tasks over the partitions.
-    for (let i = 0; i < 6; i++) {
-      ids.push(
-        ...(await q.enqueueMany(Array.from({ length: 5 }, (_, j) => ({ queue: 'p', type: 't', spec: { i, j } })))),
-      );
-      await sleep(2);
-    }
+    const ids = await spreadOverPartitions(q, 'p');
     expect(new Set(ids.map((id) => partitionOfId(id, 3))).size).toBe(3);
     for (let i = 0; i < 6; i++) {
       const t = await q.dequeue(['p']);

@@ -19,6 +19,7 @@ import { scheduleId } from '../src/scheduler/scheduler.js';
 import { ownedPartitions } from '../src/partitions/registry.js';
 import { namespace, tempDir } from './helpers/redis.js';
 import { sleep, until, useRedis } from './helpers/fixture.js';
+import { spreadOverPartitions } from './helpers/partitions.js';
 import { BIN, run } from './helpers/cli.js';
 
 const r = useRedis();
@@ -261,13 +262,7 @@ describe('retention across partitions', () => {
     onTestFinished(() => dir.remove());
     const archive = new FileArchive(dir.path);
     const q = r.queue({ partitions: 3, archive, retention: { logMs: 1 }, compactIntervalMs: 0 });
-    const ids: string[] = [];
-    for (let i = 0; i < 6; i++) {
-      ids.push(
-        ...(await q.enqueueMany(Array.from({ length: 5 }, (_, j) => ({ queue: 'a', type: 't', spec: { i, j } })))),
-      );
-      await sleep(2);
-    }
+    const ids = await spreadOverPartitions(q, 'a');
     expect(new Set(ids.map((id) => partitionOfId(id, 3))).size).toBe(3);
     for (let i = 0; i < 12; i++) {
       const t = await q.dequeue(['a']);
