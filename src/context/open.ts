@@ -6,7 +6,6 @@ import {
   type ConnectionOption,
 } from '../redis/connection.js';
 import { ValidationError } from '../errors.js';
-import { keysFor } from '../redis/keys.js';
 import { defineScripts } from '../redis/scripts.js';
 import { BlockingPool } from '../redis/blocking-pool.js';
 import { DEFAULT_MAX_PAYLOAD_BYTES, intOption, MAX_PAYLOAD_BYTES, NAMESPACE_PATTERN } from '../validation.js';
@@ -15,7 +14,7 @@ import type { TaskDefinition } from '../task-definition.js';
 import { Lifecycle } from './lifecycle.js';
 import type { ReadContext } from './read-context.js';
 import type { Archive } from '../archive/archive.js';
-import { partitionsOption, partitionTags } from '../partitions/layout.js';
+import { partitionKeys, partitionsOption } from '../partitions/layout.js';
 import { ensurePartitions } from '../partitions/record.js';
 
 export interface ContextOptions {
@@ -65,7 +64,7 @@ export function openContext(
   const partitions = adopt ? 1 : partitionsOption(options.partitions);
   const connectTimeoutMs = timerOption(options.connectTimeoutMs, 5000, 'connectTimeoutMs', 1);
   const { redis, owned } = openConnection(options.connection, connectTimeoutMs);
-  const layout = partitionTags(namespace, partitions).map((tag, k) => keysFor(namespace, tag, k));
+  const layout = partitionKeys(namespace, partitions);
   const keys = layout[0]!;
   const scripts = defineScripts(redis);
   const ctx: ReadContext = {

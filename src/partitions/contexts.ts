@@ -1,6 +1,5 @@
 import type { ReadContext } from '../context/read-context.js';
-import { keysFor } from '../redis/keys.js';
-import { partitionTags } from './layout.js';
+import { partitionKeys } from './layout.js';
 
 /**
  * One read context per partition of a namespace of `partitions`, made from a context opened with
@@ -8,6 +7,6 @@ import { partitionTags } from './layout.js';
  */
 export function partitionReads(ctx: ReadContext, partitions: number): ReadContext[] {
   const { namespace } = ctx.keys;
-  const layout = partitionTags(namespace, partitions).map((tag, k) => keysFor(namespace, tag, k));
+  const layout = partitionKeys(namespace, partitions);
   return layout.map((keys) => ({ ...ctx, keys, layout }));
 }

@@ -1,4 +1,5 @@
 import { ValidationError } from '../errors.js';
+import { keysFor, type Keys } from '../redis/keys.js';
 import { keySlot, SLOTS } from './crc16.js';
 
 /** The most partitions a namespace may have: enough for 100 primaries at two or more partitions each. */
@@ -32,4 +33,9 @@ export function partitionTags(namespace: string, partitions: number): string[] {
     tags.push(tag);
   }
   return tags;
+}
+
+/** The keys of every partition of a namespace, partition 0 first (§20). */
+export function partitionKeys(namespace: string, partitions: number): Keys[] {
+  return partitionTags(namespace, partitions).map((tag, k) => keysFor(namespace, tag, k));
 }

@@ -1,9 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { GROUP, keysFor, type Keys } from '../redis/keys.js';
+import { GROUP, type Keys } from '../redis/keys.js';
 import { redisNow } from '../redis/time.js';
 import { idIn, partitionOfKey } from '../partitions/routing.js';
-import { partitionTags } from '../partitions/layout.js';
+import { partitionKeys } from '../partitions/layout.js';
 import { SafeEmitter } from '../util/safe-emitter.js';
 import { openContext, type ContextOptions } from '../context/open.js';
 import type { ReadContext } from '../context/read-context.js';
@@ -226,7 +226,7 @@ export class Scheduler extends SafeEmitter<SchedulerEvents> {
     const count = Number((await this.ctx.redis.hget(this.ctx.keys.meta, 'partitions')) ?? 1);
     if (this.layout.length !== count) {
       const { namespace } = this.ctx.keys;
-      this.layout = partitionTags(namespace, count).map((tag, k) => keysFor(namespace, tag, k));
+      this.layout = partitionKeys(namespace, count);
     }
     return this.layout;
   }
