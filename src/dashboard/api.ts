@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TaskQueue } from '../task-queue.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { maxRetriesError, TaskLedgerError } from '../errors.js';
-import type { Task, TaskEvent } from '../types.js';
+import type { TaskEvent } from '../types.js';
 import { LISTED_STATUSES, type ListedStatus } from '../projections/task-list.js';
 import { WORKER_TTL_MS } from '../partitions/registry.js';
 import { parseReferenceValue } from '../validation.js';
@@ -55,12 +55,7 @@ export const ROUTES: Route[] = [
       if (partition !== undefined && !/^\d{1,3}$/.test(partition))
         throw new HttpError(400, 'partition must be a whole number');
       const reference = param(url, 'reference');
-      let ref: { name: string; value: string | number | boolean } | undefined;
-      if (reference !== undefined) {
-        const eq = reference.indexOf('=');
-        if (eq <= 0) throw new HttpError(400, 'reference must be name=value');
-        ref = { name: reference.slice(0, eq), value: parseReferenceValue(reference.slice(eq + 1)) };
-      }
+      const ref = reference === undefined ? undefined : referenceOf(reference);
       const type = param(url, 'type');
       const after = param(url, 'after');
       return view(params[0]!).queue.listTasks({
@@ -118,6 +113,11 @@ export const ROUTES: Route[] = [
     run: async ({ req, params, view }) => {
       const body = await readJson(req);
       if (typeof body === 'string') throw new HttpError(400, body);
+      // `references` (an object), or one `reference` as the page's form has it: name=value.
+      if (typeof body.reference === 'string') {
+        const { name, value } = referenceOf(body.reference);
+        return view(params[0]!).queue.deleteByReference({ [name]: value });
+      }
       const refs = body.references;
       if (typeof refs !== 'object' || refs === null || Array.isArray(refs) || Object.keys(refs).length === 0)
         throw new HttpError(400, 'references must be an object of at least one name and value');
@@ -125,6 +125,13 @@ export const ROUTES: Route[] = [
     },
   },
 ];
+
+/** A reference typed as `name=value` (a filter, the delete form): the value typed as the CLI types it. */
+function referenceOf(text: string): { name: string; value: string | number | boolean } {
+  const eq = text.indexOf('=');
+  if (eq <= 0) throw new HttpError(400, 'reference must be name=value');
+  return { name: text.slice(0, eq), value: parseReferenceValue(text.slice(eq + 1)) };
+}
 
 /** Per queue counts and controls, the last hour's throughput, and the workers seen. */
 async function overview(view: NamespaceView) {
@@ -136,7 +143,7 @@ async function overview(view: NamespaceView) {
     workersSeen(queue),
   ]);
   const names = new Set([...Object.keys(stats.queues), ...controls.keys()]);
-  const ended = await endedByQueue(queue);
+  const ended = await queue.endedCounts();
   const queues = [...names].sort().map((name) => {
     const s = stats.queues[name];
     const c = controls.get(name);
@@ -178,9 +185,6 @@ async function overview(view: NamespaceView) {
   };
 }
 
-/** All-time ended counts per queue, summed over the partitions. */
-const endedByQueue = (queue: TaskQueue) => queue.endedCounts();
-
 /** The workers in the namespace's registry, with when each was last heard from. */
 async function workersSeen(queue: TaskQueue): Promise<{ id: string; lastSeenAt: string }[]> {
   const entries = await queue.redis.zrange(`{${queue.namespace}}:workers`, 0, -1, 'WITHSCORES');
@@ -214,5 +218,3 @@ export function statusOf(err: unknown): number {
 }
 
 const CONNECTION_ERROR = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EHOSTUNREACH|Connection is closed/;
-
-export type { Task };

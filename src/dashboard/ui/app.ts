@@ -257,24 +257,16 @@ function deleteByReference(ns: string): HTMLElement {
   form.onsubmit = async (e) => {
     e.preventDefault();
     const raw = new FormData(form).get('reference');
-    const eq = typeof raw === 'string' ? raw.indexOf('=') : -1;
-    if (typeof raw !== 'string' || eq <= 0) {
+    if (typeof raw !== 'string' || raw.indexOf('=') <= 0) {
       result.textContent = 'A reference is name=value.';
       return;
-    }
-    const name = raw.slice(0, eq);
-    let value: unknown = raw.slice(eq + 1);
-    try {
-      const parsed: unknown = JSON.parse(value as string);
-      if (['number', 'boolean', 'string'].includes(typeof parsed)) value = parsed;
-    } catch {
-      // a plain string
     }
     try {
       const done = await act(
         `namespaces/${encodeURIComponent(ns)}/delete-by-reference`,
-        `Delete every task and schedule carrying ${name}=${JSON.stringify(value)}? This cannot be undone.`,
-        { references: { [name]: value } },
+        `Delete every task and schedule carrying ${raw}? This cannot be undone.`,
+        // The server reads the value as the command line does (a number, a boolean or text).
+        { reference: raw },
       );
       if (done) result.textContent = `Deleted ${text(done.tasks)} tasks and ${text(done.schedules)} schedules.`;
     } catch (err) {
@@ -282,6 +274,27 @@ function deleteByReference(ns: string): HTMLElement {
     }
   };
   return el('div', {}, el('h2', { textContent: 'Delete by reference' }), form, result);
+}
+
+/** A filter form goes to `path` with its non-empty fields as the query. */
+function filterTo(form: HTMLFormElement, path: string): void {
+  form.onsubmit = (e) => {
+    e.preventDefault();
+    const q = new URLSearchParams();
+    for (const [k, v] of new FormData(form)) if (typeof v === 'string' && v !== '') q.set(k, v);
+    go(`${path}?${q.toString()}`);
+  };
+}
+
+/** A task's type, status, attempt and times, as table cells (the queue page's rows, the task page's summary). */
+function taskCells(t: Json): (Node | string)[] {
+  return [
+    text(t.type),
+    el('span', { className: `status-${text(t.status)}`, textContent: text(t.status) }),
+    text(t.attempt),
+    when(t.createdAt),
+    when(t.updatedAt),
+  ];
 }
 
 async function queuePage(ns: string, queue: string, params: URLSearchParams): Promise<void> {
@@ -296,12 +309,7 @@ async function queuePage(ns: string, queue: string, params: URLSearchParams): Pr
     el('input', { name: 'status', type: 'hidden', value: status }),
     el('button', { type: 'submit', textContent: 'Filter' }),
   );
-  form.onsubmit = (e) => {
-    e.preventDefault();
-    const q = new URLSearchParams();
-    for (const [k, v] of new FormData(form)) if (typeof v === 'string' && v !== '') q.set(k, v);
-    go(`${here}?${q.toString()}`);
-  };
+  filterTo(form, here);
   const search = el(
     'form',
     { className: 'filters' },
@@ -339,14 +347,7 @@ async function queuePage(ns: string, queue: string, params: URLSearchParams): Pr
     tasks.length
       ? table(
           ['Id', 'Type', 'Status', 'Attempt', 'Created', 'Updated'],
-          tasks.map((t) => [
-            link(nsPath(ns, `/tasks/${encodeURIComponent(text(t.id))}`), text(t.id)),
-            text(t.type),
-            el('span', { className: `status-${text(t.status)}`, textContent: text(t.status) }),
-            text(t.attempt),
-            when(t.createdAt),
-            when(t.updatedAt),
-          ]),
+          tasks.map((t) => [link(nsPath(ns, `/tasks/${encodeURIComponent(text(t.id))}`), text(t.id)), ...taskCells(t)]),
         )
       : el('p', { className: 'muted', textContent: 'No tasks on this page.' }),
   );
@@ -395,16 +396,7 @@ async function taskPage(ns: string, id: string): Promise<void> {
     task
       ? table(
           ['Queue', 'Type', 'Status', 'Attempt', 'Created', 'Updated'],
-          [
-            [
-              link(nsPath(ns, `/queues/${encodeURIComponent(text(task.queue))}`), text(task.queue)),
-              text(task.type),
-              el('span', { className: `status-${text(task.status)}`, textContent: text(task.status) }),
-              text(task.attempt),
-              when(task.createdAt),
-              when(task.updatedAt),
-            ],
-          ],
+          [[link(nsPath(ns, `/queues/${encodeURIComponent(text(task.queue))}`), text(task.queue)), ...taskCells(task)]],
         )
       : el('p', {
           className: 'muted',
@@ -442,12 +434,7 @@ function livePage(ns: string, params: URLSearchParams): void {
     el('input', { name: 'event', placeholder: 'events (enqueued,failed,…)', value: params.get('event') ?? '' }),
     el('button', { type: 'submit', textContent: 'Filter' }),
   );
-  form.onsubmit = (e) => {
-    e.preventDefault();
-    const q = new URLSearchParams();
-    for (const [k, v] of new FormData(form)) if (typeof v === 'string' && v !== '') q.set(k, v);
-    go(`${nsPath(ns, '/live')}?${q.toString()}`);
-  };
+  filterTo(form, nsPath(ns, '/live'));
   let source: EventSource | undefined;
   let last: string | undefined;
   const rows = el('tbody');
