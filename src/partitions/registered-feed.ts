@@ -19,7 +19,7 @@ export class RegisteredFeed implements Feed {
   }
 
   take(count: number, signal: AbortSignal | undefined, wait: boolean): Promise<Task[]> {
-    void this.registration.owned();
+    if (this.registration.due) void this.registration.owned();
     return this.feed.take(count, signal, wait);
   }
 

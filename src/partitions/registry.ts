@@ -59,9 +59,14 @@ export class WorkerRegistration {
     this.ownedNow = Array.from({ length: partitions }, (_, p) => p);
   }
 
+  /** Whether the entry is due for renewal (WORKER_BEAT_MS since the last). */
+  get due(): boolean {
+    return performance.now() - this.beatAt >= WORKER_BEAT_MS;
+  }
+
   /** The partitions this worker owns, renewing its entry when WORKER_BEAT_MS has passed. */
   async owned(): Promise<readonly number[]> {
-    if (performance.now() - this.beatAt >= WORKER_BEAT_MS) {
+    if (this.due) {
       this.beatAt = performance.now();
       try {
         const live = (await this.ctx.scripts.workers(workersKey(this.ctx), this.id, WORKER_TTL_MS)) as string[];
