@@ -154,6 +154,77 @@ describe('the dashboard in a browser', { timeout: 120_000 }, () => {
     await shot(page, 'live');
   });
 
+  it('filters the live log by queue, task type and event; paused, it shows nothing until resumed', async () => {
+    const q = r.queue();
+    const d = await serveDashboard({ queue: q, port: 0 });
+    onTestFinished(() => d.close());
+    const page = await open(d, `ns/${q.namespace}/live`);
+    await page.getByRole('heading', { name: 'Live log' }).waitFor();
+    const rows = page.locator('#log tbody tr');
+    /** The rows on screen, newest first, as [event, task id]. */
+    const lines = async () =>
+      Promise.all(
+        (await rows.all()).map(async (row) => [
+          await row.locator('td').nth(1).textContent(),
+          await row.locator('td').nth(2).textContent(),
+        ]),
+      );
+    const appears = (id: string) => page.getByRole('link', { name: id, exact: true }).first().waitFor();
+
+    // The filter goes into the address and the stream; the tail starts once the stream's headers come.
+    await page.getByPlaceholder('queue', { exact: true }).fill('mail');
+    await page.getByPlaceholder('task type', { exact: true }).fill('send');
+    await page.getByPlaceholder('events (enqueued,failed,…)', { exact: true }).fill('enqueued,finished');
+    const streaming = page.waitForResponse((res) =>
+      /\/live\?queue=mail&type=send&event=enqueued%2Cfinished$/.test(res.url()),
+    );
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await streaming;
+    expect(new URL(page.url()).search).toBe('?queue=mail&type=send&event=enqueued%2Cfinished');
+
+    // Events in two queues and two types, each task started and finished: only mail/send's enqueued and
+    // finished show. The last task is enqueued after the rest, so once it shows, all the others were sent
+    // (or filtered out) before it.
+    const [match, otherType, otherQueue] = await q.enqueueMany([
+      { queue: 'mail', type: 'send' },
+      { queue: 'mail', type: 'digest' },
+      { queue: 'images', type: 'send' },
+    ]);
+    for (const queue of ['mail', 'mail', 'images']) {
+      const t = await q.dequeue([queue]);
+      await q.finish(t.id, { ok: true });
+    }
+    const last = await q.enqueue({ queue: 'mail', type: 'send' });
+    await appears(last);
+    await expect(lines()).resolves.toEqual([
+      ['enqueued', last],
+      ['finished', match],
+      ['enqueued', match],
+    ]);
+    for (const id of [otherType!, otherQueue!])
+      await expect(page.getByRole('link', { name: id }).count()).resolves.toBe(0);
+
+    // Paused: what comes (matching or not) does not show. Resumed: the matching event written meanwhile does,
+    // and still nothing else.
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await page.getByRole('button', { name: 'Resume' }).waitFor();
+    const hidden = await q.enqueue({ queue: 'images', type: 'send' });
+    const meanwhile = await q.enqueue({ queue: 'mail', type: 'send' });
+    await new Promise((res) => setTimeout(res, 500));
+    await expect(page.getByRole('link', { name: meanwhile }).count()).resolves.toBe(0);
+    await expect(rows.count()).resolves.toBe(3);
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await appears(meanwhile);
+    await expect(lines()).resolves.toEqual([
+      ['enqueued', meanwhile],
+      ['enqueued', last],
+      ['finished', match],
+      ['enqueued', match],
+    ]);
+    await expect(page.getByRole('link', { name: hidden }).count()).resolves.toBe(0);
+    await page.getByRole('button', { name: 'Pause' }).waitFor();
+  });
+
   it('read-only shows no action', async () => {
     const q = r.queue();
     const p = await populated(q);
