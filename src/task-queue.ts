@@ -527,7 +527,7 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
       .catch(typed);
   }
 
-  /** Tasks finished and failed per minute and queue, over the last THROUGHPUT_MINUTES (60) minutes, oldest first. */
+  /** Tasks started, finished and failed per minute and queue, over the last THROUGHPUT_MINUTES (60) minutes, oldest first. */
   throughput(): Promise<MinuteCount[]> {
     return Promise.all(this.parts.map((p) => throughputPerMinute(p)))
       .then((all) => (all.length === 1 ? all[0]! : mergeThroughput(all)))

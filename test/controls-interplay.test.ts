@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { sleep, until, useRedis } from './helpers/fixture.js';
+import { FORMAT_VERSION } from '../src/index.js';
 
 // Delayed tasks, retries, cancel and stall recovery against the queue controls.
 const r = useRedis();
@@ -92,7 +93,7 @@ describe('format 3 -> 4', () => {
     const q2 = r.queue({ namespace: q.namespace });
     expect((await q2.getQueueOptions('a')).running).toBe(2);
     expect((await q2.getQueueOptions('b')).running).toBe(1);
-    expect(await raw.hget(`{${q.namespace}}:meta`, 'format')).toBe('4');
+    expect(await raw.hget(`{${q.namespace}}:meta`, 'format')).toBe(String(FORMAT_VERSION));
     expect((await q2.verify()).mismatches).toEqual([]);
   });
 });

@@ -2,6 +2,8 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import {
+  FORMAT_VERSION,
+  PARTITIONED_FORMAT,
   FileArchive,
   PartitionMismatchError,
   PartitionRouteError,
@@ -73,7 +75,7 @@ describe('a namespace of several partitions', () => {
     await q.enqueue({ queue: 'q', type: 't' });
     const raw = r.raw();
     expect(await raw.hget(`{${ns}}:meta`, 'partitions')).toBe('3');
-    expect(await raw.hget(`{${ns}}:meta`, 'format')).toBe('5');
+    expect(await raw.hget(`{${ns}}:meta`, 'format')).toBe(String(PARTITIONED_FORMAT));
     for (const wrong of [1, 4]) {
       const other = r.queue({ namespace: ns, partitions: wrong });
       const err = await other.enqueue({ queue: 'q', type: 't' }).catch((e: unknown) => e);
@@ -83,7 +85,7 @@ describe('a namespace of several partitions', () => {
     // One partition: recorded as 1, format unchanged; more partitions later is a migration.
     const single = r.queue();
     await single.enqueue({ queue: 'q', type: 't' });
-    expect(await raw.hget(`{${single.namespace}}:meta`, 'format')).toBe('4');
+    expect(await raw.hget(`{${single.namespace}}:meta`, 'format')).toBe(String(FORMAT_VERSION));
     const wider = r.queue({ namespace: single.namespace, partitions: 2 });
     await expect(wider.stats()).rejects.toThrow(/migration/);
     expect(await raw.exists(`{${single.namespace}@1}:meta`)).toBe(0);

@@ -10,8 +10,8 @@ async function redisMinute(): Promise<number> {
   return Math.floor(Number(s) / 60);
 }
 
-describe('per-minute counts of ended tasks (throughput)', () => {
-  it('counts finishes and fails per minute and queue, from finish, fail and start calls', async () => {
+describe('per-minute counts of started and ended tasks (throughput)', () => {
+  it('counts starts, finishes and fails per minute and queue, from finish, fail and start calls', async () => {
     const q = r.queue();
     await q.enqueueMany([
       { queue: 'mail', type: 'send' },
@@ -26,11 +26,12 @@ describe('per-minute counts of ended tasks (throughput)', () => {
     const c = await q.dequeue(['img']);
     await q.finish(c.id);
     const rows = await q.throughput();
-    const sum = (queue: string, status: 'finished' | 'failed') =>
+    const sum = (queue: string, status: 'started' | 'finished' | 'failed') =>
       rows.filter((x) => x.queue === queue).reduce((n, x) => n + x[status], 0);
     expect([sum('mail', 'finished'), sum('mail', 'failed'), sum('img', 'finished'), sum('img', 'failed')]).toEqual([
       1, 1, 1, 0,
     ]);
+    expect([sum('mail', 'started'), sum('img', 'started')]).toEqual([2, 1]);
     for (const row of rows) expect(row.minute.getTime() % 60_000).toBe(0);
     // verify() and rebuild() pass over the throughput hash: it is no task, and rebuild leaves it alone.
     expect((await q.verify()).mismatches).toEqual([]);

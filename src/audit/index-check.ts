@@ -7,6 +7,7 @@ import { scanKeys, prefixPattern } from '../redis/scan.js';
 import { isProjectedControl } from '../projections/queue-options.js';
 import { lostReadyEntries } from '../projections/ready-entries.js';
 import { referenceKeys } from './repair.js';
+import { endedMember, parseEndedMember } from '../projections/ended-index.js';
 
 /** An index that verify checks against the fold of the log. */
 export type IndexName = 'ready' | 'delayed' | 'running' | 'ended' | 'reference' | 'counts' | 'controls';
@@ -33,6 +34,8 @@ export interface IndexState {
   /** id -> [queue, score] of each delayed set holding it. */
   delayed: Map<string, [string, string][]>;
   ended: Map<string, { status: string; at: string }>;
+  /** task id -> its members in the ended index (one, for an ended task). */
+  endedIndex: Map<string, string[]>;
   /** task id -> the reference sets holding it. */
   references: Map<string, Set<string>>;
   /** Waiting, due tasks (by the fold) whose ready entry no reader will get. */
@@ -65,6 +68,11 @@ export async function readIndexes(
     const flat = await ctx.redis.zrange(k.endedSet(status), 0, -1, 'WITHSCORES');
     for (let i = 0; i < flat.length; i += 2) ended.set(flat[i]!, { status, at: flat[i + 1]! });
   }
+  const endedIndex = new Map<string, string[]>();
+  for (const member of await ctx.redis.zrange(k.endedIndex, 0, -1)) {
+    const id = parseEndedMember(member)?.taskId ?? member;
+    endedIndex.set(id, [...(endedIndex.get(id) ?? []), member]);
+  }
   const references = new Map<string, Set<string>>();
   for await (const keys of scanKeys(ctx.redis, prefixPattern(k.referencePrefix))) {
     const p = ctx.redis.pipeline();
@@ -81,7 +89,7 @@ export async function readIndexes(
   const countsRead = await readCounts(ctx, end);
   const counts = new Map(Object.entries(countsRead.live).map(([f, v]) => [f, Number(v)]));
   for (const [field, n] of countsRead.tail) counts.set(field, (counts.get(field) ?? 0) - n);
-  return { running, delayed, ended, references, lostReady, counts, countsRead };
+  return { running, delayed, ended, endedIndex, references, lostReady, counts, countsRead };
 }
 
 /** `{ns}:counts` with the ended events after the fold's end, read in one transaction so they agree. */
@@ -143,6 +151,16 @@ export function checkTaskIndexes(
       `ended index has ${e ? `${e.status} at ${e.at}` : 'nothing'} for a ${f?.status ?? 'missing'} task` +
         (endedAs ? ` ended at ${f?.finishedAt ?? '?'}` : ''),
     );
+
+  const members = state.endedIndex.get(id) ?? [];
+  const member =
+    endedAs && f?.queue !== undefined && f.finishedAt
+      ? endedMember(endedAs as EndedStatus, f.queue, f.finishedAt, id)
+      : undefined;
+  if (member !== undefined && !members.includes(member))
+    add('ended', 'missing', k.endedIndex, `ended index lacks ${member}`);
+  for (const m of members)
+    if (m !== member) add('ended', 'stray', k.endedIndex, `ended index has ${m} for a ${f?.status ?? 'missing'} task`);
 
   const lost = state.lostReady.get(id);
   if (f && lost)
@@ -213,5 +231,11 @@ export function checkControls(live: Record<string, string>, expected: ReadonlyMa
 
 /** Ids any index names (verify checks them too: an entry of a task nobody knows is stray). */
 export function indexedIds(state: IndexState): Set<string> {
-  return new Set([...state.running.keys(), ...state.delayed.keys(), ...state.ended.keys(), ...state.references.keys()]);
+  return new Set([
+    ...state.running.keys(),
+    ...state.delayed.keys(),
+    ...state.ended.keys(),
+    ...state.endedIndex.keys(),
+    ...state.references.keys(),
+  ]);
 }

@@ -46,7 +46,8 @@ export async function repairIndexes(
     const hash = seen.live.get(id) ?? null;
     const queue = hash?.queue ?? seen.state.delayed.get(id)?.[0]?.[0] ?? '';
     const strayReferences = list.filter((m) => m.index === 'reference' && m.problem === 'stray').map((m) => m.key);
-    repairs.push({ id, hash, queue, strayReferences });
+    // Every member seen: the script keeps the one its hash names.
+    repairs.push({ id, hash, queue, strayReferences, endedMembers: seen.state.endedIndex.get(id) ?? [] });
   }
   const { fixed, movedOn } = await repairTasks(ctx, repairs);
   report.tasks = fixed.size;

@@ -96,7 +96,17 @@ function restoreKeys(ctx: ReadContext, id: string, hash: ProjectionHash): string
   const queue = hash.queue ?? '';
   const ended = ENDED_STATUSES.map((status) => k.endedSet(status));
   const ready = k.ready(queue, Number(hash.priority ?? 0));
-  return [k.events, k.running, k.task(id), ready, k.delayed(queue), k.queues, ...ended, ...refKeys(ctx, hash)];
+  return [
+    k.events,
+    k.running,
+    k.task(id),
+    ready,
+    k.delayed(queue),
+    k.queues,
+    ...ended,
+    k.endedIndex,
+    ...refKeys(ctx, hash),
+  ];
 }
 
 function refKeys(ctx: ReadContext, hash: ProjectionHash): string[] {

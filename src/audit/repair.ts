@@ -16,6 +16,8 @@ export interface TaskRepair {
   queue: string;
   /** Reference sets holding the task that its hash does not name. */
   strayReferences?: readonly string[];
+  /** The task's members seen in the ended index: all but the one its hash names go. */
+  endedMembers?: readonly string[];
 }
 
 export interface TaskRepairResult {
@@ -39,7 +41,7 @@ export async function repairTasks(ctx: ReadContext, repairs: readonly TaskRepair
   for (let i = 0; i < repairs.length; i += BATCH) {
     const batch = repairs.slice(i, i + BATCH);
     const pipeline = scriptPipeline(ctx.redis);
-    for (const { id, hash, queue, strayReferences = [] } of batch) {
+    for (const { id, hash, queue, strayReferences = [], endedMembers = [] } of batch) {
       const own = hash ? referenceKeys(ctx, hash) : [];
       const keys = [
         k.events,
@@ -48,11 +50,12 @@ export async function repairTasks(ctx: ReadContext, repairs: readonly TaskRepair
         k.ready(queue, Number(hash?.priority ?? 0)),
         k.delayed(queue),
         ...ENDED_STATUSES.map((s) => k.endedSet(s)),
+        k.endedIndex,
         ...own,
         ...strayReferences,
       ];
       const seen = hash ? (lastFoldedId(hash) ?? '') : '';
-      pipeline.script('repairTask', keys.length, ...keys, id, GROUP, ttl, seen, own.length);
+      pipeline.script('repairTask', keys.length, ...keys, id, GROUP, ttl, seen, own.length, ...endedMembers);
     }
     const replies = await pipeline.exec();
     batch.forEach(({ id }, j) => {

@@ -25,6 +25,7 @@ export async function cancel(ctx: ReadContext, taskId: string): Promise<boolean>
       k.cancelledSet,
       k.controls,
       k.wake,
+      k.endedIndex,
       taskId,
       GROUP,
       queue,

@@ -51,6 +51,7 @@ export async function deleteByReference(
         ...ended,
         k.controls,
         k.wake,
+        k.endedIndex,
         ...own,
       ];
       pipeline.script('delete', keys.length, ...keys, id, GROUP, queue, String(level));

@@ -21,6 +21,7 @@ export async function retry(ctx: ReadContext, taskId: string): Promise<boolean> 
       k.ready(queue, priority),
       k.failedSet,
       k.cancelledSet,
+      k.endedIndex,
       taskId,
       GROUP,
       queue,

@@ -163,13 +163,14 @@ async function overview(view: NamespaceView) {
     };
   });
   // Per minute over every queue, each of the last 60 minutes (none ended: zeros): what the charts draw.
-  const perMinute = new Map<number, { minute: string; finished: number; failed: number }>();
+  const perMinute = new Map<number, { minute: string; started: number; finished: number; failed: number }>();
   const last = Math.floor(stats.at.getTime() / 60_000) * 60_000;
   for (let t = last - 59 * 60_000; t <= last; t += 60_000)
-    perMinute.set(t, { minute: new Date(t).toISOString(), finished: 0, failed: 0 });
+    perMinute.set(t, { minute: new Date(t).toISOString(), started: 0, finished: 0, failed: 0 });
   for (const m of minutes) {
     const key = m.minute.getTime();
-    const row = perMinute.get(key) ?? { minute: m.minute.toISOString(), finished: 0, failed: 0 };
+    const row = perMinute.get(key) ?? { minute: m.minute.toISOString(), started: 0, finished: 0, failed: 0 };
+    row.started += m.started;
     row.finished += m.finished;
     row.failed += m.failed;
     perMinute.set(key, row);

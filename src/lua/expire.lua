@@ -7,7 +7,8 @@
 
   KEYS[1] events stream
   KEYS[2] ended set of the status
-  KEYS[3..] per task: its hash, then its reference sets
+  KEYS[3] ended index (includes/ended-member.lua)
+  KEYS[4..] per task: its hash, then its reference sets
 
   ARGV[1] the status: 'finished', 'failed' or 'cancelled'
   ARGV[2] cutoff (ms): tasks that ended at or before it go
@@ -16,13 +17,14 @@
 
   Returns the number of projections removed.
 ]]
+--@include unindex-ended
 
 local endedKey, status, cutoff = KEYS[2], ARGV[1], tonumber(ARGV[2])
-local removed, k = {}, 3
+local removed, k = {}, 4
 for a = 3, #ARGV, 3 do
   local taskId, refs, nrefs = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
   local taskKey = KEYS[k]
-  local state = redis.call('HMGET', taskKey, 'status', 'finishedAt', 'references')
+  local state = redis.call('HMGET', taskKey, 'status', 'finishedAt', 'references', 'queue')
   if state[1] ~= status then
     redis.call('ZREM', endedKey, taskId)
   elseif tonumber(state[2]) > cutoff then
@@ -31,6 +33,7 @@ for a = 3, #ARGV, 3 do
   elseif (state[3] or '{}') == refs then
     for i = k + 1, k + nrefs do redis.call('SREM', KEYS[i], taskId) end
     redis.call('ZREM', endedKey, taskId)
+    unindex_ended(KEYS[3], status, state[4], state[2], taskId)
     redis.call('DEL', taskKey)
     removed[#removed + 1] = taskId
   end

@@ -10,14 +10,16 @@
   KEYS[4] ready stream of the task's queue
   KEYS[5] delayed set of the task's queue
   KEYS[6..8] the ended sets of 'finished', 'failed' and 'cancelled'
-  KEYS[9..] reference sets: the first ARGV[5] are the task's own (the task is added), the rest are sets it is
-            in but does not carry (it is removed)
+  KEYS[9] ended index (includes/ended-member.lua)
+  KEYS[10..] reference sets: the first ARGV[5] are the task's own (the task is added), the rest are sets it
+            is in but does not carry (it is removed)
 
   ARGV[1] task id
   ARGV[2] consumer group name
   ARGV[3] heartbeat TTL in ms (a running task missing from the running set gets now + TTL)
   ARGV[4] the task's last event id as the caller saw it, or '' for a task without a hash
-  ARGV[5] how many of KEYS[9..] are the task's own reference sets
+  ARGV[5] how many of KEYS[10..] are the task's own reference sets
+  ARGV[6..] the task's members the caller saw in the ended index (all but the one the hash names go)
 
   Returns {1, index names fixed...} (the names: ready, running, delayed, ended, reference), or {0} when the
   task moved on. A fixed ready entry is a `requeued` event (reason `repair`); any other fix is one `repaired`
@@ -26,9 +28,10 @@
 --@include drop-ready
 --@include requeue-task
 --@include redis-now
+--@include ended-member
 
 local taskId, group, ttl, seen, own = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
-local h = redis.call('HMGET', KEYS[3], 'events', 'status', 'runAt', 'readyId', 'finishedAt')
+local h = redis.call('HMGET', KEYS[3], 'events', 'status', 'runAt', 'readyId', 'finishedAt', 'queue')
 local last = h[1] and string.match(h[1], '(%S+)$') or ''
 if (seen == '' and redis.call('EXISTS', KEYS[3]) == 1) or last ~= seen then return { 0 } end
 local status, runAt, readyId, finishedAt = h[2], h[3], h[4], h[5]
@@ -77,8 +80,16 @@ for i = 1, 3 do
   end
 end
 
-for i = 9, #KEYS do
-  if i < 9 + own then
+-- The ended index holds one member per ended task, the one its hash names.
+local ended = status == 'finished' or status == 'failed' or status == 'cancelled'
+local member = ended and finishedAt and h[6] and ended_member(status, h[6], finishedAt, taskId)
+if member and redis.call('ZADD', KEYS[9], 0, member) == 1 then note('ended') end
+for i = 6, #ARGV do
+  if ARGV[i] ~= member and redis.call('ZREM', KEYS[9], ARGV[i]) == 1 then note('ended') end
+end
+
+for i = 10, #KEYS do
+  if i < 10 + own then
     if redis.call('SADD', KEYS[i], taskId) == 1 then note('reference') end
   elseif redis.call('SREM', KEYS[i], taskId) == 1 then
     note('reference')

@@ -97,6 +97,7 @@ export function mergeThroughput(parts: readonly MinuteCount[][]): MinuteCount[] 
     const key = `${m.minute.getTime()}\0${m.queue}`;
     const seen = byKey.get(key);
     if (seen) {
+      seen.started += m.started;
       seen.finished += m.finished;
       seen.failed += m.failed;
     } else byKey.set(key, { ...m });

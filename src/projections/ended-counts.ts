@@ -8,6 +8,7 @@ export interface EndedCounts {
 
 /** All-time counts of tasks that ended, per queue (one HGETALL of the counts index). */
 export async function endedCounts(ctx: ReadContext): Promise<Map<string, EndedCounts>> {
+  await ctx.life.whenOpen();
   const raw = await ctx.redis.hgetall(ctx.keys.counts);
   const out = new Map<string, EndedCounts>();
   for (const [field, value] of Object.entries(raw)) {

@@ -1,10 +1,12 @@
 import type { ReadContext } from '../context/read-context.js';
 import { readyStreams } from '../context/queue-streams.js';
-import { entryToRawEvent, type StreamEntry } from '../events/codec.js';
+import type { StreamEntry } from '../events/codec.js';
 import { compareStreamIds, STREAM_ID } from '../events/stream-id.js';
 import { ValidationError } from '../errors.js';
 import type { Task } from '../types.js';
 import { get } from './get.js';
+import { ENDED_CURSOR, endedPrefix } from './ended-index.js';
+import type { EndedStatus } from '../redis/keys.js';
 
 export const LISTED_STATUSES = ['waiting', 'delayed', 'running', 'finished', 'failed', 'cancelled'] as const;
 export type ListedStatus = (typeof LISTED_STATUSES)[number];
@@ -27,17 +29,15 @@ export interface TaskListOptions {
   reference?: { name: string; value: string | number | boolean };
 }
 
-/** Log entries read at most for one page of ended tasks. */
-const MAX_SCANNED = 200_000;
-const LOG_PAGE = 2000;
-
 /**
  * One page of a queue's tasks in one status, with the cursor of the next page (null on the last). Waiting
  * tasks come from the ready stream in queue order, delayed and running ones from their sorted sets, and
- * ended ones from their events in the log (at most MAX_SCANNED entries read per page).
+ * ended ones from the ended index, in the order they ended.
  */
 export async function listTasks(ctx: ReadContext, o: TaskListOptions): Promise<{ tasks: Task[]; next: string | null }> {
   if (o.after !== undefined) checkCursor(o);
+  // The format checked (and an older namespace's index filled) before the indexes are read.
+  await ctx.life.whenOpen();
   const { ids, next } = o.reference
     ? await referencedIds(ctx, o, o.reference)
     : o.status === 'waiting'
@@ -67,15 +67,20 @@ async function referencedIds(
   return { ids, next: cursor === '0' ? null : cursor };
 }
 
-/** A cursor is what a page printed: an entry id, or an offset for delayed and running tasks. */
+/**
+ * A cursor is what a page printed: an offset for delayed and running tasks and reference sets, an entry id
+ * and level for waiting ones, a place in the ended index for ended ones.
+ */
 function checkCursor(o: TaskListOptions): void {
-  const offsets = o.reference !== undefined || o.status === 'delayed' || o.status === 'running';
-  // A waiting page's cursor may name the level of its last entry (`<entry id>@<level>`).
-  const id = o.status === 'waiting' ? o.after!.replace(/@\d$/, '') : o.after!;
-  if (offsets ? !/^\d{1,15}$/.test(o.after!) : !STREAM_ID.test(id))
-    throw new ValidationError(
-      `after must be a cursor a page printed (${offsets ? 'a whole number' : 'an event id such as 1700000000000-0'}), got "${String(o.after)}"`,
-    );
+  const after = o.after!;
+  const [ok, shape] =
+    o.reference !== undefined || o.status === 'delayed' || o.status === 'running'
+      ? [/^\d{1,15}$/.test(after), 'a whole number']
+      : o.status === 'waiting'
+        ? // A waiting page's cursor may name the level of its last entry (`<entry id>@<level>`).
+          [STREAM_ID.test(after.replace(/@\d$/, '')), 'an entry id such as 1700000000000-0@0']
+        : [ENDED_CURSOR.test(after), 'the place of a task, such as 001700000000000:<task id>'];
+  if (!ok) throw new ValidationError(`after must be a cursor a page printed (${shape}), got "${after}"`);
 }
 
 type Page = { ids: string[]; next: string | null };
@@ -142,36 +147,22 @@ async function ofQueue(ctx: ReadContext, ids: string[], queue: string): Promise<
   return ids.filter((_, i) => res[i]?.[1] === queue);
 }
 
-/** Ended tasks, found through their events in the log; the cursor is the last event id read. */
+/**
+ * Ended tasks, from the ended index: one ZRANGEBYLEX of the queue's members of the status, from the
+ * cursor, one more than a page (to know whether another follows). The cursor is the last task's place,
+ * `<ended ms, 15 digits>:<task id>`.
+ */
 async function endedIds(ctx: ReadContext, o: TaskListOptions): Promise<Page> {
-  const ids: string[] = [];
-  const first = o.oldest ? '-' : '+';
-  let cursor = o.after ?? first;
-  const seen = new Set<string>();
-  // Where the page's last task was found; the page ends there when one more task follows it.
-  let pageEnd: string | null = null;
-  let scanned = 0;
-  for (; ids.length <= o.limit && scanned < MAX_SCANNED;) {
-    const range = o.after || cursor !== first ? `(${cursor}` : cursor;
-    const page = (
-      o.oldest
-        ? await ctx.redis.xrange(ctx.keys.events, range, '+', 'COUNT', LOG_PAGE)
-        : await ctx.redis.xrevrange(ctx.keys.events, range, '-', 'COUNT', LOG_PAGE)
-    ) as StreamEntry[];
-    for (const entry of page) {
-      cursor = entry[0];
-      const e = entryToRawEvent(entry);
-      if (e.type === o.status && e.fields.queue === o.queue && !seen.has(e.taskId)) {
-        seen.add(e.taskId);
-        ids.push(e.taskId);
-        if (ids.length === o.limit) pageEnd = cursor;
-        if (ids.length > o.limit) break;
-      }
-    }
-    scanned += page.length;
-    if (page.length < LOG_PAGE) break;
-  }
-  if (ids.length > o.limit) return { ids: ids.slice(0, o.limit), next: pageEnd };
-  // A full page when the scan's bound stopped it: what follows is unknown, so the cursor is offered.
-  return { ids, next: ids.length === o.limit && scanned >= MAX_SCANNED ? cursor : null };
+  const prefix = endedPrefix(o.status as EndedStatus, o.queue);
+  // Every member of the queue lies between `prefix` and `prefix` with its ':' made ';' (the next byte).
+  const low = o.oldest && o.after ? `(${prefix}${o.after}` : `[${prefix}`;
+  const high = !o.oldest && o.after ? `(${prefix}${o.after}` : `(${prefix.slice(0, -1)};`;
+  const members = o.oldest
+    ? await ctx.redis.zrangebylex(ctx.keys.endedIndex, low, high, 'LIMIT', 0, o.limit + 1)
+    : await ctx.redis.zrevrangebylex(ctx.keys.endedIndex, high, low, 'LIMIT', 0, o.limit + 1);
+  const shown = members.slice(0, o.limit).map((m) => m.slice(prefix.length));
+  return {
+    ids: shown.map((place) => place.slice(place.indexOf(':') + 1)),
+    next: members.length > o.limit ? shown[shown.length - 1]! : null,
+  };
 }

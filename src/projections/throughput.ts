@@ -7,26 +7,34 @@ export interface MinuteCount {
   /** The start of the minute (Redis clock). */
   minute: Date;
   queue: string;
+  started: number;
   finished: number;
   failed: number;
 }
 
 /**
- * Tasks that finished or failed per minute and queue, oldest first, from the per-minute counts the finish
- * and fail scripts keep (the last THROUGHPUT_MINUTES minutes; one HGETALL of at most that many minutes
+ * Tasks that started, finished or failed per minute and queue, oldest first, from the per-minute counts the
+ * start, finish and fail scripts keep (the last THROUGHPUT_MINUTES minutes; one HGETALL of at most that many minutes
  * times the queues). Minutes in which a queue ended nothing are absent. `rebuild()` leaves the counts
  * alone: they count calls made, not events in the log.
  */
 export async function throughputPerMinute(ctx: ReadContext): Promise<MinuteCount[]> {
+  await ctx.life.whenOpen();
   const raw = await ctx.redis.hgetall(ctx.keys.throughput);
   const rows = new Map<string, MinuteCount>();
   for (const [field, value] of Object.entries(raw)) {
     // `<minute>:<status>:<queue>`; a queue name may itself hold ':'.
-    const m = /^(\d+):(finished|failed):(.*)$/s.exec(field);
+    const m = /^(\d+):(started|finished|failed):(.*)$/s.exec(field);
     if (!m) continue;
-    const [, minute, status, queue] = m as unknown as [string, string, 'finished' | 'failed', string];
+    const [, minute, status, queue] = m as unknown as [string, string, 'started' | 'finished' | 'failed', string];
     const key = `${minute}:${queue}`;
-    const row = rows.get(key) ?? { minute: new Date(Number(minute) * 60_000), queue, finished: 0, failed: 0 };
+    const row = rows.get(key) ?? {
+      minute: new Date(Number(minute) * 60_000),
+      queue,
+      started: 0,
+      finished: 0,
+      failed: 0,
+    };
     row[status] = Number(value);
     rows.set(key, row);
   }

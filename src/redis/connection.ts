@@ -1,19 +1,21 @@
 import { Cluster, Redis } from 'ioredis';
 import { FormatVersionError, fromRedisError, RedisUnavailableError, ValidationError } from '../errors.js';
 import type { Keys } from './keys.js';
-import { migrateFrom1, migrateFrom2, migrateFrom3 } from './migrate.js';
+import { migrateFrom1, migrateFrom2, migrateFrom3, migrateFrom4 } from './migrate.js';
 
 /**
  * The storage format this version writes and reads. Bump it when keys or events change incompatibly.
  * 2: ended sets (retention), `snapshot`/`expired`/`compacted` events, heartbeats without progress unlogged.
+ * 4: running counts per queue. 6: the ended index (task lists); 5 was format 4 partitioned.
  */
-export const FORMAT_VERSION = 4;
+export const FORMAT_VERSION = 6;
 /**
- * The format of a namespace of more than one partition (§20): format 4 in each partition, plus the count
+ * The format of a namespace of more than one partition (§20): format 6 in each partition, plus the count
  * recorded in partition 0's meta. Its own number so that a taskledger that knows no partitions refuses
- * such a namespace rather than read one partition of it. The newest format this version reads.
+ * such a namespace rather than read one partition of it. The newest format this version reads. (5 was
+ * the same over format 4.)
  */
-export const PARTITIONED_FORMAT = 5;
+export const PARTITIONED_FORMAT = 7;
 
 export type Connection = Redis | Cluster;
 export type ConnectionOption = string | Redis | Cluster;
@@ -90,6 +92,7 @@ export async function ensureFormat(
   if (found === 1) await migrateFrom1(redis, keys);
   if (found <= 2) await migrateFrom2(redis, keys);
   if (found <= 3) await migrateFrom3(redis, keys);
+  if (found <= 5) await migrateFrom4(redis, keys, found === 5);
 }
 
 /** The namespace's format version as stored, or null for a namespace with no data yet. */

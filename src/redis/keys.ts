@@ -29,7 +29,7 @@ export interface Keys {
    */
   readonly heartbeatTtl: string;
   /**
-   * Hash: tasks finished and failed per minute, `<minute>:<status>:<queue>` (minute = ms / 60000), for the
+   * Hash: tasks started, finished and failed per minute, `<minute>:<status>:<queue>` (minute = ms / 60000), for the
    * last 60 minutes (includes/count-minute.lua), and `pruned`, the minute it last dropped older ones at.
    */
   readonly throughput: string;
@@ -43,6 +43,11 @@ export interface Keys {
   readonly cancelledSet: string;
   /** The ended set of one status. */
   endedSet(status: EndedStatus): string;
+  /**
+   * Sorted set, all scored 0: every ended task as `<status>:<queue bytes>:<queue>:<ended ms, 15 digits>:<id>`,
+   * so that one queue's tasks of one status page by end time with ZRANGEBYLEX (includes/ended-member.lua).
+   */
+  readonly endedIndex: string;
   /** Hash: the projection of one task. */
   task(id: string): string;
   /**
@@ -115,6 +120,7 @@ export function keysFor(namespace: string, partitionTag = namespace, partition =
     failedSet: `${tag}:ended:failed`,
     cancelledSet: `${tag}:ended:cancelled`,
     endedSet: (status) => `${tag}:ended:${status}`,
+    endedIndex: `${tag}:ended-by-queue`,
     wake: `${tag}:wake`,
     counts: `${tag}:counts`,
     throughput: `${tag}:throughput`,

@@ -1,6 +1,7 @@
 import type { Connection } from './connection.js';
 import { ENDED_STATUSES, type EndedStatus, type Keys } from './keys.js';
 import { prefixPattern, scanKeys } from './scan.js';
+import { endedMember } from '../projections/ended-index.js';
 
 /**
  * Format 1 -> 2: format 2 keeps each ended task in its status's ended set (what retention reads), which
@@ -52,4 +53,32 @@ export async function migrateFrom3(redis: Connection, keys: Keys): Promise<void>
   const fields = [...counts].flatMap(([queue, n]) => [`active:${queue}`, String(n)]);
   if (fields.length) await redis.hset(keys.controls, ...fields);
   await redis.hset(keys.meta, 'format', '4');
+}
+
+/**
+ * Format 4 -> 6 (and 5 -> 7, a namespace of many partitions): formats 6 and 7 keep the ended index
+ * (`{ns}:ended-by-queue`), which the task lists page. Puts every task of the ended sets there, by the time
+ * it ended, then records the format. Idempotent. A task deleted or retried while it runs (a format-6
+ * instance already at work) can leave a member behind: lists skip it, and `verify({ repair: true })`
+ * removes it.
+ */
+export async function migrateFrom4(redis: Connection, keys: Keys, partitioned: boolean): Promise<void> {
+  for (const status of ENDED_STATUSES) {
+    let cursor = '0';
+    do {
+      const [next, flat] = await redis.zscan(keys.endedSet(status), cursor, 'COUNT', 1000);
+      cursor = next;
+      const ids = flat.filter((_, i) => i % 2 === 0);
+      if (ids.length === 0) continue;
+      const p = redis.pipeline();
+      for (const id of ids) p.hget(keys.task(id), 'queue');
+      const queues = (await p.exec()) ?? [];
+      const members = ids.flatMap((id, i) => {
+        const queue = queues[i]?.[1];
+        return typeof queue === 'string' ? [0, endedMember(status, queue, flat[2 * i + 1]!, id)] : [];
+      });
+      if (members.length) await redis.zadd(keys.endedIndex, ...members);
+    } while (cursor !== '0');
+  }
+  await redis.hset(keys.meta, 'format', partitioned ? '7' : '6');
 }

@@ -28,7 +28,7 @@ export async function expireEnded(
     // One pipeline, one write: a command of its own per task cost a socket write each (a third of a pass's
     // CPU in Node, profiled).
     const refs = await taskField(ctx, ids, 'references');
-    const keys = [k.events, endedKey];
+    const keys = [k.events, endedKey, k.endedIndex];
     const args: (string | number)[] = [status, cutoff];
     ids.forEach((id, i) => {
       const json = refs[i] ?? '{}';

@@ -158,7 +158,7 @@ async function overviewPage(ns: string): Promise<void> {
 async function overviewData(ns: string, into: HTMLElement): Promise<void> {
   const o = await api(`namespaces/${encodeURIComponent(ns)}/overview`);
   const queues = o.queues as Json[];
-  const minutes = o.throughput as { minute: string; finished: number; failed: number }[];
+  const minutes = o.throughput as { minute: string; started: number; finished: number; failed: number }[];
   const workers = o.workers as { id: string; lastSeenAt: string }[];
   const actions = (q: Json) =>
     session.readOnly
@@ -217,6 +217,10 @@ async function overviewData(ns: string, into: HTMLElement): Promise<void> {
     el(
       'div',
       { className: 'charts' },
+      barChart(
+        'Started per minute',
+        minutes.map((m) => ({ label: when(m.minute), values: [[m.started, 'bar-started']] })),
+      ),
       barChart(
         'Finished and failed per minute',
         minutes.map((m) => ({

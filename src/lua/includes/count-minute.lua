@@ -1,4 +1,4 @@
--- Counts n tasks of one queue that ended as `status` in the minute of `at` (ms): the fields
+-- Counts n tasks of one queue that started, or ended as `status`, in the minute of `at` (ms): the fields
 -- `<minute>:<status>:<queue>` of the throughput hash (minute = ms / 60000), which projections/throughput.ts
 -- reads. It keeps the last THROUGHPUT_MINUTES minutes: the first count of a new minute (the field is made)
 -- removes the fields that fell out of that window, once a minute (field `pruned` says which), so the hash

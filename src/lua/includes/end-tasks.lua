@@ -3,7 +3,8 @@
 -- is checked on its own (running, held by the caller's lease) and refused ones are left as they are. An
 -- ended task gets its event (carrying its queue, so the log alone tells throughput per queue; its outcome,
 -- a finish's `result` or a fail's `failure`; and `lease` = '' when the caller held none), is counted and
--- leaves the running set (and its queue's running count) for its status's ended set (scored by the time it ended, for retention); the
+-- leaves the running set (and its queue's running count) for its status's ended set (scored by the time it
+-- ended, for retention) and the ended index (includes/ended-member.lua); the
 -- counts (all-time, and per minute in the throughput hash) and the sets are written once per call, not once
 -- per task. `deltas` (optional): a table the ended tasks' running counts are taken from per queue instead of
 -- lowering them here (start.lua nets them with its starts). A task this same lease already ended the same way is a resend whose first reply was lost:
@@ -15,10 +16,11 @@
 --@include call-chunked
 --@include count-end
 --@include count-minute
+--@include ended-member
 --@include leave-running
 --@include task-writes-protocol
-local function end_tasks(eventsKey, runningKey, countsKey, endedKey, throughputKey, controlsKey, wakeKey, first, last, argBase, status, deltas)
-  local out, ended, scored, counts, lastAt = {}, {}, {}, {}, nil
+local function end_tasks(eventsKey, runningKey, countsKey, endedKey, indexKey, throughputKey, controlsKey, wakeKey, first, last, argBase, status, deltas)
+  local out, ended, scored, indexed, counts, lastAt = {}, {}, {}, {}, {}, nil
   local outcomeField = status == 'finished' and 'result' or 'failure'
   local sameEnd = status == 'finished' and FINISHED or FAILED
   for i = first, last do
@@ -42,6 +44,8 @@ local function end_tasks(eventsKey, runningKey, countsKey, endedKey, throughputK
       ended[#ended + 1] = taskId
       scored[#scored + 1] = at
       scored[#scored + 1] = taskId
+      indexed[#indexed + 1] = 0
+      indexed[#indexed + 1] = ended_member(status, queue, at, taskId)
       counts[queue] = (counts[queue] or 0) + 1
       lastAt = at
     elseif code == sameEnd and held ~= '' and redis.call('HGET', KEYS[i], 'lease') == held then
@@ -52,6 +56,7 @@ local function end_tasks(eventsKey, runningKey, countsKey, endedKey, throughputK
   end
   call_chunked('ZREM', runningKey, nil, ended)
   call_chunked('ZADD', endedKey, nil, scored)
+  call_chunked('ZADD', indexKey, nil, indexed)
   -- The tasks of one call end within a millisecond or two: counted in the minute of the last one.
   for queue, n in pairs(counts) do
     count_end(countsKey, status, queue, n)

@@ -24,11 +24,17 @@ export const TASK_WRITES = {
    */
   record: ['taskId', 'lease', 'hasProgress', 'progress', 'outcome'],
   /** finish.lua and fail.lua; `ended` is the ended set of the status they end tasks in. */
-  finish: { keys: ['events', 'running', 'counts', 'ended', 'throughput', 'controls', 'wake'], header: [] },
+  finish: {
+    keys: ['events', 'running', 'counts', 'ended', 'endedIndex', 'throughput', 'controls', 'wake'],
+    header: [],
+  },
   heartbeat: { keys: ['events', 'running'], header: ['ttlMs'] },
 } as const;
 
-type WriteKeys = Pick<Keys, 'events' | 'running' | 'counts' | 'throughput' | 'task' | 'endedSet' | 'controls' | 'wake'>;
+type WriteKeys = Pick<
+  Keys,
+  'events' | 'running' | 'counts' | 'throughput' | 'task' | 'endedSet' | 'endedIndex' | 'controls' | 'wake'
+>;
 
 /** A script call's KEYS and ARGV. */
 export interface ScriptArgs {

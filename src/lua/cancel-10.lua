@@ -13,6 +13,7 @@
   KEYS[7] ended set of status 'cancelled' (retention reads it)
   KEYS[8] controls hash
   KEYS[9] wake stream
+  KEYS[10] ended index (includes/ended-member.lua)
 
   ARGV[1] task id
   ARGV[2] consumer group name
@@ -26,6 +27,7 @@
 --@include emit
 --@include count-end
 --@include leave-running
+--@include ended-member
 
 local state = redis.call('HMGET', KEYS[3], 'status', 'readyId', 'queue', 'priority')
 local status = state[1]
@@ -42,4 +44,5 @@ if status == 'running' then leave_running(KEYS[8], KEYS[9], state[3], 1) end
 local _, at = emit(KEYS[1], KEYS[3], ARGV[1], 'cancelled', { 'queue', state[3] })
 count_end(KEYS[6], 'cancelled', state[3])
 redis.call('ZADD', KEYS[7], at, ARGV[1])
+redis.call('ZADD', KEYS[10], 0, ended_member('cancelled', state[3], at, ARGV[1]))
 return OK

@@ -12,6 +12,7 @@
   KEYS[6] ended set of status 'failed' (retention reads it)
   KEYS[7] controls hash (the queue's running count goes down: a stalled task held its slot until now)
   KEYS[8] wake stream
+  KEYS[9] ended index (includes/ended-member.lua)
 
   ARGV[1] task id
   ARGV[2] consumer group name
@@ -30,6 +31,7 @@
 --@include requeue-task
 --@include redis-now
 --@include leave-running
+--@include ended-member
 
 local taskId, group = ARGV[1], ARGV[2]
 refuse_when_full(KEYS[2])
@@ -55,6 +57,7 @@ if tonumber(state[1]) >= tonumber(state[2]) then
   local _, at = emit(KEYS[1], KEYS[3], taskId, 'failed', { 'queue', state[3], 'failure', failure, 'lease', '' })
   count_end(KEYS[5], 'failed', state[3])
   redis.call('ZADD', KEYS[6], at, taskId)
+  redis.call('ZADD', KEYS[9], 0, ended_member('failed', state[3], at, taskId))
   return OK
 end
 requeue_task(KEYS[1], KEYS[3], KEYS[4], group, taskId, 'stalled', true)
