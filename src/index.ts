@@ -95,7 +95,7 @@ export {
   type S3ArchiveOptions,
   type S3ArchiveClient,
 } from './archive/index.js';
-export { TASK_STATUSES } from './types.js';
+export { TASK_EVENT_TYPES, TASK_STATUSES } from './types.js';
 export {
   DEFAULT_MAX_PAYLOAD_BYTES,
   MAX_PAYLOAD_BYTES,

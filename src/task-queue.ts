@@ -90,7 +90,7 @@ export interface ListTasksOptions {
   type?: string;
   /** Only tasks carrying this reference (in its set's order). */
   reference?: { name: string; value: string | number | boolean };
-  /** With several partitions: the partition to list (default 0). */
+  /** With several partitions: list only this one (default: all, merged; a cursor of one is not the other's). */
   partition?: number;
 }
 
@@ -460,7 +460,7 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
   /**
    * One page of a queue's tasks in one status, newest first (`oldest` for oldest first), and the cursor of the
    * next page (null on the last). `type` and `reference` narrow it. On a namespace of several partitions a
-   * page is one partition's (`partition`, default 0), each with its own order and cursors (§20).
+   * page merges them all in the one order (or lists one, `partition`), each read from the same cursor (§20).
    */
   listTasks(options: ListTasksOptions): Promise<{ tasks: Task[]; next: string | null }> {
     return call(() => {
@@ -474,8 +474,8 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
       if (!LISTED_STATUSES.includes(options.status))
         throw new ValidationError(`status must be one of ${LISTED_STATUSES.join(', ')}`);
       const limit = intOption(options.limit, 20, 'limit', 1, 1000);
-      const p = options.partition ?? 0;
-      if (!Number.isInteger(p) || p < 0 || p >= this.partitions)
+      const p = options.partition;
+      if (p !== undefined && (!Number.isInteger(p) || p < 0 || p >= this.partitions))
         throw new UnknownPartitionError(p, this.partitions, 'listTasks options.partition');
       if (options.after !== undefined && typeof options.after !== 'string')
         throw new ValidationError('listTasks options.after must be a cursor a page returned (a string)');
@@ -485,7 +485,7 @@ export class TaskQueue extends SafeEmitter<TaskQueueEvents> {
         const [entry] = Object.entries(validateReferences({ [reference.name]: reference.value }));
         if (!entry) throw new ValidationError('listTasks options.reference needs a name and a value');
       }
-      return listTasks(this.parts[p]!, {
+      return listTasks(p === undefined ? this.parts : [this.parts[p]!], {
         queue,
         status: options.status,
         limit,

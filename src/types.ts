@@ -58,27 +58,31 @@ export interface TaskError {
   stack?: string;
 }
 
-export type TaskEventType =
-  | 'enqueued'
-  | 'started'
-  | 'progress'
-  | 'finished'
-  | 'failed'
-  | 'cancelled'
-  | 'requeued'
-  | 'retrying'
-  | 'promoted'
-  | 'deleted'
-  | 'scheduled'
-  | 'unscheduled'
-  | 'snapshot'
-  | 'expired'
-  | 'compacted'
-  | 'repaired'
-  | 'reprioritized'
-  | 'replaced'
-  | 'queue-options'
-  | 'partitioned';
+/** Every event type the log holds. */
+export const TASK_EVENT_TYPES = [
+  'enqueued',
+  'started',
+  'progress',
+  'finished',
+  'failed',
+  'cancelled',
+  'requeued',
+  'retrying',
+  'promoted',
+  'deleted',
+  'scheduled',
+  'unscheduled',
+  'snapshot',
+  'expired',
+  'compacted',
+  'repaired',
+  'reprioritized',
+  'replaced',
+  'queue-options',
+  'partitioned',
+] as const;
+
+export type TaskEventType = (typeof TASK_EVENT_TYPES)[number];
 
 export interface TaskEvent {
   /** The event's stream id: its position in the log. */

@@ -19,7 +19,7 @@ describe('the CLI on a namespace of several partitions', { timeout: 120_000 }, (
       const t = await q.dequeue(['p']);
       await (i % 2 ? q.finish(t.id, { i }) : q.fail(t.id, { error: 'no' }));
     }
-    // stats sums the partitions; tasks lists one partition's page at a time.
+    // stats sums the partitions; tasks lists them merged, or one with --partition.
     const cliJson = async (args: string[]) => {
       const run = await runCli(r.url, ['--namespace', q.namespace, '--json', ...args]);
       expect(run.stderr).toBe('');
@@ -49,6 +49,26 @@ describe('the CLI on a namespace of several partitions', { timeout: 120_000 }, (
       }
     }
     expect(listed.length).toBe(24);
+    // Without --partition: every partition merged, in one order, the cursor going on.
+    const merged: string[] = [];
+    let after: string | null = null;
+    do {
+      const page = await cliJson([
+        'tasks',
+        '--queue',
+        'p',
+        '--status',
+        'waiting',
+        '--oldest',
+        '--limit',
+        '10',
+        ...(after ? ['--after', after] : []),
+      ]);
+      expect(page.partition).toBeUndefined();
+      merged.push(...(page.tasks as { id: string }[]).map((t) => t.id));
+      after = page.next as string | null;
+    } while (after !== null);
+    expect(merged).toEqual(ids.filter((id) => listed.includes(id)));
     const unknown = await runCli(r.url, [
       '--namespace',
       q.namespace,

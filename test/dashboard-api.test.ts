@@ -155,6 +155,13 @@ describe('the dashboard API', { timeout: 60_000 }, () => {
     const badAfter = await d.get(`/api/namespaces/${q.namespace}/live?after=yesterday`);
     expect(badAfter.status).toBe(400);
     expect(badAfter.body.error).toMatch(/after must be an event's place/);
+    const badEvent = await d.get(`/api/namespaces/${q.namespace}/live?event=started,%20finshed`);
+    expect(badEvent.status).toBe(400);
+    expect(badEvent.body.error).toMatch(/unknown event "finshed": events are enqueued, started/);
+    // The base path ends at a segment; a finished page's cursor is a place in the ended index.
+    expect(
+      (await d.get(`/api/namespaces/${q.namespace}/queues/a/tasks?status=finished&after=1700000000000-0`)).status,
+    ).toBe(400);
     expect((await d.get('/api/namespaces/nope/overview')).status).toBe(404);
     expect((await d.get('/nothing-here')).status).toBe(404);
   });
@@ -264,6 +271,7 @@ describe('the dashboard API', { timeout: 60_000 }, () => {
     const q = r.queue();
     const d = await served({ queue: q });
     const received: { id: string; type: string; queue?: string }[] = [];
+    const starts: (string | undefined)[] = [];
     const tail = async (headers: Record<string, string>, stop: AbortSignal) => {
       const res = await fetch(new URL(`api/namespaces/${q.namespace}/live?queue=a&event=enqueued,finished`, d.url), {
         headers,
@@ -281,7 +289,10 @@ describe('the dashboard API', { timeout: 60_000 }, () => {
             buffer = buffer.slice(end + 2);
             const data = /^data: (.*)$/m.exec(message)?.[1];
             const id = /^id: (.*)$/m.exec(message)?.[1];
-            if (data && id) received.push({ id, ...(JSON.parse(data) as { type: string }) });
+            const event = /^event: (.*)$/m.exec(message)?.[1];
+            // A new tail says first where it starts (`start`, with that place as its id).
+            if (event === 'start') starts.push(id);
+            if (event === 'task-event' && data && id) received.push({ id, ...(JSON.parse(data) as { type: string }) });
           }
         }
       } catch {
@@ -308,6 +319,7 @@ describe('the dashboard API', { timeout: 60_000 }, () => {
     first.abort();
     await reading;
     expect(received.map((e) => e.type)).toEqual(['enqueued', 'finished']);
+    expect(starts).toEqual([expect.stringMatching(/^\d+-\d+$/)]);
     expect(received.every((e) => (e as unknown as { taskId: string }).taskId === a1)).toBe(true);
     // Paused, then resumed from the last id: what came meanwhile is given, nothing twice.
     const last = received.at(-1)!.id;
@@ -348,6 +360,12 @@ describe('the dashboard page', { timeout: 60_000 }, () => {
     // Mounted under a base path, the page's links resolve from there.
     const mounted = await served({ queue: q, basePath: '/admin/queues' });
     expect((await mounted.get('/')).body as unknown as string).toContain('<base href="/admin/queues/" />');
+    // The base path ends at a segment: a path that only starts with its letters is not the dashboard's.
+    for (const beside of ['/admin/queues-other/', '/admin/queuesX']) {
+      const res = await fetch(new URL(beside, mounted.url));
+      expect(res.status, beside).toBe(404);
+      expect(await res.json()).toEqual({ error: 'not the dashboard' });
+    }
   });
 });
 

@@ -182,6 +182,14 @@ describe('the dashboard in a browser', { timeout: 120_000 }, () => {
     await streaming;
     expect(new URL(page.url()).search).toBe('?queue=mail&type=send&event=enqueued%2Cfinished');
 
+    // Paused before any event came: resumed, it shows what was written meanwhile (from where the tail began).
+    await page.locator('#log[data-after]').waitFor();
+    await page.getByRole('button', { name: 'Pause' }).click();
+    const early = await q.enqueue({ queue: 'mail', type: 'send' });
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await appears(early);
+    await q.cancel(early); // out of the way of the tasks below (a cancel is no event the filter shows)
+
     // Events in two queues and two types, each task started and finished: only mail/send's enqueued and
     // finished show. The last task is enqueued after the rest, so once it shows, all the others were sent
     // (or filtered out) before it.
@@ -200,6 +208,7 @@ describe('the dashboard in a browser', { timeout: 120_000 }, () => {
       ['enqueued', last],
       ['finished', match],
       ['enqueued', match],
+      ['enqueued', early],
     ]);
     for (const id of [otherType!, otherQueue!])
       await expect(page.getByRole('link', { name: id }).count()).resolves.toBe(0);
@@ -212,7 +221,7 @@ describe('the dashboard in a browser', { timeout: 120_000 }, () => {
     const meanwhile = await q.enqueue({ queue: 'mail', type: 'send' });
     await new Promise((res) => setTimeout(res, 500));
     await expect(page.getByRole('link', { name: meanwhile }).count()).resolves.toBe(0);
-    await expect(rows.count()).resolves.toBe(3);
+    await expect(rows.count()).resolves.toBe(4);
     await page.getByRole('button', { name: 'Resume' }).click();
     await appears(meanwhile);
     await expect(lines()).resolves.toEqual([
@@ -220,6 +229,7 @@ describe('the dashboard in a browser', { timeout: 120_000 }, () => {
       ['enqueued', last],
       ['finished', match],
       ['enqueued', match],
+      ['enqueued', early],
     ]);
     await expect(page.getByRole('link', { name: hidden }).count()).resolves.toBe(0);
     await page.getByRole('button', { name: 'Pause' }).waitFor();

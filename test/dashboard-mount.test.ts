@@ -17,17 +17,13 @@ interface Host {
 }
 
 /**
- * Express (4 or 5), as docs/dashboard.md says. `app.use(path, fn)` hands fn a req.url with the mount path cut
- * off, which a dashboard with a basePath refuses ("not the dashboard"): the full URL is put back first. It is
- * mounted before the host's body parser, which would otherwise read an action's body before the dashboard.
+ * Express (4 or 5), as docs/dashboard.md says: `app.use(path, dashboard)` (the dashboard reads the whole URL
+ * from req.originalUrl), before the host's body parser, which would otherwise read an action's body first.
  */
 async function inExpress(q: TaskQueue): Promise<Host> {
   const dashboard = dashboardHandler({ queue: q, basePath: '/admin/queues' });
   const app = express();
-  app.use('/admin/queues', (req, res) => {
-    req.url = req.originalUrl;
-    dashboard(req, res);
-  });
+  app.use('/admin/queues', dashboard);
   app.use(express.json());
   app.get('/health', (_req, res) => {
     res.send('host ok');

@@ -65,12 +65,12 @@ describe('priority levels at every push site', () => {
     const ids = await q.enqueueMany(Array.from({ length: 5 }, (_, i) => ({ queue: 'q', type: 't', priority: i % 3 })));
     await sleep(2);
     const later = await q.enqueue({ queue: 'q', type: 't', priority: 9 });
-    const page = await listTasks(ctxOf(q), { queue: 'q', status: 'waiting', limit: 4, oldest: true });
+    const page = await listTasks([ctxOf(q)], { queue: 'q', status: 'waiting', limit: 4, oldest: true });
     // Oldest first: the five of the first call (one id each level, higher level first), then the later one.
     expect(page.tasks).toHaveLength(4);
     expect(page.next).toMatch(/^\d+-\d+@\d$/);
     const all = [...page.tasks];
-    const next = await listTasks(ctxOf(q), {
+    const next = await listTasks([ctxOf(q)], {
       queue: 'q',
       status: 'waiting',
       limit: 4,

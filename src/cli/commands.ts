@@ -212,13 +212,13 @@ export async function tasksCommand(
   if (!Number.isInteger(limit) || limit < 1 || limit > 10_000)
     throw new CliError('--limit must be a whole number from 1 to 10000', EXIT.USAGE);
   await withSession(opts, async (s) => {
-    // A page comes from one partition's indexes (§20): each has its own order and cursors.
-    const partition = Number(opts.partition ?? 0);
-    if (!/^\d{1,3}$/.test(opts.partition ?? '0') || partition >= s.partitions) {
+    // Every partition merged, or one (§20).
+    const partition = opts.partition === undefined ? undefined : Number(opts.partition);
+    if (partition !== undefined && (!/^\d{1,3}$/.test(opts.partition!) || partition >= s.partitions)) {
       const err = new UnknownPartitionError(opts.partition, s.partitions, '--partition');
       throw new CliError(`${err.message} (${err.code})`, EXIT.USAGE);
     }
-    const { tasks: shown, next } = await listTasks(s.reads[partition]!, {
+    const { tasks: shown, next } = await listTasks(partition === undefined ? s.reads : [s.reads[partition]!], {
       queue: opts.queue,
       status,
       limit,
@@ -226,7 +226,7 @@ export async function tasksCommand(
       ...(opts.after ? { after: opts.after } : {}),
     });
     if (opts.json) {
-      json(s.partitions > 1 ? { tasks: shown, next, partition } : { tasks: shown, next });
+      json(partition !== undefined ? { tasks: shown, next, partition } : { tasks: shown, next });
       return;
     }
     print(
@@ -243,8 +243,16 @@ export async function tasksCommand(
         ]),
       ),
     );
-    if (next) print(colour.dim(`more: --after ${next}${s.partitions > 1 ? ` --partition ${partition}` : ''}`));
-    if (s.partitions > 1) print(colour.dim(`partition ${partition} of 0 to ${s.partitions - 1} (--partition)`));
+    const one = partition === undefined ? '' : ` --partition ${partition}`;
+    if (next) print(colour.dim(`more: --after ${next}${one}`));
+    if (s.partitions > 1)
+      print(
+        colour.dim(
+          partition === undefined
+            ? `partitions 0 to ${s.partitions - 1}, merged (--partition K lists one)`
+            : `partition ${partition} of 0 to ${s.partitions - 1}`,
+        ),
+      );
   });
 }
 

@@ -48,7 +48,7 @@ program
   .option('--limit <n>', 'tasks per page', '20')
   .option('--oldest', 'oldest first')
   .option('--after <cursor>', 'the page after this cursor (printed with each full page)')
-  .option('--partition <k>', 'on a namespace of several partitions: the partition to list (default 0)')
+  .option('--partition <k>', 'on a namespace of several partitions: list only this partition (default: all, merged)')
   .action((_, cmd: Command) => c.tasksCommand(globals(cmd) as never));
 
 program

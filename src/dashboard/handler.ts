@@ -9,6 +9,7 @@ import { HttpError, SECURITY_HEADERS, sendJson } from './http.js';
 import { asset, isAsset } from './assets.js';
 import { ROUTES, statusOf, type NamespaceView } from './api.js';
 import { liveLog } from './live.js';
+import { TASK_EVENT_TYPES, type TaskEventType } from '../types.js';
 
 export interface DashboardOptions {
   /** The namespaces to show: one TaskQueue each (their connections are used, never closed here). */
@@ -72,11 +73,15 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     let url: URL;
     try {
-      url = new URL(req.url ?? '/', 'http://dashboard');
+      // Express gives a mounted handler req.url without the mount path, and keeps the whole in originalUrl.
+      const whole = (req as IncomingMessage & { originalUrl?: unknown }).originalUrl;
+      url = new URL(typeof whole === 'string' ? whole : (req.url ?? '/'), 'http://dashboard');
     } catch {
       throw new HttpError(400, 'a malformed URL');
     }
-    if (base !== '' && !url.pathname.startsWith(base)) throw new HttpError(404, 'not the dashboard');
+    // The base path ends at a segment: /admin/queues-other is not under /admin/queues.
+    if (base !== '' && url.pathname !== base && !url.pathname.startsWith(`${base}/`))
+      throw new HttpError(404, 'not the dashboard');
     const path = url.pathname.slice(base.length) || '/';
     const queryToken = url.searchParams.get('token');
     if (!authorized(req, auth, queryToken)) {
@@ -119,7 +124,7 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
       await liveLog(req, res, view(decodeURIComponent(live[1]!)).queue, after, {
         ...(queue ? { queue } : {}),
         ...(type ? { type } : {}),
-        ...(events ? { events: events.split(',') } : {}),
+        ...(events ? { events: eventTypes(events) } : {}),
       });
       return;
     }
@@ -227,3 +232,15 @@ function decodeOr404(segment: string): string {
 
 /** Text for an HTML attribute value (the base path is checked already; this keeps it so). */
 const escapeAttr = (s: string) => s.replace(/[&"<>]/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** The live log's event filter: names separated by commas (spaces around them are fine), each a known event. */
+function eventTypes(given: string): string[] {
+  const names = given
+    .split(',')
+    .map((n) => n.trim())
+    .filter((n) => n !== '');
+  const unknown = names.filter((n) => !TASK_EVENT_TYPES.includes(n as TaskEventType));
+  if (unknown.length)
+    throw new HttpError(400, `unknown event ${JSON.stringify(unknown[0])}: events are ${TASK_EVENT_TYPES.join(', ')}`);
+  return names;
+}

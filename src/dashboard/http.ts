@@ -32,6 +32,9 @@ const MAX_BODY = 16 * 1024;
 
 /** A request's JSON body (an object), or an error message for a 400. */
 export async function readJson(req: IncomingMessage): Promise<Record<string, unknown> | string> {
+  // A framework's body parser ran first: the body is gone (docs/dashboard.md shows how to mount it before).
+  if (req.readableEnded || (req as IncomingMessage & { body?: unknown }).body !== undefined)
+    return 'the body was read before the dashboard got it: mount the dashboard before any body parser';
   let size = 0;
   const chunks: Buffer[] = [];
   for await (const chunk of req as AsyncIterable<Buffer>) {

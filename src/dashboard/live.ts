@@ -3,6 +3,7 @@ import type { TaskQueue } from '../task-queue.js';
 import type { TaskEvent } from '../types.js';
 import { redisNow } from '../redis/time.js';
 import { SECURITY_HEADERS } from './http.js';
+import { previousStreamId } from '../events/stream-id.js';
 
 /** Tasks whose queue and type the tail remembers, so that filtering an event costs no lookup (a bound). */
 const KNOWN_TASKS = 10_000;
@@ -29,14 +30,16 @@ export async function liveLog(
 ): Promise<void> {
   const stop = new AbortController();
   req.on('close', () => stop.abort());
-  const start = after !== null ? { after } : { from: `${await redisNow(queue.redis)}-0` };
+  // A new tail starts after the last possible id of the millisecond before now, and says so first (a
+  // `start` event with that place as its id): a page paused before any event came resumes from there.
+  const begin = after ?? previousStreamId(`${await redisNow(queue.redis)}-0`);
   res.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-store',
     connection: 'keep-alive',
     ...SECURITY_HEADERS,
   });
-  res.write(': live\n\n');
+  res.write(after === null ? `id: ${begin}\nevent: start\ndata: {}\n\n` : ': live\n\n');
   const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS);
   const known = new Map<string, { queue: string; type: string }>();
   const about = async (e: TaskEvent) => {
@@ -52,7 +55,7 @@ export async function liveLog(
     return k;
   };
   try {
-    for await (const e of queue.events({ ...start, follow: true, signal: stop.signal })) {
+    for await (const e of queue.events({ after: begin, follow: true, signal: stop.signal })) {
       if (filter.events?.length && !filter.events.includes(e.type)) continue;
       if (filter.queue !== undefined || filter.type !== undefined) {
         const k = await about(e);

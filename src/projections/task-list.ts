@@ -1,7 +1,7 @@
 import type { ReadContext } from '../context/read-context.js';
 import { readyStreams } from '../context/queue-streams.js';
 import type { StreamEntry } from '../events/codec.js';
-import { compareStreamIds, STREAM_ID } from '../events/stream-id.js';
+import { compareStreamIds } from '../events/stream-id.js';
 import { ValidationError } from '../errors.js';
 import type { Task } from '../types.js';
 import { get } from './get.js';
@@ -24,145 +24,206 @@ export interface TaskListOptions {
   type?: string;
   /**
    * Only tasks carrying this reference, from its reference set (SSCAN: in the set's order, not by time;
-   * the cursor is SSCAN's).
+   * the cursor is SSCAN's, after the partition's number when merged).
    */
   reference?: { name: string; value: string | number | boolean };
 }
 
+/** A task to show, and the partition (its place among the contexts listed) it was found in. */
+type Found = { id: string; part: number };
+type Page = { found: Found[]; next: string | null };
+
 /**
- * One page of a queue's tasks in one status, with the cursor of the next page (null on the last). Waiting
- * tasks come from the ready stream in queue order, delayed and running ones from their sorted sets, and
- * ended ones from the ended index, in the order they ended.
+ * One page of a queue's tasks in one status, with the cursor of the next page (null on the last), from one
+ * partition's context or merged over several (a namespace's partitions, in their order). Waiting tasks come
+ * from the ready streams in queue order, delayed and running ones from their sorted sets, and ended ones
+ * from the ended index, in the order they ended. Merged, each partition gives its page from the same
+ * cursor, and the page is the first `limit` of them all in the one order.
  */
-export async function listTasks(ctx: ReadContext, o: TaskListOptions): Promise<{ tasks: Task[]; next: string | null }> {
-  if (o.after !== undefined) checkCursor(o);
+export async function listTasks(
+  parts: readonly ReadContext[],
+  o: TaskListOptions,
+): Promise<{ tasks: Task[]; next: string | null }> {
+  if (o.after !== undefined) checkCursor(o, parts.length);
   // The format checked (and an older namespace's index filled) before the indexes are read.
-  await ctx.life.whenOpen();
-  const { ids, next } = o.reference
-    ? await referencedIds(ctx, o, o.reference)
+  for (const ctx of parts) await ctx.life.whenOpen();
+  const { found, next } = o.reference
+    ? await referencedIds(parts, o, o.reference)
     : o.status === 'waiting'
-      ? await waitingIds(ctx, o)
+      ? await waitingIds(parts, o)
       : o.status === 'delayed' || o.status === 'running'
-        ? await indexedIds(ctx, o)
-        : await endedIds(ctx, o);
-  const tasks = (await Promise.all(ids.map((id) => get(ctx, id)))).filter(
+        ? await indexedIds(parts, o)
+        : await endedIds(parts, o);
+  const tasks = (await Promise.all(found.map(({ id, part }) => get(parts[part]!, id)))).filter(
     (t): t is Task => t !== null && t.queue === o.queue && (o.type === undefined || t.type === o.type),
   );
   const wanted = o.status === 'delayed' ? 'waiting' : o.status;
   return { tasks: tasks.filter((t) => t.status === wanted), next };
 }
 
-/** Tasks carrying one reference: a page of its set (SSCAN); the cursor is SSCAN's ('0' ends). */
+/**
+ * Tasks carrying one reference: SSCAN of its set, the partitions one after another. The cursor is SSCAN's
+ * ('0' ends), merged `<partition>/<SSCAN's>`.
+ */
 async function referencedIds(
-  ctx: ReadContext,
+  parts: readonly ReadContext[],
   o: TaskListOptions,
   ref: { name: string; value: string | number | boolean },
 ): Promise<Page> {
-  const [cursor, ids] = await ctx.redis.sscan(
-    ctx.keys.reference(ref.name, ref.value),
-    o.after ?? '0',
-    'COUNT',
-    o.limit,
-  );
-  return { ids, next: cursor === '0' ? null : cursor };
+  const merged = parts.length > 1;
+  const [first, from] = merged && o.after ? o.after.split('/') : ['0', o.after ?? '0'];
+  const found: Found[] = [];
+  let part = Number(first);
+  let cursor = from!;
+  for (;;) {
+    const [next, ids] = await parts[part]!.redis.sscan(
+      parts[part]!.keys.reference(ref.name, ref.value),
+      cursor,
+      'COUNT',
+      o.limit,
+    );
+    found.push(...ids.map((id) => ({ id, part })));
+    cursor = next;
+    if (cursor === '0') {
+      if (++part === parts.length) return { found, next: null };
+    }
+    if (found.length >= o.limit) return { found, next: merged ? `${part}/${cursor}` : cursor };
+  }
 }
 
 /**
- * A cursor is what a page printed: an offset for delayed and running tasks and reference sets, an entry id
- * and level for waiting ones, a place in the ended index for ended ones.
+ * A cursor is what a page printed: an offset for delayed and running tasks, SSCAN's for a reference set
+ * (after its partition when merged), an entry id and level for waiting ones (and its partition when
+ * merged), a place in the ended index for ended ones.
  */
-function checkCursor(o: TaskListOptions): void {
+function checkCursor(o: TaskListOptions, partitions: number): void {
   const after = o.after!;
-  const [ok, shape] =
-    o.reference !== undefined || o.status === 'delayed' || o.status === 'running'
-      ? [/^\d{1,15}$/.test(after), 'a whole number']
-      : o.status === 'waiting'
-        ? // A waiting page's cursor may name the level of its last entry (`<entry id>@<level>`).
-          [STREAM_ID.test(after.replace(/@\d$/, '')), 'an entry id such as 1700000000000-0@0']
-        : [ENDED_CURSOR.test(after), 'the place of a task, such as 001700000000000:<task id>'];
-  if (!ok) throw new ValidationError(`after must be a cursor a page printed (${shape}), got "${after}"`);
+  const merged = partitions > 1;
+  const [shape, example] =
+    o.reference !== undefined
+      ? merged
+        ? [/^(\d{1,3})\/\d{1,20}$/, 'a partition and a whole number, such as 1/12']
+        : [/^\d{1,20}$/, 'a whole number']
+      : o.status === 'delayed' || o.status === 'running'
+        ? [/^\d{1,15}$/, 'a whole number']
+        : o.status === 'waiting'
+          ? merged
+            ? [/^\d{1,20}-\d{1,20}@\d\/(\d{1,3})$/, 'an entry id, level and partition such as 1700000000000-0@0/1']
+            : [/^\d{1,20}-\d{1,20}@\d$/, 'an entry id and level such as 1700000000000-0@0']
+          : [ENDED_CURSOR, 'the place of a task, such as 001700000000000:<task id>'];
+  const m = shape.exec(after);
+  if (!m || Number(m[1] ?? 0) >= partitions)
+    throw new ValidationError(`after must be a cursor a page printed (${example}), got "${after}"`);
 }
 
-type Page = { ids: string[]; next: string | null };
+/** A waiting entry's place in the order of a page: entry id, level, partition. */
+type At = [id: string, level: number, part: number];
 
 /**
  * Ready entries of every priority level of the queue, in entry order (the order they were made; entries of
- * two levels made by one call share an id, and the higher level comes first); the cursor is the last entry
- * shown, `<entry id>@<level>`.
+ * two levels made by one call share an id, and the higher level comes first; merged, equal ids and levels
+ * go by partition); the cursor is the last entry shown, `<entry id>@<level>`, and `/<partition>` merged.
  */
-async function waitingIds(ctx: ReadContext, o: TaskListOptions): Promise<Page> {
-  const [afterId, afterLevel] = o.after ? [o.after.replace(/@\d$/, ''), Number(/@(\d)$/.exec(o.after)?.[1] ?? -1)] : [];
+async function waitingIds(parts: readonly ReadContext[], o: TaskListOptions): Promise<Page> {
+  const merged = parts.length > 1;
+  const m = o.after ? /^(.+)@(\d)(?:\/(\d+))?$/.exec(o.after) : null;
+  const after: At | undefined = m ? [m[1]!, Number(m[2]), Number(m[3] ?? 0)] : undefined;
   const sign = o.oldest ? 1 : -1;
-  // (id, level) in page order: entry ids first, then the higher level first among equal ids.
-  const order = (a: [string, number], b: [string, number]) =>
-    sign * compareStreamIds(a[0], b[0]) || (b[1] - a[1]) * sign;
-  const start = afterId ?? (o.oldest ? '-' : '+');
+  // Page order: entry ids first, then the higher level first among equal ids, then the partition.
+  const order = (a: At, b: At) => sign * compareStreamIds(a[0], b[0]) || (b[1] - a[1]) * sign || (a[2] - b[2]) * sign;
+  const start = after?.[0] ?? (o.oldest ? '-' : '+');
   // One more than a page from each level (from the cursor's id on: an equal id of another level may follow).
   const perLevel = await Promise.all(
-    (await readyStreams(ctx, [o.queue])).map(async ({ key, priority }) => {
-      const entries = (
-        o.oldest
-          ? await ctx.redis.xrange(key, start, '+', 'COUNT', o.limit + 2)
-          : await ctx.redis.xrevrange(key, start, '-', 'COUNT', o.limit + 2)
-      ) as StreamEntry[];
-      return entries.map((e) => ({ e, at: [e[0], priority] as [string, number] }));
-    }),
+    parts.map(async (ctx, part) =>
+      Promise.all(
+        (await readyStreams(ctx, [o.queue])).map(async ({ key, priority }) => {
+          const entries = (
+            o.oldest
+              ? await ctx.redis.xrange(key, start, '+', 'COUNT', o.limit + 2)
+              : await ctx.redis.xrevrange(key, start, '-', 'COUNT', o.limit + 2)
+          ) as StreamEntry[];
+          return entries.map((e) => ({ id: e[1][1]!, at: [e[0], priority, part] as At }));
+        }),
+      ),
+    ),
   );
   const entries = perLevel
-    .flat()
-    .filter((x) => afterId === undefined || order(x.at, [afterId, afterLevel!]) > 0)
+    .flat(2)
+    .filter((x) => after === undefined || order(x.at, after) > 0)
     .sort((a, b) => order(a.at, b.at));
   const shown = entries.slice(0, o.limit);
-  const last = shown[shown.length - 1];
+  const last = shown[shown.length - 1]?.at;
   return {
-    ids: shown.map(({ e }) => e[1][1]!),
-    next: entries.length > o.limit && last ? `${last.at[0]}@${last.at[1]}` : null,
+    found: shown.map(({ id, at }) => ({ id, part: at[2] })),
+    next: entries.length > o.limit && last ? `${last[0]}@${last[1]}${merged ? `/${last[2]}` : ''}` : null,
   };
-}
-
-/** Delayed or running tasks from their sorted set; the cursor is an offset. */
-async function indexedIds(ctx: ReadContext, o: TaskListOptions): Promise<Page> {
-  const offset = Number(o.after ?? 0);
-  if (o.status === 'delayed') {
-    // The queue's own set: one page (and one more entry, to know whether another page follows).
-    const key = ctx.keys.delayed(o.queue);
-    const end = offset + o.limit;
-    const ids = o.oldest ? await ctx.redis.zrange(key, offset, end) : await ctx.redis.zrevrange(key, offset, end);
-    return { ids: ids.slice(0, o.limit), next: ids.length > o.limit ? String(end) : null };
-  }
-  // The running set holds every queue's tasks (as many as the workers run at once): read whole, filtered.
-  const key = ctx.keys.running;
-  const all = o.oldest ? await ctx.redis.zrange(key, 0, -1) : await ctx.redis.zrevrange(key, 0, -1);
-  const mine = await ofQueue(ctx, all, o.queue);
-  return {
-    ids: mine.slice(offset, offset + o.limit),
-    next: offset + o.limit < mine.length ? String(offset + o.limit) : null,
-  };
-}
-
-async function ofQueue(ctx: ReadContext, ids: string[], queue: string): Promise<string[]> {
-  const p = ctx.redis.pipeline();
-  for (const id of ids) p.hget(ctx.keys.task(id), 'queue');
-  const res = (await p.exec()) ?? [];
-  return ids.filter((_, i) => res[i]?.[1] === queue);
 }
 
 /**
- * Ended tasks, from the ended index: one ZRANGEBYLEX of the queue's members of the status, from the
- * cursor, one more than a page (to know whether another follows). The cursor is the last task's place,
- * `<ended ms, 15 digits>:<task id>`.
+ * Delayed or running tasks from their sorted sets, by score (due time, or heartbeat deadline), then id;
+ * the cursor is an offset. Merged, each partition gives its first offset + limit + 1, so a deep page reads
+ * more.
  */
-async function endedIds(ctx: ReadContext, o: TaskListOptions): Promise<Page> {
+async function indexedIds(parts: readonly ReadContext[], o: TaskListOptions): Promise<Page> {
+  const offset = Number(o.after ?? 0);
+  const end = offset + o.limit;
+  const scored = await Promise.all(
+    parts.map(async (ctx, part) => {
+      const key = o.status === 'delayed' ? ctx.keys.delayed(o.queue) : ctx.keys.running;
+      // The queue's delayed set: its page (and one more, to know whether another follows). The running set
+      // holds every queue's tasks (as many as the workers run at once): read whole, filtered.
+      const [from, to] = o.status === 'delayed' ? [parts.length > 1 ? 0 : offset, end] : [0, -1];
+      const flat = o.oldest
+        ? await ctx.redis.zrange(key, from, to, 'WITHSCORES')
+        : await ctx.redis.zrevrange(key, from, to, 'WITHSCORES');
+      const rows: { id: string; score: number; part: number }[] = [];
+      for (let i = 0; i < flat.length; i += 2) rows.push({ id: flat[i]!, score: Number(flat[i + 1]), part });
+      return o.status === 'running' ? ofQueue(ctx, rows, o.queue) : rows;
+    }),
+  );
+  const sign = o.oldest ? 1 : -1;
+  const all = scored
+    .flat()
+    .sort((a, b) => sign * (a.score - b.score) || sign * (a.id < b.id ? -1 : a.id > b.id ? 1 : 0) || a.part - b.part);
+  // One partition's delayed page was read from the offset already.
+  const skip = o.status === 'delayed' && parts.length === 1 ? 0 : offset;
+  return {
+    found: all.slice(skip, skip + o.limit),
+    next: all.length > skip + o.limit ? String(end) : null,
+  };
+}
+
+async function ofQueue<T extends { id: string }>(ctx: ReadContext, rows: T[], queue: string): Promise<T[]> {
+  const p = ctx.redis.pipeline();
+  for (const { id } of rows) p.hget(ctx.keys.task(id), 'queue');
+  const res = (await p.exec()) ?? [];
+  return rows.filter((_, i) => res[i]?.[1] === queue);
+}
+
+/**
+ * Ended tasks, from the ended index: one ZRANGEBYLEX of the queue's members of the status per partition,
+ * from the cursor, one more than a page (to know whether another follows). The cursor is the last task's
+ * place, `<ended ms, 15 digits>:<task id>`, the same in every partition.
+ */
+async function endedIds(parts: readonly ReadContext[], o: TaskListOptions): Promise<Page> {
   const prefix = endedPrefix(o.status as EndedStatus, o.queue);
   // Every member of the queue lies between `prefix` and `prefix` with its ':' made ';' (the next byte).
   const low = o.oldest && o.after ? `(${prefix}${o.after}` : `[${prefix}`;
   const high = !o.oldest && o.after ? `(${prefix}${o.after}` : `(${prefix.slice(0, -1)};`;
-  const members = o.oldest
-    ? await ctx.redis.zrangebylex(ctx.keys.endedIndex, low, high, 'LIMIT', 0, o.limit + 1)
-    : await ctx.redis.zrevrangebylex(ctx.keys.endedIndex, high, low, 'LIMIT', 0, o.limit + 1);
-  const shown = members.slice(0, o.limit).map((m) => m.slice(prefix.length));
+  const places = await Promise.all(
+    parts.map(async (ctx, part) => {
+      const members = o.oldest
+        ? await ctx.redis.zrangebylex(ctx.keys.endedIndex, low, high, 'LIMIT', 0, o.limit + 1)
+        : await ctx.redis.zrevrangebylex(ctx.keys.endedIndex, high, low, 'LIMIT', 0, o.limit + 1);
+      return members.map((m) => ({ place: Buffer.from(m.slice(prefix.length)), part }));
+    }),
+  );
+  // By bytes, as Redis orders them (a task id may hold characters UTF-16 would order otherwise).
+  const sign = o.oldest ? 1 : -1;
+  const all = places.flat().sort((a, b) => sign * Buffer.compare(a.place, b.place));
+  const shown = all.slice(0, o.limit).map(({ place, part }) => ({ place: place.toString(), part }));
   return {
-    ids: shown.map((place) => place.slice(place.indexOf(':') + 1)),
-    next: members.length > o.limit ? shown[shown.length - 1]! : null,
+    found: shown.map(({ place, part }) => ({ id: place.slice(place.indexOf(':') + 1), part })),
+    next: all.length > o.limit ? shown[shown.length - 1]!.place : null,
   };
 }

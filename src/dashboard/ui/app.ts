@@ -430,6 +430,7 @@ async function taskPage(ns: string, id: string): Promise<void> {
 
 function livePage(ns: string, params: URLSearchParams): void {
   const log = el('div', { id: 'log' });
+  const problem = el('p', { className: 'muted', role: 'status' });
   const form = el(
     'form',
     { className: 'filters' },
@@ -446,9 +447,20 @@ function livePage(ns: string, params: URLSearchParams): void {
     const q = new URLSearchParams(params);
     if (last) q.set('after', last);
     source = new EventSource(`api/namespaces/${encodeURIComponent(ns)}/live?${q.toString()}`);
+    // Where a new tail starts: a pause before any event resumes from there.
+    source.addEventListener('start', (m) => {
+      last ??= (m as MessageEvent<string>).lastEventId;
+      log.dataset.after = last;
+    });
+    // A refused stream (a filter naming no event) is not retried by the browser: say so.
+    source.onerror = () => {
+      if (source?.readyState === EventSource.CLOSED)
+        problem.textContent = 'The live log stopped: the server refused the stream (an unknown event in the filter?).';
+    };
     source.addEventListener('task-event', (m) => {
       const e = JSON.parse((m as MessageEvent<string>).data) as Json;
       last = (m as MessageEvent<string>).lastEventId;
+      log.dataset.after = last;
       rows.prepend(
         el(
           'tr',
@@ -485,7 +497,7 @@ function livePage(ns: string, params: URLSearchParams): void {
       rows,
     ),
   );
-  main.replaceChildren(el('h1', { textContent: 'Live log' }), form, pause, log);
+  main.replaceChildren(el('h1', { textContent: 'Live log' }), form, pause, problem, log);
   open();
   leave = () => source?.close();
 }
