@@ -190,9 +190,7 @@ describe.each([1, 3])('random operation sequences, %i partition(s)', (partitions
           if (taskKeys.length) await raw.del(...taskKeys);
           await raw.del(
             `${t}:running`,
-            `${t}:ended:finished`,
-            `${t}:ended:failed`,
-            `${t}:ended:cancelled`,
+            `${t}:ended-by-queue`,
             `${t}:controls`,
           );
         }

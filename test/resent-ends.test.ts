@@ -13,14 +13,14 @@ async function running(q: TaskQueue, queue = 'q'): Promise<Task> {
   return q.dequeue([queue]);
 }
 
-/** What the namespace holds of one ended task: its events, its count and its ended-set entry. */
+/** What the namespace holds of one ended task: its events, its count and its members in the ended index. */
 async function written(q: TaskQueue, id: string, status: 'finished' | 'failed') {
   const raw = r.raw();
   const ns = `{${q.namespace}}`;
   return {
     types: (await q.history(id)).map((e) => e.type),
     counted: await raw.hget(`${ns}:counts`, `${status}:q`),
-    ended: await raw.zcard(`${ns}:ended:${status}`),
+    ended: await raw.zlexcount(`${ns}:ended-by-queue`, `[${status}:`, `(${status};`),
   };
 }
 

@@ -43,8 +43,9 @@ describe('retention of ended tasks', () => {
     for (const id of [...failed, ...cancelled]) expect(await q.get(id)).not.toBeNull();
     const raw = r.raw();
     expect(await raw.smembers(`{${q.namespace}}:ref:batch="finish"`)).toEqual([]);
-    expect(await raw.zcard(`{${q.namespace}}:ended:finished`)).toBe(0);
-    expect(await raw.zcard(`{${q.namespace}}:ended:failed`)).toBe(2);
+    const held = (status: string) => raw.zlexcount(`{${q.namespace}}:ended-by-queue`, `[${status}:`, `(${status};`);
+    expect(await held('finished')).toBe(0);
+    expect(await held('failed')).toBe(2);
     const expired = [];
     for await (const e of q.events()) if (e.type === 'expired') expired.push(e);
     expect(expired).toHaveLength(1);

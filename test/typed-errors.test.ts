@@ -23,7 +23,7 @@ import {
 } from '../src/index.js';
 import { errorFromCode, LuaCode } from '../src/errors.js';
 import * as metrics from '../src/metrics/index.js';
-import { ENDED_STATUSES, GROUP, keysFor } from '../src/redis/keys.js';
+import { GROUP, keysFor } from '../src/redis/keys.js';
 import { defineScripts } from '../src/redis/scripts.js';
 import { namespaceKeys, useRedis } from './helpers/fixture.js';
 import { namespace, startPrivateRedis } from './helpers/redis.js';
@@ -127,7 +127,7 @@ describe('errors that were not TaskLedgerErrors', () => {
             k.ready(q2),
             k.delayed(q2),
             k.counts,
-            k.cancelledSet,
+            k.endedIndex,
             k.controls,
             k.wake,
             running,
@@ -174,7 +174,7 @@ describe('errors that were not TaskLedgerErrors', () => {
       ],
       [
         'retry',
-        () => scripts.retry(k.events, k.task(failed), k.ready(q2), k.failedSet, k.cancelledSet, failed, GROUP, q2, '0'),
+        () => scripts.retry(k.events, k.task(failed), k.ready(q2), k.endedIndex, failed, GROUP, q2, '0'),
       ],
       [
         'delete',
@@ -185,7 +185,7 @@ describe('errors that were not TaskLedgerErrors', () => {
             k.task(running),
             k.ready(q2),
             k.delayed(q2),
-            ...ENDED_STATUSES.map((s) => k.endedSet(s)),
+            k.endedIndex,
             k.controls,
             k.wake,
           ];

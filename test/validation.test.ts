@@ -12,6 +12,7 @@ import {
 } from '../src/index.js';
 import { namespaceKeys, useRedis } from './helpers/fixture.js';
 import { FORMAT_VERSION } from '../src/redis/connection.js';
+import { endedMember } from '../src/projections/ended-index.js';
 import { freePort, namespace, startRedis } from './helpers/redis.js';
 
 const r = useRedis();
@@ -300,9 +301,9 @@ describe('connection and format', () => {
       }
       ids[how] = id;
     }
-    // As format 1 left it: no ended sets.
+    // As format 1 left it: no ended sets, no ended index.
     const raw = r.raw();
-    await raw.del(`{${ns}}:ended:finished`, `{${ns}}:ended:failed`, `{${ns}}:ended:cancelled`);
+    await raw.del(`{${ns}}:ended-by-queue`);
     await raw.hset(`{${ns}}:meta`, 'format', '1');
     const q2 = r.queue({ namespace: ns });
     expect((await q2.verify()).mismatches).toEqual([]);
@@ -312,9 +313,10 @@ describe('connection and format', () => {
       ['fail', 'failed'],
       ['cancel', 'cancelled'],
     ] as const) {
-      expect(await raw.zscore(`{${ns}}:ended:${status}`, ids[how]!)).toBe(
-        await raw.hget(`{${ns}}:task:${ids[how]!}`, 'finishedAt'),
-      );
+      const finishedAt = (await raw.hget(`{${ns}}:task:${ids[how]!}`, 'finishedAt'))!;
+      expect(await raw.zscore(`{${ns}}:ended-by-queue`, endedMember(status, how, finishedAt, ids[how]!))).toBe('0');
+      // The ended sets of formats 2 to 5 are gone once their tasks are in the index.
+      expect(await raw.exists(`{${ns}}:ended:${status}`)).toBe(0);
     }
   });
 });

@@ -46,7 +46,7 @@ describe('verify checks the indexes', () => {
     await raw.xack(k('ready:q'), 'workers', ackedEntry);
     await raw.zrem(k('delayed:q'), t.delayed);
     await raw.zrem(k('running'), t.running);
-    await raw.zrem(k('ended:finished'), t.finished);
+    await raw.del(k('ended-by-queue'));
     await raw.srem(k('ref:acct=2'), t.waiting);
     await raw.sadd(k('ref:acct=1'), t.delayed);
     await raw.zadd(k('running'), 1, '01STRAYSTRAYSTRAYSTRAYSTRA');

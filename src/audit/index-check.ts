@@ -33,7 +33,6 @@ export interface IndexState {
   running: Map<string, string>;
   /** id -> [queue, score] of each delayed set holding it. */
   delayed: Map<string, [string, string][]>;
-  ended: Map<string, { status: string; at: string }>;
   /** task id -> its members in the ended index (one, for an ended task). */
   endedIndex: Map<string, string[]>;
   /** task id -> the reference sets holding it. */
@@ -63,11 +62,6 @@ export async function readIndexes(
       delayed.set(id, [...(delayed.get(id) ?? []), [queue, flat[i + 1]!]]);
     }
   }
-  const ended = new Map<string, { status: string; at: string }>();
-  for (const status of ENDED_STATUSES) {
-    const flat = await ctx.redis.zrange(k.endedSet(status), 0, -1, 'WITHSCORES');
-    for (let i = 0; i < flat.length; i += 2) ended.set(flat[i]!, { status, at: flat[i + 1]! });
-  }
   const endedIndex = new Map<string, string[]>();
   for (const member of await ctx.redis.zrange(k.endedIndex, 0, -1)) {
     const id = parseEndedMember(member)?.taskId ?? member;
@@ -89,7 +83,7 @@ export async function readIndexes(
   const countsRead = await readCounts(ctx, end);
   const counts = new Map(Object.entries(countsRead.live).map(([f, v]) => [f, Number(v)]));
   for (const [field, n] of countsRead.tail) counts.set(field, (counts.get(field) ?? 0) - n);
-  return { running, delayed, ended, endedIndex, references, lostReady, counts, countsRead };
+  return { running, delayed, endedIndex, references, lostReady, counts, countsRead };
 }
 
 /** `{ns}:counts` with the ended events after the fold's end, read in one transaction so they agree. */
@@ -141,17 +135,7 @@ export function checkTaskIndexes(
   if (due !== undefined && !(state.delayed.get(id) ?? []).some(([q]) => q === queue))
     add('delayed', 'missing', k.delayed(queue), `delayed index lacks the task`);
 
-  const e = state.ended.get(id);
   const endedAs = f && ENDED_STATUSES.includes(f.status as EndedStatus) ? f.status : undefined;
-  if (e?.status !== endedAs || (e && e.at !== f?.finishedAt))
-    add(
-      'ended',
-      !e ? 'missing' : !endedAs ? 'stray' : 'wrong',
-      k.endedSet((e?.status ?? endedAs) as EndedStatus),
-      `ended index has ${e ? `${e.status} at ${e.at}` : 'nothing'} for a ${f?.status ?? 'missing'} task` +
-        (endedAs ? ` ended at ${f?.finishedAt ?? '?'}` : ''),
-    );
-
   const members = state.endedIndex.get(id) ?? [];
   const member =
     endedAs && f?.queue !== undefined && f.finishedAt
@@ -234,7 +218,6 @@ export function indexedIds(state: IndexState): Set<string> {
   return new Set([
     ...state.running.keys(),
     ...state.delayed.keys(),
-    ...state.ended.keys(),
     ...state.endedIndex.keys(),
     ...state.references.keys(),
   ]);

@@ -1,4 +1,5 @@
-import { ENDED_STATUSES, GROUP } from '../redis/keys.js';
+import { GROUP, type EndedStatus } from '../redis/keys.js';
+import { endedMember, parseEndedMember } from '../projections/ended-index.js';
 import { scriptPipeline } from '../redis/pipeline.js';
 import type { ReadContext } from '../context/read-context.js';
 import type { References } from '../types.js';
@@ -68,6 +69,7 @@ async function rebuildLocked(ctx: ReadContext, options: FoldProgressOptions): Pr
       if (Number(wrote) === 1) tasks++;
     }
   }
+  await dropStrayMembers(ctx, folded, end);
   // The counts index, recounted from the log (transitions made while rebuild ran are lost from it).
   const c = ctx.redis.multi();
   c.del(ctx.keys.counts);
@@ -94,7 +96,6 @@ async function rebuildLocked(ctx: ReadContext, options: FoldProgressOptions): Pr
 function restoreKeys(ctx: ReadContext, id: string, hash: ProjectionHash): string[] {
   const k = ctx.keys;
   const queue = hash.queue ?? '';
-  const ended = ENDED_STATUSES.map((status) => k.endedSet(status));
   const ready = k.ready(queue, Number(hash.priority ?? 0));
   return [
     k.events,
@@ -103,7 +104,6 @@ function restoreKeys(ctx: ReadContext, id: string, hash: ProjectionHash): string
     ready,
     k.delayed(queue),
     k.queues,
-    ...ended,
     k.endedIndex,
     ...refKeys(ctx, hash),
   ];
@@ -117,4 +117,27 @@ function refKeys(ctx: ReadContext, hash: ProjectionHash): string[] {
     // A damaged field in a stray hash: nothing to tidy by it.
   }
   return Object.entries(refs).map(([n, v]) => ctx.keys.reference(n, v));
+}
+
+/**
+ * Removes the ended index's members that no task of the fold names (a task gone, or ended at another time
+ * or in another status): restore.lua takes out only the member a live hash names. Tasks with events after
+ * the fold's end, read after the members, are left alone: their member may be newer than the fold.
+ */
+async function dropStrayMembers(ctx: ReadContext, folded: Map<string, ProjectionHash>, end: string): Promise<void> {
+  const key = ctx.keys.endedIndex;
+  const members: string[] = [];
+  for (let from = 0; ; from += 10_000) {
+    const page = await ctx.redis.zrange(key, from, from + 9_999);
+    members.push(...page);
+    if (page.length < 10_000) break;
+  }
+  const moved = await touchedSince(ctx, end);
+  const stray = members.filter((m) => {
+    const id = parseEndedMember(m)?.taskId;
+    if (id !== undefined && moved.has(id)) return false;
+    const f = id === undefined ? undefined : folded.get(id);
+    return !f?.queue || !f.finishedAt || m !== endedMember(f.status as EndedStatus, f.queue, f.finishedAt, id!);
+  });
+  for (let i = 0; i < stray.length; i += 1000) await ctx.redis.zrem(key, ...stray.slice(i, i + 1000));
 }

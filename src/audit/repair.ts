@@ -1,6 +1,6 @@
 import type { ReadContext } from '../context/read-context.js';
 import type { ProjectionHash } from '../events/fold.js';
-import { ENDED_STATUSES, GROUP } from '../redis/keys.js';
+import { GROUP } from '../redis/keys.js';
 import { scriptPipeline } from '../redis/pipeline.js';
 import { lastFoldedId } from '../projections/log-reader.js';
 import type { References } from '../types.js';
@@ -49,7 +49,6 @@ export async function repairTasks(ctx: ReadContext, repairs: readonly TaskRepair
         k.task(id),
         k.ready(queue, Number(hash?.priority ?? 0)),
         k.delayed(queue),
-        ...ENDED_STATUSES.map((s) => k.endedSet(s)),
         k.endedIndex,
         ...own,
         ...strayReferences,

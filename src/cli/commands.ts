@@ -28,6 +28,7 @@ import {
   relative,
   statusColour,
   table,
+  shellWord,
   describeControls,
 } from './format.js';
 import { logSummary, retentionChecks } from './log-health.js';
@@ -244,7 +245,7 @@ export async function tasksCommand(
       ),
     );
     const one = partition === undefined ? '' : ` --partition ${partition}`;
-    if (next) print(colour.dim(`more: --after ${next}${one}`));
+    if (next) print(colour.dim(`more: --after ${forTerminal(shellWord(next))}${one}`));
     if (s.partitions > 1)
       print(
         colour.dim(

@@ -133,3 +133,10 @@ export function describeControls(o: QueueOptions & { running?: number }): string
   if (o.agingMs !== null) parts.push(`aging ${duration(o.agingMs)}`);
   return parts.join(', ') || '-';
 }
+
+/**
+ * A word to paste into a POSIX shell: as it is when it holds only safe characters, else in single quotes (a
+ * cursor names a task id, which may hold spaces, `;` or `$(…)`).
+ */
+export const shellWord = (text: string): string =>
+  /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;

@@ -1,4 +1,4 @@
-import { ENDED_STATUSES, GROUP } from '../redis/keys.js';
+import { GROUP } from '../redis/keys.js';
 import { scriptPipeline } from '../redis/pipeline.js';
 import type { ReadContext } from '../context/read-context.js';
 import { validateReferences } from '../validation.js';
@@ -40,7 +40,6 @@ export async function deleteByReference(
         return;
       }
       const own = Object.entries(JSON.parse(referencesJson ?? '{}') as References).map(([n, v]) => k.reference(n, v));
-      const ended = ENDED_STATUSES.map((status) => k.endedSet(status));
       const level = Number(priority ?? 0);
       const keys = [
         k.events,
@@ -48,10 +47,9 @@ export async function deleteByReference(
         k.task(id),
         k.ready(queue, level),
         k.delayed(queue),
-        ...ended,
+        k.endedIndex,
         k.controls,
         k.wake,
-        k.endedIndex,
         ...own,
       ];
       pipeline.script('delete', keys.length, ...keys, id, GROUP, queue, String(level));

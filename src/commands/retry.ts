@@ -19,8 +19,6 @@ export async function retry(ctx: ReadContext, taskId: string): Promise<boolean> 
       k.events,
       k.task(taskId),
       k.ready(queue, priority),
-      k.failedSet,
-      k.cancelledSet,
       k.endedIndex,
       taskId,
       GROUP,

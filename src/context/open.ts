@@ -80,6 +80,11 @@ export function openContext(
     life: new Lifecycle(async () => {
       await ensureFormat(redis, keys, connectTimeoutMs, partitions > 1 ? PARTITIONED_FORMAT : FORMAT_VERSION);
       await ensurePartitions(scripts, keys, adopt ? null : partitions);
+      // A tool adopting the recorded count reads every partition (partitions/contexts.ts): each is checked
+      // (and moved to this format) as an instance of that count would.
+      const recorded = adopt ? Number((await redis.hget(keys.meta, 'partitions')) ?? 1) : 1;
+      for (const k of partitionKeys(namespace, recorded).slice(1))
+        await ensureFormat(redis, k, connectTimeoutMs, FORMAT_VERSION);
       if (partitions > 1) ctx.migration.legacy = (await redis.hget(keys.meta, 'legacy')) === '1';
       await Promise.all(
         layout.map(async (k) => {

@@ -7,11 +7,10 @@
   KEYS[3] task hash
   KEYS[4] ready stream of the task's queue and priority level
   KEYS[5] delayed set of the task's queue
-  KEYS[6..8] the ended sets of 'finished', 'failed' and 'cancelled' (it leaves whichever holds it)
-  KEYS[9] controls hash (a running task deleted lowers its queue's running count)
-  KEYS[10] wake stream
-  KEYS[11] ended index (includes/ended-member.lua)
-  KEYS[12..] the task's reference sets
+  KEYS[6] ended index (includes/ended-member.lua: an ended task leaves it)
+  KEYS[7] controls hash (a running task deleted lowers its queue's running count)
+  KEYS[8] wake stream
+  KEYS[9..] the task's reference sets
 
   ARGV[1] task id
   ARGV[2] consumer group name
@@ -33,11 +32,10 @@ if not state[1] then return 0 end
 if state[3] ~= ARGV[3] or (state[4] or '0') ~= ARGV[4] then return QUEUE_CHANGED end
 if state[2] then drop_ready(KEYS[4], ARGV[2], state[2]) end
 redis.call('ZREM', KEYS[2], taskId)
-if state[1] == 'running' then leave_running(KEYS[9], KEYS[10], state[3], 1) end
+if state[1] == 'running' then leave_running(KEYS[7], KEYS[8], state[3], 1) end
 redis.call('ZREM', KEYS[5], taskId)
-unindex_ended(KEYS[11], state[1], state[3], state[5], taskId)
-for i = 6, 8 do redis.call('ZREM', KEYS[i], taskId) end
-for i = 12, #KEYS do
+unindex_ended(KEYS[6], state[1], state[3], state[5], taskId)
+for i = 9, #KEYS do
   redis.call('SREM', KEYS[i], taskId)
 end
 emit(KEYS[1], KEYS[3], taskId, 'deleted', {})

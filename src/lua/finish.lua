@@ -6,12 +6,11 @@
   KEYS[1] events stream
   KEYS[2] running set
   KEYS[3] counts hash
-  KEYS[4] ended set of status 'finished' (retention reads it)
-  KEYS[5] ended index (includes/ended-member.lua: the task lists page it)
-  KEYS[6] throughput hash (per-minute counts, includes/count-minute.lua)
-  KEYS[7] controls hash (the queues' running counts, `active:<queue>`)
-  KEYS[8] wake stream (readers held back by a concurrency cap are woken when a slot frees)
-  KEYS[9..] one task hash per task
+  KEYS[4] ended index (includes/ended-member.lua: the task lists and retention read it)
+  KEYS[5] throughput hash (per-minute counts, includes/count-minute.lua)
+  KEYS[6] controls hash (the queues' running counts, `active:<queue>`)
+  KEYS[7] wake stream (readers held back by a concurrency cap are woken when a slot frees)
+  KEYS[8..] one task hash per task
 
   ARGV per task (WRITE_WIDTH values, src/redis/protocols/task-writes.ts): task id, lease the caller holds
     (or ''), '1' when progress follows (else '0'), progress (JSON), the handler's result (JSON) or ''
@@ -22,4 +21,4 @@
 --@include end-tasks
 --@include task-writes-protocol
 
-return end_tasks(KEYS[FINISH_KEY_EVENTS], KEYS[FINISH_KEY_RUNNING], KEYS[FINISH_KEY_COUNTS], KEYS[FINISH_KEY_ENDED], KEYS[FINISH_KEY_ENDED_INDEX], KEYS[FINISH_KEY_THROUGHPUT], KEYS[FINISH_KEY_CONTROLS], KEYS[FINISH_KEY_WAKE], FINISH_KEYS + 1, #KEYS, FINISH_HEADER, 'finished')
+return end_tasks(KEYS[FINISH_KEY_EVENTS], KEYS[FINISH_KEY_RUNNING], KEYS[FINISH_KEY_COUNTS], KEYS[FINISH_KEY_ENDED_INDEX], KEYS[FINISH_KEY_THROUGHPUT], KEYS[FINISH_KEY_CONTROLS], KEYS[FINISH_KEY_WAKE], FINISH_KEYS + 1, #KEYS, FINISH_HEADER, 'finished')

@@ -9,16 +9,15 @@
   KEYS[3] task hash
   KEYS[4] ready stream of the task's queue
   KEYS[5] delayed set of the task's queue
-  KEYS[6..8] the ended sets of 'finished', 'failed' and 'cancelled'
-  KEYS[9] ended index (includes/ended-member.lua)
-  KEYS[10..] reference sets: the first ARGV[5] are the task's own (the task is added), the rest are sets it
+  KEYS[6] ended index (includes/ended-member.lua)
+  KEYS[7..] reference sets: the first ARGV[5] are the task's own (the task is added), the rest are sets it
             is in but does not carry (it is removed)
 
   ARGV[1] task id
   ARGV[2] consumer group name
   ARGV[3] heartbeat TTL in ms (a running task missing from the running set gets now + TTL)
   ARGV[4] the task's last event id as the caller saw it, or '' for a task without a hash
-  ARGV[5] how many of KEYS[10..] are the task's own reference sets
+  ARGV[5] how many of KEYS[7..] are the task's own reference sets
   ARGV[6..] the task's members the caller saw in the ended index (all but the one the hash names go)
 
   Returns {1, index names fixed...} (the names: ready, running, delayed, ended, reference), or {0} when the
@@ -65,31 +64,16 @@ elseif score then
   note('delayed')
 end
 
--- Each ended set holds the tasks ended in its status, scored by finishedAt.
-local ENDED = { 'finished', 'failed', 'cancelled' }
-for i = 1, 3 do
-  score = redis.call('ZSCORE', KEYS[5 + i], taskId)
-  if status == ENDED[i] and finishedAt then
-    if score ~= finishedAt then
-      redis.call('ZADD', KEYS[5 + i], tonumber(finishedAt), taskId)
-      note('ended')
-    end
-  elseif score then
-    redis.call('ZREM', KEYS[5 + i], taskId)
-    note('ended')
-  end
-end
-
 -- The ended index holds one member per ended task, the one its hash names.
 local ended = status == 'finished' or status == 'failed' or status == 'cancelled'
 local member = ended and finishedAt and h[6] and ended_member(status, h[6], finishedAt, taskId)
-if member and redis.call('ZADD', KEYS[9], 0, member) == 1 then note('ended') end
+if member and redis.call('ZADD', KEYS[6], 0, member) == 1 then note('ended') end
 for i = 6, #ARGV do
-  if ARGV[i] ~= member and redis.call('ZREM', KEYS[9], ARGV[i]) == 1 then note('ended') end
+  if ARGV[i] ~= member and redis.call('ZREM', KEYS[6], ARGV[i]) == 1 then note('ended') end
 end
 
-for i = 10, #KEYS do
-  if i < 10 + own then
+for i = 7, #KEYS do
+  if i < 7 + own then
     if redis.call('SADD', KEYS[i], taskId) == 1 then note('reference') end
   elseif redis.call('SREM', KEYS[i], taskId) == 1 then
     note('reference')

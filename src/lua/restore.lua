@@ -9,9 +9,8 @@
   KEYS[4] ready stream of the task's queue
   KEYS[5] delayed set of the task's queue
   KEYS[6] queues set (the task's queue is added back to it)
-  KEYS[7..9] the ended sets of 'finished', 'failed' and 'cancelled'
-  KEYS[10] ended index (includes/ended-member.lua)
-  KEYS[11..] reference sets to add the task to ('put') or remove it from ('absent')
+  KEYS[7] ended index (includes/ended-member.lua)
+  KEYS[8..] reference sets to add the task to ('put') or remove it from ('absent')
 
   ARGV[1] task id
   ARGV[2] consumer group name
@@ -37,13 +36,12 @@ if live[1] then
 end
 
 -- The live hash's member goes; a fold that ended the task puts its own back below.
-unindex_ended(KEYS[10], live[2], live[4], live[5], taskId)
+unindex_ended(KEYS[7], live[2], live[4], live[5], taskId)
 if mode == 'absent' then
   if live[2] == 'waiting' and live[3] then drop_ready(KEYS[4], group, live[3]) end
   redis.call('ZREM', KEYS[2], taskId)
   redis.call('ZREM', KEYS[5], taskId)
-  for i = 7, 9 do redis.call('ZREM', KEYS[i], taskId) end
-  for i = 11, #KEYS do redis.call('SREM', KEYS[i], taskId) end
+  for i = 8, #KEYS do redis.call('SREM', KEYS[i], taskId) end
   redis.call('DEL', KEYS[3])
   return 1
 end
@@ -52,17 +50,12 @@ redis.call('DEL', KEYS[3])
 local fields = {}
 for i = 6, #ARGV, 2 do fields[ARGV[i]] = ARGV[i + 1] end
 redis.call('HSET', KEYS[3], unpack(ARGV, 6))
-for i = 11, #KEYS do redis.call('SADD', KEYS[i], taskId) end
+for i = 8, #KEYS do redis.call('SADD', KEYS[i], taskId) end
 redis.call('SADD', KEYS[6], fields.queue)
--- An ended task is in its status's ended set, scored by when it ended; no other task is in any.
-local ENDED = { finished = 7, failed = 8, cancelled = 9 }
-for status, i in pairs(ENDED) do
-  if fields.status == status then
-    redis.call('ZADD', KEYS[i], tonumber(fields.finishedAt), taskId)
-    redis.call('ZADD', KEYS[10], 0, ended_member(status, fields.queue, fields.finishedAt, taskId))
-  else
-    redis.call('ZREM', KEYS[i], taskId)
-  end
+-- An ended task is in the ended index, at when it ended; no other task is in it.
+local status = fields.status
+if (status == 'finished' or status == 'failed' or status == 'cancelled') and fields.finishedAt then
+  redis.call('ZADD', KEYS[7], 0, ended_member(status, fields.queue, fields.finishedAt, taskId))
 end
 if fields.status == 'running' then
   -- Heartbeats without progress are not in the log, so the last logged one may be long past: a deadline

@@ -20,11 +20,10 @@
   KEYS[1] events stream
   KEYS[2] running set
   KEYS[3] counts hash
-  KEYS[4] ended set of status 'finished' (the finishes taken along go there)
-  KEYS[5] ended index (the finishes taken along go there too)
-  KEYS[6] throughput hash (per-minute counts of the starts and of the finishes)
-  KEYS[7] controls hash (queue controls and running counts)
-  KEYS[8] wake stream (finishes of capped queues wake readers held back)
+  KEYS[4] ended index (the finishes taken along go there)
+  KEYS[5] throughput hash (per-minute counts of the starts and of the finishes)
+  KEYS[6] controls hash (queue controls and running counts)
+  KEYS[7] wake stream (finishes of capped queues wake readers held back)
   then one task hash per task to finish
   then for each claimed entry to start: task hash, ready stream
   then for each arrived entry: task hash, ready stream
@@ -82,7 +81,7 @@ refuse_when_full(runningKey)
 -- The running counts change once per queue at the end, by the starts less the finishes (at concurrency 1, a
 -- finish and a start of one queue: no write at all).
 local deltas = {}
-local finishes = end_tasks(eventsKey, runningKey, KEYS[START_KEY_COUNTS], KEYS[START_KEY_FINISHED_SET], KEYS[START_KEY_ENDED_INDEX], KEYS[START_KEY_THROUGHPUT], controlsKey, wakeKey, START_KEYS + 1, START_KEYS + nf, START_HEADER, 'finished', deltas)
+local finishes = end_tasks(eventsKey, runningKey, KEYS[START_KEY_COUNTS], KEYS[START_KEY_ENDED_INDEX], KEYS[START_KEY_THROUGHPUT], controlsKey, wakeKey, START_KEYS + 1, START_KEYS + nf, START_HEADER, 'finished', deltas)
 -- Where the entries to start begin, in KEYS and in ARGV, then the arrived ones, then the queues: entry i's
 -- are at k0 + (i - 1) * START_ENTRY_KEYS + START_ENTRY_KEY_<name>, a0 + (i - 1) * START_ENTRY_WIDTH + START_ENTRY_<name>.
 local k0, a0 = START_KEYS + nf, START_HEADER + WRITE_WIDTH * nf

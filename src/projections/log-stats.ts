@@ -50,14 +50,15 @@ export const LOG_READS = 4 + ENDED_STATUSES.length;
 
 /**
  * Adds the reads of the log's state to a pipeline, none of which reads more than one log entry: XLEN,
- * MEMORY USAGE (sampled), the first entry, the metadata compaction writes, and ZCARD of each ended set.
+ * MEMORY USAGE (sampled), the first entry, the metadata compaction writes, and the ended index's count of
+ * each status (ZLEXCOUNT).
  */
 export function queueLogReads(p: ChainableCommander, k: Keys): void {
   p.xlen(k.events);
   p.call('MEMORY', 'USAGE', k.events, 'SAMPLES', '5');
   p.xrange(k.events, '-', '+', 'COUNT', 1);
   p.hmget(k.meta, ...META_FIELDS);
-  for (const status of ENDED_STATUSES) p.zcard(k.endedSet(status));
+  for (const status of ENDED_STATUSES) p.zlexcount(k.endedIndex, `[${status}:`, `(${status};`);
 }
 
 /**

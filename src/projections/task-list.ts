@@ -5,7 +5,7 @@ import { compareStreamIds } from '../events/stream-id.js';
 import { ValidationError } from '../errors.js';
 import type { Task } from '../types.js';
 import { get } from './get.js';
-import { ENDED_CURSOR, endedPrefix } from './ended-index.js';
+import { ENDED_CURSOR, endedPlace, endedPrefix } from './ended-index.js';
 import type { EndedStatus } from '../redis/keys.js';
 
 export const LISTED_STATUSES = ['waiting', 'delayed', 'running', 'finished', 'failed', 'cancelled'] as const;
@@ -29,8 +29,11 @@ export interface TaskListOptions {
   reference?: { name: string; value: string | number | boolean };
 }
 
-/** A task to show, and the partition (its place among the contexts listed) it was found in. */
-type Found = { id: string; part: number };
+/**
+ * A task to show, the partition (its place among the contexts listed) it was found in, and for an ended one
+ * its place in the ended index.
+ */
+type Found = { id: string; part: number; place?: string };
 type Page = { found: Found[]; next: string | null };
 
 /**
@@ -55,7 +58,12 @@ export async function listTasks(
         ? await indexedIds(parts, o)
         : await endedIds(parts, o);
   const tasks = (await Promise.all(found.map(({ id, part }) => get(parts[part]!, id)))).filter(
-    (t): t is Task => t !== null && t.queue === o.queue && (o.type === undefined || t.type === o.type),
+    (t, i): t is Task =>
+      t !== null &&
+      t.queue === o.queue &&
+      (o.type === undefined || t.type === o.type) &&
+      // A member left behind (a migration racing a retry) names another end than the task's: not shown.
+      (found[i]!.place === undefined || found[i]!.place === endedPlace(t.finishedAt?.getTime() ?? 0, t.id)),
   );
   const wanted = o.status === 'delayed' ? 'waiting' : o.status;
   return { tasks: tasks.filter((t) => t.status === wanted), next };
@@ -96,6 +104,8 @@ async function referencedIds(
  * (after its partition when merged), an entry id and level for waiting ones (and its partition when
  * merged), a place in the ended index for ended ones.
  */
+const MAX_U64 = 2n ** 64n - 1n;
+
 function checkCursor(o: TaskListOptions, partitions: number): void {
   const after = o.after!;
   const merged = partitions > 1;
@@ -112,7 +122,9 @@ function checkCursor(o: TaskListOptions, partitions: number): void {
             : [/^\d{1,20}-\d{1,20}@\d$/, 'an entry id and level such as 1700000000000-0@0']
           : [ENDED_CURSOR, 'the place of a task, such as 001700000000000:<task id>'];
   const m = shape.exec(after);
-  if (!m || Number(m[1] ?? 0) >= partitions)
+  // Redis takes ids and SSCAN cursors of 64 bits at most.
+  const numbers = o.status === 'waiting' || o.reference !== undefined ? (after.match(/\d+/g) ?? []) : [];
+  if (!m || Number(m[1] ?? 0) >= partitions || numbers.some((n) => BigInt(n) > MAX_U64))
     throw new ValidationError(`after must be a cursor a page printed (${example}), got "${after}"`);
 }
 
@@ -223,7 +235,7 @@ async function endedIds(parts: readonly ReadContext[], o: TaskListOptions): Prom
   const all = places.flat().sort((a, b) => sign * Buffer.compare(a.place, b.place));
   const shown = all.slice(0, o.limit).map(({ place, part }) => ({ place: place.toString(), part }));
   return {
-    found: shown.map(({ place, part }) => ({ id: place.slice(place.indexOf(':') + 1), part })),
+    found: shown.map(({ place, part }) => ({ id: place.slice(place.indexOf(':') + 1), part, place })),
     next: all.length > o.limit ? shown[shown.length - 1]!.place : null,
   };
 }

@@ -37,15 +37,15 @@ export interface Keys {
   readonly recoveryLock: string;
   /** String: lock that lets one instance at a time run a compaction pass (renewed while the pass runs). */
   readonly compactionLock: string;
-  /** Sorted sets: ended task ids of one status, scored by the time they ended (ms): what retention removes. */
-  readonly finishedSet: string;
-  readonly failedSet: string;
-  readonly cancelledSet: string;
-  /** The ended set of one status. */
+  /**
+   * Formats 2 to 5 only (sorted sets: ended task ids of one status, scored by the time they ended), which
+   * the ended index replaced: read and removed by the migration to format 6.
+   */
   endedSet(status: EndedStatus): string;
   /**
    * Sorted set, all scored 0: every ended task as `<status>:<queue bytes>:<queue>:<ended ms, 15 digits>:<id>`,
-   * so that one queue's tasks of one status page by end time with ZRANGEBYLEX (includes/ended-member.lua).
+   * so that one queue's tasks of one status page by end time with ZRANGEBYLEX (includes/ended-member.lua):
+   * the task lists, and what retention removes.
    */
   readonly endedIndex: string;
   /** Hash: the projection of one task. */
@@ -87,7 +87,7 @@ export interface Keys {
   readonly taskPrefix: string;
 }
 
-/** The statuses a task ends in; each has a retention and an ended set. */
+/** The statuses a task ends in; each has a retention. */
 export type EndedStatus = 'finished' | 'failed' | 'cancelled';
 export const ENDED_STATUSES: readonly EndedStatus[] = ['finished', 'failed', 'cancelled'];
 
@@ -116,9 +116,6 @@ export function keysFor(namespace: string, partitionTag = namespace, partition =
     heartbeatTtl: `${tag}:heartbeat-ttl`,
     recoveryLock: `${tag}:recovery-lock`,
     compactionLock: `${tag}:compaction-lock`,
-    finishedSet: `${tag}:ended:finished`,
-    failedSet: `${tag}:ended:failed`,
-    cancelledSet: `${tag}:ended:cancelled`,
     endedSet: (status) => `${tag}:ended:${status}`,
     endedIndex: `${tag}:ended-by-queue`,
     wake: `${tag}:wake`,

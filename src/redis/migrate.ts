@@ -56,29 +56,28 @@ export async function migrateFrom3(redis: Connection, keys: Keys): Promise<void>
 }
 
 /**
- * Format 4 -> 6 (and 5 -> 7, a namespace of many partitions): formats 6 and 7 keep the ended index
- * (`{ns}:ended-by-queue`), which the task lists page. Puts every task of the ended sets there, by the time
- * it ended, then records the format. Idempotent. A task deleted or retried while it runs (a format-6
- * instance already at work) can leave a member behind: lists skip it, and `verify({ repair: true })`
- * removes it.
+ * Format 4 -> 6 (and 5 -> 7, partition 0 of a namespace of several partitions): formats 6 and 7 keep every
+ * ended task in the ended index (`{ns}:ended-by-queue`, by status, queue and end time), which the task
+ * lists page and retention reads, instead of the ended sets of one status each. SCANs the task hashes and
+ * puts each ended one in the index, from its status, queue and finishedAt, then removes the ended sets and
+ * records the format. Idempotent: instances that open the namespace at once all run it, to the same
+ * result. A task deleted or retried while it runs (a format-6 instance already at work) can leave a member
+ * behind: lists skip it, and `verify({ repair: true })` removes it.
  */
 export async function migrateFrom4(redis: Connection, keys: Keys, partitioned: boolean): Promise<void> {
-  for (const status of ENDED_STATUSES) {
-    let cursor = '0';
-    do {
-      const [next, flat] = await redis.zscan(keys.endedSet(status), cursor, 'COUNT', 1000);
-      cursor = next;
-      const ids = flat.filter((_, i) => i % 2 === 0);
-      if (ids.length === 0) continue;
-      const p = redis.pipeline();
-      for (const id of ids) p.hget(keys.task(id), 'queue');
-      const queues = (await p.exec()) ?? [];
-      const members = ids.flatMap((id, i) => {
-        const queue = queues[i]?.[1];
-        return typeof queue === 'string' ? [0, endedMember(status, queue, flat[2 * i + 1]!, id)] : [];
-      });
-      if (members.length) await redis.zadd(keys.endedIndex, ...members);
-    } while (cursor !== '0');
+  const prefix = keys.taskPrefix;
+  for await (const batch of scanKeys(redis, prefixPattern(prefix))) {
+    const p = redis.pipeline();
+    for (const key of batch) p.hmget(key, 'status', 'queue', 'finishedAt');
+    const states = (await p.exec()) ?? [];
+    const members = batch.flatMap((key, i) => {
+      const [status, queue, finishedAt] = (states[i]?.[1] ?? []) as (string | null)[];
+      return ENDED_STATUSES.includes(status as EndedStatus) && queue != null && finishedAt
+        ? [0, endedMember(status as EndedStatus, queue, finishedAt, key.slice(prefix.length))]
+        : [];
+    });
+    if (members.length) await redis.zadd(keys.endedIndex, ...members);
   }
+  await redis.del(...ENDED_STATUSES.map((status) => keys.endedSet(status)));
   await redis.hset(keys.meta, 'format', partitioned ? '7' : '6');
 }

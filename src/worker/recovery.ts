@@ -114,10 +114,9 @@ async function recoverStalled(ctx: ReadContext, report: RecoveryReport): Promise
         k.task(id),
         k.ready(queue, level),
         k.counts,
-        k.failedSet,
+        k.endedIndex,
         k.controls,
         k.wake,
-        k.endedIndex,
       ];
       pipeline.script('recoverStalled', ...keys, id, GROUP, queue, String(level));
       acted.push(Number(attempt) >= Number(maxAttempts) ? 'fail' : 'requeue');

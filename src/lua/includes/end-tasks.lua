@@ -3,9 +3,9 @@
 -- is checked on its own (running, held by the caller's lease) and refused ones are left as they are. An
 -- ended task gets its event (carrying its queue, so the log alone tells throughput per queue; its outcome,
 -- a finish's `result` or a fail's `failure`; and `lease` = '' when the caller held none), is counted and
--- leaves the running set (and its queue's running count) for its status's ended set (scored by the time it
--- ended, for retention) and the ended index (includes/ended-member.lua); the
--- counts (all-time, and per minute in the throughput hash) and the sets are written once per call, not once
+-- leaves the running set (and its queue's running count) for the ended index (includes/ended-member.lua:
+-- by status, queue and the time it ended, which the task lists and retention read); the
+-- counts (all-time, and per minute in the throughput hash) and the index are written once per call, not once
 -- per task. `deltas` (optional): a table the ended tasks' running counts are taken from per queue instead of
 -- lowering them here (start.lua nets them with its starts). A task this same lease already ended the same way is a resend whose first reply was lost:
 -- answered OK, and nothing is written again.
@@ -19,8 +19,8 @@
 --@include ended-member
 --@include leave-running
 --@include task-writes-protocol
-local function end_tasks(eventsKey, runningKey, countsKey, endedKey, indexKey, throughputKey, controlsKey, wakeKey, first, last, argBase, status, deltas)
-  local out, ended, scored, indexed, counts, lastAt = {}, {}, {}, {}, {}, nil
+local function end_tasks(eventsKey, runningKey, countsKey, indexKey, throughputKey, controlsKey, wakeKey, first, last, argBase, status, deltas)
+  local out, ended, indexed, counts, lastAt = {}, {}, {}, {}, nil
   local outcomeField = status == 'finished' and 'result' or 'failure'
   local sameEnd = status == 'finished' and FINISHED or FAILED
   for i = first, last do
@@ -42,8 +42,6 @@ local function end_tasks(eventsKey, runningKey, countsKey, endedKey, indexKey, t
       end
       local _, at = emit(eventsKey, KEYS[i], taskId, status, fields, events)
       ended[#ended + 1] = taskId
-      scored[#scored + 1] = at
-      scored[#scored + 1] = taskId
       indexed[#indexed + 1] = 0
       indexed[#indexed + 1] = ended_member(status, queue, at, taskId)
       counts[queue] = (counts[queue] or 0) + 1
@@ -55,7 +53,6 @@ local function end_tasks(eventsKey, runningKey, countsKey, endedKey, indexKey, t
     out[#out + 1] = code
   end
   call_chunked('ZREM', runningKey, nil, ended)
-  call_chunked('ZADD', endedKey, nil, scored)
   call_chunked('ZADD', indexKey, nil, indexed)
   -- The tasks of one call end within a millisecond or two: counted in the minute of the last one.
   for queue, n in pairs(counts) do

@@ -27,7 +27,7 @@ const OWN_FIELDS = ['status', 'readyId', 'attempt', 'events'] as const;
  * (`read`), from includes/start-protocol.lua, generated from this object.
  */
 export const START = {
-  keys: ['events', 'running', 'counts', 'finishedSet', 'endedIndex', 'throughput', 'controls', 'wake'],
+  keys: ['events', 'running', 'counts', 'endedIndex', 'throughput', 'controls', 'wake'],
   header: ['group', 'ttlMs', 'claimed', 'consumer', 'prefetch', 'finishes', 'arrived', 'queues'],
   entryKeys: ['task', 'ready'],
   entry: ['taskId', 'entryId', 'queue'],
@@ -80,7 +80,6 @@ type StartKeys = Pick<
   | 'events'
   | 'running'
   | 'counts'
-  | 'finishedSet'
   | 'endedIndex'
   | 'throughput'
   | 'controls'

@@ -23,9 +23,9 @@ export const TASK_WRITES = {
    * JSON (or ''), the outcome JSON (a finish's result, a fail's error) or '' for none (no JSON text is empty).
    */
   record: ['taskId', 'lease', 'hasProgress', 'progress', 'outcome'],
-  /** finish.lua and fail.lua; `ended` is the ended set of the status they end tasks in. */
+  /** finish.lua and fail.lua. */
   finish: {
-    keys: ['events', 'running', 'counts', 'ended', 'endedIndex', 'throughput', 'controls', 'wake'],
+    keys: ['events', 'running', 'counts', 'endedIndex', 'throughput', 'controls', 'wake'],
     header: [],
   },
   heartbeat: { keys: ['events', 'running'], header: ['ttlMs'] },
@@ -33,7 +33,7 @@ export const TASK_WRITES = {
 
 type WriteKeys = Pick<
   Keys,
-  'events' | 'running' | 'counts' | 'throughput' | 'task' | 'endedSet' | 'endedIndex' | 'controls' | 'wake'
+  'events' | 'running' | 'counts' | 'throughput' | 'task' | 'endedIndex' | 'controls' | 'wake'
 >;
 
 /** A script call's KEYS and ARGV. */
@@ -49,7 +49,7 @@ export function pushWriteArgs(args: (string | number)[], w: TaskWrite): void {
 
 /** finish.lua's (status 'finished') or fail.lua's ('failed') KEYS and ARGV. */
 export function encodeFinish(k: WriteKeys, status: 'finished' | 'failed', writes: readonly TaskWrite[]): ScriptArgs {
-  const keys = fixedKeys({ ...k, ended: k.endedSet(status) }, TASK_WRITES.finish.keys);
+  const keys = fixedKeys(k, TASK_WRITES.finish.keys);
   const args: (string | number)[] = [];
   for (const w of writes) {
     keys.push(k.task(w.taskId));

@@ -9,10 +9,9 @@
   KEYS[3] task hash
   KEYS[4] ready stream of the task's queue and priority level
   KEYS[5] counts hash
-  KEYS[6] ended set of status 'failed' (retention reads it)
+  KEYS[6] ended index (includes/ended-member.lua: the task lists and retention read it)
   KEYS[7] controls hash (the queue's running count goes down: a stalled task held its slot until now)
   KEYS[8] wake stream
-  KEYS[9] ended index (includes/ended-member.lua)
 
   ARGV[1] task id
   ARGV[2] consumer group name
@@ -56,8 +55,7 @@ if tonumber(state[1]) >= tonumber(state[2]) then
     ' of ' .. state[2] .. '"}'
   local _, at = emit(KEYS[1], KEYS[3], taskId, 'failed', { 'queue', state[3], 'failure', failure, 'lease', '' })
   count_end(KEYS[5], 'failed', state[3])
-  redis.call('ZADD', KEYS[6], at, taskId)
-  redis.call('ZADD', KEYS[9], 0, ended_member('failed', state[3], at, taskId))
+  redis.call('ZADD', KEYS[6], 0, ended_member('failed', state[3], at, taskId))
   return OK
 end
 requeue_task(KEYS[1], KEYS[3], KEYS[4], group, taskId, 'stalled', true)

@@ -6,9 +6,7 @@
   KEYS[1] events stream
   KEYS[2] task hash
   KEYS[3] ready stream of the task's queue and priority level
-  KEYS[4] ended set of status 'failed'
-  KEYS[5] ended set of status 'cancelled' (the task leaves the one it is in: it is not ended any more)
-  KEYS[6] ended index (it leaves that too)
+  KEYS[4] ended index (the task leaves it: it is not ended any more)
 
   ARGV[1] task id
   ARGV[2] consumer group name
@@ -27,7 +25,6 @@ if not state[1] then return NOT_FOUND end
 if state[1] == 'waiting' or state[1] == 'running' then return 0 end
 if state[1] == 'finished' then return FINISHED end
 if state[2] ~= ARGV[3] or (state[3] or '0') ~= ARGV[4] then return QUEUE_CHANGED end
-unindex_ended(KEYS[6], state[1], state[2], state[4], ARGV[1])
+unindex_ended(KEYS[4], state[1], state[2], state[4], ARGV[1])
 requeue_task(KEYS[1], KEYS[2], KEYS[3], ARGV[2], ARGV[1], 'retry', true)
-redis.call('ZREM', state[1] == 'failed' and KEYS[4] or KEYS[5], ARGV[1])
 return OK

@@ -10,10 +10,9 @@
   KEYS[4] ready stream of the task's queue and priority level
   KEYS[5] delayed set of the task's queue
   KEYS[6] counts hash
-  KEYS[7] ended set of status 'cancelled' (retention reads it)
+  KEYS[7] ended index (includes/ended-member.lua: the task lists and retention read it)
   KEYS[8] controls hash
   KEYS[9] wake stream
-  KEYS[10] ended index (includes/ended-member.lua)
 
   ARGV[1] task id
   ARGV[2] consumer group name
@@ -43,6 +42,5 @@ redis.call('ZREM', KEYS[2], ARGV[1])
 if status == 'running' then leave_running(KEYS[8], KEYS[9], state[3], 1) end
 local _, at = emit(KEYS[1], KEYS[3], ARGV[1], 'cancelled', { 'queue', state[3] })
 count_end(KEYS[6], 'cancelled', state[3])
-redis.call('ZADD', KEYS[7], at, ARGV[1])
-redis.call('ZADD', KEYS[10], 0, ended_member('cancelled', state[3], at, ARGV[1]))
+redis.call('ZADD', KEYS[7], 0, ended_member('cancelled', state[3], at, ARGV[1]))
 return OK
