@@ -181,7 +181,10 @@ console.log(
       tasks: TASKS,
       events,
       fill: { enqueueMs, processMs, processed: done },
-      redis: { usedMemoryMB: Math.round(usedMemory / 2 ** 20), endedIndex: { members: indexSize, MB: +(indexBytes / 2 ** 20).toFixed(1) } },
+      redis: {
+        usedMemoryMB: Math.round(usedMemory / 2 ** 20),
+        endedIndex: { members: indexSize, MB: +(indexBytes / 2 ** 20).toFixed(1) },
+      },
       routesMs: timed,
       liveFirstMessageMs: liveMs,
       endedPageFromTheLog: fromLog,

@@ -188,11 +188,7 @@ describe.each([1, 3])('random operation sequences, %i partition(s)', (partitions
         for (const t of tags) {
           const taskKeys = await raw.keys(`${t}:task:*`);
           if (taskKeys.length) await raw.del(...taskKeys);
-          await raw.del(
-            `${t}:running`,
-            `${t}:ended-by-queue`,
-            `${t}:controls`,
-          );
+          await raw.del(`${t}:running`, `${t}:ended-by-queue`, `${t}:controls`);
         }
         await q2.rebuild();
         const after = await snapshot();

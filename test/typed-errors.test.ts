@@ -172,10 +172,7 @@ describe('errors that were not TaskLedgerErrors', () => {
             q2,
           ),
       ],
-      [
-        'retry',
-        () => scripts.retry(k.events, k.task(failed), k.ready(q2), k.endedIndex, failed, GROUP, q2, '0'),
-      ],
+      ['retry', () => scripts.retry(k.events, k.task(failed), k.ready(q2), k.endedIndex, failed, GROUP, q2, '0')],
       [
         'delete',
         () => {

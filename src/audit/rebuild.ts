@@ -97,16 +97,7 @@ function restoreKeys(ctx: ReadContext, id: string, hash: ProjectionHash): string
   const k = ctx.keys;
   const queue = hash.queue ?? '';
   const ready = k.ready(queue, Number(hash.priority ?? 0));
-  return [
-    k.events,
-    k.running,
-    k.task(id),
-    ready,
-    k.delayed(queue),
-    k.queues,
-    k.endedIndex,
-    ...refKeys(ctx, hash),
-  ];
+  return [k.events, k.running, k.task(id), ready, k.delayed(queue), k.queues, k.endedIndex, ...refKeys(ctx, hash)];
 }
 
 function refKeys(ctx: ReadContext, hash: ProjectionHash): string[] {

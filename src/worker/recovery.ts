@@ -108,16 +108,7 @@ async function recoverStalled(ctx: ReadContext, report: RecoveryReport): Promise
         return;
       }
       const level = Number(priority ?? 0);
-      const keys = [
-        k.events,
-        k.running,
-        k.task(id),
-        k.ready(queue, level),
-        k.counts,
-        k.endedIndex,
-        k.controls,
-        k.wake,
-      ];
+      const keys = [k.events, k.running, k.task(id), k.ready(queue, level), k.counts, k.endedIndex, k.controls, k.wake];
       pipeline.script('recoverStalled', ...keys, id, GROUP, queue, String(level));
       acted.push(Number(attempt) >= Number(maxAttempts) ? 'fail' : 'requeue');
     });

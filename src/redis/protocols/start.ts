@@ -77,16 +77,7 @@ export interface StartInput {
 
 type StartKeys = Pick<
   Keys,
-  | 'events'
-  | 'running'
-  | 'counts'
-  | 'endedIndex'
-  | 'throughput'
-  | 'controls'
-  | 'wake'
-  | 'task'
-  | 'ready'
-  | 'rate'
+  'events' | 'running' | 'counts' | 'endedIndex' | 'throughput' | 'controls' | 'wake' | 'task' | 'ready' | 'rate'
 >;
 
 /**
