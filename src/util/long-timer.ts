@@ -67,12 +67,14 @@ export class LongTimer {
 
   private readonly step = (): void => {
     const left = this.dueAt - performance.now();
-    if (left < 1) {
+    if (left <= 0) {
       this.timer = undefined;
       this.fn();
       return;
     }
-    this.timer = setTimeout(left > this.stepMs ? this.step : this.fn, Math.min(left, this.stepMs));
+    // Whole milliseconds, rounded up, and checked again when it fires: a Node timer drops the fraction and
+    // counts from the event loop's cached time, so a last wait of `left` could end a little early.
+    this.timer = setTimeout(this.step, Math.min(Math.ceil(left), this.stepMs));
     if (this.unrefd) this.timer.unref();
   };
 }
