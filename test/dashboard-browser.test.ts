@@ -79,6 +79,7 @@ describe('the dashboard in a browser', { timeout: 120_000 }, () => {
     await expect(page.getByRole('link', { name: p.hostile }).textContent()).resolves.toBe(p.hostile);
     expect(await page.evaluate(() => (globalThis as unknown as { pwned?: number }).pwned)).toBeUndefined();
     await page.getByRole('img', { name: 'Finished and failed per minute' }).waitFor();
+    await page.getByRole('img', { name: 'Started per minute' }).waitFor();
     await shot(page, 'overview');
 
     // Queue: tabs, a filter, paging, and a search by id.

@@ -130,7 +130,10 @@ function barChart(title: string, points: { label: string; values: [number, strin
       y -= bh;
     }
   });
-  return el('div', { className: 'chart' }, el('h3', { textContent: title }), svg);
+  // The scale, since the bars have no axis: the tallest bar's value, over the last hour.
+  const first = points[0]?.label ?? '';
+  const caption = el('p', { className: 'muted', textContent: `${first} to now · tallest ${max}` });
+  return el('div', { className: 'chart' }, el('h3', { textContent: title }), svg, caption);
 }
 
 // ------------------------------------------------------------------------------------------------ pages
