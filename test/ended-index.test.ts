@@ -155,6 +155,23 @@ describe('the ended index', { timeout: 30_000 }, () => {
     ).rejects.toThrow(ValidationError);
   });
 
+  it('retention finds the queues in the index itself, and each expires up to the cutoff', async () => {
+    const q = r.queue({ retention: { finishedMs: 300 }, compactIntervalMs: 0 });
+    await endTasks(q, 'a', 3, 'finished');
+    await endTasks(q, 'b', 2, 'finished');
+    await endTasks(q, 'a:b', 1, 'finished');
+    await sleep(400);
+    const recent = await endTasks(q, 'a', 2, 'finished');
+    // Retention does not need the set of queue names.
+    await r.raw().del(`{${q.namespace}}:queues`);
+    expect((await q.compact({ dryRun: true })).removedTasks).toBe(6);
+    expect((await q.compact()).removedTasks).toBe(6);
+    expect((await allPages(q, 'a', 'finished', true)).flat()).toEqual(recent);
+    expect((await allPages(q, 'b', 'finished')).flat()).toEqual([]);
+    expect((await allPages(q, 'a:b', 'finished')).flat()).toEqual([]);
+    expect(await r.raw().zcard(indexKey(q))).toBe(2);
+  });
+
   it(`opens a format-4 namespace as format ${FORMAT_VERSION}, and a format-5 one as ${PARTITIONED_FORMAT}, with the index filled`, async () => {
     const raw = r.raw();
     const q = r.queue();

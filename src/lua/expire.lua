@@ -16,23 +16,23 @@
   then per task (4 values): task id, its member as the caller read it, its references JSON as the caller
     read it, how many reference sets follow its hash in KEYS
 
-  Returns { projections removed, members that left the index }.
+  Returns the number of projections removed.
 ]]
 --@include ended-member
 
 local indexKey, status = KEYS[2], ARGV[1]
-local removed, left, k = {}, 0, 3
+local removed, k = {}, 3
 for a = 3, #ARGV, 4 do
   local taskId, member, refs, nrefs = ARGV[a], ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
   local taskKey = KEYS[k]
   local state = redis.call('HMGET', taskKey, 'status', 'finishedAt', 'references', 'queue')
   local own = state[1] == status and state[2] and state[4] and ended_member(status, state[4], state[2], taskId)
   if own ~= member then
-    left = left + redis.call('ZREM', indexKey, member)
+    redis.call('ZREM', indexKey, member)
     if own then redis.call('ZADD', indexKey, 0, own) end
   elseif (state[3] or '{}') == refs then
     for i = k + 1, k + nrefs do redis.call('SREM', KEYS[i], taskId) end
-    left = left + redis.call('ZREM', indexKey, member)
+    redis.call('ZREM', indexKey, member)
     redis.call('DEL', taskKey)
     removed[#removed + 1] = taskId
   end
@@ -41,4 +41,4 @@ end
 if #removed > 0 then
   redis.call('XADD', KEYS[1], '*', 'event', 'expired', 'status', status, 'cutoff', ARGV[2], 'tasks', table.concat(removed, ' '))
 end
-return { #removed, left }
+return #removed

@@ -59,13 +59,15 @@ export async function migrateFrom3(redis: Connection, keys: Keys): Promise<void>
  * Format 4 -> 6 (and 5 -> 7, partition 0 of a namespace of several partitions): formats 6 and 7 keep every
  * ended task in the ended index (`{ns}:ended-by-queue`, by status, queue and end time), which the task
  * lists page and retention reads, instead of the ended sets of one status each. SCANs the task hashes and
- * puts each ended one in the index, from its status, queue and finishedAt, then removes the ended sets and
- * records the format. Idempotent: instances that open the namespace at once all run it, to the same
+ * puts each ended one in the index, from its status, queue and finishedAt, and records the format. The ended
+ * sets go first (UNLINK: freed off Redis' main thread): the hashes are what it reads, and a Redis near
+ * full then has their room for the index. Idempotent: instances that open the namespace at once all run it, to the same
  * result. A task deleted or retried while it runs (a format-6 instance already at work) can leave a member
  * behind: lists skip it, and `verify({ repair: true })` removes it.
  */
 export async function migrateFrom4(redis: Connection, keys: Keys, partitioned: boolean): Promise<void> {
   const prefix = keys.taskPrefix;
+  await redis.unlink(...ENDED_STATUSES.map((status) => keys.endedSet(status)));
   for await (const batch of scanKeys(redis, prefixPattern(prefix))) {
     const p = redis.pipeline();
     for (const key of batch) p.hmget(key, 'status', 'queue', 'finishedAt');
@@ -78,6 +80,5 @@ export async function migrateFrom4(redis: Connection, keys: Keys, partitioned: b
     });
     if (members.length) await redis.zadd(keys.endedIndex, ...members);
   }
-  await redis.del(...ENDED_STATUSES.map((status) => keys.endedSet(status)));
   await redis.hset(keys.meta, 'format', partitioned ? '7' : '6');
 }

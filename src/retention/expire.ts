@@ -2,16 +2,20 @@ import type { ReadContext } from '../context/read-context.js';
 import type { EndedStatus } from '../redis/keys.js';
 import type { References } from '../types.js';
 import { taskField } from '../projections/log-reader.js';
-import { endedPlace, endedPrefix } from '../projections/ended-index.js';
+import { endedPrefix, parseEndedMember } from '../projections/ended-index.js';
 
 /** Tasks per expire.lua call: a bounded step, so that compaction never holds Redis for long. */
 const BATCH = 200;
 
 /**
- * Removes the projections of tasks that ended in `status` at or before `cutoff` (ms), queue by queue from
- * the ended index, in bounded steps, each one expire.lua call recorded as one `expired` event. Returns how
- * many went (with `dryRun`, how many would go). `between` runs after each step (the compaction lock's
- * renewal).
+ * Removes the projections of tasks that ended in `status` at or before `cutoff` (ms), from the ended index,
+ * in bounded steps, each one expire.lua call recorded as one `expired` event. Returns how many went (with
+ * `dryRun`, how many members are due: at most what a pass removes). `between` runs after each step (the
+ * compaction lock's renewal, and a closing queue's stop).
+ *
+ * The index alone says which queues have ended tasks: one queue's members run from its first to the first
+ * ended after the cutoff, and the next queue's start past the end of its range. So a queue needs no other
+ * record to be expired, and one with nothing due costs one read.
  */
 export async function expireEnded(
   ctx: ReadContext,
@@ -21,41 +25,54 @@ export async function expireEnded(
   between: () => Promise<void>,
 ): Promise<number> {
   const k = ctx.keys;
+  const high = `(${status};`;
+  let low = `[${status}:`;
   let removed = 0;
-  for (const queue of await ctx.redis.smembers(k.queues)) {
-    // The queue's members of the status that ended at or before the cutoff: a member's place starts with
-    // its end time, so the range ends before the first place of cutoff + 1 ms.
-    const prefix = endedPrefix(status, queue);
-    const low = `[${prefix}`;
-    const high = `(${prefix}${endedPlace(cutoff + 1, '')}`;
-    if (dryRun) {
-      removed += await ctx.redis.zlexcount(k.endedIndex, low, high);
-      continue;
+  for (;;) {
+    const members = await ctx.redis.zrangebylex(k.endedIndex, low, high, 'LIMIT', 0, BATCH);
+    if (members.length === 0) return removed;
+    // The due members from the first on, up to the first of their queue that is not due.
+    const due: { member: string; id: string }[] = [];
+    let notDue: string | undefined;
+    for (const member of members) {
+      const m = parseEndedMember(member);
+      if (m && Number(m.at) <= cutoff) due.push({ member, id: m.taskId });
+      else {
+        // The rest of this queue ended later: on to the next queue (a member of no known shape is passed).
+        notDue = m ? `[${endedPrefix(status, m.queue).slice(0, -1)};` : `(${member}`;
+        break;
+      }
     }
-    for (;;) {
-      const members = await ctx.redis.zrangebylex(k.endedIndex, low, high, 'LIMIT', 0, BATCH);
-      if (members.length === 0) break;
-      const ids = members.map((m) => m.slice(prefix.length + endedPlace(0, '').length));
-      // One pipeline, one write: a command of its own per task cost a socket write each (a third of a pass's
-      // CPU in Node, profiled).
-      const refs = await taskField(ctx, ids, 'references');
-      const keys = [k.events, k.endedIndex];
-      const args: (string | number)[] = [status, cutoff];
-      ids.forEach((id, i) => {
-        const json = refs[i] ?? '{}';
-        const own = Object.entries(parseReferences(json)).map(([n, v]) => k.reference(n, v));
-        keys.push(k.task(id), ...own);
-        args.push(id, members[i]!, json, own.length);
-      });
-      const [n, left] = (await ctx.scripts.expire(keys.length, ...keys, ...args)) as [number, number];
-      removed += n;
-      await between();
-      // Every member of a step leaves the index, but for a task whose references changed meanwhile: a step
-      // from which none left would only repeat.
-      if (members.length < BATCH || left === 0) break;
-    }
+    if (dryRun) removed += due.length;
+    else if (due.length) removed += await expireStep(ctx, status, cutoff, due);
+    await between();
+    if (notDue !== undefined) low = notDue;
+    else if (members.length < BATCH) return removed;
+    else low = `(${members[members.length - 1]!}`;
   }
-  return removed;
+}
+
+/** One expire.lua call: the due members' tasks go, each with its reference memberships. */
+async function expireStep(
+  ctx: ReadContext,
+  status: EndedStatus,
+  cutoff: number,
+  due: readonly { member: string; id: string }[],
+): Promise<number> {
+  const k = ctx.keys;
+  const ids = due.map((d) => d.id);
+  // One pipeline, one write: a command of its own per task cost a socket write each (a third of a pass's CPU
+  // in Node, profiled).
+  const refs = await taskField(ctx, ids, 'references');
+  const keys = [k.events, k.endedIndex];
+  const args: (string | number)[] = [status, cutoff];
+  due.forEach(({ member, id }, i) => {
+    const json = refs[i] ?? '{}';
+    const own = Object.entries(parseReferences(json)).map(([n, v]) => k.reference(n, v));
+    keys.push(k.task(id), ...own);
+    args.push(id, member, json, own.length);
+  });
+  return Number(await ctx.scripts.expire(keys.length, ...keys, ...args));
 }
 
 function parseReferences(json: string): References {
