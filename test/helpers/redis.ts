@@ -362,10 +362,6 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
               '',
               '--cluster-node-timeout',
               String(nodeTimeoutMs),
-              // A replica takes over however long ago it last heard from its primary: on a loaded machine
-              // replication pings are late, and a replica that judges its data too old never runs for election.
-              '--cluster-replica-validity-factor',
-              '0',
               ...(aof ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
             ],
             { stdio: 'ignore' },
