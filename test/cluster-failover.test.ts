@@ -52,7 +52,25 @@ async function primaryOf(conn: Cluster, key: string): Promise<number> {
   return range[2]![1];
 }
 
-async function runFailover(name: string, extra: Partial<TaskQueueOptions>, victim: number) {
+/**
+ * The partition whose primary to kill: `preferred`, or the next whose primary still has a replica. The
+ * replica an earlier test promoted has none, and killing it would leave its slots unserved. (Each test's
+ * namespace is new, so its partitions fall on the primaries by chance.)
+ */
+async function withReplica(conn: Cluster, ns: string, preferred: number): Promise<number> {
+  for (let i = 0; i < 3; i++) {
+    const k = (preferred + i) % 3;
+    const node = new Redis(await primaryOf(conn, `{${partitionTags(ns, 3)[k]!}}:events`), '127.0.0.1');
+    try {
+      if (/connected_slaves:[1-9]/.test(await node.info('replication'))) return k;
+    } finally {
+      node.disconnect();
+    }
+  }
+  throw new Error('no primary with a replica is left');
+}
+
+async function runFailover(name: string, extra: Partial<TaskQueueOptions>, preferred: number) {
   const conn = connect();
   const ns = namespace();
   const q = new TaskQueue({ connection: conn, namespace: ns, partitions: 3, heartbeatTtlMs: 2000, ...extra });
@@ -80,6 +98,7 @@ async function runFailover(name: string, extra: Partial<TaskQueueOptions>, victi
   })();
   try {
     await until(() => finished.size > 300, 20_000);
+    const victim = await withReplica(conn, ns, preferred);
     const tag = partitionTags(ns, 3)[victim]!;
     const port = await primaryOf(conn, `{${tag}}:events`);
     const killedAt = performance.now();
