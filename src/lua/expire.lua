@@ -18,7 +18,7 @@
 
   Returns the number of projections removed.
 ]]
---@include ended-member
+--@include member-of
 
 local indexKey, status = KEYS[2], ARGV[1]
 local removed, k = {}, 3
@@ -26,7 +26,7 @@ for a = 3, #ARGV, 4 do
   local taskId, member, refs, nrefs = ARGV[a], ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
   local taskKey = KEYS[k]
   local state = redis.call('HMGET', taskKey, 'status', 'finishedAt', 'references', 'queue')
-  local own = state[1] == status and state[2] and state[4] and ended_member(status, state[4], state[2], taskId)
+  local own = state[1] == status and member_of(status, state[4], state[2], taskId)
   if own ~= member then
     redis.call('ZREM', indexKey, member)
     if own then redis.call('ZADD', indexKey, 0, own) end

@@ -27,7 +27,7 @@
 --@include drop-ready
 --@include requeue-task
 --@include redis-now
---@include ended-member
+--@include member-of
 
 local taskId, group, ttl, seen, own = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
 local h = redis.call('HMGET', KEYS[3], 'events', 'status', 'runAt', 'readyId', 'finishedAt', 'queue')
@@ -65,8 +65,7 @@ elseif score then
 end
 
 -- The ended index holds one member per ended task, the one its hash names.
-local ended = status == 'finished' or status == 'failed' or status == 'cancelled'
-local member = ended and finishedAt and h[6] and ended_member(status, h[6], finishedAt, taskId)
+local member = member_of(status, h[6], finishedAt, taskId)
 if member and redis.call('ZADD', KEYS[6], 0, member) == 1 then note('ended') end
 for i = 6, #ARGV do
   if ARGV[i] ~= member and redis.call('ZREM', KEYS[6], ARGV[i]) == 1 then note('ended') end

@@ -25,7 +25,7 @@
 --@include newest-id
 --@include redis-now
 --@include unindex-ended
---@include ended-member
+--@include member-of
 
 local taskId, group, ttl, lastFolded, mode = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
 local live = redis.call('HMGET', KEYS[3], 'events', 'status', 'readyId', 'queue', 'finishedAt')
@@ -53,10 +53,8 @@ redis.call('HSET', KEYS[3], unpack(ARGV, 6))
 for i = 8, #KEYS do redis.call('SADD', KEYS[i], taskId) end
 redis.call('SADD', KEYS[6], fields.queue)
 -- An ended task is in the ended index, at when it ended; no other task is in it.
-local status = fields.status
-if (status == 'finished' or status == 'failed' or status == 'cancelled') and fields.finishedAt then
-  redis.call('ZADD', KEYS[7], 0, ended_member(status, fields.queue, fields.finishedAt, taskId))
-end
+local member = member_of(fields.status, fields.queue, fields.finishedAt, taskId)
+if member then redis.call('ZADD', KEYS[7], 0, member) end
 if fields.status == 'running' then
   -- Heartbeats without progress are not in the log, so the last logged one may be long past: a deadline
   -- already set stays when later (GT), and a missing one counts from now, as a heartbeat would have.
