@@ -10,6 +10,13 @@ import type { EndedStatus } from '../redis/keys.js';
 export const endedPrefix = (status: EndedStatus, queue: string): string =>
   `${status}:${Buffer.byteLength(queue)}:${queue}:`;
 
+/**
+ * The first string past every member of one queue's tasks of one status (its prefix, with the last ':' made
+ * ';', the next byte), or, without a queue, past every member of the status: a ZRANGEBYLEX bound.
+ */
+export const endedPast = (status: EndedStatus, queue?: string): string =>
+  queue === undefined ? `${status};` : `${endedPrefix(status, queue).slice(0, -1)};`;
+
 /** Where a task sits in its queue's part of the index: `<ended ms, 15 digits>:<task id>` (a list's cursor). */
 export const endedPlace = (at: string | number, taskId: string): string => `${String(at).padStart(15, '0')}:${taskId}`;
 

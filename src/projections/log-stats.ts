@@ -1,3 +1,4 @@
+import { endedPast } from './ended-index.js';
 import type { ChainableCommander } from 'ioredis';
 import type { Connection } from '../redis/connection.js';
 import { ENDED_STATUSES, type EndedStatus, type Keys } from '../redis/keys.js';
@@ -58,7 +59,7 @@ export function queueLogReads(p: ChainableCommander, k: Keys): void {
   p.call('MEMORY', 'USAGE', k.events, 'SAMPLES', '5');
   p.xrange(k.events, '-', '+', 'COUNT', 1);
   p.hmget(k.meta, ...META_FIELDS);
-  for (const status of ENDED_STATUSES) p.zlexcount(k.endedIndex, `[${status}:`, `(${status};`);
+  for (const status of ENDED_STATUSES) p.zlexcount(k.endedIndex, `[${status}:`, `(${endedPast(status)}`);
 }
 
 /**

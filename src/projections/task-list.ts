@@ -5,7 +5,7 @@ import { compareStreamIds } from '../events/stream-id.js';
 import { ValidationError } from '../errors.js';
 import type { Task } from '../types.js';
 import { get } from './get.js';
-import { ENDED_CURSOR, endedPlace, endedPrefix } from './ended-index.js';
+import { ENDED_CURSOR, endedPast, endedPlace, endedPrefix } from './ended-index.js';
 import type { EndedStatus } from '../redis/keys.js';
 
 export const LISTED_STATUSES = ['waiting', 'delayed', 'running', 'finished', 'failed', 'cancelled'] as const;
@@ -219,9 +219,8 @@ async function ofQueue<T extends { id: string }>(ctx: ReadContext, rows: T[], qu
  */
 async function endedIds(parts: readonly ReadContext[], o: TaskListOptions): Promise<Page> {
   const prefix = endedPrefix(o.status as EndedStatus, o.queue);
-  // Every member of the queue lies between `prefix` and `prefix` with its ':' made ';' (the next byte).
   const low = o.oldest && o.after ? `(${prefix}${o.after}` : `[${prefix}`;
-  const high = !o.oldest && o.after ? `(${prefix}${o.after}` : `(${prefix.slice(0, -1)};`;
+  const high = !o.oldest && o.after ? `(${prefix}${o.after}` : `(${endedPast(o.status as EndedStatus, o.queue)}`;
   const places = await Promise.all(
     parts.map(async (ctx, part) => {
       const members = o.oldest

@@ -2,7 +2,7 @@ import type { ReadContext } from '../context/read-context.js';
 import type { EndedStatus } from '../redis/keys.js';
 import type { References } from '../types.js';
 import { taskField } from '../projections/log-reader.js';
-import { endedPrefix, parseEndedMember } from '../projections/ended-index.js';
+import { endedPast, parseEndedMember } from '../projections/ended-index.js';
 
 /** Tasks per expire.lua call: a bounded step, so that compaction never holds Redis for long. */
 const BATCH = 200;
@@ -25,7 +25,7 @@ export async function expireEnded(
   between: () => Promise<void>,
 ): Promise<number> {
   const k = ctx.keys;
-  const high = `(${status};`;
+  const high = `(${endedPast(status)}`;
   let low = `[${status}:`;
   let removed = 0;
   for (;;) {
@@ -39,7 +39,7 @@ export async function expireEnded(
       if (m && Number(m.at) <= cutoff) due.push({ member, id: m.taskId });
       else {
         // The rest of this queue ended later: on to the next queue (a member of no known shape is passed).
-        notDue = m ? `[${endedPrefix(status, m.queue).slice(0, -1)};` : `(${member}`;
+        notDue = m ? `[${endedPast(status, m.queue)}` : `(${member}`;
         break;
       }
     }
