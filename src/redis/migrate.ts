@@ -4,22 +4,11 @@ import { prefixPattern, scanKeys } from './scan.js';
 import { endedMember } from '../projections/ended-index.js';
 
 /**
- * Format 1 -> 2: format 2 keeps each ended task in its status's ended set (what retention reads), which
- * format 1 did not write. Puts every ended task there, by the time it ended, then records format 2.
- * Idempotent: instances that open a format-1 namespace at once all run it, to the same result.
+ * Format 1 -> 2: format 2 kept each ended task in its status's ended set, which format 1 did not write.
+ * Those sets are gone since format 6 (migrateFrom4 builds the ended index from the task hashes, and always
+ * runs after this), so only the version is recorded.
  */
 export async function migrateFrom1(redis: Connection, keys: Keys): Promise<void> {
-  const prefix = keys.taskPrefix;
-  for await (const batch of scanKeys(redis, prefixPattern(prefix))) {
-    const states = await Promise.all(batch.map((key) => redis.hmget(key, 'status', 'finishedAt')));
-    const p = redis.pipeline();
-    batch.forEach((key, i) => {
-      const [status, finishedAt] = states[i]!;
-      if (ENDED_STATUSES.includes(status as EndedStatus) && finishedAt)
-        p.zadd(keys.endedSet(status as EndedStatus), finishedAt, key.slice(prefix.length));
-    });
-    await p.exec();
-  }
   await redis.hset(keys.meta, 'format', '2');
 }
 
