@@ -25,23 +25,14 @@ describe('the CLI on a namespace of several partitions', { timeout: 120_000 }, (
       expect(run.stderr).toBe('');
       return JSON.parse(run.stdout) as Record<string, unknown>;
     };
+    const waitingPage = (more: string[]) => cliJson(['tasks', '--queue', 'p', '--status', 'waiting', ...more]);
     const row = (
       (await cliJson(['stats'])).queues as { queue: string; waiting: number; finished: number; failed: number }[]
     )[0]!;
     expect(row).toMatchObject({ queue: 'p', waiting: 24, finished: 3, failed: 3 });
     const listed: string[] = [];
     for (const k of [0, 1, 2]) {
-      const page = await cliJson([
-        'tasks',
-        '--queue',
-        'p',
-        '--status',
-        'waiting',
-        '--limit',
-        '100',
-        '--partition',
-        String(k),
-      ]);
+      const page = await waitingPage(['--limit', '100', '--partition', String(k)]);
       expect(page.partition).toBe(k);
       for (const t of page.tasks as { id: string }[]) {
         expect(partitionOfId(t.id, 3)).toBe(k);
@@ -53,17 +44,7 @@ describe('the CLI on a namespace of several partitions', { timeout: 120_000 }, (
     const merged: string[] = [];
     let after: string | null = null;
     do {
-      const page = await cliJson([
-        'tasks',
-        '--queue',
-        'p',
-        '--status',
-        'waiting',
-        '--oldest',
-        '--limit',
-        '10',
-        ...(after ? ['--after', after] : []),
-      ]);
+      const page = await waitingPage(['--oldest', '--limit', '10', ...(after ? ['--after', after] : [])]);
       expect(page.partition).toBeUndefined();
       merged.push(...(page.tasks as { id: string }[]).map((t) => t.id));
       after = page.next as string | null;
